@@ -1,0 +1,410 @@
+package spec
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Parse parses src as the spec file filename. A name ending in ".json" is read
+// as HCL's JSON syntax, anything else as native syntax. The parser keeps the
+// file so that diagnostics can show its source; pass the same parser to the
+// diagnostic writer.
+//
+// Parse returns a Spec even when it reports errors, holding what it could
+// read, so that callers can keep checking; callers must not compile a spec
+// whose diagnostics have errors.
+func Parse(p *hclparse.Parser, filename string, src []byte) (*Spec, hcl.Diagnostics) {
+	var f *hcl.File
+	var diags hcl.Diagnostics
+	if strings.HasSuffix(filename, ".json") {
+		f, diags = p.ParseJSON(src, filename)
+	} else {
+		f, diags = p.ParseHCL(src, filename)
+	}
+	s := &Spec{Filename: filename, Source: src}
+	if diags.HasErrors() || f == nil {
+		return s, diags
+	}
+	diags = append(diags, s.decode(f.Body)...)
+	return s, diags
+}
+
+func (s *Spec) decode(body hcl.Body) hcl.Diagnostics {
+	content, diags := body.Content(rootSchema)
+	seen := map[string]map[string]hcl.Range{}
+	unique := func(kind, name string, rng hcl.Range) bool {
+		if seen[kind] == nil {
+			seen[kind] = map[string]hcl.Range{}
+		}
+		if prev, ok := seen[kind][name]; ok {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  fmt.Sprintf("Duplicate %s %q", kind, name),
+				Detail:   fmt.Sprintf("A %s named %q was already declared at %s. Each %s needs a unique name.", kind, name, prev, kind),
+				Subject:  rng.Ptr(),
+			})
+			return false
+		}
+		seen[kind][name] = rng
+		return true
+	}
+	var hostRange *hcl.Range
+	for _, b := range content.Blocks {
+		if len(b.Labels) == 1 {
+			if !validName(b, &diags) || !unique(b.Type, b.Labels[0], b.DefRange) {
+				continue
+			}
+		}
+		switch b.Type {
+		case "variable":
+			v, d := decodeVariable(b)
+			diags = append(diags, d...)
+			s.Variables = append(s.Variables, v)
+		case "locals":
+			attrs, d := b.Body.JustAttributes()
+			diags = append(diags, d...)
+			for _, a := range sortedAttrs(attrs) {
+				if !unique("local value", a.Name, a.NameRange) {
+					continue
+				}
+				s.Locals = append(s.Locals, &Local{Name: a.Name, Expr: a.Expr, DeclRange: a.Range})
+			}
+		case "function":
+			f, d := decodeFunction(b)
+			diags = append(diags, d...)
+			if f != nil {
+				s.Functions = append(s.Functions, f)
+			}
+		case "host":
+			if hostRange != nil {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Duplicate host block",
+					Detail:   fmt.Sprintf("A host block was already declared at %s; a spec has at most one.", hostRange),
+					Subject:  b.DefRange.Ptr(),
+				})
+				continue
+			}
+			hostRange = b.DefRange.Ptr()
+			h, d := decodeHost(b)
+			diags = append(diags, d...)
+			s.Host = h
+		case "builder":
+			c, d := b.Body.Content(builderSchema)
+			diags = append(diags, d...)
+			s.Builders = append(s.Builders, &Builder{
+				Name: b.Labels[0], Endpoint: attrExpr(c, "endpoint"), Platforms: attrExpr(c, "platforms"), DeclRange: b.DefRange,
+			})
+		case "registry":
+			c, d := b.Body.Content(registrySchema)
+			diags = append(diags, d...)
+			s.Registries = append(s.Registries, &Registry{
+				Name: b.Labels[0], Host: attrExpr(c, "host"), Insecure: attrExpr(c, "insecure"), DeclRange: b.DefRange,
+			})
+		case "target":
+			t, d := decodeTarget(b)
+			diags = append(diags, d...)
+			s.Targets = append(s.Targets, t)
+		case "group":
+			g, d := decodeGroup(b)
+			diags = append(diags, d...)
+			s.Groups = append(s.Groups, g)
+		}
+	}
+	return diags
+}
+
+// validName insists that block labels are identifiers, because other blocks
+// refer to them as kind.NAME.
+func validName(b *hcl.Block, diags *hcl.Diagnostics) bool {
+	if hclsyntax.ValidIdentifier(b.Labels[0]) {
+		return true
+	}
+	*diags = append(*diags, &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  fmt.Sprintf("Invalid %s name", b.Type),
+		Detail:   fmt.Sprintf("%q is not a valid name: a name starts with a letter or underscore and holds only letters, digits, underscores and dashes, so that it can be referenced as %s.NAME.", b.Labels[0], b.Type),
+		Subject:  b.LabelRanges[0].Ptr(),
+	})
+	return false
+}
+
+func attrExpr(c *hcl.BodyContent, name string) hcl.Expression {
+	if a, ok := c.Attributes[name]; ok {
+		return a.Expr
+	}
+	return nil
+}
+
+func decodeVariable(b *hcl.Block) (*Variable, hcl.Diagnostics) {
+	v := &Variable{Name: b.Labels[0], Type: cty.DynamicPseudoType, DeclRange: b.DefRange}
+	c, diags := b.Body.Content(variableSchema)
+	if a, ok := c.Attributes["type"]; ok {
+		ty, def, d := typeexpr.TypeConstraintWithDefaults(a.Expr)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			v.Type, v.TypeDefault = ty, def
+		}
+	}
+	if a, ok := c.Attributes["default"]; ok {
+		v.Default = a.Expr
+	}
+	if a, ok := c.Attributes["description"]; ok {
+		diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, &v.Description)...)
+	}
+	if a, ok := c.Attributes["sensitive"]; ok {
+		diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, &v.Sensitive)...)
+	}
+	for _, vb := range c.Blocks {
+		vc, d := vb.Body.Content(validationSchema)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		v.Validations = append(v.Validations, &Validation{
+			Condition:    vc.Attributes["condition"].Expr,
+			ErrorMessage: vc.Attributes["error_message"].Expr,
+			DeclRange:    vb.DefRange,
+		})
+	}
+	return v, diags
+}
+
+func decodeFunction(b *hcl.Block) (*Function, hcl.Diagnostics) {
+	c, diags := b.Body.Content(functionSchema)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	f := &Function{Name: b.Labels[0], Result: c.Attributes["result"].Expr, DeclRange: b.DefRange}
+	names := map[string]bool{}
+	param := func(e hcl.Expression) string {
+		name := hcl.ExprAsKeyword(e)
+		if name == "" {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid function parameter",
+				Detail:   "A parameter is a bare name, like params = [name, version].",
+				Subject:  e.Range().Ptr(),
+			})
+			return ""
+		}
+		if names[name] {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Duplicate function parameter",
+				Detail:   fmt.Sprintf("The parameter %q is declared twice.", name),
+				Subject:  e.Range().Ptr(),
+			})
+		}
+		names[name] = true
+		return name
+	}
+	exprs, d := hcl.ExprList(c.Attributes["params"].Expr)
+	diags = append(diags, d...)
+	for _, e := range exprs {
+		f.Params = append(f.Params, param(e))
+	}
+	if a, ok := c.Attributes["variadic_param"]; ok {
+		f.Variadic = param(a.Expr)
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return f, diags
+}
+
+func decodeHost(b *hcl.Block) (*Host, hcl.Diagnostics) {
+	c, diags := b.Body.Content(hostSchema)
+	h := &Host{Emulators: attrExpr(c, "emulators"), DeclRange: b.DefRange}
+	for i, db := range c.Blocks {
+		if i > 0 {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Duplicate docker block",
+				Detail:   fmt.Sprintf("A docker block was already declared at %s.", c.Blocks[0].DefRange),
+				Subject:  db.DefRange.Ptr(),
+			})
+			continue
+		}
+		dc, d := db.Body.Content(dockerSchema)
+		diags = append(diags, d...)
+		h.Docker = &Docker{ImageStore: attrExpr(dc, "image_store"), DeclRange: db.DefRange}
+	}
+	return h, diags
+}
+
+func decodeGroup(b *hcl.Block) (*Group, hcl.Diagnostics) {
+	c, diags := b.Body.Content(groupSchema)
+	g := &Group{Name: b.Labels[0], DeclRange: b.DefRange}
+	if a, ok := c.Attributes["description"]; ok {
+		diags = append(diags, gohcl.DecodeExpression(a.Expr, nil, &g.Description)...)
+	}
+	if a, ok := c.Attributes["targets"]; ok {
+		refs, d := decodeRefList(a.Expr, "target", "group")
+		diags = append(diags, d...)
+		g.Targets = refs
+	}
+	return g, diags
+}
+
+func decodeTarget(b *hcl.Block) (*Target, hcl.Diagnostics) {
+	c, diags := b.Body.Content(targetSchema)
+	t := &Target{Name: b.Labels[0], DeclRange: b.DefRange, TypeRange: b.LabelRanges[0], Attrs: hcl.Attributes{}}
+	for _, a := range sortedAttrs(c.Attributes) {
+		switch name := a.Name; name {
+		case attrInherits:
+			refs, d := decodeRefList(a.Expr, "target")
+			diags = append(diags, d...)
+			t.Inherits = refs
+		case attrDependsOn:
+			refs, d := decodeRefList(a.Expr, "target")
+			diags = append(diags, d...)
+			t.DependsOn = refs
+		case attrBuilder:
+			ref, d := decodeRef(a.Expr, "builder")
+			diags = append(diags, d...)
+			if !d.HasErrors() {
+				t.Builder = &ref
+			}
+		case attrContexts:
+			ctxs, d := decodeContexts(a.Expr)
+			diags = append(diags, d...)
+			t.Contexts = ctxs
+		case attrMatrix:
+			t.Matrix = a.Expr
+		case attrName:
+			t.NameExpr = a.Expr
+		default:
+			t.Attrs[name] = a
+		}
+	}
+	if t.NameExpr != nil && t.Matrix == nil {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "name without matrix",
+			Detail:   "The name attribute names each target a matrix expands to; a target without a matrix is named by its label.",
+			Subject:  t.NameExpr.Range().Ptr(),
+		})
+	}
+	return t, diags
+}
+
+func decodeContexts(expr hcl.Expression) ([]*NamedContext, hcl.Diagnostics) {
+	pairs, diags := hcl.ExprMap(expr)
+	if diags.HasErrors() {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid contexts",
+			Detail:   `contexts is written as a map, like { base = target.base, assets = "./assets", alpine = "docker-image://alpine:3.20" }.`,
+			Subject:  expr.Range().Ptr(),
+		}}
+	}
+	var out []*NamedContext
+	seen := map[string]bool{}
+	for _, p := range pairs {
+		var name string
+		d := gohcl.DecodeExpression(p.Key, nil, &name)
+		if d.HasErrors() {
+			diags = append(diags, d...)
+			continue
+		}
+		rng := hcl.RangeBetween(p.Key.Range(), p.Value.Range())
+		if seen[name] {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Duplicate named context",
+				Detail:   fmt.Sprintf("The context %q is given twice.", name),
+				Subject:  p.Key.Range().Ptr(),
+			})
+			continue
+		}
+		seen[name] = true
+		nc := &NamedContext{Name: name, DeclRange: rng}
+		if trav, td := hcl.AbsTraversalForExpr(p.Value); !td.HasErrors() && trav.RootName() == "target" {
+			ref, d := refFromTraversal(trav, p.Value.Range(), "target")
+			diags = append(diags, d...)
+			nc.Target = &ref
+		} else {
+			nc.Expr = p.Value
+		}
+		out = append(out, nc)
+	}
+	return out, diags
+}
+
+func decodeRefList(expr hcl.Expression, kinds ...string) ([]Ref, hcl.Diagnostics) {
+	exprs, diags := hcl.ExprList(expr)
+	if diags.HasErrors() {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid reference list",
+			Detail:   fmt.Sprintf("A list of references is expected here, like [%s.NAME].", kinds[0]),
+			Subject:  expr.Range().Ptr(),
+		}}
+	}
+	var refs []Ref
+	for _, e := range exprs {
+		r, d := decodeRef(e, kinds...)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			refs = append(refs, r)
+		}
+	}
+	return refs, diags
+}
+
+func decodeRef(expr hcl.Expression, kinds ...string) (Ref, hcl.Diagnostics) {
+	trav, diags := hcl.AbsTraversalForExpr(expr)
+	if diags.HasErrors() {
+		return Ref{}, hcl.Diagnostics{badRef(expr.Range(), kinds)}
+	}
+	return refFromTraversal(trav, expr.Range(), kinds...)
+}
+
+func refFromTraversal(trav hcl.Traversal, rng hcl.Range, kinds ...string) (Ref, hcl.Diagnostics) {
+	if len(trav) != 2 {
+		return Ref{}, hcl.Diagnostics{badRef(rng, kinds)}
+	}
+	attr, ok := trav[1].(hcl.TraverseAttr)
+	if !ok {
+		return Ref{}, hcl.Diagnostics{badRef(rng, kinds)}
+	}
+	root := trav.RootName()
+	for _, k := range kinds {
+		if root == k {
+			return Ref{Kind: k, Name: attr.Name, Range: rng}, nil
+		}
+	}
+	return Ref{}, hcl.Diagnostics{badRef(rng, kinds)}
+}
+
+func badRef(rng hcl.Range, kinds []string) *hcl.Diagnostic {
+	var want []string
+	for _, k := range kinds {
+		want = append(want, k+".NAME")
+	}
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Invalid reference",
+		Detail:   fmt.Sprintf("A reference like %s is expected here.", strings.Join(want, " or ")),
+		Subject:  rng.Ptr(),
+	}
+}
+
+// sortedAttrs orders attributes by source position so that results do not
+// depend on map iteration.
+func sortedAttrs(attrs hcl.Attributes) []*hcl.Attribute {
+	out := make([]*hcl.Attribute, 0, len(attrs))
+	for _, a := range attrs {
+		out = append(out, a)
+	}
+	sortByRange(out, func(a *hcl.Attribute) hcl.Range { return a.Range })
+	return out
+}
