@@ -1,0 +1,87 @@
+package plan
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Marshal sets p.Digest and returns the plan's JSON: indented, with a
+// trailing newline, byte-identical for equal plans.
+func Marshal(p *Plan) ([]byte, error) {
+	p.FormatVersion = FormatVersion
+	d, err := ComputeDigest(p)
+	if err != nil {
+		return nil, err
+	}
+	p.Digest = d
+	return encode(p)
+}
+
+// ComputeDigest returns the digest of p's content, ignoring p.Digest.
+func ComputeDigest(p *Plan) (string, error) {
+	c := *p
+	c.Digest = ""
+	b, err := encode(&c)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:]), nil
+}
+
+func encode(p *Plan) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(p); err != nil {
+		return nil, fmt.Errorf("encoding plan: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// ErrTampered is returned by Unmarshal when a plan's digest does not match
+// its content.
+var ErrTampered = errors.New("plan digest does not match its content: the file was changed after it was written")
+
+// Unmarshal reads a plan written by Marshal. It refuses another major format
+// version, unknown fields, a digest that does not match, and a step graph
+// that does not hold together.
+func Unmarshal(data []byte) (*Plan, error) {
+	var head struct {
+		FormatVersion string `json:"format_version"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, fmt.Errorf("reading plan: %w", err)
+	}
+	if major(head.FormatVersion) != major(FormatVersion) {
+		return nil, fmt.Errorf("plan format version %q is not supported; this bakeplan reads %s.x", head.FormatVersion, major(FormatVersion))
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var p Plan
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("reading plan: %w", err)
+	}
+	want, err := ComputeDigest(&p)
+	if err != nil {
+		return nil, err
+	}
+	if p.Digest != want {
+		return nil, ErrTampered
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+func major(v string) string {
+	m, _, _ := strings.Cut(v, ".")
+	return m
+}

@@ -1,0 +1,232 @@
+package plan
+
+import "encoding/json"
+
+// FormatVersion is the version of the JSON plan format. Readers accept any
+// plan with the same major version and refuse others.
+const FormatVersion = "1.0"
+
+// Plan is a compiled, checked build plan.
+type Plan struct {
+	FormatVersion string `json:"format_version"`
+	// Digest is the SHA-256 of the plan's canonical JSON with Digest empty;
+	// it identifies the plan and exposes edits made by hand.
+	Digest string `json:"digest"`
+	Spec   Spec   `json:"spec"`
+	// NativePlatform is the platform of the machine that made the plan: local
+	// builders without declared platforms serve it natively.
+	NativePlatform string      `json:"native_platform"`
+	Variables      []*Variable `json:"variables"`
+	// Steps are in a topological order: every step follows the steps it needs.
+	Steps []*Step `json:"steps"`
+}
+
+// Spec identifies the spec a plan was compiled from.
+type Spec struct {
+	File   string `json:"file"`   // relative to the spec directory
+	Digest string `json:"digest"` // sha256 of the file's bytes
+}
+
+// Variable is one resolved input variable.
+type Variable struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+	// Value is the JSON form of the value; absent for a sensitive variable.
+	Value json.RawMessage `json:"value,omitempty"`
+	// Sensitive variables carry a fingerprint instead of their value, so that
+	// a change is visible without the value.
+	Sensitive   bool   `json:"sensitive,omitempty"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// Source says where the value came from: default, env, file or cli.
+	Source string `json:"source"`
+}
+
+// Action is what a step does.
+type Action string
+
+// Actions. Host steps are "check" (verified, cannot be fixed by bakeplan) or
+// "ensure" (verified and fixed on apply with approval); a probed host step
+// that already matches its declaration becomes "no-op".
+const (
+	ActionCheck   Action = "check"
+	ActionEnsure  Action = "ensure"
+	ActionBuild   Action = "build"
+	ActionPublish Action = "publish"
+	ActionNoop    Action = "no-op"
+)
+
+// EdgeKind says why a step needs another.
+type EdgeKind string
+
+// Edge kinds.
+const (
+	EdgeData  EdgeKind = "data"  // the result feeds the step (contexts)
+	EdgeOrder EdgeKind = "order" // the other step must finish first (depends_on)
+	EdgeHost  EdgeKind = "host"  // a host requirement the step relies on
+	EdgeBuild EdgeKind = "build" // a publish waits for the builds it publishes
+)
+
+// Edge is one dependency of a step.
+type Edge struct {
+	Step string   `json:"step"`
+	Kind EdgeKind `json:"kind"`
+	// Name is the named context a data edge feeds.
+	Name string `json:"name,omitempty"`
+}
+
+// Range is a source location, for diagnostics raised after planning.
+type Range struct {
+	File      string `json:"file"`
+	Line      int    `json:"line"`
+	Column    int    `json:"column"`
+	EndLine   int    `json:"end_line"`
+	EndColumn int    `json:"end_column"`
+}
+
+// Step is one node of the plan. Exactly one of the kind-specific fields is
+// set; its name matches the prefix of ID.
+type Step struct {
+	ID         string `json:"id"`
+	Action     Action `json:"action"`
+	Needs      []Edge `json:"needs,omitempty"`
+	DeclaredAt *Range `json:"declared_at,omitempty"`
+
+	Docker   *DockerRequirement `json:"docker,omitempty"`
+	Emulator *Emulator          `json:"emulator,omitempty"`
+	Builder  *Builder           `json:"builder,omitempty"`
+	Registry *Registry          `json:"registry,omitempty"`
+	Build    *Build             `json:"build,omitempty"`
+	Publish  *Publish           `json:"publish,omitempty"`
+}
+
+// DockerRequirement is the host.docker.image_store step.
+type DockerRequirement struct {
+	ImageStore string `json:"image_store"` // "containerd"
+}
+
+// Emulator is a host.emulator.ARCH step: a QEMU binfmt_misc entry.
+type Emulator struct {
+	Arch        string   `json:"arch"`
+	Interpreter string   `json:"interpreter"` // binfmt_misc entry name, e.g. qemu-aarch64
+	Flags       string   `json:"flags"`       // the flags the entry needs
+	Platforms   []string `json:"platforms"`   // the planned platforms that rely on it
+}
+
+// Builder is a builder.NAME step: one BuildKit node.
+type Builder struct {
+	Name string `json:"name"`
+	// Endpoint as declared: auto, docker, unix://, tcp://, ssh://,
+	// docker-container://, kube-pod://. "auto" is BUILDKIT_HOST, else Docker.
+	Endpoint string `json:"endpoint"`
+	// Local builders run on this host and can use its emulators.
+	Local bool `json:"local"`
+	// Platforms the node serves natively.
+	Platforms []string `json:"platforms"`
+}
+
+// Registry is a registry.NAME step.
+type Registry struct {
+	Name     string `json:"name"`
+	Host     string `json:"host"`
+	Insecure bool   `json:"insecure,omitempty"`
+}
+
+// PlatformRun is one platform of a build step and how it runs.
+type PlatformRun struct {
+	Platform string `json:"platform"`
+	Native   bool   `json:"native"`
+	// Emulator is the architecture whose emulator an emulated platform needs.
+	Emulator string `json:"emulator,omitempty"`
+}
+
+// Build is a build.TARGET step: one Dockerfile solve on one builder node.
+type Build struct {
+	Target    string        `json:"target"`
+	Builder   string        `json:"builder"`
+	Platforms []PlatformRun `json:"platforms"`
+
+	// Paths are slash-separated and relative to the spec's directory.
+	Context          string              `json:"context"`
+	Dockerfile       string              `json:"dockerfile,omitempty"`
+	DockerfileInline string              `json:"dockerfile_inline,omitempty"`
+	Stage            string              `json:"stage,omitempty"`
+	Args             map[string]string   `json:"args,omitempty"`
+	Labels           map[string]string   `json:"labels,omitempty"`
+	Annotations      map[string]string   `json:"annotations,omitempty"`
+	Tags             []string            `json:"tags,omitempty"`
+	Contexts         []*NamedContext     `json:"contexts,omitempty"`
+	Outputs          []*Output           `json:"outputs,omitempty"`
+	CacheFrom        []map[string]string `json:"cache_from,omitempty"`
+	CacheTo          []map[string]string `json:"cache_to,omitempty"`
+	Secrets          []*Secret           `json:"secrets,omitempty"`
+	SSH              []*SSH              `json:"ssh,omitempty"`
+	NoCache          bool                `json:"no_cache,omitempty"`
+	Network          string              `json:"network,omitempty"`
+	// Push is true when the result goes to a registry; the build pushes by
+	// digest and the publish step writes the tags.
+	Push bool `json:"push,omitempty"`
+
+	// Inputs are the files the build reads, with their digests.
+	Inputs []*Input `json:"inputs"`
+	// SensitiveFingerprints maps "args.NAME" (likewise labels, annotations)
+	// to a fingerprint of a value shown as Redacted.
+	SensitiveFingerprints map[string]string `json:"sensitive_fingerprints,omitempty"`
+}
+
+// Redacted stands in for a sensitive value.
+const Redacted = "(sensitive)"
+
+// NamedContext is one entry of a build's contexts. Exactly one of Target,
+// Path, Image and URL is set.
+type NamedContext struct {
+	Name   string `json:"name"`
+	Target string `json:"target,omitempty"` // data edge to that target's build
+	Path   string `json:"path,omitempty"`
+	Image  string `json:"image,omitempty"`
+	URL    string `json:"url,omitempty"`
+}
+
+// Output is one export of a build other than the registry push.
+type Output struct {
+	Type string `json:"type"` // oci, local, docker
+	Dest string `json:"dest,omitempty"`
+}
+
+// Secret names where a build secret is read at build time; never its value.
+type Secret struct {
+	ID   string `json:"id"`
+	Env  string `json:"env,omitempty"`
+	File string `json:"file,omitempty"`
+}
+
+// SSH is an SSH agent socket or key set forwarded to a build.
+type SSH struct {
+	ID    string   `json:"id"`
+	Paths []string `json:"paths,omitempty"`
+}
+
+// Input is a file or tree a build reads.
+type Input struct {
+	// Kind is dockerfile, dockerfile_inline, context or context:NAME.
+	Kind   string `json:"kind"`
+	Path   string `json:"path,omitempty"`
+	Digest string `json:"digest"`
+}
+
+// Publish is a publish.TARGET step: it writes the tags of a pushed image once
+// every build of the run succeeded.
+type Publish struct {
+	Target    string   `json:"target"`
+	Tags      []string `json:"tags"`
+	Platforms []string `json:"platforms"`
+}
+
+// Step returns the step with the given id, or nil.
+func (p *Plan) Step(id string) *Step {
+	for _, s := range p.Steps {
+		if s.ID == id {
+			return s
+		}
+	}
+	return nil
+}

@@ -1,0 +1,250 @@
+// Package render formats a plan for people and tools: the human plan text,
+// and the step graph as Graphviz dot or Mermaid. It only formats; every
+// decision was made by the compiler.
+package render
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/bakeplan/bakeplan/plan"
+)
+
+// Text writes the plan as bakeplan plan shows it: variables, then every step
+// in the order it runs, with platforms, inputs and edges, and a summary.
+func Text(w io.Writer, p *plan.Plan) error {
+	ew := &errWriter{w: w}
+	ew.printf("Plan for %s (%s)\n", p.Spec.File, short(p.Spec.Digest))
+	if len(p.Variables) > 0 {
+		ew.printf("\nVariables:\n")
+		for _, v := range p.Variables {
+			val := string(v.Value)
+			if v.Sensitive {
+				val = plan.Redacted
+			}
+			ew.printf("  var.%s = %s  (%s)\n", v.Name, val, v.Source)
+		}
+	}
+	ew.printf("\nSteps, in order:\n")
+	for _, s := range p.Steps {
+		ew.printf("\n  %-7s %s\n", s.Action, s.ID)
+		for _, line := range describe(s) {
+			ew.printf("          %s\n", line)
+		}
+		if len(s.Needs) > 0 {
+			var needs []string
+			for _, e := range s.Needs {
+				needs = append(needs, edgeText(e))
+			}
+			ew.printf("          after: %s\n", strings.Join(needs, ", "))
+		}
+	}
+	ew.printf("\n%s\n", Summary(p))
+	return ew.err
+}
+
+// Summary is the closing line of a plan: what it would do, by kind.
+func Summary(p *plan.Plan) string {
+	var ensure, check, builds, publishes, platforms, emulated int
+	for _, s := range p.Steps {
+		switch {
+		case s.Build != nil:
+			builds++
+			for _, r := range s.Build.Platforms {
+				platforms++
+				if !r.Native {
+					emulated++
+				}
+			}
+		case s.Publish != nil:
+			publishes++
+		case s.Action == plan.ActionEnsure:
+			ensure++
+		default:
+			check++
+		}
+	}
+	return fmt.Sprintf("Plan: %s to ensure, %d to check, %s (%s, %d emulated), %s.",
+		count(ensure, "host requirement"), check, count(builds, "build"), count(platforms, "platform"), emulated, count(publishes, "publish"))
+}
+
+func count(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", noun)
+	}
+	if strings.HasSuffix(noun, "sh") {
+		return fmt.Sprintf("%d %ses", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func describe(s *plan.Step) []string {
+	switch {
+	case s.Docker != nil:
+		return []string{fmt.Sprintf("Docker uses the %s image store", s.Docker.ImageStore)}
+	case s.Emulator != nil:
+		e := s.Emulator
+		line := fmt.Sprintf("binfmt_misc entry %s registered with flags %s", e.Interpreter, e.Flags)
+		if len(e.Platforms) > 0 {
+			line += " (for " + strings.Join(e.Platforms, ", ") + ")"
+		} else {
+			line += " (declared; no planned build uses it)"
+		}
+		return []string{line}
+	case s.Builder != nil:
+		b := s.Builder
+		ep := b.Endpoint
+		if ep == "auto" {
+			ep = "auto (BUILDKIT_HOST, else Docker)"
+		}
+		where := "remote"
+		if b.Local {
+			where = "local"
+		}
+		return []string{fmt.Sprintf("%s BuildKit at %s, native %s", where, ep, strings.Join(b.Platforms, ", "))}
+	case s.Registry != nil:
+		line := "registry at " + s.Registry.Host
+		if s.Registry.Insecure {
+			line += " (plain HTTP)"
+		}
+		return []string{line}
+	case s.Build != nil:
+		return describeBuild(s.Build)
+	case s.Publish != nil:
+		return []string{fmt.Sprintf("tag %s (%s) once every build succeeded", strings.Join(s.Publish.Tags, ", "), strings.Join(s.Publish.Platforms, ", "))}
+	}
+	return nil
+}
+
+func describeBuild(b *plan.Build) []string {
+	var out []string
+	var runs []string
+	for _, r := range b.Platforms {
+		if r.Native {
+			runs = append(runs, r.Platform+" (native)")
+		} else {
+			runs = append(runs, r.Platform+" (emulated: "+r.Emulator+")")
+		}
+	}
+	out = append(out, fmt.Sprintf("on builder.%s: %s", b.Builder, strings.Join(runs, ", ")))
+	src := "context " + b.Context
+	if b.DockerfileInline != "" {
+		src += ", inline Dockerfile"
+	} else {
+		src += ", dockerfile " + b.Dockerfile
+	}
+	if b.Stage != "" {
+		src += ", stage " + b.Stage
+	}
+	out = append(out, src)
+	for _, kv := range []struct {
+		name string
+		m    map[string]string
+	}{{"args", b.Args}, {"labels", b.Labels}, {"annotations", b.Annotations}} {
+		if len(kv.m) > 0 {
+			out = append(out, kv.name+": "+mapText(kv.m))
+		}
+	}
+	for _, nc := range b.Contexts {
+		switch {
+		case nc.Target != "":
+			out = append(out, fmt.Sprintf("context %s = target.%s", nc.Name, nc.Target))
+		case nc.Image != "":
+			out = append(out, fmt.Sprintf("context %s = image %s", nc.Name, nc.Image))
+		default:
+			out = append(out, fmt.Sprintf("context %s = %s", nc.Name, nc.Path))
+		}
+	}
+	if len(b.Tags) > 0 {
+		out = append(out, "tags: "+strings.Join(b.Tags, ", "))
+	}
+	var exports []string
+	if b.Push {
+		exports = append(exports, "push by digest")
+	}
+	for _, o := range b.Outputs {
+		if o.Dest != "" {
+			exports = append(exports, o.Type+" "+o.Dest)
+		} else {
+			exports = append(exports, o.Type)
+		}
+	}
+	if len(exports) > 0 {
+		out = append(out, "outputs: "+strings.Join(exports, ", "))
+	}
+	var secrets []string
+	for _, s := range b.Secrets {
+		if s.Env != "" {
+			secrets = append(secrets, s.ID+" from env "+s.Env)
+		} else {
+			secrets = append(secrets, s.ID+" from file "+s.File)
+		}
+	}
+	if len(secrets) > 0 {
+		out = append(out, "secrets: "+strings.Join(secrets, ", "))
+	}
+	var flags []string
+	if b.NoCache {
+		flags = append(flags, "no cache")
+	}
+	if b.Network != "" {
+		flags = append(flags, "network "+b.Network)
+	}
+	if len(flags) > 0 {
+		out = append(out, strings.Join(flags, ", "))
+	}
+	var ins []string
+	for _, in := range b.Inputs {
+		name := in.Kind
+		if in.Path != "" {
+			name += " " + in.Path
+		}
+		ins = append(ins, name+" "+short(in.Digest))
+	}
+	out = append(out, "inputs: "+strings.Join(ins, ", "))
+	return out
+}
+
+func edgeText(e plan.Edge) string {
+	switch e.Kind {
+	case plan.EdgeData:
+		return fmt.Sprintf("%s (context %s)", e.Step, e.Name)
+	default:
+		return fmt.Sprintf("%s (%s)", e.Step, e.Kind)
+	}
+}
+
+func mapText(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%q", k, m[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+// short abbreviates a digest for people; the plan file keeps it whole.
+func short(d string) string {
+	algo, hex, ok := strings.Cut(d, ":")
+	if !ok || len(hex) < 12 {
+		return d
+	}
+	return algo + ":" + hex[:12]
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
+	}
+}
