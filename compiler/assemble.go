@@ -1,0 +1,430 @@
+package compiler
+
+import (
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+
+	"github.com/bakeplan/bakeplan/compiler/inputs"
+	"github.com/bakeplan/bakeplan/plan"
+	"github.com/distribution/reference"
+	"github.com/hashicorp/hcl/v2"
+)
+
+type digestCache = inputs.Hasher
+
+func newDigestCache(fsys fs.FS) *digestCache { return inputs.New(fsys) }
+
+// assemble checks the evaluated targets as a whole and builds the plan.
+func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	all := make([]*resolved, 0, len(c.targets))
+	byIn := map[*instance]*resolved{}
+	abstract := c.abstractTargets()
+	for _, in := range c.targets {
+		r, d := c.resolve(in, abstract[in] && !c.named(in))
+		diags = append(diags, d...)
+		if r != nil {
+			all = append(all, r)
+			byIn[in] = r
+		}
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	diags = append(diags, c.checkCycles(all)...)
+	diags = append(diags, checkTagOwners(all)...)
+	for _, r := range all {
+		d := c.assign(r)
+		if !r.abstract {
+			diags = append(diags, d...)
+		}
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	for _, r := range all {
+		diags = append(diags, c.checkContextPlatforms(r, byIn)...)
+	}
+	selected, d := c.selection(byIn)
+	diags = append(diags, d...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+
+	var steps []*plan.Step
+	var selectedList []*resolved
+	for _, r := range all {
+		if selected[r] {
+			selectedList = append(selectedList, r)
+		}
+	}
+	sort.Slice(selectedList, func(i, j int) bool { return selectedList[i].in.name < selectedList[j].in.name })
+
+	hasStore := c.host.imageStore == storeContainerd
+	if hasStore {
+		steps = append(steps, &plan.Step{
+			ID: "host.docker.image_store", Action: plan.ActionEnsure, DeclaredAt: c.rangeOf(c.host.imageStoreRange),
+			Docker: &plan.DockerRequirement{ImageStore: storeContainerd},
+		})
+	}
+	emuUsers := map[string]map[string]bool{}
+	for _, r := range selectedList {
+		for _, runs := range r.runs {
+			for _, run := range runs {
+				if run.Emulator != "" {
+					if emuUsers[run.Emulator] == nil {
+						emuUsers[run.Emulator] = map[string]bool{}
+					}
+					emuUsers[run.Emulator][run.Platform] = true
+				}
+			}
+		}
+	}
+	for _, arch := range sortedKeys(c.host.emulators) {
+		rng := c.host.emulators[arch]
+		steps = append(steps, &plan.Step{
+			ID: "host.emulator." + arch, Action: plan.ActionEnsure, DeclaredAt: c.rangeOf(&rng),
+			Emulator: &plan.Emulator{Arch: arch, Interpreter: emulatorInterpreters[arch], Flags: "F", Platforms: sortedKeys(emuUsers[arch])},
+		})
+	}
+	for _, b := range c.builders {
+		steps = append(steps, &plan.Step{
+			ID: "builder." + b.name, Action: plan.ActionCheck, DeclaredAt: c.rangeOf(b.declRange),
+			Builder: &plan.Builder{Name: b.name, Endpoint: b.endpoint, Local: b.local, Platforms: b.platforms},
+		})
+	}
+	regByHost := map[string]*registryDecl{}
+	for _, reg := range c.registries {
+		regByHost[reg.host] = reg
+		steps = append(steps, &plan.Step{
+			ID: "registry." + reg.name, Action: plan.ActionCheck, DeclaredAt: c.rangeOf(&reg.declRange),
+			Registry: &plan.Registry{Name: reg.name, Host: reg.host, Insecure: reg.insecure},
+		})
+	}
+
+	warned := map[string]bool{}
+	for _, r := range selectedList {
+		ins, d := c.inputs(r)
+		diags = append(diags, d...)
+		var ids []string
+		for _, node := range r.nodes {
+			b := r.build
+			b.Target, b.Builder, b.Platforms, b.Inputs = r.in.name, node.name, sortedRuns(r.runs[node]), ins
+			st := &plan.Step{ID: r.buildID(node), Action: plan.ActionBuild, DeclaredAt: c.rangeOf(&r.in.decl.DeclRange), Build: &b}
+			st.Needs = append(st.Needs, plan.Edge{Step: "builder." + node.name, Kind: plan.EdgeHost})
+			for _, run := range b.Platforms {
+				if run.Emulator != "" {
+					st.Needs = append(st.Needs, plan.Edge{Step: "host.emulator." + run.Emulator, Kind: plan.EdgeHost})
+				}
+			}
+			if hasStore && (r.dockerOut != nil || node.endpoint == "docker") {
+				st.Needs = append(st.Needs, plan.Edge{Step: "host.docker.image_store", Kind: plan.EdgeHost})
+			}
+			for _, x := range r.contexts {
+				if x.to != nil {
+					st.Needs = append(st.Needs, plan.Edge{Step: byIn[x.to].buildID(node), Kind: plan.EdgeData, Name: x.name})
+				}
+			}
+			for _, dep := range r.dependsOn {
+				dr := byIn[dep.to]
+				for _, dn := range dr.nodes {
+					st.Needs = append(st.Needs, plan.Edge{Step: dr.buildID(dn), Kind: plan.EdgeOrder})
+				}
+			}
+			st.Needs = tidyEdges(st.Needs)
+			steps = append(steps, st)
+			ids = append(ids, st.ID)
+		}
+		if !r.push {
+			continue
+		}
+		pub := &plan.Step{
+			ID: "publish." + r.in.name, Action: plan.ActionPublish, DeclaredAt: c.rangeOf(r.pushRange.Ptr()),
+			Publish: &plan.Publish{Target: r.in.name, Tags: r.build.Tags, Platforms: r.platforms},
+		}
+		for _, id := range ids {
+			pub.Needs = append(pub.Needs, plan.Edge{Step: id, Kind: plan.EdgeBuild})
+		}
+		for _, t := range r.build.Tags {
+			named, err := reference.ParseNormalizedNamed(t)
+			if err != nil {
+				continue
+			}
+			domain := reference.Domain(named)
+			if reg, ok := regByHost[domain]; ok {
+				pub.Needs = append(pub.Needs, plan.Edge{Step: "registry." + reg.name, Kind: plan.EdgeHost})
+			} else if !warned[domain] {
+				warned[domain] = true
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagWarning,
+					Summary:  "Push to an undeclared registry",
+					Detail:   fmt.Sprintf("target.%s pushes to %s, which no registry block declares, so bakeplan cannot check before the build that it is reachable and accepts multi-platform indexes. Declare registry \"NAME\" { host = %q }.", r.in.name, domain, domain),
+					Subject:  c.declRange(r.in, "tags").Ptr(),
+				})
+			}
+		}
+		pub.Needs = tidyEdges(pub.Needs)
+		steps = append(steps, pub)
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	ordered, err := plan.Order(steps)
+	if err != nil {
+		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Internal error", Detail: err.Error()})
+	}
+	p := &plan.Plan{
+		FormatVersion:  plan.FormatVersion,
+		Spec:           plan.Spec{File: c.opts.SpecFile, Digest: inputs.Bytes(c.spec.Source)},
+		NativePlatform: c.native,
+		Variables:      c.vars,
+		Steps:          ordered,
+	}
+	if p.Variables == nil {
+		p.Variables = []*plan.Variable{}
+	}
+	return p, diags
+}
+
+// inputs digests the files a target's build reads.
+func (c *compilation) inputs(r *resolved) ([]*plan.Input, hcl.Diagnostics) {
+	var ins []*plan.Input
+	fail := func(what string, err error) hcl.Diagnostics {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read build input",
+			Detail:   fmt.Sprintf("target.%s: reading %s: %s.", r.in.name, what, err),
+			Subject:  r.in.decl.TypeRange.Ptr(),
+		}}
+	}
+	if r.build.DockerfileInline != "" {
+		ins = append(ins, &plan.Input{Kind: "dockerfile_inline", Digest: inputs.Bytes([]byte(r.build.DockerfileInline))})
+	} else {
+		d, err := c.digests.File(r.dockerfile)
+		if err != nil {
+			return nil, fail(r.build.Dockerfile, err)
+		}
+		ins = append(ins, &plan.Input{Kind: "dockerfile", Path: r.build.Dockerfile, Digest: d})
+	}
+	d, err := c.digests.Tree(r.contextDir, c.digests.IgnoreFile(r.contextDir, r.dockerfile))
+	if err != nil {
+		return nil, fail("context "+r.build.Context, err)
+	}
+	ins = append(ins, &plan.Input{Kind: "context", Path: r.build.Context, Digest: d})
+	for _, nc := range r.build.Contexts {
+		if nc.Path == "" {
+			continue
+		}
+		dir, _, _ := c.localPath(nc.Path, hcl.Range{}, true, "")
+		d, err := c.digests.Tree(dir, c.digests.IgnoreFile(dir, ""))
+		if err != nil {
+			return nil, fail("context "+nc.Name, err)
+		}
+		ins = append(ins, &plan.Input{Kind: "context:" + nc.Name, Path: nc.Path, Digest: d})
+	}
+	return ins, nil
+}
+
+// abstractTargets finds the targets used only as inherits parents: no group,
+// depends_on or contexts names them. Like bake's templates they are checked
+// but not built, so they need no Dockerfile of their own.
+func (c *compilation) abstractTargets() map[*instance]bool {
+	used := map[string]bool{}
+	for _, g := range c.spec.Groups {
+		for _, r := range g.Targets {
+			used[r.Name] = true
+		}
+	}
+	parent := map[string]bool{}
+	for _, t := range c.spec.Targets {
+		for _, r := range t.DependsOn {
+			used[r.Name] = true
+		}
+		for _, nc := range t.Contexts {
+			if nc.Target != nil {
+				used[nc.Target.Name] = true
+			}
+		}
+		for _, r := range t.Inherits {
+			parent[r.Name] = true
+		}
+	}
+	out := map[*instance]bool{}
+	for _, in := range c.targets {
+		if parent[in.name] && !used[in.name] && !used[in.decl.Name] {
+			out[in] = true
+		}
+	}
+	return out
+}
+
+// named reports whether Options.Select names the target itself.
+func (c *compilation) named(in *instance) bool {
+	for _, n := range c.opts.Select {
+		if n == in.name || n == in.decl.Name {
+			return true
+		}
+	}
+	return false
+}
+
+// checkTagOwners refuses two targets that write the same tag: whichever
+// finished last would win.
+func checkTagOwners(all []*resolved) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	owner := map[string]*resolved{}
+	for _, r := range all {
+		for _, t := range r.build.Tags {
+			if o, ok := owner[t]; ok && o != r {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Tag written by two targets",
+					Detail:   fmt.Sprintf("target.%s and target.%s both tag %s; the result would depend on which finishes last.", o.in.name, r.in.name, t),
+					Subject:  r.in.decl.TypeRange.Ptr(),
+				})
+				continue
+			}
+			owner[t] = r
+		}
+	}
+	return diags
+}
+
+// selection returns the targets to plan: those named in Options.Select (or
+// the default group, or all) and everything they depend on. Every group is
+// checked, selected or not.
+func (c *compilation) selection(byIn map[*instance]*resolved) (map[*resolved]bool, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	expanded := map[string][]*instance{}
+	var expandGroup func(g *hcl.Range, name string, stack []string) []*instance
+	expandGroup = func(_ *hcl.Range, name string, stack []string) []*instance {
+		if ins, ok := expanded[name]; ok {
+			return ins
+		}
+		for _, s := range stack {
+			if s == name {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Cycle in groups",
+					Detail:   fmt.Sprintf("group.%s contains itself: group.%s.", name, strings.Join(append(stack, name), " -> group.")),
+					Subject:  c.groups[name].DeclRange.Ptr(),
+				})
+				return nil
+			}
+		}
+		g := c.groups[name]
+		var out []*instance
+		for _, ref := range g.Targets {
+			if ref.Kind == "group" {
+				if _, ok := c.groups[ref.Name]; !ok {
+					diags = append(diags, unknownRef("group", "group", ref.Name, sortedKeys(c.groups), ref.Range))
+					continue
+				}
+				out = append(out, expandGroup(&ref.Range, ref.Name, append(stack, name))...)
+				continue
+			}
+			ins, d := c.resolveTargets(ref.Name, ref.Range)
+			if d != nil {
+				diags = append(diags, d)
+				continue
+			}
+			out = append(out, ins...)
+		}
+		expanded[name] = out
+		return out
+	}
+	for _, name := range sortedKeys(c.groups) {
+		expandGroup(nil, name, nil)
+	}
+
+	var roots []*instance
+	switch {
+	case len(c.opts.Select) > 0:
+		for _, name := range c.opts.Select {
+			if _, ok := c.groups[name]; ok {
+				roots = append(roots, expanded[name]...)
+				continue
+			}
+			if ins, ok := c.matrix[name]; ok {
+				roots = append(roots, ins...)
+				continue
+			}
+			if in, ok := c.byName[name]; ok {
+				roots = append(roots, in)
+				continue
+			}
+			detail := fmt.Sprintf("The spec has no target or group named %q.", name)
+			if s := suggest(name, append(c.targetNames(), sortedKeys(c.groups)...)); s != "" {
+				detail += fmt.Sprintf(" Did you mean %q?", s)
+			}
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown target or group", Detail: detail})
+		}
+	case c.groups["default"] != nil:
+		roots = expanded["default"]
+	default:
+		roots = c.targets
+	}
+	selected := map[*resolved]bool{}
+	var visit func(in *instance)
+	visit = func(in *instance) {
+		r := byIn[in]
+		if r == nil || selected[r] {
+			return
+		}
+		selected[r] = true
+		for _, d := range r.dependsOn {
+			visit(d.to)
+		}
+		for _, x := range r.contexts {
+			if x.to != nil {
+				visit(x.to)
+			}
+		}
+	}
+	for _, in := range roots {
+		visit(in)
+	}
+	return selected, diags
+}
+
+func (c *compilation) rangeOf(r *hcl.Range) *plan.Range {
+	if r == nil || r.Filename == "" {
+		return nil
+	}
+	file := r.Filename
+	if file == c.spec.Filename {
+		file = c.opts.SpecFile
+	}
+	return &plan.Range{File: file, Line: r.Start.Line, Column: r.Start.Column, EndLine: r.End.Line, EndColumn: r.End.Column}
+}
+
+func tidyEdges(es []plan.Edge) []plan.Edge {
+	sort.Slice(es, func(i, j int) bool {
+		if es[i].Step != es[j].Step {
+			return es[i].Step < es[j].Step
+		}
+		if es[i].Kind != es[j].Kind {
+			return es[i].Kind < es[j].Kind
+		}
+		return es[i].Name < es[j].Name
+	})
+	out := es[:0]
+	for _, e := range es {
+		if len(out) > 0 && e == out[len(out)-1] {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

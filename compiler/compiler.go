@@ -1,0 +1,134 @@
+package compiler
+
+import (
+	"io/fs"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/spec"
+	"github.com/containerd/platforms"
+	"github.com/hashicorp/hcl/v2"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+)
+
+// Options are the inputs of a compilation besides the spec itself.
+type Options struct {
+	// FS holds the spec's directory and everything the spec points at.
+	// Paths in FS are slash-separated and unrooted (fs.ValidPath).
+	FS fs.FS
+	// SpecDir is the spec's directory within FS; relative paths in the spec
+	// are resolved against it, and the plan records paths relative to it.
+	SpecDir string
+	// SpecFile is the spec's path relative to SpecDir, recorded in the plan.
+	SpecFile string
+
+	// Vars are NAME=VALUE assignments from the command line, in order.
+	Vars []string
+	// VarFiles are parsed variable files (spec.ParseVarFile), in order.
+	VarFiles []hcl.Attributes
+	// Environ is the process environment as KEY=VALUE; BAKEPLAN_VAR_NAME
+	// entries set variables.
+	Environ []string
+
+	// NativePlatform is the platform of this machine; local builders that
+	// declare no platforms serve it natively.
+	NativePlatform ocispecs.Platform
+	// Now is the clock behind timestamp(); nil means SOURCE_DATE_EPOCH from
+	// Environ when set, else the current time.
+	Now func() time.Time
+
+	// Select names the targets and groups to plan; empty means the group
+	// "default" when the spec has one, else every target. Everything is
+	// checked either way.
+	Select []string
+}
+
+// compilation is the state of one Compile call.
+type compilation struct {
+	opts   Options
+	spec   *spec.Spec
+	native string // normalised NativePlatform
+
+	funcs  map[string]function.Function
+	varObj cty.Value
+	vars   []*plan.Variable
+	locObj cty.Value
+
+	host       *hostDecl
+	builders   []*builderDecl
+	registries []*registryDecl
+
+	targets []*instance          // every evaluated target, in evaluation order
+	byName  map[string]*instance // instance name -> instance
+	matrix  map[string][]*instance
+	groups  map[string]*spec.Group
+
+	digests *digestCache
+}
+
+// Compile checks s and returns its plan. Diagnostics may hold warnings even
+// when the plan is returned; on any error the plan is nil.
+func Compile(s *spec.Spec, opts Options) (*plan.Plan, hcl.Diagnostics) {
+	c := &compilation{
+		opts:    opts,
+		spec:    s,
+		native:  platforms.Format(platforms.Normalize(opts.NativePlatform)),
+		byName:  map[string]*instance{},
+		matrix:  map[string][]*instance{},
+		groups:  map[string]*spec.Group{},
+		digests: newDigestCache(opts.FS),
+	}
+	now := opts.Now
+	if now == nil {
+		now = clockFromEnv(opts.Environ)
+	}
+	c.funcs = stdFunctions(now)
+
+	diags := c.resolveVariables()
+	if diags.HasErrors() {
+		// Everything below refers to variables; stop before a cascade.
+		return nil, diags
+	}
+	diags = append(diags, c.userFunctions(s.Functions)...)
+	diags = append(diags, c.validateVariables()...)
+	diags = append(diags, c.evalLocals()...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	diags = append(diags, c.evalHost()...)
+	diags = append(diags, c.evalTargets()...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	p, d := c.assemble()
+	diags = append(diags, d...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return p, diags
+}
+
+// clockFromEnv honours SOURCE_DATE_EPOCH, the reproducible-builds convention.
+func clockFromEnv(environ []string) func() time.Time {
+	for _, kv := range environ {
+		if v, ok := strings.CutPrefix(kv, "SOURCE_DATE_EPOCH="); ok {
+			if sec, err := strconv.ParseInt(v, 10, 64); err == nil {
+				t := time.Unix(sec, 0).UTC()
+				return func() time.Time { return t }
+			}
+		}
+	}
+	return time.Now
+}
+
+func (c *compilation) evalCtx(vars map[string]cty.Value) *hcl.EvalContext {
+	all := map[string]cty.Value{"var": c.varObj, "local": c.locObj}
+	for k, v := range vars {
+		all[k] = v
+	}
+	return &hcl.EvalContext{Variables: all, Functions: c.funcs}
+}

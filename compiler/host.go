@@ -1,0 +1,275 @@
+package compiler
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/distribution/reference"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// emulatorInterpreters maps an architecture, as platforms name it, to the
+// binfmt_misc entry that QEMU's user-mode emulator registers for it.
+var emulatorInterpreters = map[string]string{
+	"amd64":    "qemu-x86_64",
+	"386":      "qemu-i386",
+	"arm64":    "qemu-aarch64",
+	"arm":      "qemu-arm",
+	"riscv64":  "qemu-riscv64",
+	"ppc64le":  "qemu-ppc64le",
+	"s390x":    "qemu-s390x",
+	"mips64le": "qemu-mips64el",
+	"mips64":   "qemu-mips64",
+	"loong64":  "qemu-loongarch64",
+}
+
+// Image store values.
+const (
+	storeContainerd = "containerd"
+	storeAny        = "any"
+)
+
+type hostDecl struct {
+	imageStore      string // "containerd" or "any"
+	imageStoreRange *hcl.Range
+	emulators       map[string]hcl.Range // arch -> where it is declared
+	declRange       *hcl.Range
+}
+
+type builderDecl struct {
+	name      string
+	endpoint  string
+	local     bool
+	platforms []string // native, normalised, sorted
+	declRange *hcl.Range
+}
+
+type registryDecl struct {
+	name      string
+	host      string
+	insecure  bool
+	declRange hcl.Range
+}
+
+// localSchemes are endpoints on this host, which can use its emulators.
+var endpointSchemes = map[string]bool{ // scheme -> local
+	"unix":             true,
+	"docker-container": true,
+	"tcp":              false,
+	"ssh":              false,
+	"kube-pod":         false,
+}
+
+func (c *compilation) evalHost() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	ctx := c.evalCtx(nil)
+	c.host = &hostDecl{imageStore: storeAny, emulators: map[string]hcl.Range{}}
+	if h := c.spec.Host; h != nil {
+		c.host.declRange = h.DeclRange.Ptr()
+		if h.Docker != nil && h.Docker.ImageStore != nil {
+			var store string
+			d := gohcl.DecodeExpression(h.Docker.ImageStore, ctx, &store)
+			diags = append(diags, d...)
+			if !d.HasErrors() {
+				if store != storeContainerd && store != storeAny {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Invalid image store",
+						Detail:   fmt.Sprintf("image_store is %q or %q, not %q.", storeContainerd, storeAny, store),
+						Subject:  h.Docker.ImageStore.Range().Ptr(),
+					})
+				} else {
+					c.host.imageStore = store
+					c.host.imageStoreRange = h.Docker.ImageStore.Range().Ptr()
+				}
+			}
+		}
+		if h.Emulators != nil {
+			var archs []string
+			d := gohcl.DecodeExpression(h.Emulators, ctx, &archs)
+			diags = append(diags, d...)
+			for i, a := range archs {
+				rng := elementRange(h.Emulators, i)
+				if _, ok := emulatorInterpreters[a]; !ok {
+					detail := fmt.Sprintf("%q is not an architecture bakeplan can emulate; known: %s.", a, strings.Join(knownArchs(), ", "))
+					if s := suggest(a, knownArchs()); s != "" {
+						detail += fmt.Sprintf(" Did you mean %q?", s)
+					}
+					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown emulator", Detail: detail, Subject: rng.Ptr()})
+					continue
+				}
+				if prev, dup := c.host.emulators[a]; dup {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Duplicate emulator",
+						Detail:   fmt.Sprintf("%q is already listed at %s.", a, prev),
+						Subject:  rng.Ptr(),
+					})
+					continue
+				}
+				c.host.emulators[a] = rng
+			}
+		}
+	}
+
+	for _, b := range c.spec.Builders {
+		bd := &builderDecl{name: b.Name, endpoint: "auto", local: true, declRange: b.DeclRange.Ptr()}
+		if b.Endpoint != nil {
+			var ep string
+			d := gohcl.DecodeExpression(b.Endpoint, ctx, &ep)
+			diags = append(diags, d...)
+			if !d.HasErrors() {
+				local, err := classifyEndpoint(ep)
+				if err != nil {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Invalid builder endpoint",
+						Detail:   err.Error(),
+						Subject:  b.Endpoint.Range().Ptr(),
+					})
+				}
+				bd.endpoint, bd.local = ep, local
+			}
+		}
+		if b.Platforms != nil {
+			ps, d := c.evalPlatforms(b.Platforms, ctx)
+			diags = append(diags, d...)
+			bd.platforms = ps
+		} else if !bd.local {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Remote builder without platforms",
+				Detail:   fmt.Sprintf("builder.%s is reached over %s, so bakeplan cannot assume what it runs on. Declare the platforms it serves natively, like platforms = [\"linux/arm64\"].", b.Name, bd.endpoint),
+				Subject:  b.DeclRange.Ptr(),
+			})
+		} else {
+			bd.platforms = []string{c.native}
+		}
+		c.builders = append(c.builders, bd)
+	}
+	if len(c.builders) == 0 {
+		// The implicit builder: BUILDKIT_HOST, else Docker, on this machine.
+		c.builders = []*builderDecl{{name: "default", endpoint: "auto", local: true, platforms: []string{c.native}}}
+	}
+
+	hosts := map[string]string{}
+	for _, r := range c.spec.Registries {
+		rd := &registryDecl{name: r.Name, declRange: r.DeclRange}
+		d := gohcl.DecodeExpression(r.Host, ctx, &rd.host)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		if err := checkRegistryHost(rd.host); err != nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid registry host",
+				Detail:   err.Error(),
+				Subject:  r.Host.Range().Ptr(),
+			})
+			continue
+		}
+		if other, dup := hosts[rd.host]; dup {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Duplicate registry host",
+				Detail:   fmt.Sprintf("registry.%s already declares %s.", other, rd.host),
+				Subject:  r.Host.Range().Ptr(),
+			})
+			continue
+		}
+		hosts[rd.host] = r.Name
+		if r.Insecure != nil {
+			diags = append(diags, gohcl.DecodeExpression(r.Insecure, ctx, &rd.insecure)...)
+		}
+		c.registries = append(c.registries, rd)
+	}
+	return diags
+}
+
+// classifyEndpoint checks an endpoint and says whether it runs on this host.
+func classifyEndpoint(ep string) (local bool, err error) {
+	switch ep {
+	case "auto", "docker":
+		return true, nil
+	}
+	scheme, rest, ok := strings.Cut(ep, "://")
+	if !ok || rest == "" {
+		return true, fmt.Errorf("%q is not an endpoint; use auto, docker, or one of unix://PATH, tcp://HOST:PORT, ssh://USER@HOST, docker-container://NAME, kube-pod://NAME", ep)
+	}
+	local, known := endpointSchemes[scheme]
+	if !known {
+		var schemes []string
+		for s := range endpointSchemes {
+			schemes = append(schemes, s+"://")
+		}
+		sort.Strings(schemes)
+		return true, fmt.Errorf("unknown endpoint scheme %q; bakeplan knows docker, auto and %s", scheme+"://", strings.Join(schemes, ", "))
+	}
+	return local, nil
+}
+
+func checkRegistryHost(host string) error {
+	if host == "" || strings.ContainsAny(host, "/ ") {
+		return fmt.Errorf("%q is not a registry host; write host or host:port, like registry.example.com or 127.0.0.1:5000", host)
+	}
+	named, err := reference.ParseNormalizedNamed(host + "/probe")
+	if err != nil || reference.Domain(named) != host {
+		return fmt.Errorf("%q is not a registry host; write host or host:port, like registry.example.com or 127.0.0.1:5000", host)
+	}
+	return nil
+}
+
+func knownArchs() []string {
+	out := make([]string, 0, len(emulatorInterpreters))
+	for a := range emulatorInterpreters {
+		out = append(out, a)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// elementRange returns the range of the i-th element of a list expression
+// written as a literal, or of the whole expression otherwise.
+func elementRange(expr hcl.Expression, i int) hcl.Range {
+	if exprs, d := hcl.ExprList(expr); !d.HasErrors() && i < len(exprs) {
+		return exprs[i].Range()
+	}
+	return expr.Range()
+}
+
+// evalPlatforms evaluates a list of platforms, checks each with containerd's
+// parser and returns them normalised, sorted and without duplicates.
+func (c *compilation) evalPlatforms(expr hcl.Expression, ctx *hcl.EvalContext) ([]string, hcl.Diagnostics) {
+	val, diags := expr.Value(ctx)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	var list []string
+	if d := decodeStringList(val, expr.Range(), "platforms"); d != nil {
+		return nil, append(diags, d)
+	}
+	for it := val.ElementIterator(); it.Next(); {
+		_, v := it.Element()
+		list = append(list, v.AsString())
+	}
+	return c.checkPlatforms(list, expr)
+}
+
+func decodeStringList(val cty.Value, rng hcl.Range, what string) *hcl.Diagnostic {
+	val, _ = val.Unmark()
+	ty := val.Type()
+	if val.IsNull() || !(ty.IsListType() || ty.IsTupleType() || ty.IsSetType()) {
+		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Incorrect attribute value type", Detail: fmt.Sprintf("%s must be a list of strings.", what), Subject: rng.Ptr()}
+	}
+	for it := val.ElementIterator(); it.Next(); {
+		_, v := it.Element()
+		if v.IsNull() || v.Type() != cty.String {
+			return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Incorrect attribute value type", Detail: fmt.Sprintf("%s must be a list of strings.", what), Subject: rng.Ptr()}
+		}
+	}
+	return nil
+}

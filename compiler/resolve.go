@@ -1,0 +1,626 @@
+package compiler
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/bakeplan/bakeplan/plan"
+	"github.com/containerd/platforms"
+	"github.com/distribution/reference"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// resolved is a target with every attribute checked and turned into plan
+// terms, before platforms are assigned to builders.
+type resolved struct {
+	in        *instance
+	platforms []string
+	platExpr  hcl.Expression // nil when platforms defaulted
+	pin       *builderDecl
+	dependsOn []depEdge
+	contexts  []ctxEdge
+	build     plan.Build // everything but Target, Builder, Platforms, Inputs
+	push      bool
+	pushRange hcl.Range
+	dockerOut *hcl.Range // where a docker output is declared
+
+	// abstract targets serve only as inherits parents: they are never built
+	// unless named explicitly, so their files are not required.
+	abstract bool
+
+	contextDir string // within the FS
+	dockerfile string // within the FS; "" with dockerfile_inline
+	runs       map[*builderDecl][]plan.PlatformRun
+	nodes      []*builderDecl // the keys of runs, in builder order
+}
+
+type depEdge struct {
+	to  *instance
+	rng hcl.Range
+}
+
+type ctxEdge struct {
+	name string
+	to   *instance // nil for a path or image
+	rng  hcl.Range
+}
+
+func (c *compilation) declRange(in *instance, attr string) hcl.Range {
+	if e, ok := in.exprs[attr]; ok {
+		return e.Range()
+	}
+	return in.decl.TypeRange
+}
+
+// resolve checks one target's attributes.
+func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	r := &resolved{in: in, abstract: abstract}
+	obj := in.obj
+
+	for _, name := range []string{"context", "dockerfile", "dockerfile_inline", "target", "platforms", "tags", "output", "cache_from", "cache_to", "secret", "ssh", "network", "push", "no_cache", "allow_external_paths"} {
+		if obj.GetAttr(name).ContainsMarked() {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Sensitive value not allowed here",
+				Detail:   fmt.Sprintf("%s takes its value from a sensitive variable; only args, labels and annotations may, and the plan shows them as %s.", name, plan.Redacted),
+				Subject:  c.declRange(in, name).Ptr(),
+			})
+		}
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+
+	// Platforms.
+	if v := obj.GetAttr("platforms"); !v.IsNull() && v.LengthInt() > 0 {
+		r.platExpr = in.exprs["platforms"]
+		ps, d := c.checkPlatforms(strList(v), r.platExpr)
+		diags = append(diags, d...)
+		r.platforms = ps
+	} else {
+		r.platforms = []string{c.native}
+	}
+
+	// Builder pin.
+	if ref := in.decl.Builder; ref != nil {
+		for _, b := range c.builders {
+			if b.name == ref.Name {
+				r.pin = b
+			}
+		}
+		if r.pin == nil {
+			var names []string
+			for _, b := range c.builders {
+				names = append(names, b.name)
+			}
+			diags = append(diags, unknownRef("builder", "builder", ref.Name, names, ref.Range))
+		}
+	}
+
+	// Edges.
+	for _, ref := range in.decl.DependsOn {
+		deps, d := c.resolveTargets(ref.Name, ref.Range)
+		if d != nil {
+			diags = append(diags, d)
+			continue
+		}
+		for _, dep := range deps {
+			r.dependsOn = append(r.dependsOn, depEdge{to: dep, rng: ref.Range})
+		}
+	}
+	allowExternal := boolAttr(obj, "allow_external_paths")
+	for _, nc := range in.decl.Contexts {
+		if nc.Target != nil {
+			dep, d := c.resolveTarget(nc.Target.Name, nc.Target.Range)
+			if d != nil {
+				diags = append(diags, d)
+				continue
+			}
+			r.contexts = append(r.contexts, ctxEdge{name: nc.Name, to: dep, rng: nc.DeclRange})
+			r.build.Contexts = append(r.build.Contexts, &plan.NamedContext{Name: nc.Name, Target: dep.name})
+			continue
+		}
+		pc, d := c.namedContext(nc.Name, nc.Expr, in.ctx, allowExternal)
+		diags = append(diags, d...)
+		if pc != nil {
+			r.contexts = append(r.contexts, ctxEdge{name: nc.Name, rng: nc.DeclRange})
+			r.build.Contexts = append(r.build.Contexts, pc)
+		}
+	}
+	sort.Slice(r.build.Contexts, func(i, j int) bool { return r.build.Contexts[i].Name < r.build.Contexts[j].Name })
+
+	// Context and Dockerfile.
+	ctxRel := strAttr(obj, "context", ".")
+	ctxDir, rel, d := c.localPath(ctxRel, c.declRange(in, "context"), allowExternal, "context")
+	diags = append(diags, d...)
+	if !d.HasErrors() {
+		r.build.Context = rel
+		r.contextDir = ctxDir
+		if st, err := fs.Stat(c.opts.FS, ctxDir); !abstract && (err != nil || !st.IsDir()) {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Context directory not found",
+				Detail:   fmt.Sprintf("target.%s builds from %q, which is not a directory%s.", in.name, rel, statReason(err)),
+				Subject:  c.declRange(in, "context").Ptr(),
+			})
+		}
+	}
+	if v := obj.GetAttr("dockerfile_inline"); !v.IsNull() {
+		r.build.DockerfileInline = v.AsString()
+		if _, set := in.exprs["dockerfile"]; set {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Conflicting Dockerfile attributes",
+				Detail:   "Set dockerfile or dockerfile_inline, not both.",
+				Subject:  c.declRange(in, "dockerfile_inline").Ptr(),
+			})
+		}
+	} else if !d.HasErrors() {
+		df := strAttr(obj, "dockerfile", "Dockerfile")
+		var joined string
+		if path.IsAbs(df) {
+			joined = df
+		} else {
+			joined = path.Join(ctxRel, df)
+		}
+		dfPath, dfRel, d := c.localPath(joined, c.declRange(in, "dockerfile"), allowExternal, "dockerfile")
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			r.build.Dockerfile = dfRel
+			r.dockerfile = dfPath
+			if st, err := fs.Stat(c.opts.FS, dfPath); !abstract && (err != nil || !st.Mode().IsRegular()) {
+				what := ""
+				if _, set := in.exprs["dockerfile"]; !set {
+					what = " (the default)"
+				}
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Dockerfile not found",
+					Detail:   fmt.Sprintf("target.%s uses the Dockerfile %q%s, which is not a file%s.", in.name, dfRel, what, statReason(err)),
+					Subject:  c.declRange(in, "dockerfile").Ptr(),
+				})
+			}
+		}
+	}
+
+	// Plain attributes.
+	r.build.Stage = strAttr(obj, "target", "")
+	r.build.NoCache = boolAttr(obj, "no_cache")
+	if n := strAttr(obj, "network", ""); n != "" {
+		if n != "default" && n != "none" && n != "host" {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid network mode",
+				Detail:   fmt.Sprintf("network is default, none or host, not %q.", n),
+				Subject:  c.declRange(in, "network").Ptr(),
+			})
+		}
+		r.build.Network = n
+	}
+	for _, kind := range []string{"args", "labels", "annotations"} {
+		m, fps := sensitiveMap(obj.GetAttr(kind), kind)
+		switch kind {
+		case "args":
+			r.build.Args = m
+		case "labels":
+			r.build.Labels = m
+		case "annotations":
+			r.build.Annotations = m
+		}
+		for k, v := range fps {
+			if r.build.SensitiveFingerprints == nil {
+				r.build.SensitiveFingerprints = map[string]string{}
+			}
+			r.build.SensitiveFingerprints[k] = v
+		}
+	}
+	diags = append(diags, c.checkAnnotations(in, r.build.Annotations)...)
+	r.build.CacheFrom, d = cacheList(obj.GetAttr("cache_from"), c.declRange(in, "cache_from"), "cache_from")
+	diags = append(diags, d...)
+	r.build.CacheTo, d = cacheList(obj.GetAttr("cache_to"), c.declRange(in, "cache_to"), "cache_to")
+	diags = append(diags, d...)
+	r.build.Secrets, d = secrets(obj.GetAttr("secret"), c.declRange(in, "secret"))
+	diags = append(diags, d...)
+	r.build.SSH, d = sshList(obj.GetAttr("ssh"), c.declRange(in, "ssh"))
+	diags = append(diags, d...)
+
+	// Tags, push and outputs.
+	tags, d := c.checkTags(strList(obj.GetAttr("tags")), in.exprs["tags"])
+	diags = append(diags, d...)
+	r.build.Tags = tags
+	r.push = boolAttr(obj, "push")
+	r.pushRange = c.declRange(in, "push")
+	outs, d := c.outputs(r, obj.GetAttr("output"), c.declRange(in, "output"))
+	diags = append(diags, d...)
+	r.build.Outputs = outs
+	if r.push && len(tags) == 0 {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Push without tags",
+			Detail:   fmt.Sprintf("target.%s pushes, but has no tags to push to. Add tags = [\"registry.example.com/team/%s:TAG\"].", in.name, in.name),
+			Subject:  r.pushRange.Ptr(),
+		})
+	}
+	r.build.Push = r.push
+	if r.dockerOut != nil && len(r.platforms) > 1 && c.host.imageStore != storeContainerd {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Multi-platform image loaded into Docker without the containerd image store",
+			Detail:   fmt.Sprintf("target.%s loads %d platforms (%s) into Docker, but only Docker's containerd image store holds multi-platform images. Declare host { docker { image_store = \"containerd\" } } so bakeplan checks and switches it, or load one platform.", in.name, len(r.platforms), strings.Join(r.platforms, ", ")),
+			Subject:  r.dockerOut,
+		})
+	}
+	return r, diags
+}
+
+func statReason(err error) string {
+	if err == nil {
+		return ""
+	}
+	if pe, ok := err.(*fs.PathError); ok {
+		return " (" + pe.Err.Error() + ")"
+	}
+	return " (" + err.Error() + ")"
+}
+
+// localPath resolves p (relative to the spec's directory unless absolute) to
+// a path within the FS and a path relative to the spec's directory. A path
+// outside the spec's directory needs allow_external_paths.
+func (c *compilation) localPath(p string, rng hcl.Range, allowExternal bool, what string) (fsPath, rel string, diags hcl.Diagnostics) {
+	if path.IsAbs(p) {
+		fsPath = strings.TrimPrefix(path.Clean(p), "/")
+		if fsPath == "" {
+			fsPath = "."
+		}
+	} else {
+		fsPath = path.Join(c.opts.SpecDir, p)
+	}
+	r, err := filepath.Rel(filepath.FromSlash(c.opts.SpecDir), filepath.FromSlash(fsPath))
+	if err != nil {
+		return "", "", hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid path", Detail: err.Error(), Subject: rng.Ptr()}}
+	}
+	rel = filepath.ToSlash(r)
+	if (rel == ".." || strings.HasPrefix(rel, "../")) && !allowExternal {
+		return "", "", hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Path outside the spec's directory",
+			Detail:   fmt.Sprintf("The %s %q is outside the directory that holds the spec, so the plan would depend on files a review of this repository does not see. Set allow_external_paths = true in the target if that is intended.", what, p),
+			Subject:  rng.Ptr(),
+		}}
+	}
+	if !fs.ValidPath(fsPath) {
+		return "", "", hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Path cannot be read",
+			Detail:   fmt.Sprintf("The %s %q resolves outside what bakeplan can read.", what, p),
+			Subject:  rng.Ptr(),
+		}}
+	}
+	return fsPath, rel, nil
+}
+
+// namedContext turns a contexts entry that is not a target into a path or an
+// image reference.
+func (c *compilation) namedContext(name string, expr hcl.Expression, ctx *hcl.EvalContext, allowExternal bool) (*plan.NamedContext, hcl.Diagnostics) {
+	v, diags := expr.Value(ctx)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	if v.ContainsMarked() || v.IsNull() || v.Type() != cty.String {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid named context",
+			Detail:   fmt.Sprintf("The context %q must be target.NAME, a directory, or docker-image://REF.", name),
+			Subject:  expr.Range().Ptr(),
+		}}
+	}
+	s := v.AsString()
+	if ref, ok := strings.CutPrefix(s, "docker-image://"); ok {
+		if _, err := reference.ParseNormalizedNamed(ref); err != nil {
+			return nil, hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid image reference",
+				Detail:   fmt.Sprintf("The context %q names the image %q: %s.", name, ref, err),
+				Subject:  expr.Range().Ptr(),
+			}}
+		}
+		return &plan.NamedContext{Name: name, Image: ref}, nil
+	}
+	if scheme, _, ok := strings.Cut(s, "://"); ok {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Unsupported named context",
+			Detail:   fmt.Sprintf("The context %q uses %s://; bakeplan takes target.NAME, a local directory, or docker-image://REF, so that every input has a digest in the plan.", name, scheme),
+			Subject:  expr.Range().Ptr(),
+		}}
+	}
+	fsPath, rel, d := c.localPath(s, expr.Range(), allowExternal, "context "+name)
+	if d.HasErrors() {
+		return nil, d
+	}
+	if st, err := fs.Stat(c.opts.FS, fsPath); err != nil || !st.IsDir() {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Context directory not found",
+			Detail:   fmt.Sprintf("The context %q points at %q, which is not a directory%s.", name, rel, statReason(err)),
+			Subject:  expr.Range().Ptr(),
+		}}
+	}
+	return &plan.NamedContext{Name: name, Path: rel}, nil
+}
+
+// checkPlatforms parses each platform with containerd's parser and returns
+// them normalised (linux/arm64/v8 is linux/arm64), sorted, without repeats.
+func (c *compilation) checkPlatforms(list []string, expr hcl.Expression) ([]string, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	seen := map[string]bool{}
+	var out []string
+	for i, s := range list {
+		p, err := platforms.Parse(s)
+		if err == nil && p.OS == "" {
+			err = fmt.Errorf("no operating system")
+		}
+		if err != nil {
+			rng := hcl.Range{}
+			if expr != nil {
+				rng = elementRange(expr, i)
+			}
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid platform",
+				Detail:   fmt.Sprintf("%q is not a platform: %s. Write os/arch[/variant], like linux/amd64 or linux/arm/v7.", s, err),
+				Subject:  rng.Ptr(),
+			})
+			continue
+		}
+		n := platforms.Format(platforms.Normalize(p))
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out, diags
+}
+
+// checkTags checks each tag with distribution's reference grammar and returns
+// them fully qualified (docker.io/library/app:latest for app), sorted.
+func (c *compilation) checkTags(tags []string, expr hcl.Expression) ([]string, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	seen := map[string]bool{}
+	var out []string
+	for i, t := range tags {
+		rng := hcl.Range{}
+		if expr != nil {
+			rng = elementRange(expr, i)
+		}
+		named, err := reference.ParseNormalizedNamed(t)
+		if err == nil {
+			if _, digested := named.(reference.Digested); digested {
+				err = fmt.Errorf("a tag cannot name a digest")
+			}
+		}
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid tag",
+				Detail:   fmt.Sprintf("%q is not a valid image reference: %s.", t, err),
+				Subject:  rng.Ptr(),
+			})
+			continue
+		}
+		full := reference.TagNameOnly(named).String()
+		if !seen[full] {
+			seen[full] = true
+			out = append(out, full)
+		}
+	}
+	sort.Strings(out)
+	return out, diags
+}
+
+func (c *compilation) checkAnnotations(in *instance, ann map[string]string) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for k := range ann {
+		if typ, key, ok := strings.Cut(k, ":"); ok {
+			switch typ {
+			case "index", "manifest", "manifest-descriptor", "index-descriptor":
+				if key != "" {
+					continue
+				}
+			}
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid annotation key",
+				Detail:   fmt.Sprintf("%q: a prefix before ':' is one of index, manifest, manifest-descriptor, index-descriptor.", k),
+				Subject:  c.declRange(in, "annotations").Ptr(),
+			})
+		}
+	}
+	return diags
+}
+
+func (c *compilation) outputs(r *resolved, v cty.Value, rng hcl.Range) ([]*plan.Output, hcl.Diagnostics) {
+	if v.IsNull() {
+		return nil, nil
+	}
+	var diags hcl.Diagnostics
+	var out []*plan.Output
+	types := []string{"registry", "oci", "local", "docker"}
+	for it := v.ElementIterator(); it.Next(); {
+		_, o := it.Element()
+		if o.IsNull() {
+			continue
+		}
+		typ := optString(o.GetAttr("type"))
+		dest := ""
+		if d := o.GetAttr("dest"); !d.IsNull() {
+			dest = d.AsString()
+		}
+		switch typ {
+		case "registry":
+			r.push = true
+			r.pushRange = rng
+			continue
+		case "oci", "local":
+			if dest == "" {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Output without dest", Detail: fmt.Sprintf("An %s output needs dest, the path to write.", typ), Subject: rng.Ptr()})
+				continue
+			}
+		case "docker":
+			if dest != "" {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid output", Detail: "A docker output loads the image into Docker and takes no dest.", Subject: rng.Ptr()})
+				continue
+			}
+			r.dockerOut = rng.Ptr()
+		default:
+			detail := fmt.Sprintf("%q is not an output type; use one of %s.", typ, strings.Join(types, ", "))
+			if s := suggest(typ, types); s != "" {
+				detail += fmt.Sprintf(" Did you mean %q?", s)
+			}
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown output type", Detail: detail, Subject: rng.Ptr()})
+			continue
+		}
+		out = append(out, &plan.Output{Type: typ, Dest: dest})
+	}
+	return out, diags
+}
+
+func cacheList(v cty.Value, rng hcl.Range, what string) ([]map[string]string, hcl.Diagnostics) {
+	if v.IsNull() {
+		return nil, nil
+	}
+	var out []map[string]string
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		m := map[string]string{}
+		if e.IsNull() {
+			continue
+		}
+		for k, x := range e.AsValueMap() {
+			if !x.IsNull() {
+				m[k] = x.AsString()
+			}
+		}
+		if m["type"] == "" {
+			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cache entry without type", Detail: fmt.Sprintf("Each %s entry needs a type, like { type = \"registry\", ref = \"...\" }.", what), Subject: rng.Ptr()}}
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func secrets(v cty.Value, rng hcl.Range) ([]*plan.Secret, hcl.Diagnostics) {
+	if v.IsNull() {
+		return nil, nil
+	}
+	var diags hcl.Diagnostics
+	var out []*plan.Secret
+	seen := map[string]bool{}
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if e.IsNull() {
+			continue
+		}
+		s := &plan.Secret{ID: optString(e.GetAttr("id")), Env: optString(e.GetAttr("env")), File: optString(e.GetAttr("file"))}
+		switch {
+		case s.ID == "":
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Secret without id", Detail: "Each secret needs the id its RUN --mount=type=secret names.", Subject: rng.Ptr()})
+		case (s.Env == "") == (s.File == ""):
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid secret", Detail: fmt.Sprintf("The secret %q needs exactly one of env (an environment variable) or file (a path); the value itself never goes into a spec.", s.ID), Subject: rng.Ptr()})
+		case seen[s.ID]:
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate secret", Detail: fmt.Sprintf("The secret %q is given twice.", s.ID), Subject: rng.Ptr()})
+		default:
+			seen[s.ID] = true
+			out = append(out, s)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, diags
+}
+
+func sshList(v cty.Value, rng hcl.Range) ([]*plan.SSH, hcl.Diagnostics) {
+	if v.IsNull() {
+		return nil, nil
+	}
+	var out []*plan.SSH
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if e.IsNull() {
+			continue
+		}
+		s := &plan.SSH{ID: optString(e.GetAttr("id")), Paths: strList(e.GetAttr("paths"))}
+		if s.ID == "" {
+			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "SSH entry without id", Detail: "Each ssh entry needs an id, like { id = \"default\" }.", Subject: rng.Ptr()}}
+		}
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// sensitiveMap reads a map(string) whose values may carry the sensitive
+// mark, replacing those with plan.Redacted and a fingerprint.
+func sensitiveMap(v cty.Value, kind string) (map[string]string, map[string]string) {
+	if v.IsNull() {
+		return nil, nil
+	}
+	v, _ = v.Unmark()
+	out := map[string]string{}
+	var fps map[string]string
+	for k, e := range v.AsValueMap() {
+		raw, marks := e.Unmark()
+		if raw.IsNull() {
+			continue
+		}
+		if _, sensitive := marks[markSensitive]; sensitive {
+			out[k] = plan.Redacted
+			if fps == nil {
+				fps = map[string]string{}
+			}
+			fps[kind+"."+k] = fingerprint(kind+"."+k, raw.AsString())
+			continue
+		}
+		out[k] = raw.AsString()
+	}
+	return out, fps
+}
+
+func strAttr(obj cty.Value, name, def string) string {
+	if v := obj.GetAttr(name); !v.IsNull() {
+		return v.AsString()
+	}
+	return def
+}
+
+func boolAttr(obj cty.Value, name string) bool {
+	v := obj.GetAttr(name)
+	return !v.IsNull() && v.True()
+}
+
+func optString(v cty.Value) string {
+	if v.IsNull() {
+		return ""
+	}
+	return v.AsString()
+}
+
+func strList(v cty.Value) []string {
+	if v.IsNull() {
+		return nil
+	}
+	var out []string
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if !e.IsNull() {
+			out = append(out, e.AsString())
+		}
+	}
+	return out
+}

@@ -1,0 +1,402 @@
+package compiler
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/bakeplan/bakeplan/spec"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+// instance is one target after matrix expansion.
+type instance struct {
+	name       string
+	decl       *spec.Target
+	matrixVars map[string]cty.Value
+
+	refs    []*instance // targets its attribute expressions or inherits read
+	parents []*instance // inherits, in order
+
+	state  int // 0 new, 1 evaluating, 2 done
+	failed bool
+	obj    cty.Value            // the evaluated attributes, a target object
+	exprs  map[string]hcl.Expression // attribute -> the expression that set it
+	ctx    *hcl.EvalContext     // the context its expressions ran in
+}
+
+// targetType is the object type of an evaluated target, as target.NAME shows it.
+var targetType = func() cty.Type {
+	attrs := map[string]cty.Type{}
+	for _, a := range spec.TargetAttributes {
+		attrs[a.Name] = a.Type
+	}
+	return cty.Object(attrs)
+}()
+
+func (c *compilation) evalTargets() hcl.Diagnostics {
+	diags := c.expand()
+	for _, g := range c.spec.Groups {
+		c.groups[g.Name] = g
+	}
+	for _, in := range c.targets {
+		diags = append(diags, c.collectRefs(in)...)
+	}
+	if diags.HasErrors() {
+		return diags
+	}
+	order := c.targets
+	c.targets = nil
+	for _, in := range order {
+		diags = append(diags, c.evalInstance(in, nil)...)
+	}
+	return diags
+}
+
+// expand evaluates each target's matrix into instances.
+func (c *compilation) expand() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	declared := map[string]hcl.Range{}
+	add := func(in *instance, rng hcl.Range) {
+		if prev, ok := declared[in.name]; ok {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  fmt.Sprintf("Duplicate target %q", in.name),
+				Detail:   fmt.Sprintf("A target named %q is already declared at %s; matrix names must not collide with other targets.", in.name, prev),
+				Subject:  rng.Ptr(),
+			})
+			return
+		}
+		declared[in.name] = rng
+		c.byName[in.name] = in
+		c.targets = append(c.targets, in)
+	}
+	for _, t := range c.spec.Targets {
+		if t.Matrix == nil {
+			add(&instance{name: t.Name, decl: t}, t.DeclRange)
+			continue
+		}
+		rows, d := c.matrixRows(t)
+		diags = append(diags, d...)
+		for _, row := range rows {
+			name, d := c.instanceName(t, row)
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				continue
+			}
+			in := &instance{name: name, decl: t, matrixVars: row}
+			add(in, t.DeclRange)
+			c.matrix[t.Name] = append(c.matrix[t.Name], in)
+		}
+	}
+	return diags
+}
+
+// matrixRows evaluates a matrix into its rows: the cartesian product of its
+// lists, keys in lexical order, values in list order.
+func (c *compilation) matrixRows(t *spec.Target) ([]map[string]cty.Value, hcl.Diagnostics) {
+	for _, trav := range t.Matrix.Variables() {
+		if trav.RootName() == "target" {
+			return nil, hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid reference in matrix",
+				Detail:   "A matrix is expanded before targets are evaluated, so it cannot refer to targets.",
+				Subject:  trav.SourceRange().Ptr(),
+			}}
+		}
+	}
+	val, diags := t.Matrix.Value(c.evalCtx(nil))
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	bad := &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Invalid matrix",
+		Detail:   "A matrix is a map from names to lists of values, like { arch = [\"amd64\", \"arm64\"] }.",
+		Subject:  t.Matrix.Range().Ptr(),
+	}
+	if val.ContainsMarked() {
+		bad.Detail = "A matrix names targets, so it cannot hold sensitive values."
+		return nil, hcl.Diagnostics{bad}
+	}
+	if val.IsNull() || !(val.Type().IsObjectType() || val.Type().IsMapType()) {
+		return nil, hcl.Diagnostics{bad}
+	}
+	m := val.AsValueMap()
+	keys := make([]string, 0, len(m))
+	for k, v := range m {
+		if !hclsyntax.ValidIdentifier(k) || v.IsNull() || !(v.Type().IsListType() || v.Type().IsTupleType() || v.Type().IsSetType()) {
+			return nil, hcl.Diagnostics{bad}
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	rows := []map[string]cty.Value{{}}
+	for _, k := range keys {
+		var next []map[string]cty.Value
+		for _, row := range rows {
+			for it := m[k].ElementIterator(); it.Next(); {
+				_, v := it.Element()
+				r := make(map[string]cty.Value, len(row)+1)
+				for rk, rv := range row {
+					r[rk] = rv
+				}
+				r[k] = v
+				next = append(next, r)
+			}
+		}
+		rows = next
+	}
+	if len(keys) == 0 {
+		return nil, hcl.Diagnostics{bad}
+	}
+	return rows, nil
+}
+
+func (c *compilation) instanceName(t *spec.Target, row map[string]cty.Value) (string, hcl.Diagnostics) {
+	rng := t.DeclRange
+	var name string
+	if t.NameExpr != nil {
+		rng = t.NameExpr.Range()
+		v, diags := t.NameExpr.Value(c.evalCtx(row))
+		if diags.HasErrors() {
+			return "", diags
+		}
+		v, err := convert.Convert(v, cty.String)
+		if err != nil || v.IsNull() || v.IsMarked() {
+			return "", hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid matrix name", Detail: "name must evaluate to a string.", Subject: rng.Ptr()}}
+		}
+		name = v.AsString()
+	} else {
+		keys := make([]string, 0, len(row))
+		for k := range row {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := []string{t.Name}
+		for _, k := range keys {
+			v, err := convert.Convert(row[k], cty.String)
+			if err != nil || v.IsNull() {
+				return "", hcl.Diagnostics{{
+					Severity: hcl.DiagError,
+					Summary:  "Matrix needs a name",
+					Detail:   fmt.Sprintf("The matrix value of %q is not a string, so bakeplan cannot name the targets; add a name attribute, like name = \"%s-${...}\".", k, t.Name),
+					Subject:  t.Matrix.Range().Ptr(),
+				}}
+			}
+			parts = append(parts, sanitizeName(v.AsString()))
+		}
+		name = strings.Join(parts, "-")
+	}
+	if !hclsyntax.ValidIdentifier(name) {
+		return "", hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid matrix name",
+			Detail:   fmt.Sprintf("%q is not a valid target name: use letters, digits, underscores and dashes, starting with a letter.", name),
+			Subject:  rng.Ptr(),
+		}}
+	}
+	return name, nil
+}
+
+func sanitizeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' {
+			return r
+		}
+		return '-'
+	}, s)
+}
+
+// resolveTarget finds the instance a reference names. A matrix target's label
+// is ambiguous where one target is needed.
+func (c *compilation) resolveTarget(name string, rng hcl.Range) (*instance, *hcl.Diagnostic) {
+	if in, ok := c.byName[name]; ok {
+		return in, nil
+	}
+	if ins, ok := c.matrix[name]; ok {
+		var names []string
+		for _, in := range ins {
+			names = append(names, "target."+in.name)
+		}
+		return nil, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Reference to a matrix target",
+			Detail:   fmt.Sprintf("target.%s expands to %d targets; name one of them here: %s.", name, len(ins), strings.Join(names, ", ")),
+			Subject:  rng.Ptr(),
+		}
+	}
+	return nil, unknownRef("target", "target", name, c.targetNames(), rng)
+}
+
+// resolveTargets is resolveTarget where a matrix target's label stands for all
+// of its targets (groups and depends_on).
+func (c *compilation) resolveTargets(name string, rng hcl.Range) ([]*instance, *hcl.Diagnostic) {
+	if ins, ok := c.matrix[name]; ok {
+		return ins, nil
+	}
+	in, d := c.resolveTarget(name, rng)
+	if d != nil {
+		return nil, d
+	}
+	return []*instance{in}, nil
+}
+
+func (c *compilation) targetNames() []string {
+	names := make([]string, 0, len(c.byName)+len(c.matrix))
+	for n := range c.byName {
+		names = append(names, n)
+	}
+	for n := range c.matrix {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// collectRefs finds the targets an instance's attributes read, which must be
+// evaluated first.
+func (c *compilation) collectRefs(in *instance) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	seen := map[*instance]bool{}
+	use := func(dep *instance) {
+		if !seen[dep] {
+			seen[dep] = true
+			in.refs = append(in.refs, dep)
+		}
+	}
+	for _, a := range sortedAttrs(in.decl.Attrs) {
+		for _, trav := range a.Expr.Variables() {
+			if trav.RootName() != "target" {
+				continue
+			}
+			name, rng := attrName(trav)
+			if name == "" {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid reference", Detail: "A reference like target.NAME is expected.", Subject: trav.SourceRange().Ptr()})
+				continue
+			}
+			dep, d := c.resolveTarget(name, rng)
+			if d != nil {
+				diags = append(diags, d)
+				continue
+			}
+			use(dep)
+		}
+	}
+	for _, r := range in.decl.Inherits {
+		dep, d := c.resolveTarget(r.Name, r.Range)
+		if d != nil {
+			diags = append(diags, d)
+			continue
+		}
+		in.parents = append(in.parents, dep)
+		use(dep)
+	}
+	return diags
+}
+
+// evalInstance evaluates in after everything it reads, reporting reference
+// cycles between targets' attributes.
+func (c *compilation) evalInstance(in *instance, stack []*instance) hcl.Diagnostics {
+	switch in.state {
+	case 2:
+		return nil
+	case 1:
+		i := 0
+		for stack[i] != in {
+			i++
+		}
+		var names []string
+		for _, s := range stack[i:] {
+			names = append(names, "target."+s.name)
+		}
+		names = append(names, "target."+in.name)
+		in.failed = true
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Cycle in target references",
+			Detail:   fmt.Sprintf("These targets' attributes or inherits read each other: %s.", strings.Join(names, " -> ")),
+			Subject:  in.decl.DeclRange.Ptr(),
+		}}
+	}
+	in.state = 1
+	var diags hcl.Diagnostics
+	stack = append(stack, in)
+	for _, dep := range in.refs {
+		diags = append(diags, c.evalInstance(dep, stack)...)
+		if dep.failed {
+			in.failed = true
+		}
+	}
+	in.state = 2
+	if in.failed {
+		return diags
+	}
+	refVals := map[string]cty.Value{}
+	for _, dep := range in.refs {
+		refVals[dep.name] = dep.obj
+	}
+	vars := map[string]cty.Value{"target": cty.ObjectVal(refVals)}
+	for k, v := range in.matrixVars {
+		vars[k] = v
+	}
+	in.ctx = c.evalCtx(vars)
+	in.exprs = map[string]hcl.Expression{}
+	attrs := map[string]cty.Value{}
+	for _, def := range spec.TargetAttributes {
+		attrs[def.Name] = cty.NullVal(def.Type)
+		for _, p := range in.parents {
+			if v := p.obj.GetAttr(def.Name); !v.IsNull() {
+				attrs[def.Name] = v
+				in.exprs[def.Name] = p.exprs[def.Name]
+			}
+		}
+		a, ok := in.decl.Attrs[def.Name]
+		if !ok {
+			continue
+		}
+		v, d := a.Expr.Value(in.ctx)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			in.failed = true
+			continue
+		}
+		conv, err := convert.Convert(v, def.Type)
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity:    hcl.DiagError,
+				Summary:     "Incorrect attribute value type",
+				Detail:      fmt.Sprintf("Inappropriate value for attribute %q: %s.", def.Name, err),
+				Subject:     a.Expr.Range().Ptr(),
+				Expression:  a.Expr,
+				EvalContext: in.ctx,
+			})
+			in.failed = true
+			continue
+		}
+		if !conv.IsWhollyKnown() {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown value", Detail: fmt.Sprintf("The value of %q cannot be known while planning.", def.Name), Subject: a.Expr.Range().Ptr()})
+			in.failed = true
+			continue
+		}
+		if !conv.IsNull() {
+			attrs[def.Name] = conv
+			in.exprs[def.Name] = a.Expr
+		}
+	}
+	in.obj = cty.ObjectVal(attrs)
+	c.targets = append(c.targets, in)
+	return diags
+}
+
+func sortedAttrs(attrs hcl.Attributes) []*hcl.Attribute {
+	out := make([]*hcl.Attribute, 0, len(attrs))
+	for _, a := range attrs {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Range.Start.Byte < out[j].Range.Start.Byte })
+	return out
+}

@@ -1,0 +1,259 @@
+package compiler
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/spec"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+)
+
+// markSensitive marks values derived from a sensitive variable; cty carries
+// the mark through every expression and function.
+type valueMark string
+
+const markSensitive valueMark = "sensitive"
+
+// EnvPrefix starts the environment variables that set spec variables.
+const EnvPrefix = "BAKEPLAN_VAR_"
+
+type varSetting struct {
+	val    cty.Value
+	source string
+	rng    *hcl.Range // nil for the environment and the command line
+}
+
+func (c *compilation) resolveVariables() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	declared := map[string]*spec.Variable{}
+	var names []string
+	for _, v := range c.spec.Variables {
+		declared[v.Name] = v
+		names = append(names, v.Name)
+	}
+	settings := map[string]varSetting{}
+
+	// Precedence, lowest first: default, environment, files, command line.
+	for _, kv := range c.opts.Environ {
+		rest, ok := strings.CutPrefix(kv, EnvPrefix)
+		if !ok {
+			continue
+		}
+		name, raw, _ := strings.Cut(rest, "=")
+		v, ok := declared[name]
+		if !ok {
+			continue // the environment is shared; stray entries are not ours
+		}
+		val, d := parseRawValue(v, raw, EnvPrefix+name)
+		diags = append(diags, d...)
+		settings[name] = varSetting{val: val, source: "env"}
+	}
+	for _, attrs := range c.opts.VarFiles {
+		list := make([]*hcl.Attribute, 0, len(attrs))
+		for _, a := range attrs {
+			list = append(list, a)
+		}
+		sort.Slice(list, func(i, j int) bool { return list[i].Range.Start.Byte < list[j].Range.Start.Byte })
+		for _, a := range list {
+			if _, ok := declared[a.Name]; !ok {
+				diags = append(diags, undeclared(a.Name, names, a.NameRange.Ptr()))
+				continue
+			}
+			val, d := a.Expr.Value(nil)
+			diags = append(diags, d...)
+			settings[a.Name] = varSetting{val: val, source: "file", rng: a.Expr.Range().Ptr()}
+		}
+	}
+	for _, assign := range c.opts.Vars {
+		name, raw, ok := strings.Cut(assign, "=")
+		if !ok || name == "" {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid --var",
+				Detail:   fmt.Sprintf("%q is not NAME=VALUE.", assign),
+			})
+			continue
+		}
+		v, ok := declared[name]
+		if !ok {
+			diags = append(diags, undeclared(name, names, nil))
+			continue
+		}
+		val, d := parseRawValue(v, raw, "--var "+name)
+		diags = append(diags, d...)
+		settings[name] = varSetting{val: val, source: "cli"}
+	}
+	if diags.HasErrors() {
+		return diags
+	}
+
+	vals := map[string]cty.Value{}
+	for _, v := range c.spec.Variables {
+		set, ok := settings[v.Name]
+		if !ok {
+			if v.Default == nil {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  fmt.Sprintf("No value for required variable %q", v.Name),
+					Detail:   fmt.Sprintf("var.%s has no default. Set it with --var %s=VALUE, a --var-file, or the environment variable %s%s.", v.Name, v.Name, EnvPrefix, v.Name),
+					Subject:  v.DeclRange.Ptr(),
+				})
+				continue
+			}
+			val, d := v.Default.Value(nil)
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				continue
+			}
+			set = varSetting{val: val, source: "default", rng: v.Default.Range().Ptr()}
+		}
+		val := set.val
+		if v.TypeDefault != nil {
+			val = v.TypeDefault.Apply(val)
+		}
+		conv, err := convert.Convert(val, v.Type)
+		if err != nil {
+			subj := set.rng
+			if subj == nil {
+				subj = v.DeclRange.Ptr()
+			}
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  fmt.Sprintf("Invalid value for variable %q", v.Name),
+				Detail:   fmt.Sprintf("The value (from %s) is not a %s: %s.", sourceName(set.source), typeexpr.TypeString(v.Type), err),
+				Subject:  subj,
+			})
+			continue
+		}
+		pv := &plan.Variable{Name: v.Name, Type: typeexpr.TypeString(v.Type), Source: set.source}
+		raw, err := ctyjson.Marshal(conv, conv.Type())
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  fmt.Sprintf("Invalid value for variable %q", v.Name),
+				Detail:   err.Error(),
+				Subject:  v.DeclRange.Ptr(),
+			})
+			continue
+		}
+		if v.Sensitive {
+			pv.Sensitive = true
+			pv.Fingerprint = fingerprint("var."+v.Name, string(raw))
+			conv = conv.Mark(markSensitive)
+		} else {
+			pv.Value = json.RawMessage(raw)
+		}
+		vals[v.Name] = conv
+		c.vars = append(c.vars, pv)
+	}
+	sort.Slice(c.vars, func(i, j int) bool { return c.vars[i].Name < c.vars[j].Name })
+	c.varObj = cty.ObjectVal(vals)
+	return diags
+}
+
+// parseRawValue reads a value given as text: a string variable takes it as
+// it is, any other type parses it as an HCL expression, as Terraform does.
+func parseRawValue(v *spec.Variable, raw, origin string) (cty.Value, hcl.Diagnostics) {
+	if v.Type == cty.String || v.Type == cty.DynamicPseudoType {
+		return cty.StringVal(raw), nil
+	}
+	expr, diags := hclsyntax.ParseExpression([]byte(raw), origin, hcl.InitialPos)
+	if diags.HasErrors() {
+		return cty.DynamicVal, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  fmt.Sprintf("Invalid value for variable %q", v.Name),
+			Detail:   fmt.Sprintf("%s: %q is not a valid %s expression.", origin, raw, typeexpr.TypeString(v.Type)),
+		}}
+	}
+	val, diags := expr.Value(nil)
+	if diags.HasErrors() {
+		return cty.DynamicVal, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  fmt.Sprintf("Invalid value for variable %q", v.Name),
+			Detail:   fmt.Sprintf("%s: %s", origin, diags.Error()),
+		}}
+	}
+	return val, nil
+}
+
+func sourceName(s string) string {
+	switch s {
+	case "env":
+		return "the environment"
+	case "file":
+		return "a variable file"
+	case "cli":
+		return "--var"
+	}
+	return "its default"
+}
+
+func undeclared(name string, names []string, rng *hcl.Range) *hcl.Diagnostic {
+	detail := fmt.Sprintf("The spec declares no variable %q.", name)
+	if s := suggest(name, names); s != "" {
+		detail += fmt.Sprintf(" Did you mean %q?", s)
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Undeclared variable", Detail: detail, Subject: rng}
+}
+
+// fingerprint identifies a sensitive value without revealing it. It is an
+// unsalted SHA-256: enough to show that a value changed, not a way to keep a
+// guessable secret; credentials belong in build secrets, which never reach
+// the plan.
+func fingerprint(name, value string) string {
+	sum := sha256.Sum256([]byte("bakeplan-sensitive\x00" + name + "\x00" + value))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func (c *compilation) validateVariables() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{"var": c.varObj}, Functions: c.funcs}
+	for _, v := range c.spec.Variables {
+		for _, val := range v.Validations {
+			res, d := val.Condition.Value(ctx)
+			if d.HasErrors() {
+				diags = append(diags, d...)
+				continue
+			}
+			res, _ = res.Unmark()
+			if res.IsNull() || !res.IsKnown() || res.Type() != cty.Bool {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid validation condition",
+					Detail:   "The condition must be true or false.",
+					Subject:  val.Condition.Range().Ptr(),
+				})
+				continue
+			}
+			if res.True() {
+				continue
+			}
+			msg, d := val.ErrorMessage.Value(ctx)
+			text := fmt.Sprintf("The value of var.%s does not pass its validation.", v.Name)
+			if !d.HasErrors() {
+				msg, _ = msg.Unmark()
+				if m, err := convert.Convert(msg, cty.String); err == nil && !m.IsNull() && m.IsKnown() {
+					text = m.AsString()
+				}
+			}
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  fmt.Sprintf("Invalid value for variable %q", v.Name),
+				Detail:   text,
+				Subject:  val.Condition.Range().Ptr(),
+				Context:  val.DeclRange.Ptr(),
+			})
+		}
+	}
+	return diags
+}
