@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/bakeplan/bakeplan/compiler"
+	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/spec"
+	"github.com/containerd/platforms"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/spf13/cobra"
+)
+
+type streams struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+// errReported means the command already printed why it failed.
+var errReported = errors.New("reported")
+
+// globals are the options every verb shares.
+type globals struct {
+	file           string
+	vars           []string
+	varFiles       []string
+	nativePlatform string
+	noColor        bool
+
+	streams streams
+	environ []string
+}
+
+func run(ctx context.Context, args []string, s streams, environ []string) int {
+	g := &globals{streams: s, environ: environ}
+	root := &cobra.Command{
+		Use:   "bakeplan",
+		Short: "Compile a multi-platform build spec into a checked plan",
+		Long: `bakeplan compiles bakeplan.hcl (host prerequisites and multi-platform image
+targets) into a plan in which every reference, platform, tag, path and host
+requirement is checked before anything builds.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVarP(&g.file, "file", "f", "bakeplan.hcl", "the spec file (.hcl, or .json for HCL's JSON syntax)")
+	pf.StringArrayVar(&g.vars, "var", nil, "set a variable, NAME=VALUE (repeatable; wins over files and the environment)")
+	pf.StringArrayVar(&g.varFiles, "var-file", nil, "read variables from an HCL or JSON file (repeatable)")
+	pf.StringVar(&g.nativePlatform, "native-platform", "", "plan as if on this platform (default: this machine's), so plans made on different machines agree")
+	pf.BoolVar(&g.noColor, "no-color", false, "never colour diagnostics")
+
+	root.AddCommand(newValidateCmd(g), newPlanCmd(g), newGraphCmd(g))
+	root.SetArgs(terraformFlags(args))
+	root.SetIn(s.in)
+	root.SetOut(s.out)
+	root.SetErr(s.err)
+	if err := root.ExecuteContext(ctx); err != nil {
+		if !errors.Is(err, errReported) {
+			fmt.Fprintf(s.err, "Error: %s\n", err)
+		}
+		return 1
+	}
+	return 0
+}
+
+// terraformFlags accepts Terraform's single-dash -out, which users type by
+// habit and pflag would read as -o -u -t.
+func terraformFlags(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a == "-out" || strings.HasPrefix(a, "-out=") {
+			a = "-" + a
+		}
+		out[i] = a
+	}
+	return out
+}
+
+// compiled is a compiled spec and what printing its diagnostics needs.
+type compiled struct {
+	plan   *plan.Plan
+	parser *hclparse.Parser
+}
+
+// compile reads, parses and compiles the spec, printing every diagnostic.
+// It returns errReported when any is an error.
+func (g *globals) compile(selectNames []string) (*compiled, error) {
+	parser := hclparse.NewParser()
+	src, err := os.ReadFile(g.file)
+	if err != nil {
+		return nil, fmt.Errorf("reading the spec: %w", err)
+	}
+	sp, diags := spec.Parse(parser, g.file, src)
+	var varFiles []hcl.Attributes
+	for _, vf := range g.varFiles {
+		b, err := os.ReadFile(vf)
+		if err != nil {
+			return nil, fmt.Errorf("reading a variable file: %w", err)
+		}
+		attrs, d := spec.ParseVarFile(parser, vf, b)
+		diags = append(diags, d...)
+		varFiles = append(varFiles, attrs)
+	}
+	if diags.HasErrors() {
+		return nil, g.report(parser, diags)
+	}
+	native := platforms.DefaultSpec()
+	if g.nativePlatform != "" {
+		p, err := platforms.Parse(g.nativePlatform)
+		if err != nil {
+			return nil, fmt.Errorf("--native-platform: %w", err)
+		}
+		native = p
+	}
+	abs, err := filepath.Abs(g.file)
+	if err != nil {
+		return nil, fmt.Errorf("locating the spec: %w", err)
+	}
+	p, d := compiler.Compile(sp, compiler.Options{
+		FS:             os.DirFS("/"),
+		SpecDir:        strings.TrimPrefix(filepath.ToSlash(filepath.Dir(abs)), "/"),
+		SpecFile:       filepath.Base(abs),
+		Vars:           g.vars,
+		VarFiles:       varFiles,
+		Environ:        g.environ,
+		NativePlatform: native,
+		Select:         selectNames,
+	})
+	diags = append(diags, d...)
+	if err := g.report(parser, diags); err != nil {
+		return nil, err
+	}
+	return &compiled{plan: p, parser: parser}, nil
+}
+
+// report prints diagnostics the HCL way, with source snippets, and returns
+// errReported when any of them is an error.
+func (g *globals) report(parser *hclparse.Parser, diags hcl.Diagnostics) error {
+	if len(diags) == 0 {
+		return nil
+	}
+	color := !g.noColor && isTerminal(g.streams.err)
+	w := hcl.NewDiagnosticTextWriter(g.streams.err, parser.Files(), 0, color)
+	if err := w.WriteDiagnostics(diags); err != nil {
+		return fmt.Errorf("writing diagnostics: %w", err)
+	}
+	if diags.HasErrors() {
+		errs := 0
+		for _, d := range diags {
+			if d.Severity == hcl.DiagError {
+				errs++
+			}
+		}
+		fmt.Fprintf(g.streams.err, "%d error(s); nothing was written.\n", errs)
+		return errReported
+	}
+	return nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/plan/render"
+	"github.com/spf13/cobra"
+)
+
+func newValidateCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate",
+		Short: "Check the spec and report every problem",
+		Example: `  bakeplan validate
+  bakeplan validate -f examples/release/bakeplan.hcl --var VERSION=v1.2.3`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.compile(nil)
+			if err != nil {
+				return err
+			}
+			builds := 0
+			for _, s := range c.plan.Steps {
+				if s.Build != nil {
+					builds++
+				}
+			}
+			fmt.Fprintf(g.streams.out, "The spec is valid: %d steps, %d builds.\n", len(c.plan.Steps), builds)
+			return nil
+		},
+	}
+}
+
+func newPlanCmd(g *globals) *cobra.Command {
+	var (
+		offline bool
+		out     string
+		asJSON  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "plan [TARGET|GROUP...]",
+		Short: "Compile the spec and show the steps it would run",
+		Long: `plan compiles the spec into a checked plan and shows every step in the order
+it would run: host requirements, builds with their platforms (native or
+emulated) and inputs, and publishes. With no TARGET it plans the group
+"default", or every target when there is no such group.`,
+		Example: `  bakeplan plan
+  bakeplan plan app --var VERSION=v1.2.3 -out release.plan.json
+  bakeplan plan --json | jq '.steps[].id'`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !offline {
+				return fmt.Errorf("host probes are not available yet; plan --offline (the default) checks everything that needs no daemon")
+			}
+			c, err := g.compile(args)
+			if err != nil {
+				return err
+			}
+			data, err := plan.Marshal(c.plan)
+			if err != nil {
+				return err
+			}
+			if out != "" {
+				if err := writeFileAtomic(out, data); err != nil {
+					return fmt.Errorf("saving the plan: %w", err)
+				}
+			}
+			if asJSON {
+				_, err = g.streams.out.Write(data)
+				return err
+			}
+			if err := render.Text(g.streams.out, c.plan); err != nil {
+				return err
+			}
+			if out != "" {
+				fmt.Fprintf(g.streams.out, "\nSaved the plan to %s (%s).\n", out, c.plan.Digest)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&offline, "offline", true, "plan without probing the host, builders or registries")
+	cmd.Flags().StringVarP(&out, "out", "o", "", "also write the plan as JSON to this file (-out works too)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as versioned JSON instead of text")
+	return cmd
+}
+
+func newGraphCmd(g *globals) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "graph [TARGET|GROUP...]",
+		Short: "Print the plan's step graph as Graphviz dot or Mermaid",
+		Example: `  bakeplan graph | dot -Tsvg > plan.svg
+  bakeplan graph --format mermaid`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "dot" && format != "mermaid" {
+				return fmt.Errorf("--format is dot or mermaid, not %q", format)
+			}
+			c, err := g.compile(args)
+			if err != nil {
+				return err
+			}
+			if format == "mermaid" {
+				return render.Mermaid(g.streams.out, c.plan)
+			}
+			return render.Dot(g.streams.out, c.plan)
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "dot", "dot or mermaid")
+	return cmd
+}
+
+// writeFileAtomic writes data to a temporary file beside name and renames
+// it, so that a reader never sees half a plan.
+func writeFileAtomic(name string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, name)
+}

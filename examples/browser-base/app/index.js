@@ -1,0 +1,1 @@
+console.log("rendering with", process.env.PUPPETEER_EXECUTABLE_PATH);

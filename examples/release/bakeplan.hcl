@@ -1,0 +1,77 @@
+# A release spec: validated variables, a user function, a matrix and groups.
+
+variable "VERSION" {
+  type        = string
+  default     = "dev"
+  description = "The release version: dev, or vX.Y.Z for a release."
+  validation {
+    condition     = can(regex("^(dev|v[0-9]+[.][0-9]+[.][0-9]+)$", var.VERSION))
+    error_message = "VERSION must be dev or vX.Y.Z."
+  }
+}
+
+variable "REGISTRY" {
+  type    = string
+  default = "registry.example.com/team"
+}
+
+variable "GIT_TOKEN" {
+  type        = string
+  default     = ""
+  sensitive   = true
+  description = "Shown in plans only as (sensitive)."
+}
+
+function "image" {
+  params = [name]
+  result = "${var.REGISTRY}/${name}:${var.VERSION}"
+}
+
+locals {
+  platforms = ["linux/amd64", "linux/arm64"]
+  labels = {
+    "org.opencontainers.image.version" = var.VERSION
+    "org.opencontainers.image.source"  = "https://example.com/team/release"
+  }
+}
+
+host {
+  emulators = ["arm64"]
+}
+
+registry "team" {
+  host = split("/", var.REGISTRY)[0]
+}
+
+target "_common" {
+  platforms = local.platforms
+  labels    = local.labels
+  args      = { GO_VERSION = "1.26" }
+}
+
+target "cli" {
+  name      = "cli-${os}"
+  matrix    = { os = ["debian", "alpine"] }
+  inherits  = [target._common]
+  context   = "cmd/cli"
+  args      = { BASE = os, GIT_TOKEN = var.GIT_TOKEN }
+  tags      = [image("cli-${os}")]
+  push      = true
+}
+
+target "server" {
+  inherits   = [target._common]
+  context    = "cmd/server"
+  target     = "runtime"
+  depends_on = [target.cli]
+  tags       = [image("server"), "${var.REGISTRY}/server:latest"]
+  push       = true
+}
+
+group "release" {
+  targets = [target.cli, target.server]
+}
+
+group "default" {
+  targets = [group.release]
+}
