@@ -364,7 +364,11 @@ func (c *compilation) selection(byIn map[*instance]*resolved) (map[*resolved]boo
 	case c.groups["default"] != nil:
 		roots = expanded["default"]
 	default:
-		roots = c.targets
+		for _, in := range c.targets {
+			if r := byIn[in]; r != nil && !r.abstract {
+				roots = append(roots, in)
+			}
+		}
 	}
 	selected := map[*resolved]bool{}
 	var visit func(in *instance)

@@ -94,14 +94,18 @@ func Compile(s *spec.Spec, opts Options) (*plan.Plan, hcl.Diagnostics) {
 		return nil, diags
 	}
 	diags = append(diags, c.userFunctions(s.Functions)...)
+	// A value that fails its validation is still a value of the right type,
+	// so checking goes on and reports the targets' problems too.
 	diags = append(diags, c.validateVariables()...)
-	diags = append(diags, c.evalLocals()...)
-	if diags.HasErrors() {
+	localDiags := c.evalLocals()
+	diags = append(diags, localDiags...)
+	if localDiags.HasErrors() {
 		return nil, diags
 	}
 	diags = append(diags, c.evalHost()...)
-	diags = append(diags, c.evalTargets()...)
-	if diags.HasErrors() {
+	targetDiags := c.evalTargets()
+	diags = append(diags, targetDiags...)
+	if targetDiags.HasErrors() {
 		return nil, diags
 	}
 	p, d := c.assemble()

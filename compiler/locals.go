@@ -74,6 +74,10 @@ func (c *compilation) evalLocals() hcl.Diagnostics {
 				}
 			}
 		}
+		if d := c.checkInputRefs(l.Expr, "var"); d.HasErrors() {
+			diags = append(diags, d...)
+			ok = false
+		}
 		if !ok {
 			return false
 		}

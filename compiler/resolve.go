@@ -363,8 +363,8 @@ func (c *compilation) checkPlatforms(list []string, expr hcl.Expression) ([]stri
 	var out []string
 	for i, s := range list {
 		p, err := platforms.Parse(s)
-		if err == nil && p.OS == "" {
-			err = fmt.Errorf("no operating system")
+		if err == nil {
+			err = knownPlatform(p)
 		}
 		if err != nil {
 			rng := hcl.Range{}
@@ -387,6 +387,32 @@ func (c *compilation) checkPlatforms(list []string, expr hcl.Expression) ([]stri
 	}
 	sort.Strings(out)
 	return out, diags
+}
+
+// containerd's parser accepts any os and architecture name; a typo such as
+// linux/amd46 would otherwise reach BuildKit and fail there.
+var knownOS = []string{"linux", "windows", "freebsd"}
+
+func knownPlatform(p platforms.Platform) error {
+	osOK := false
+	for _, o := range knownOS {
+		osOK = osOK || p.OS == o
+	}
+	if !osOK {
+		msg := fmt.Sprintf("unknown operating system %q", p.OS)
+		if s := suggest(p.OS, knownOS); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		return fmt.Errorf("%s", msg)
+	}
+	if _, ok := emulatorInterpreters[p.Architecture]; !ok {
+		msg := fmt.Sprintf("unknown architecture %q", p.Architecture)
+		if s := suggest(p.Architecture, knownArchs()); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		return fmt.Errorf("%s", msg)
+	}
+	return nil
 }
 
 // checkTags checks each tag with distribution's reference grammar and returns

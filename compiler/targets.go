@@ -23,9 +23,9 @@ type instance struct {
 
 	state  int // 0 new, 1 evaluating, 2 done
 	failed bool
-	obj    cty.Value            // the evaluated attributes, a target object
+	obj    cty.Value                 // the evaluated attributes, a target object
 	exprs  map[string]hcl.Expression // attribute -> the expression that set it
-	ctx    *hcl.EvalContext     // the context its expressions ran in
+	ctx    *hcl.EvalContext          // the context its expressions ran in
 }
 
 // targetType is the object type of an evaluated target, as target.NAME shows it.
@@ -356,6 +356,11 @@ func (c *compilation) evalInstance(in *instance, stack []*instance) hcl.Diagnost
 		}
 		a, ok := in.decl.Attrs[def.Name]
 		if !ok {
+			continue
+		}
+		if d := c.checkInputRefs(a.Expr, "var", "local"); d.HasErrors() {
+			diags = append(diags, d...)
+			in.failed = true
 			continue
 		}
 		v, d := a.Expr.Value(in.ctx)

@@ -17,9 +17,10 @@ import (
 // file so that diagnostics can show its source; pass the same parser to the
 // diagnostic writer.
 //
-// Parse returns a Spec even when it reports errors, holding what it could
-// read, so that callers can keep checking; callers must not compile a spec
-// whose diagnostics have errors.
+// On a syntax error Parse returns a nil Spec. Otherwise it returns a Spec even
+// when decoding reported errors, holding every block it could read, so that
+// the compiler can report its own findings in the same run; such a spec must
+// never produce a plan.
 func Parse(p *hclparse.Parser, filename string, src []byte) (*Spec, hcl.Diagnostics) {
 	var f *hcl.File
 	var diags hcl.Diagnostics
@@ -28,10 +29,10 @@ func Parse(p *hclparse.Parser, filename string, src []byte) (*Spec, hcl.Diagnost
 	} else {
 		f, diags = p.ParseHCL(src, filename)
 	}
-	s := &Spec{Filename: filename, Source: src}
 	if diags.HasErrors() || f == nil {
-		return s, diags
+		return nil, diags
 	}
+	s := &Spec{Filename: filename, Source: src}
 	diags = append(diags, s.decode(f.Body)...)
 	return s, diags
 }

@@ -108,7 +108,7 @@ func (g *globals) compile(selectNames []string) (*compiled, error) {
 		diags = append(diags, d...)
 		varFiles = append(varFiles, attrs)
 	}
-	if diags.HasErrors() {
+	if sp == nil {
 		return nil, g.report(parser, diags)
 	}
 	native := platforms.DefaultSpec()
@@ -135,6 +135,8 @@ func (g *globals) compile(selectNames []string) (*compiled, error) {
 	})
 	diags = append(diags, d...)
 	if err := g.report(parser, diags); err != nil {
+		// Errors from parsing or variable files also mean no plan, even if
+		// the compiler found nothing more.
 		return nil, err
 	}
 	return &compiled{plan: p, parser: parser}, nil

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bakeplan/bakeplan/plan"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// bakeplan runs the CLI in-process as a user would, with a fixed native
+// platform so that the output does not depend on the machine.
+func bakeplan(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	args = append([]string{"--native-platform", "linux/amd64"}, args...)
+	code = run(context.Background(), args, streams{in: strings.NewReader(""), out: &out, err: &errb}, []string{"BAKEPLAN_VAR_UNUSED=1"})
+	return out.String(), errb.String(), code
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd/bakeplan -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden file (run with -update after checking):\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func TestGolden(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"plan-hello", []string{"plan", "-f", "../../examples/hello/bakeplan.hcl"}},
+		{"plan-browser-base", []string{"plan", "-f", "../../examples/browser-base/bakeplan.hcl"}},
+		{"plan-release", []string{"plan", "-f", "../../examples/release/bakeplan.hcl", "--var", "VERSION=v1.2.3"}},
+		{"plan-hello-json", []string{"plan", "--json", "-f", "../../examples/hello/bakeplan.hcl"}},
+		{"graph-browser-base-dot", []string{"graph", "-f", "../../examples/browser-base/bakeplan.hcl"}},
+		{"graph-release-mermaid", []string{"graph", "--format", "mermaid", "-f", "../../examples/release/bakeplan.hcl"}},
+		{"validate-release", []string{"validate", "-f", "../../examples/release/bakeplan.hcl"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := bakeplan(t, tt.args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			golden(t, tt.name, out)
+		})
+	}
+}
+
+func TestDiagnosticsOutput(t *testing.T) {
+	out, errOut, code := bakeplan(t, "validate", "-f", "testdata/broken.hcl")
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	if out != "" {
+		t.Errorf("stdout %q, want nothing", out)
+	}
+	golden(t, "validate-broken", errOut)
+}
+
+func TestPlanOutFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "release.plan.json")
+	_, errOut, code := bakeplan(t, "plan", "-f", "../../examples/hello/bakeplan.hcl", "-out", file)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	saved, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plan.Unmarshal(saved); err != nil {
+		t.Errorf("the saved plan does not load: %v", err)
+	}
+	js, _, _ := bakeplan(t, "plan", "--json", "-f", "../../examples/hello/bakeplan.hcl")
+	if js != string(saved) {
+		t.Errorf("-out and --json differ")
+	}
+	// A failing plan leaves an existing plan file alone.
+	_, _, code = bakeplan(t, "plan", "-f", "testdata/broken.hcl", "-out", file)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	after, _ := os.ReadFile(file)
+	if !bytes.Equal(saved, after) {
+		t.Errorf("a failed plan changed the plan file")
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"plan", "-f", "nope.hcl"}, "reading the spec"},
+		{[]string{"graph", "--format", "png", "-f", "../../examples/hello/bakeplan.hcl"}, "--format is dot or mermaid"},
+		{[]string{"plan", "--offline=false", "-f", "../../examples/hello/bakeplan.hcl"}, "host probes are not available yet"},
+		{[]string{"validate", "extra"}, "unknown command"},
+		{[]string{"plan", "nosuchtarget", "-f", "../../examples/hello/bakeplan.hcl"}, "Unknown target or group"},
+	}
+	for _, tt := range tests {
+		_, errOut, code := bakeplan(t, tt.args...)
+		if code != 1 || !strings.Contains(errOut, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and %q", tt.args, code, errOut, tt.want)
+		}
+	}
+}
+
+func TestHelpHasExamples(t *testing.T) {
+	for _, verb := range []string{"validate", "plan", "graph"} {
+		out, _, code := bakeplan(t, verb, "--help")
+		if code != 0 || !strings.Contains(out, "Examples:") {
+			t.Errorf("%s --help: exit %d, no examples:\n%s", verb, code, out)
+		}
+	}
+}

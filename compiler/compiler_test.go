@@ -1,0 +1,639 @@
+package compiler_test
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/bakeplan/bakeplan/compiler"
+	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/spec"
+	"github.com/containerd/platforms"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+)
+
+// project is a spec and the files around it, compiled in memory.
+type project struct {
+	src      string
+	files    map[string]string // relative to the spec's directory; nil gives a Dockerfile
+	vars     []string
+	varFiles map[string]string
+	environ  []string
+	sel      []string
+}
+
+func (p project) compile(t testing.TB) (*plan.Plan, hcl.Diagnostics) {
+	t.Helper()
+	fsys := fstest.MapFS{}
+	files := p.files
+	if files == nil {
+		files = map[string]string{"Dockerfile": "FROM scratch\n"}
+	}
+	for name, body := range files {
+		if strings.HasPrefix(name, "/") {
+			fsys[strings.TrimPrefix(name, "/")] = &fstest.MapFile{Data: []byte(body)}
+			continue
+		}
+		fsys["work/proj/"+name] = &fstest.MapFile{Data: []byte(body)}
+	}
+	parser := hclparse.NewParser()
+	s, diags := spec.Parse(parser, "bakeplan.hcl", []byte(p.src))
+	var varFiles []hcl.Attributes
+	for name, body := range p.varFiles {
+		attrs, d := spec.ParseVarFile(parser, name, []byte(body))
+		diags = append(diags, d...)
+		varFiles = append(varFiles, attrs)
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	pl, d := compiler.Compile(s, compiler.Options{
+		FS:             fsys,
+		SpecDir:        "work/proj",
+		SpecFile:       "bakeplan.hcl",
+		Vars:           p.vars,
+		VarFiles:       varFiles,
+		Environ:        p.environ,
+		NativePlatform: platforms.MustParse("linux/amd64"),
+		Select:         p.sel,
+	})
+	return pl, append(diags, d...)
+}
+
+func errorsOf(diags hcl.Diagnostics) hcl.Diagnostics {
+	var out hcl.Diagnostics
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// TestChecks runs every check the compiler makes against a spec that fails
+// it, asserting the diagnostic's summary, line and, where it matters, detail.
+func TestChecks(t *testing.T) {
+	tests := []struct {
+		name    string
+		p       project
+		summary string
+		line    int    // 0: a diagnostic without a source range
+		detail  string // a substring of the detail, when set
+	}{
+		{
+			name:    "syntax error",
+			p:       project{src: "target \"a\" {\n  platforms = [\"linux/amd64\"\n}\n"},
+			summary: "Missing item separator",
+			line:    3,
+		},
+		{
+			name:    "unknown attribute with suggestion",
+			p:       project{src: "target \"a\" {\n  platfroms = [\"linux/amd64\"]\n}\n"},
+			summary: "Unsupported argument",
+			line:    2,
+			detail:  `Did you mean "platforms"?`,
+		},
+		{
+			name:    "unknown block with suggestion",
+			p:       project{src: "targte \"a\" {\n}\n"},
+			summary: "Unsupported block type",
+			line:    1,
+			detail:  `Did you mean "target"?`,
+		},
+		{
+			name:    "wrong type",
+			p:       project{src: "target \"a\" {\n  push = \"very\"\n}\n"},
+			summary: "Incorrect attribute value type",
+			line:    2,
+		},
+		{
+			name:    "wrong type in a list",
+			p:       project{src: "target \"a\" {\n  platforms = [[\"linux/amd64\"]]\n}\n"},
+			summary: "Incorrect attribute value type",
+			line:    2,
+		},
+		{
+			name:    "unknown target reference",
+			p:       project{src: "target \"app\" {\n}\ntarget \"b\" {\n  depends_on = [target.apq]\n}\n"},
+			summary: "Reference to undeclared target",
+			line:    4,
+			detail:  "Did you mean target.app?",
+		},
+		{
+			name:    "unknown target in an attribute",
+			p:       project{src: "target \"b\" {\n  platforms = target.nope.platforms\n}\n"},
+			summary: "Reference to undeclared target",
+			line:    2,
+		},
+		{
+			name:    "unknown variable",
+			p:       project{src: "variable \"VERSION\" {\n  default = \"1\"\n}\ntarget \"a\" {\n  tags = [\"r/a:${var.VERSON}\"]\n}\n"},
+			summary: "Reference to undeclared input variable",
+			line:    5,
+			detail:  "Did you mean var.VERSION?",
+		},
+		{
+			name:    "unknown local",
+			p:       project{src: "locals {\n  x = local.y\n}\n"},
+			summary: "Reference to undeclared local value",
+			line:    2,
+		},
+		{
+			name:    "invalid reference shape",
+			p:       project{src: "target \"a\" {\n  depends_on = [\"a\"]\n}\n"},
+			summary: "Invalid reference",
+			line:    2,
+		},
+		{
+			name:    "duplicate target",
+			p:       project{src: "target \"a\" {\n}\n\ntarget \"a\" {\n}\n"},
+			summary: `Duplicate target "a"`,
+			line:    4,
+		},
+		{
+			name:    "duplicate variable",
+			p:       project{src: "variable \"X\" {\n}\nvariable \"X\" {\n}\n"},
+			summary: `Duplicate variable "X"`,
+			line:    3,
+		},
+		{
+			name:    "duplicate host block",
+			p:       project{src: "host {\n}\nhost {\n}\n"},
+			summary: "Duplicate host block",
+			line:    3,
+		},
+		{
+			name: "cycle through contexts and depends_on",
+			p: project{src: `target "a" {
+  contexts = { b = target.b }
+}
+target "b" {
+  depends_on = [target.c]
+}
+target "c" {
+  depends_on = [target.a]
+}
+`},
+			summary: "Dependency cycle",
+			line:    2,
+			detail:  "target.a -> (contexts) target.b -> (depends_on) target.c -> (depends_on) target.a",
+		},
+		{
+			name:    "self dependency",
+			p:       project{src: "target \"a\" {\n  depends_on = [target.a]\n}\n"},
+			summary: "Dependency cycle",
+			line:    2,
+		},
+		{
+			name:    "cycle in attribute references",
+			p:       project{src: "target \"a\" {\n  platforms = target.b.platforms\n}\ntarget \"b\" {\n  platforms = target.a.platforms\n}\n"},
+			summary: "Cycle in target references",
+			line:    1,
+		},
+		{
+			name:    "cycle in locals",
+			p:       project{src: "locals {\n  a = local.b\n  b = local.a\n}\n"},
+			summary: "Cycle in local values",
+			line:    2,
+		},
+		{
+			name:    "cycle in groups",
+			p:       project{src: "target \"a\" {\n}\ngroup \"x\" {\n  targets = [group.y]\n}\ngroup \"y\" {\n  targets = [group.x]\n}\n"},
+			summary: "Cycle in groups",
+			line:    3,
+		},
+		{
+			name:    "invalid platform",
+			p:       project{src: "target \"a\" {\n  platforms = [\"linux/amd64\",\n    \"linux/amd64/v2/x\"]\n}\n"},
+			summary: "Invalid platform",
+			line:    3,
+		},
+		{
+			name:    "unknown architecture",
+			p:       project{src: "target \"a\" {\n  platforms = [\"linux/amd46\"]\n}\n"},
+			summary: "Invalid platform",
+			line:    2,
+			detail:  `did you mean "amd64"?`,
+		},
+		{
+			name:    "invalid tag",
+			p:       project{src: "target \"a\" {\n  tags = [\"registry.example.com/Team/app:1\"]\n}\n"},
+			summary: "Invalid tag",
+			line:    2,
+			detail:  "must be lowercase",
+		},
+		{
+			name:    "tag with a digest",
+			p:       project{src: "target \"a\" {\n  tags = [\"r.example.com/app@sha256:" + strings.Repeat("a", 64) + "\"]\n}\n"},
+			summary: "Invalid tag",
+			line:    2,
+		},
+		{
+			name:    "tag written by two targets",
+			p:       project{src: "target \"a\" {\n  tags = [\"r.example.com/app:1\"]\n}\ntarget \"b\" {\n  tags = [\"r.example.com/app:1\"]\n}\n"},
+			summary: "Tag written by two targets",
+			line:    4,
+		},
+		{
+			name:    "missing context directory",
+			p:       project{src: "target \"a\" {\n  context = \"nope\"\n}\n"},
+			summary: "Context directory not found",
+			line:    2,
+		},
+		{
+			name:    "missing Dockerfile",
+			p:       project{src: "target \"a\" {\n  context = \"sub\"\n}\n", files: map[string]string{"sub/x": ""}},
+			summary: "Dockerfile not found",
+			line:    1,
+			detail:  `"sub/Dockerfile" (the default)`,
+		},
+		{
+			name:    "missing named Dockerfile",
+			p:       project{src: "target \"a\" {\n  dockerfile = \"build.Dockerfile\"\n}\n"},
+			summary: "Dockerfile not found",
+			line:    2,
+		},
+		{
+			name:    "context outside the spec directory",
+			p:       project{src: "target \"a\" {\n  context = \"../shared\"\n}\n", files: map[string]string{"/work/shared/Dockerfile": "FROM scratch\n"}},
+			summary: "Path outside the spec's directory",
+			line:    2,
+		},
+		{
+			name:    "named context outside the spec directory",
+			p:       project{src: "target \"a\" {\n  contexts = { x = \"../shared\" }\n}\n"},
+			summary: "Path outside the spec's directory",
+			line:    2,
+		},
+		{
+			name: "variable validation",
+			p: project{src: `variable "VERSION" {
+  default = "banana"
+  validation {
+    condition     = can(regex("^v[0-9]+$", var.VERSION))
+    error_message = "VERSION must look like v1."
+  }
+}
+`},
+			summary: `Invalid value for variable "VERSION"`,
+			line:    4,
+			detail:  "VERSION must look like v1.",
+		},
+		{
+			name:    "required variable without value",
+			p:       project{src: "variable \"TOKEN\" {\n}\n"},
+			summary: `No value for required variable "TOKEN"`,
+			line:    1,
+		},
+		{
+			name:    "variable of the wrong type",
+			p:       project{src: "variable \"N\" {\n  type = number\n  default = \"many\"\n}\n"},
+			summary: `Invalid value for variable "N"`,
+			line:    3,
+		},
+		{
+			name:    "undeclared --var",
+			p:       project{src: "variable \"VERSION\" {\n  default = \"\"\n}\n", vars: []string{"VERSON=1"}},
+			summary: "Undeclared variable",
+			detail:  `Did you mean "VERSION"?`,
+		},
+		{
+			name:    "undeclared variable in a file",
+			p:       project{src: "\n", varFiles: map[string]string{"vars.hcl": "\nNOPE = 1\n"}},
+			summary: "Undeclared variable",
+			line:    2,
+		},
+		{
+			name:    "push without tags",
+			p:       project{src: "target \"a\" {\n  push = true\n}\n"},
+			summary: "Push without tags",
+			line:    2,
+		},
+		{
+			name:    "registry output without tags",
+			p:       project{src: "target \"a\" {\n  output = [{ type = \"registry\" }]\n}\n"},
+			summary: "Push without tags",
+			line:    2,
+		},
+		{
+			name:    "platform without builder or emulator",
+			p:       project{src: "target \"a\" {\n  platforms = [\"linux/amd64\",\n    \"linux/arm64\"]\n}\n"},
+			summary: "No builder serves linux/arm64",
+			line:    3,
+			detail:  `host.emulators does not list "arm64"`,
+		},
+		{
+			name: "emulator does not help a remote builder",
+			p: project{src: `host {
+  emulators = ["arm64"]
+}
+builder "remote" {
+  endpoint  = "tcp://builder:1234"
+  platforms = ["linux/amd64"]
+}
+target "a" {
+  platforms = ["linux/arm64"]
+}
+`},
+			summary: "No builder serves linux/arm64",
+			line:    9,
+			detail:  "no local builder is declared that could run it under emulation",
+		},
+		{
+			name: "pinned builder lacks the platform",
+			p: project{src: `builder "default" {
+}
+builder "arm" {
+  endpoint  = "ssh://me@arm"
+  platforms = ["linux/arm64"]
+}
+target "a" {
+  builder   = builder.arm
+  platforms = ["linux/amd64"]
+}
+`},
+			summary: "No builder serves linux/amd64",
+			line:    9,
+		},
+		{
+			name: "context target misses a platform",
+			p: project{src: `host {
+  emulators = ["arm64"]
+}
+target "base" {
+  platforms = ["linux/amd64"]
+}
+target "app" {
+  contexts  = { base = target.base }
+  platforms = ["linux/amd64", "linux/arm64"]
+}
+`},
+			summary: "Context target misses platforms",
+			line:    8,
+			detail:  "target.base does not build linux/arm64",
+		},
+		{
+			name: "context crosses builders",
+			p: project{src: `builder "default" {
+  platforms = ["linux/amd64"]
+}
+builder "other" {
+  endpoint  = "unix:///run/other.sock"
+  platforms = ["linux/amd64"]
+}
+target "base" {
+  builder = builder.other
+}
+target "app" {
+  contexts = { base = target.base }
+}
+`},
+			summary: "Context crosses builders",
+			line:    12,
+		},
+		{
+			name: "multi-platform docker load without containerd store",
+			p: project{src: `host {
+  emulators = ["arm64"]
+}
+target "a" {
+  platforms = ["linux/amd64", "linux/arm64"]
+  output    = [{ type = "docker" }]
+}
+`},
+			summary: "Multi-platform image loaded into Docker without the containerd image store",
+			line:    6,
+		},
+		{
+			name:    "remote builder without platforms",
+			p:       project{src: "builder \"arm\" {\n  endpoint = \"tcp://10.0.0.2:1234\"\n}\n"},
+			summary: "Remote builder without platforms",
+			line:    1,
+		},
+		{
+			name:    "invalid builder endpoint",
+			p:       project{src: "builder \"b\" {\n  endpoint = \"tpc://host:1\"\n}\n"},
+			summary: "Invalid builder endpoint",
+			line:    2,
+		},
+		{
+			name:    "unknown emulator",
+			p:       project{src: "host {\n  emulators = [\"arm46\"]\n}\n"},
+			summary: "Unknown emulator",
+			line:    2,
+			detail:  `Did you mean "arm64"?`,
+		},
+		{
+			name:    "invalid image store",
+			p:       project{src: "host {\n  docker {\n    image_store = \"overlay2\"\n  }\n}\n"},
+			summary: "Invalid image store",
+			line:    3,
+		},
+		{
+			name:    "invalid registry host",
+			p:       project{src: "registry \"r\" {\n  host = \"https://r.example.com\"\n}\n"},
+			summary: "Invalid registry host",
+			line:    2,
+		},
+		{
+			name:    "unknown builder reference",
+			p:       project{src: "target \"a\" {\n  builder = builder.nope\n}\n"},
+			summary: "Reference to undeclared builder",
+			line:    2,
+		},
+		{
+			name:    "reference to a matrix target where one is needed",
+			p:       project{src: "target \"m\" {\n  matrix = { v = [\"x\", \"y\"] }\n}\ntarget \"a\" {\n  contexts = { m = target.m }\n}\n"},
+			summary: "Reference to a matrix target",
+			line:    5,
+			detail:  "target.m-x, target.m-y",
+		},
+		{
+			name:    "matrix names collide",
+			p:       project{src: "target \"m\" {\n  matrix = { v = [\"x\", \"y\"] }\n  name = \"same\"\n}\n"},
+			summary: `Duplicate target "same"`,
+			line:    1,
+		},
+		{
+			name:    "matrix that is not a map of lists",
+			p:       project{src: "target \"m\" {\n  matrix = [\"x\"]\n}\n"},
+			summary: "Invalid matrix",
+			line:    2,
+		},
+		{
+			name:    "recursive function",
+			p:       project{src: "function \"f\" {\n  params = [x]\n  result = f(x)\n}\ntarget \"a\" {\n  tags = [f(\"r/a:1\")]\n}\n"},
+			summary: "Error in function call",
+			line:    6,
+			detail:  "recursive",
+		},
+		{
+			name:    "function shadows a built-in",
+			p:       project{src: "function \"upper\" {\n  params = [x]\n  result = x\n}\n"},
+			summary: "Function name already taken",
+			line:    1,
+		},
+		{
+			name:    "sensitive value in tags",
+			p:       project{src: "variable \"T\" {\n  default = \"x\"\n  sensitive = true\n}\ntarget \"a\" {\n  tags = [\"r/a:${var.T}\"]\n}\n"},
+			summary: "Sensitive value not allowed here",
+			line:    6,
+		},
+		{
+			name:    "dockerfile and dockerfile_inline",
+			p:       project{src: "target \"a\" {\n  dockerfile = \"Dockerfile\"\n  dockerfile_inline = \"FROM scratch\"\n}\n"},
+			summary: "Conflicting Dockerfile attributes",
+			line:    3,
+		},
+		{
+			name:    "unknown output type",
+			p:       project{src: "target \"a\" {\n  output = [{ type = \"dcoker\" }]\n}\n"},
+			summary: "Unknown output type",
+			line:    2,
+			detail:  `Did you mean "docker"?`,
+		},
+		{
+			name:    "oci output without dest",
+			p:       project{src: "target \"a\" {\n  output = [{ type = \"oci\" }]\n}\n"},
+			summary: "Output without dest",
+			line:    2,
+		},
+		{
+			name:    "secret with both env and file",
+			p:       project{src: "target \"a\" {\n  secret = [{ id = \"npm\", env = \"NPM_TOKEN\", file = \"~/.npmrc\" }]\n}\n"},
+			summary: "Invalid secret",
+			line:    2,
+		},
+		{
+			name:    "invalid network",
+			p:       project{src: "target \"a\" {\n  network = \"bridge\"\n}\n"},
+			summary: "Invalid network mode",
+			line:    2,
+		},
+		{
+			name:    "invalid annotation prefix",
+			p:       project{src: "target \"a\" {\n  annotations = { \"layer:x\" = \"y\" }\n}\n"},
+			summary: "Invalid annotation key",
+			line:    2,
+		},
+		{
+			name:    "invalid named context scheme",
+			p:       project{src: "target \"a\" {\n  contexts = { src = \"https://example.com/x.tar\" }\n}\n"},
+			summary: "Unsupported named context",
+			line:    2,
+		},
+		{
+			name:    "invalid named image",
+			p:       project{src: "target \"a\" {\n  contexts = { base = \"docker-image://Bad Image\" }\n}\n"},
+			summary: "Invalid image reference",
+			line:    2,
+		},
+		{
+			name:    "unknown selection",
+			p:       project{src: "target \"app\" {\n}\n", sel: []string{"apq"}},
+			summary: "Unknown target or group",
+			detail:  `Did you mean "app"?`,
+		},
+		{
+			name:    "name without matrix",
+			p:       project{src: "target \"a\" {\n  name = \"b\"\n}\n"},
+			summary: "name without matrix",
+			line:    2,
+		},
+		{
+			name:    "invalid block name",
+			p:       project{src: "target \"a b\" {\n}\n"},
+			summary: "Invalid target name",
+			line:    1,
+		},
+		{
+			name:    "locals cannot read targets",
+			p:       project{src: "target \"a\" {\n}\nlocals {\n  p = target.a.platforms\n}\n"},
+			summary: "Invalid reference in a local value",
+			line:    4,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, diags := tt.p.compile(t)
+			errs := errorsOf(diags)
+			if len(errs) == 0 {
+				t.Fatalf("no error; want %q", tt.summary)
+			}
+			if p != nil {
+				t.Errorf("a plan came back despite errors")
+			}
+			var got *hcl.Diagnostic
+			for _, d := range errs {
+				if d.Summary == tt.summary {
+					got = d
+					break
+				}
+			}
+			if got == nil {
+				t.Fatalf("no diagnostic %q; got:\n%s", tt.summary, describe(errs))
+			}
+			line := 0
+			if got.Subject != nil {
+				line = got.Subject.Start.Line
+			}
+			if line != tt.line {
+				t.Errorf("diagnostic %q at line %d, want %d (%s)", tt.summary, line, tt.line, got.Detail)
+			}
+			if tt.detail != "" && !strings.Contains(got.Detail, tt.detail) {
+				t.Errorf("detail %q does not contain %q", got.Detail, tt.detail)
+			}
+		})
+	}
+}
+
+func describe(diags hcl.Diagnostics) string {
+	var b strings.Builder
+	for _, d := range diags {
+		line := 0
+		if d.Subject != nil {
+			line = d.Subject.Start.Line
+		}
+		b.WriteString("  " + d.Summary + " @" + itoa(line) + ": " + d.Detail + "\n")
+	}
+	return b.String()
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	s := ""
+	for n > 0 {
+		s = string(rune('0'+n%10)) + s
+		n /= 10
+	}
+	return s
+}
+
+// TestAllErrorsReported checks that one run reports every independent
+// problem, not just the first.
+func TestAllErrorsReported(t *testing.T) {
+	p := project{src: `target "a" {
+  platforms = ["linux/amd46"]
+}
+target "b" {
+  tags = ["Bad/Tag"]
+}
+target "c" {
+  context = "missing"
+}
+`}
+	_, diags := p.compile(t)
+	errs := errorsOf(diags)
+	want := map[string]int{"Invalid platform": 2, "Invalid tag": 5, "Context directory not found": 8}
+	for _, d := range errs {
+		if line, ok := want[d.Summary]; ok && d.Subject != nil && d.Subject.Start.Line == line {
+			delete(want, d.Summary)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("missing diagnostics %v; got:\n%s", want, describe(errs))
+	}
+}

@@ -1,0 +1,420 @@
+package compiler_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/bakeplan/bakeplan/plan"
+	"github.com/hashicorp/hcl/v2"
+)
+
+func mustCompile(t *testing.T, p project) *plan.Plan {
+	t.Helper()
+	pl, diags := p.compile(t)
+	if diags.HasErrors() {
+		t.Fatalf("compile: %s", describe(diags))
+	}
+	return pl
+}
+
+func stepIDs(p *plan.Plan) []string {
+	var ids []string
+	for _, s := range p.Steps {
+		ids = append(ids, s.ID)
+	}
+	return ids
+}
+
+func TestPlanShape(t *testing.T) {
+	p := mustCompile(t, project{
+		src: `
+host {
+  docker {
+    image_store = "containerd"
+  }
+  emulators = ["arm64"]
+}
+registry "internal" {
+  host = "registry.example.com"
+}
+target "migrations" {
+  context = "db"
+}
+target "base" {
+  context   = "base"
+  platforms = ["linux/amd64", "linux/arm64/v8"]
+}
+target "app" {
+  contexts   = { base = target.base }
+  depends_on = [target.migrations]
+  platforms  = target.base.platforms
+  tags       = ["registry.example.com/team/app:1"]
+  push       = true
+  output     = [{ type = "docker" }]
+}
+group "default" {
+  targets = [target.app]
+}
+`,
+		files: map[string]string{"Dockerfile": "FROM base\n", "base/Dockerfile": "FROM scratch\n", "db/Dockerfile": "FROM scratch\n"},
+	})
+	want := []string{
+		"host.docker.image_store", "host.emulator.arm64", "builder.default", "registry.internal",
+		"build.base", "build.migrations", "build.app", "publish.app",
+	}
+	if got := stepIDs(p); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("steps %v, want %v", got, want)
+	}
+	app := p.Step("build.app")
+	wantNeeds := []plan.Edge{
+		{Step: "build.base", Kind: plan.EdgeData, Name: "base"},
+		{Step: "build.migrations", Kind: plan.EdgeOrder},
+		{Step: "builder.default", Kind: plan.EdgeHost},
+		{Step: "host.docker.image_store", Kind: plan.EdgeHost},
+		{Step: "host.emulator.arm64", Kind: plan.EdgeHost},
+	}
+	if !equalJSON(app.Needs, wantNeeds) {
+		t.Errorf("build.app needs %+v, want %+v", app.Needs, wantNeeds)
+	}
+	wantRuns := []plan.PlatformRun{{Platform: "linux/amd64", Native: true}, {Platform: "linux/arm64", Emulator: "arm64"}}
+	if !equalJSON(app.Build.Platforms, wantRuns) {
+		t.Errorf("platforms %+v, want %+v (linux/arm64/v8 normalises to linux/arm64)", app.Build.Platforms, wantRuns)
+	}
+	pub := p.Step("publish.app")
+	if !equalJSON(pub.Needs, []plan.Edge{{Step: "build.app", Kind: plan.EdgeBuild}, {Step: "registry.internal", Kind: plan.EdgeHost}}) {
+		t.Errorf("publish.app needs %+v", pub.Needs)
+	}
+	if emu := p.Step("host.emulator.arm64").Emulator; emu.Interpreter != "qemu-aarch64" || emu.Flags != "F" || !equalJSON(emu.Platforms, []string{"linux/arm64"}) {
+		t.Errorf("emulator step %+v", emu)
+	}
+	if d := p.Step("host.emulator.arm64").DeclaredAt; d == nil || d.Line != 6 {
+		t.Errorf("emulator declared at %+v, want line 6", d)
+	}
+	var kinds []string
+	for _, in := range app.Build.Inputs {
+		kinds = append(kinds, in.Kind+":"+in.Path)
+	}
+	if strings.Join(kinds, " ") != "dockerfile:Dockerfile context:." {
+		t.Errorf("inputs %v", kinds)
+	}
+}
+
+func TestSplitAcrossBuilders(t *testing.T) {
+	p := mustCompile(t, project{src: `
+builder "default" {
+}
+builder "arm" {
+  endpoint  = "tcp://arm-builder:1234"
+  platforms = ["linux/arm64"]
+}
+target "app" {
+  platforms = ["linux/amd64", "linux/arm64"]
+  tags      = ["r.example.com/app:1"]
+  push      = true
+}
+`})
+	amd, arm := p.Step("build.app@default"), p.Step("build.app@arm")
+	if amd == nil || arm == nil {
+		t.Fatalf("steps %v, want build.app@default and build.app@arm", stepIDs(p))
+	}
+	if !equalJSON(arm.Build.Platforms, []plan.PlatformRun{{Platform: "linux/arm64", Native: true}}) {
+		t.Errorf("arm runs %+v", arm.Build.Platforms)
+	}
+	pub := p.Step("publish.app")
+	if len(pub.Needs) != 2 || pub.Needs[0].Step != "build.app@arm" || pub.Needs[1].Step != "build.app@default" {
+		t.Errorf("publish needs %+v", pub.Needs)
+	}
+}
+
+func TestVariablePrecedence(t *testing.T) {
+	src := `
+variable "V" {
+  default = "default"
+}
+variable "N" {
+  type    = number
+  default = 1
+}
+target "a" {
+  args = { V = var.V, N = var.N }
+}
+`
+	tests := []struct {
+		name           string
+		p              project
+		wantV, wantSrc string
+		wantN          string
+	}{
+		{"default", project{src: src}, "default", "default", "1"},
+		{"env", project{src: src, environ: []string{"BAKEPLAN_VAR_V=env", "BAKEPLAN_VAR_N=2"}}, "env", "env", "2"},
+		{"file beats env", project{src: src, environ: []string{"BAKEPLAN_VAR_V=env"}, varFiles: map[string]string{"v.hcl": "V = \"file\"\n"}}, "file", "file", "1"},
+		{"json file", project{src: src, varFiles: map[string]string{"v.json": `{"V": "json", "N": 3}`}}, "json", "file", "3"},
+		{"cli beats file", project{src: src, varFiles: map[string]string{"v.hcl": "V = \"file\"\n"}, vars: []string{"V=cli", "N=4"}}, "cli", "cli", "4"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := mustCompile(t, tt.p)
+			args := p.Step("build.a").Build.Args
+			if args["V"] != tt.wantV || args["N"] != tt.wantN {
+				t.Errorf("args %v, want V=%s N=%s", args, tt.wantV, tt.wantN)
+			}
+			for _, v := range p.Variables {
+				if v.Name == "V" && v.Source != tt.wantSrc {
+					t.Errorf("source %q, want %q", v.Source, tt.wantSrc)
+				}
+			}
+		})
+	}
+}
+
+func TestSensitiveNeverInPlan(t *testing.T) {
+	const secret = "hunter2-very-secret"
+	p := mustCompile(t, project{
+		src: `
+variable "TOKEN" {
+  sensitive = true
+}
+target "a" {
+  args   = { TOKEN = "prefix-${var.TOKEN}", PLAIN = "x" }
+  secret = [{ id = "npm", env = "NPM_TOKEN" }]
+}
+`,
+		vars: []string{"TOKEN=" + secret},
+	})
+	data, err := plan.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(data, []byte("hunter2")) {
+		t.Fatalf("the plan holds the secret:\n%s", data)
+	}
+	b := p.Step("build.a").Build
+	if b.Args["TOKEN"] != plan.Redacted || b.Args["PLAIN"] != "x" {
+		t.Errorf("args %v", b.Args)
+	}
+	if !strings.HasPrefix(b.SensitiveFingerprints["args.TOKEN"], "sha256:") {
+		t.Errorf("fingerprints %v", b.SensitiveFingerprints)
+	}
+	other := mustCompile(t, project{src: string(mustSrc(t, p)), vars: []string{"TOKEN=other"}})
+	if other.Step("build.a").Build.SensitiveFingerprints["args.TOKEN"] == b.SensitiveFingerprints["args.TOKEN"] {
+		t.Errorf("a changed sensitive value kept its fingerprint")
+	}
+}
+
+func mustSrc(t *testing.T, _ *plan.Plan) []byte {
+	t.Helper()
+	return []byte(`
+variable "TOKEN" {
+  sensitive = true
+}
+target "a" {
+  args   = { TOKEN = "prefix-${var.TOKEN}", PLAIN = "x" }
+  secret = [{ id = "npm", env = "NPM_TOKEN" }]
+}
+`)
+}
+
+func TestMatrixInheritsGroupsFunctions(t *testing.T) {
+	p := mustCompile(t, project{src: `
+variable "VERSION" {
+  default = "v1.0.0"
+}
+function "image" {
+  params         = [name]
+  variadic_param = rest
+  result         = join("-", concat(["r.example.com/${name}:${var.VERSION}"], rest))
+}
+target "_common" {
+  labels = { team = "core" }
+  args   = { A = "common" }
+}
+target "cli" {
+  name     = "cli-${os}"
+  matrix   = { os = ["debian", "alpine"] }
+  inherits = [target._common]
+  args     = { OS = os }
+  tags     = [image("cli", os)]
+}
+target "plain" {
+  matrix = { v = ["1.2", "2"] }
+}
+group "release" {
+  targets = [target.cli]
+}
+group "default" {
+  targets = [group.release, target.plain]
+}
+`})
+	want := "builder.default build.cli-alpine build.cli-debian build.plain-1-2 build.plain-2"
+	if got := strings.Join(stepIDs(p), " "); got != want {
+		t.Fatalf("steps %q, want %q", got, want)
+	}
+	b := p.Step("build.cli-debian").Build
+	if b.Labels["team"] != "core" {
+		t.Errorf("labels %v: want inherited team=core", b.Labels)
+	}
+	if b.Args["OS"] != "debian" || b.Args["A"] != "" {
+		t.Errorf("args %v: the child's map replaces the parent's", b.Args)
+	}
+	if !equalJSON(b.Tags, []string{"r.example.com/cli:v1.0.0-debian"}) {
+		t.Errorf("tags %v", b.Tags)
+	}
+}
+
+func TestSelection(t *testing.T) {
+	src := `
+target "a" {
+}
+target "b" {
+  depends_on = [target.a]
+}
+target "c" {
+}
+`
+	tests := []struct {
+		sel  []string
+		want string
+	}{
+		{nil, "builder.default build.a build.b build.c"},
+		{[]string{"b"}, "builder.default build.a build.b"},
+		{[]string{"c"}, "builder.default build.c"},
+	}
+	for _, tt := range tests {
+		p := mustCompile(t, project{src: src, sel: tt.sel})
+		if got := strings.Join(stepIDs(p), " "); got != tt.want {
+			t.Errorf("select %v: %q, want %q", tt.sel, got, tt.want)
+		}
+	}
+}
+
+func TestDockerignoreAndDigests(t *testing.T) {
+	src := "target \"a\" {\n}\n"
+	base := map[string]string{
+		"Dockerfile":    "FROM scratch\nCOPY . /\n",
+		".dockerignore": "*.log\nbuild/\n",
+		"main.go":       "package main\n",
+		"debug.log":     "one\n",
+		"build/out":     "x",
+	}
+	digest := func(files map[string]string) string {
+		p := mustCompile(t, project{src: src, files: files})
+		for _, in := range p.Step("build.a").Build.Inputs {
+			if in.Kind == "context" {
+				return in.Digest
+			}
+		}
+		t.Fatal("no context input")
+		return ""
+	}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{}
+		for a, b := range base {
+			m[a] = b
+		}
+		m[k] = v
+		return m
+	}
+	d0 := digest(base)
+	if d := digest(with("debug.log", "two\n")); d != d0 {
+		t.Errorf("an ignored file changed the context digest")
+	}
+	if d := digest(with("build/other", "y")); d != d0 {
+		t.Errorf("a file in an ignored directory changed the context digest")
+	}
+	if d := digest(with("main.go", "package main // edited\n")); d == d0 {
+		t.Errorf("an edited file left the context digest alone")
+	}
+	if d := digest(with("Dockerfile.dockerignore", "*\n!Dockerfile\n")); d == d0 {
+		t.Errorf("the Dockerfile's own ignore file was not used")
+	}
+}
+
+func TestTimestampHonoursSourceDateEpoch(t *testing.T) {
+	p := mustCompile(t, project{
+		src:     "target \"a\" {\n  labels = { created = timestamp() }\n}\n",
+		environ: []string{"SOURCE_DATE_EPOCH=1700000000"},
+	})
+	if got := p.Step("build.a").Build.Labels["created"]; got != "2023-11-14T22:13:20Z" {
+		t.Errorf("timestamp() = %q", got)
+	}
+}
+
+func TestAbstractParentNeedsNoDockerfile(t *testing.T) {
+	p := mustCompile(t, project{
+		src: `
+target "_base" {
+  context = "nowhere"
+  args    = { A = "1" }
+}
+target "a" {
+  inherits = [target._base]
+  context  = "."
+}
+`,
+	})
+	if got := strings.Join(stepIDs(p), " "); got != "builder.default build.a" {
+		t.Errorf("steps %q", got)
+	}
+	_, diags := project{src: "target \"_base\" {\n  context = \"nowhere\"\n}\ntarget \"a\" {\n  inherits = [target._base]\n}\n", sel: []string{"_base"}}.compile(t)
+	if !diags.HasErrors() {
+		t.Errorf("naming an abstract target must check it in full")
+	}
+}
+
+func TestWarningForUndeclaredRegistry(t *testing.T) {
+	p, diags := project{src: "target \"a\" {\n  tags = [\"r.example.com/a:1\"]\n  push = true\n}\n"}.compile(t)
+	if p == nil || diags.HasErrors() {
+		t.Fatalf("unexpected errors: %s", describe(diags))
+	}
+	if len(diags) != 1 || diags[0].Severity != hcl.DiagWarning || diags[0].Summary != "Push to an undeclared registry" {
+		t.Errorf("diagnostics:\n%s", describe(diags))
+	}
+}
+
+// TestDeterministic compiles the same project many times; Go randomises map
+// iteration, so any order leaking into the plan shows up as different bytes.
+func TestDeterministic(t *testing.T) {
+	proj := project{
+		src: `
+host {
+  emulators = ["arm64", "riscv64"]
+}
+locals {
+  a = { z = "1", y = "2", x = "3", w = "4" }
+}
+target "t" {
+  name      = "t-${v}"
+  matrix    = { v = ["a", "b", "c", "d"] }
+  platforms = ["linux/riscv64", "linux/arm64", "linux/amd64"]
+  args      = local.a
+  labels    = local.a
+  tags      = ["r.example.com/t-${v}:2", "r.example.com/t-${v}:1"]
+  push      = true
+  contexts  = { q = "ctx", p = "ctx" }
+  secret    = [{ id = "b", env = "B" }, { id = "a", env = "A" }]
+}
+`,
+		files: map[string]string{"Dockerfile": "FROM scratch\n", "ctx/a": "a", "ctx/b": "b", "ctx/c/d": "d"},
+	}
+	first, err := plan.Marshal(mustCompile(t, proj))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		again, err := plan.Marshal(mustCompile(t, proj))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(first, again) {
+			t.Fatalf("run %d produced a different plan", i)
+		}
+	}
+}
+
+func equalJSON(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return bytes.Equal(x, y)
+}
