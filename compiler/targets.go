@@ -95,6 +95,10 @@ func (c *compilation) expand() hcl.Diagnostics {
 	return diags
 }
 
+// maxMatrixRows bounds one matrix, so that a typo cannot expand a spec into
+// millions of targets.
+const maxMatrixRows = 10000
+
 // matrixRows evaluates a matrix into its rows: the cartesian product of its
 // lists, keys in lexical order, values in list order.
 func (c *compilation) matrixRows(t *spec.Target) ([]map[string]cty.Value, hcl.Diagnostics) {
@@ -134,6 +138,14 @@ func (c *compilation) matrixRows(t *spec.Target) ([]map[string]cty.Value, hcl.Di
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	size := 1
+	for _, k := range keys {
+		size *= max(m[k].LengthInt(), 1)
+		if size > maxMatrixRows {
+			bad.Detail = fmt.Sprintf("This matrix expands to more than %d targets.", maxMatrixRows)
+			return nil, hcl.Diagnostics{bad}
+		}
+	}
 	rows := []map[string]cty.Value{{}}
 	for _, k := range keys {
 		var next []map[string]cty.Value

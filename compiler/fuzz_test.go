@@ -1,0 +1,45 @@
+package compiler_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzCompile feeds arbitrary text through parse and compile. No input may
+// panic; every problem must come back as a diagnostic. The seed corpus is the
+// examples, so mutations start from real specs.
+func FuzzCompile(f *testing.F) {
+	seeds, _ := filepath.Glob("../examples/*/bakeplan.hcl")
+	for _, s := range seeds {
+		b, err := os.ReadFile(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(b))
+	}
+	f.Add("target \"a\" {\n  matrix = { v = [1, 2] }\n  name = \"a-${v}\"\n}\n")
+	f.Add("variable \"X\" {\n  type = list(object({a=optional(string, \"d\")}))\n  default = [{}]\n}\n")
+	f.Fuzz(func(t *testing.T, src string) {
+		files := map[string]string{
+			"Dockerfile":                  "FROM scratch\n",
+			"docker/base/Dockerfile":      "FROM scratch\n",
+			"app/Dockerfile":              "FROM base\n",
+			"cmd/cli/Dockerfile":          "FROM scratch\n",
+			"cmd/server/Dockerfile":       "FROM scratch\n",
+			".dockerignore":               "*.log\n!keep.log\n",
+			"docker/base/.dockerignore":   "[\n",
+			"Dockerfile.dockerignore":     "**\n",
+			"app/Dockerfile.dockerignore": "!**\n",
+		}
+		p, diags := project{src: src, files: files}.compile(t)
+		if diags.HasErrors() && p != nil {
+			t.Fatalf("a plan came back with errors")
+		}
+		if p != nil {
+			if err := p.Validate(); err != nil {
+				t.Fatalf("compiled plan is invalid: %v", err)
+			}
+		}
+	})
+}

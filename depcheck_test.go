@@ -1,0 +1,41 @@
+package bakeplan_test
+
+import (
+	"go/build"
+	"strings"
+	"testing"
+)
+
+// TestDependencyDirection keeps data flowing one way: spec -> compiler ->
+// plan -> runtime. A package may import only the packages listed for it
+// (within this module); everything outside the module is allowed.
+func TestDependencyDirection(t *testing.T) {
+	const mod = "github.com/bakeplan/bakeplan/"
+	allowed := map[string][]string{
+		"spec":            {},
+		"plan":            {},
+		"plan/render":     {"plan"},
+		"compiler/inputs": {},
+		"compiler":        {"spec", "plan", "compiler/inputs"},
+		"runtime":         {"plan"},
+	}
+	for pkg, ok := range allowed {
+		p, err := build.Import(mod+pkg, ".", 0)
+		if err != nil {
+			t.Fatalf("%s: %v", pkg, err)
+		}
+		for _, imp := range p.Imports {
+			rest, ours := strings.CutPrefix(imp, mod)
+			if !ours {
+				continue
+			}
+			permitted := false
+			for _, o := range ok {
+				permitted = permitted || rest == o || strings.HasPrefix(rest, o+"/")
+			}
+			if !permitted {
+				t.Errorf("%s imports %s; it may import only %v", pkg, rest, ok)
+			}
+		}
+	}
+}
