@@ -3,6 +3,7 @@ package compiler
 import (
 	"fmt"
 	"io/fs"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/distribution/reference"
 	"github.com/hashicorp/hcl/v2"
+	"golang.org/x/sync/errgroup"
 )
 
 type digestCache = inputs.Hasher
@@ -104,9 +106,23 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 		})
 	}
 
+	// Digesting contexts is most of a large plan's I/O; do it on every core.
+	// Results land by index, so the plan does not depend on timing.
+	inputsOf := make([][]*plan.Input, len(selectedList))
+	inputDiags := make([]hcl.Diagnostics, len(selectedList))
+	var eg errgroup.Group
+	eg.SetLimit(runtime.GOMAXPROCS(0) * 2)
+	for i, r := range selectedList {
+		eg.Go(func() error {
+			inputsOf[i], inputDiags[i] = c.inputs(r)
+			return nil
+		})
+	}
+	_ = eg.Wait()
+
 	warned := map[string]bool{}
-	for _, r := range selectedList {
-		ins, d := c.inputs(r)
+	for i, r := range selectedList {
+		ins, d := inputsOf[i], inputDiags[i]
 		diags = append(diags, d...)
 		var ids []string
 		for _, node := range r.nodes {
@@ -208,7 +224,7 @@ func (c *compilation) inputs(r *resolved) ([]*plan.Input, hcl.Diagnostics) {
 		}
 		ins = append(ins, &plan.Input{Kind: "dockerfile", Path: r.build.Dockerfile, Digest: d})
 	}
-	d, err := c.digests.Tree(r.contextDir, c.digests.IgnoreFile(r.contextDir, r.dockerfile))
+	d, err := c.digests.Context(r.contextDir, r.dockerfile)
 	if err != nil {
 		return nil, fail("context "+r.build.Context, err)
 	}
@@ -218,7 +234,7 @@ func (c *compilation) inputs(r *resolved) ([]*plan.Input, hcl.Diagnostics) {
 			continue
 		}
 		dir, _, _ := c.localPath(nc.Path, hcl.Range{}, true, "")
-		d, err := c.digests.Tree(dir, c.digests.IgnoreFile(dir, ""))
+		d, err := c.digests.Context(dir, "")
 		if err != nil {
 			return nil, fail("context "+nc.Name, err)
 		}

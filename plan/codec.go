@@ -14,12 +14,25 @@ import (
 // trailing newline, byte-identical for equal plans.
 func Marshal(p *Plan) ([]byte, error) {
 	p.FormatVersion = FormatVersion
-	d, err := ComputeDigest(p)
+	p.Digest = ""
+	b, err := encode(p)
 	if err != nil {
 		return nil, err
 	}
-	p.Digest = d
-	return encode(p)
+	sum := sha256.Sum256(b)
+	p.Digest = "sha256:" + hex.EncodeToString(sum[:])
+	// The digest covers the encoding with an empty digest field; putting it
+	// in place afterwards saves encoding a large plan twice. The field is the
+	// second in the struct, so the first match is the right one.
+	empty := []byte(`"digest": ""`)
+	i := bytes.Index(b, empty)
+	if i < 0 {
+		return nil, errors.New("encoding plan: no digest field")
+	}
+	out := make([]byte, 0, len(b)+len(p.Digest))
+	out = append(out, b[:i]...)
+	out = append(out, `"digest": "`+p.Digest+`"`...)
+	return append(out, b[i+len(empty):]...), nil
 }
 
 // ComputeDigest returns the digest of p's content, ignoring p.Digest.

@@ -58,9 +58,11 @@ emulated) and inputs, and publishes. With no TARGET it plans the group
 			if err != nil {
 				return err
 			}
-			data, err := plan.Marshal(c.plan)
-			if err != nil {
-				return err
+			var data []byte
+			if out != "" || asJSON {
+				if data, err = plan.Marshal(c.plan); err != nil {
+					return err
+				}
 			}
 			if out != "" {
 				if err := writeFileAtomic(out, data); err != nil {

@@ -15,6 +15,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"runtime"
 	"sync"
 
 	"github.com/moby/patternmatcher"
@@ -27,27 +28,63 @@ type Hasher struct {
 	fsys fs.FS
 
 	mu    sync.Mutex
-	trees map[string]string
+	trees map[string]*result
+	files map[string]string
+	slots chan struct{} // bounds the goroutines Prefetch starts
+}
+
+// result is a tree digest that may still be in the making.
+type result struct {
+	done   chan struct{}
+	digest string
+	err    error
 }
 
 // New returns a Hasher reading fsys.
 func New(fsys fs.FS) *Hasher {
-	return &Hasher{fsys: fsys, trees: map[string]string{}}
+	return &Hasher{
+		fsys:  fsys,
+		trees: map[string]*result{},
+		files: map[string]string{},
+		slots: make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
+	}
 }
 
 // File returns the digest of one file's content.
 func (h *Hasher) File(name string) (string, error) {
+	h.mu.Lock()
+	d, ok := h.files[name]
+	h.mu.Unlock()
+	if ok {
+		return d, nil
+	}
+	d, err := h.file(name)
+	if err != nil {
+		return "", err
+	}
+	h.mu.Lock()
+	h.files[name] = d
+	h.mu.Unlock()
+	return d, nil
+}
+
+func (h *Hasher) file(name string) (string, error) {
 	f, err := h.fsys.Open(name)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
 	d := sha256.New()
-	if _, err := io.Copy(d, f); err != nil {
+	buf := bufPool.Get().(*[]byte)
+	defer bufPool.Put(buf)
+	// The anonymous struct hides WriterTo, which would allocate its own buffer.
+	if _, err := io.CopyBuffer(d, struct{ io.Reader }{f}, *buf); err != nil {
 		return "", fmt.Errorf("reading %s: %w", name, err)
 	}
 	return "sha256:" + hex.EncodeToString(d.Sum(nil)), nil
 }
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}
 
 // Bytes returns the digest of b, in the form File uses.
 func Bytes(b []byte) string {
@@ -71,17 +108,51 @@ func (h *Hasher) IgnoreFile(contextDir, dockerfile string) string {
 	return ""
 }
 
-// Tree returns the digest of the directory dir, leaving out what the ignore
-// file (may be "") excludes.
-func (h *Hasher) Tree(dir, ignoreFile string) (string, error) {
-	key := dir + "\x00" + ignoreFile
-	h.mu.Lock()
-	if d, ok := h.trees[key]; ok {
-		h.mu.Unlock()
-		return d, nil
+// Context returns the digest of a build context: the tree dir filtered by
+// the ignore file BuildKit would pick for the Dockerfile (may be "").
+func (h *Hasher) Context(dir, dockerfile string) (string, error) {
+	r, fresh := h.entry(dir, dockerfile)
+	if fresh {
+		h.compute(r, dir, dockerfile)
 	}
-	h.mu.Unlock()
+	<-r.done
+	return r.digest, r.err
+}
 
+// Prefetch starts digesting a context in the background, so that the I/O
+// overlaps whatever the caller does before it asks Context for the result.
+func (h *Hasher) Prefetch(dir, dockerfile string) {
+	r, fresh := h.entry(dir, dockerfile)
+	if !fresh {
+		return
+	}
+	go func() {
+		h.slots <- struct{}{}
+		defer func() { <-h.slots }()
+		h.compute(r, dir, dockerfile)
+	}()
+}
+
+func (h *Hasher) entry(dir, dockerfile string) (*result, bool) {
+	key := dir + "\x00" + dockerfile
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r, ok := h.trees[key]; ok {
+		return r, false
+	}
+	r := &result{done: make(chan struct{})}
+	h.trees[key] = r
+	return r, true
+}
+
+func (h *Hasher) compute(r *result, dir, dockerfile string) {
+	r.digest, r.err = h.tree(dir, h.IgnoreFile(dir, dockerfile))
+	close(r.done)
+}
+
+// tree digests the directory dir, leaving out what the ignore file (may be
+// "") excludes.
+func (h *Hasher) tree(dir, ignoreFile string) (string, error) {
 	var pm *patternmatcher.PatternMatcher
 	if ignoreFile != "" {
 		b, err := fs.ReadFile(h.fsys, ignoreFile)
@@ -148,9 +219,5 @@ func (h *Hasher) Tree(dir, ignoreFile string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sum := "sha256:" + hex.EncodeToString(d.Sum(nil))
-	h.mu.Lock()
-	h.trees[key] = sum
-	h.mu.Unlock()
-	return sum, nil
+	return "sha256:" + hex.EncodeToString(d.Sum(nil)), nil
 }

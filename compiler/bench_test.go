@@ -1,0 +1,49 @@
+package compiler_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bakeplan/bakeplan/compiler"
+	"github.com/bakeplan/bakeplan/internal/benchspec"
+	"github.com/bakeplan/bakeplan/spec"
+	"github.com/containerd/platforms"
+	"github.com/hashicorp/hcl/v2/hclparse"
+)
+
+// BenchmarkCompile1000x4 parses, compiles and checks a spec of 1,000 targets
+// for 4 platforms, digesting every context and Dockerfile, as bakeplan plan
+// does. scripts/bench-compile compares the whole command with buildx bake.
+func BenchmarkCompile1000x4(b *testing.B) {
+	dir := b.TempDir()
+	if err := benchspec.Write(dir, 1000); err != nil {
+		b.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join(dir, "bakeplan.hcl"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	abs, _ := filepath.Abs(dir)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s, diags := spec.Parse(hclparse.NewParser(), "bakeplan.hcl", src)
+		if diags.HasErrors() {
+			b.Fatal(diags)
+		}
+		p, diags := compiler.Compile(s, compiler.Options{
+			FS:             os.DirFS("/"),
+			SpecDir:        strings.TrimPrefix(filepath.ToSlash(abs), "/"),
+			SpecFile:       "bakeplan.hcl",
+			NativePlatform: platforms.MustParse("linux/amd64"),
+		})
+		if diags.HasErrors() {
+			b.Fatal(diags)
+		}
+		if len(p.Steps) < 2000 {
+			b.Fatalf("only %d steps", len(p.Steps))
+		}
+	}
+}
