@@ -28,7 +28,7 @@ func newValidateCmd(g *globals) *cobra.Command {
 					builds++
 				}
 			}
-			fmt.Fprintf(g.streams.out, "The spec is valid: %d steps, %d builds.\n", len(c.plan.Steps), builds)
+			fmt.Fprintf(g.streams.out, "The spec is valid: %s.\n", render.Count(len(c.plan.Steps), "step")+", "+render.Count(builds, "build"))
 			return nil
 		},
 	}

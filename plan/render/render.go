@@ -67,10 +67,11 @@ func Summary(p *plan.Plan) string {
 		}
 	}
 	return fmt.Sprintf("Plan: %s to ensure, %d to check, %s (%s, %d emulated), %s.",
-		count(ensure, "host requirement"), check, count(builds, "build"), count(platforms, "platform"), emulated, count(publishes, "publish"))
+		Count(ensure, "host requirement"), check, Count(builds, "build"), Count(platforms, "platform"), emulated, Count(publishes, "publish"))
 }
 
-func count(n int, noun string) string {
+// Count spells a count with its noun: 1 build, 2 builds, 3 publishes.
+func Count(n int, noun string) string {
 	if n == 1 {
 		return fmt.Sprintf("1 %s", noun)
 	}
