@@ -9,7 +9,6 @@ import (
 
 	"github.com/bakeplan/bakeplan/compiler/inputs"
 	"github.com/bakeplan/bakeplan/plan"
-	"github.com/distribution/reference"
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/sync/errgroup"
 )
@@ -164,11 +163,8 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 			pub.Needs = append(pub.Needs, plan.Edge{Step: id, Kind: plan.EdgeBuild})
 		}
 		for _, t := range r.build.Tags {
-			named, err := reference.ParseNormalizedNamed(t)
-			if err != nil {
-				continue
-			}
-			domain := reference.Domain(named)
+			// Tags are fully qualified by now, so the domain leads.
+			domain, _, _ := strings.Cut(t, "/")
 			if reg, ok := regByHost[domain]; ok {
 				pub.Needs = append(pub.Needs, plan.Edge{Step: "registry." + reg.name, Kind: plan.EdgeHost})
 			} else if !warned[domain] {

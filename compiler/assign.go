@@ -105,8 +105,14 @@ func (c *compilation) defaultLocal() *builderDecl {
 }
 
 func servesNatively(b *builderDecl, p platformsSpec) bool {
-	for _, s := range b.platforms {
-		if platforms.Only(platforms.MustParse(s)).Match(p) {
+	if b.native == nil {
+		// Building containerd's matchers is costly; once per builder will do.
+		for _, s := range b.platforms {
+			b.native = append(b.native, platforms.Only(platforms.MustParse(s)))
+		}
+	}
+	for _, m := range b.native {
+		if m.Match(p) {
 			return true
 		}
 	}

@@ -67,7 +67,8 @@ type compilation struct {
 	matrix  map[string][]*instance
 	groups  map[string]*spec.Group
 
-	digests *digestCache
+	digests       *digestCache
+	platformCache map[string]parsedPlatform
 }
 
 // Compile checks s and returns its plan. Diagnostics may hold warnings even
@@ -81,6 +82,8 @@ func Compile(s *spec.Spec, opts Options) (*plan.Plan, hcl.Diagnostics) {
 		matrix:  map[string][]*instance{},
 		groups:  map[string]*spec.Group{},
 		digests: newDigestCache(opts.FS),
+
+		platformCache: map[string]parsedPlatform{},
 	}
 	now := opts.Now
 	if now == nil {

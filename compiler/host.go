@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
@@ -45,6 +46,7 @@ type builderDecl struct {
 	local     bool
 	platforms []string // native, normalised, sorted
 	declRange *hcl.Range
+	native    []platforms.MatchComparer // built on first use from platforms
 }
 
 type registryDecl struct {

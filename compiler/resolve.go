@@ -367,10 +367,7 @@ func (c *compilation) checkPlatforms(list []string, expr hcl.Expression) ([]stri
 	seen := map[string]bool{}
 	var out []string
 	for i, s := range list {
-		p, err := platforms.Parse(s)
-		if err == nil {
-			err = knownPlatform(p)
-		}
+		n, err := c.parsePlatform(s)
 		if err != nil {
 			rng := hcl.Range{}
 			if expr != nil {
@@ -384,7 +381,6 @@ func (c *compilation) checkPlatforms(list []string, expr hcl.Expression) ([]stri
 			})
 			continue
 		}
-		n := platforms.Format(platforms.Normalize(p))
 		if !seen[n] {
 			seen[n] = true
 			out = append(out, n)
@@ -392,6 +388,29 @@ func (c *compilation) checkPlatforms(list []string, expr hcl.Expression) ([]stri
 	}
 	sort.Strings(out)
 	return out, diags
+}
+
+type parsedPlatform struct {
+	normal string
+	err    error
+}
+
+// parsePlatform parses, checks and normalises one platform, remembering the
+// answer: a large spec names the same few platforms thousands of times.
+func (c *compilation) parsePlatform(s string) (string, error) {
+	if r, ok := c.platformCache[s]; ok {
+		return r.normal, r.err
+	}
+	p, err := platforms.Parse(s)
+	if err == nil {
+		err = knownPlatform(p)
+	}
+	var n string
+	if err == nil {
+		n = platforms.Format(platforms.Normalize(p))
+	}
+	c.platformCache[s] = parsedPlatform{n, err}
+	return n, err
 }
 
 // containerd's parser accepts any os and architecture name; a typo such as

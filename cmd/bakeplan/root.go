@@ -83,10 +83,10 @@ func terraformFlags(args []string) []string {
 	return out
 }
 
-// compiled is a compiled spec and what printing its diagnostics needs.
+// compiled is a compiled spec. It keeps no reference to the parsed files,
+// so their syntax trees can be freed while the plan is written out.
 type compiled struct {
-	plan   *plan.Plan
-	parser *hclparse.Parser
+	plan *plan.Plan
 }
 
 // compile reads, parses and compiles the spec, printing every diagnostic.
@@ -139,7 +139,7 @@ func (g *globals) compile(selectNames []string) (*compiled, error) {
 		// the compiler found nothing more.
 		return nil, err
 	}
-	return &compiled{plan: p, parser: parser}, nil
+	return &compiled{plan: p}, nil
 }
 
 // report prints diagnostics the HCL way, with source snippets, and returns
