@@ -1,0 +1,103 @@
+// Package endpoint connects to a builder node: a standalone BuildKit daemon
+// (unix://, tcp://, or through BuildKit's connection helpers for
+// docker-container://, kube-pod:// and ssh://) or the BuildKit inside a
+// Docker Engine, reached through the Docker API's /grpc and /session
+// upgrades the way buildx's docker driver does.
+package endpoint
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/moby/buildkit/client"
+	// Connection helpers register their schemes with BuildKit's client.
+	_ "github.com/moby/buildkit/client/connhelper/dockercontainer"
+	_ "github.com/moby/buildkit/client/connhelper/kubepod"
+	_ "github.com/moby/buildkit/client/connhelper/ssh"
+	dockerclient "github.com/moby/moby/client"
+)
+
+// Env is what endpoint resolution reads from the environment; passing it in
+// keeps tests free of process-wide state.
+type Env struct {
+	BuildkitHost string // BUILDKIT_HOST
+	DockerHost   string // DOCKER_HOST; "" means Docker's default socket
+}
+
+// Resolved says how an endpoint was reached, for error messages and dry runs.
+type Resolved struct {
+	Declared string // as the plan has it
+	Address  string // what is dialled
+	Docker   bool   // through the Docker API
+}
+
+func (r Resolved) String() string {
+	if r.Declared == r.Address {
+		return r.Address
+	}
+	return fmt.Sprintf("%s (%s)", r.Declared, r.Address)
+}
+
+// Resolve turns a declared endpoint into the address to dial: "auto" is
+// BUILDKIT_HOST when set, else Docker.
+func Resolve(declared string, env Env) Resolved {
+	switch declared {
+	case "auto", "":
+		if env.BuildkitHost != "" {
+			return Resolved{Declared: "auto", Address: env.BuildkitHost}
+		}
+		return Resolved{Declared: "auto", Address: dockerAddress(env), Docker: true}
+	case "docker":
+		return Resolved{Declared: declared, Address: dockerAddress(env), Docker: true}
+	}
+	return Resolved{Declared: declared, Address: declared}
+}
+
+func dockerAddress(env Env) string {
+	if env.DockerHost != "" {
+		return "docker+" + env.DockerHost
+	}
+	return "docker+" + dockerclient.DefaultDockerHost
+}
+
+// Connect dials the endpoint and checks that BuildKit answers, so that an
+// unreachable builder fails before any solve starts.
+func Connect(ctx context.Context, r Resolved) (*client.Client, error) {
+	var (
+		c   *client.Client
+		err error
+	)
+	if r.Docker {
+		c, err = connectDocker(ctx, strings.TrimPrefix(r.Address, "docker+"))
+	} else {
+		c, err = client.New(ctx, r.Address)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("builder at %s: %w", r, err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, err := c.Info(pctx); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("builder at %s does not answer: %w", r, err)
+	}
+	return c, nil
+}
+
+func connectDocker(ctx context.Context, host string) (*client.Client, error) {
+	api, err := dockerclient.New(dockerclient.WithHost(host))
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	return client.New(ctx, "",
+		client.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+			return api.DialHijack(ctx, "/grpc", "h2c", nil)
+		}),
+		client.WithSessionDialer(func(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
+			return api.DialHijack(ctx, "/session", proto, meta)
+		}),
+	)
+}
