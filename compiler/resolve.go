@@ -209,7 +209,7 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 		r.build.Network = n
 	}
 	for _, kind := range []string{"args", "labels", "annotations"} {
-		m, fps := sensitiveMap(obj.GetAttr(kind), kind)
+		m, fps, vals := sensitiveMap(obj.GetAttr(kind), kind)
 		switch kind {
 		case "args":
 			r.build.Args = m
@@ -221,8 +221,10 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 		for k, v := range fps {
 			if r.build.SensitiveFingerprints == nil {
 				r.build.SensitiveFingerprints = map[string]string{}
+				r.build.SensitiveValues = map[string]string{}
 			}
 			r.build.SensitiveFingerprints[k] = v
+			r.build.SensitiveValues[k] = vals[k]
 		}
 	}
 	diags = append(diags, c.checkAnnotations(in, r.build.Annotations)...)
@@ -617,13 +619,12 @@ func sshList(v cty.Value, rng hcl.Range) ([]*plan.SSH, hcl.Diagnostics) {
 
 // sensitiveMap reads a map(string) whose values may carry the sensitive
 // mark, replacing those with plan.Redacted and a fingerprint.
-func sensitiveMap(v cty.Value, kind string) (map[string]string, map[string]string) {
+func sensitiveMap(v cty.Value, kind string) (out, fps, vals map[string]string) {
 	if v.IsNull() {
-		return nil, nil
+		return nil, nil, nil
 	}
 	v, _ = v.Unmark()
-	out := map[string]string{}
-	var fps map[string]string
+	out = map[string]string{}
 	for k, e := range v.AsValueMap() {
 		raw, marks := e.Unmark()
 		if raw.IsNull() {
@@ -632,14 +633,15 @@ func sensitiveMap(v cty.Value, kind string) (map[string]string, map[string]strin
 		if _, sensitive := marks[markSensitive]; sensitive {
 			out[k] = plan.Redacted
 			if fps == nil {
-				fps = map[string]string{}
+				fps, vals = map[string]string{}, map[string]string{}
 			}
 			fps[kind+"."+k] = fingerprint(kind+"."+k, raw.AsString())
+			vals[kind+"."+k] = raw.AsString()
 			continue
 		}
 		out[k] = raw.AsString()
 	}
-	return out, fps
+	return out, fps, vals
 }
 
 func strAttr(obj cty.Value, name, def string) string {

@@ -171,6 +171,11 @@ type Build struct {
 	// SensitiveFingerprints maps "args.NAME" (likewise labels, annotations)
 	// to a fingerprint of a value shown as Redacted.
 	SensitiveFingerprints map[string]string `json:"sensitive_fingerprints,omitempty"`
+
+	// SensitiveValues holds the real values behind Redacted, keyed like
+	// SensitiveFingerprints. It is filled by the compiler for an in-process
+	// apply and never serialised: a saved plan carries only fingerprints.
+	SensitiveValues map[string]string `json:"-"`
 }
 
 // Redacted stands in for a sensitive value.

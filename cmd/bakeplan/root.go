@@ -56,7 +56,7 @@ requirement is checked before anything builds.`,
 	pf.StringVar(&g.nativePlatform, "native-platform", "", "plan as if on this platform (default: this machine's), so plans made on different machines agree")
 	pf.BoolVar(&g.noColor, "no-color", false, "never colour diagnostics")
 
-	root.AddCommand(newValidateCmd(g), newPlanCmd(g), newGraphCmd(g))
+	root.AddCommand(newValidateCmd(g), newPlanCmd(g), newGraphCmd(g), newApplyCmd(g))
 	root.SetArgs(terraformFlags(args))
 	root.SetIn(s.in)
 	root.SetOut(s.out)

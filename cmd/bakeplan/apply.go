@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/runtime/apply"
+	"github.com/bakeplan/bakeplan/runtime/endpoint"
+	"github.com/spf13/cobra"
+)
+
+func newApplyCmd(g *globals) *cobra.Command {
+	var (
+		opts    apply.Options
+		dryRun  bool
+		targets []string
+	)
+	cmd := &cobra.Command{
+		Use:   "apply [PLANFILE]",
+		Short: "Build and publish: run the plan against BuildKit",
+		Long: `apply compiles the spec (or loads PLANFILE) and runs its builds on BuildKit in
+dependency order, independent targets at the same time. Builds push by digest;
+tags are written only after every build of the run succeeded, so a failed or
+interrupted run moves no tag.
+
+The default builder is BUILDKIT_HOST when set, else the Docker Engine at
+DOCKER_HOST (or Docker's default socket).`,
+		Example: `  bakeplan apply --dry-run
+  bakeplan apply --target app --progress plain
+  bakeplan plan -out release.plan.json && bakeplan apply release.plan.json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var p *plan.Plan
+			if len(args) == 1 {
+				data, err := os.ReadFile(args[0])
+				if err != nil {
+					return fmt.Errorf("reading the plan: %w", err)
+				}
+				if p, err = plan.Unmarshal(data); err != nil {
+					return fmt.Errorf("%s: %w", args[0], err)
+				}
+				for _, st := range p.Steps {
+					if st.Build != nil && len(st.Build.SensitiveFingerprints) > 0 {
+						return fmt.Errorf("%s: %s uses sensitive values, which a saved plan does not hold; apply from the spec instead", args[0], st.ID)
+					}
+				}
+			} else {
+				c, err := g.compile(targets)
+				if err != nil {
+					return err
+				}
+				p = c.plan
+			}
+			abs, err := filepath.Abs(g.file)
+			if err != nil {
+				return err
+			}
+			opts.SpecDir = filepath.Dir(abs)
+			opts.Env = endpoint.Env{BuildkitHost: g.getenv("BUILDKIT_HOST"), DockerHost: g.getenv("DOCKER_HOST")}
+			opts.Out = g.streams.err
+			if dryRun {
+				return apply.DryRun(g.streams.out, p, opts)
+			}
+			sum, err := apply.Apply(cmd.Context(), p, opts)
+			if sum != nil && opts.Progress == "quiet" {
+				for _, b := range sum.Builds {
+					fmt.Fprintf(g.streams.out, "%s %s\n", b.Target, b.Digest)
+				}
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&dryRun, "dry-run", false, "print what would be sent to BuildKit and the registries; change nothing")
+	f.IntVar(&opts.Parallelism, "parallelism", 0, "at most this many solves at once (0: no limit)")
+	f.BoolVar(&opts.KeepGoing, "keep-going", false, "after a failure, build what does not depend on it and tag what fully succeeded")
+	f.StringVar(&opts.Progress, "progress", "auto", "progress output: auto, tty, plain, rawjson or quiet")
+	f.StringVar(&opts.MetadataFile, "metadata-file", "", "write the digests and tags as JSON to this file")
+	f.StringArrayVar(&targets, "target", nil, "apply only these targets or groups and what they need (repeatable)")
+	return cmd
+}
+
+func (g *globals) getenv(key string) string {
+	for _, kv := range g.environ {
+		if v, ok := strings.CutPrefix(kv, key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,415 @@
+// Package apply runs a plan: it connects to every builder the plan uses,
+// solves the builds in dependency order (independent ones at the same time),
+// and writes tags only once every build of the run succeeded.
+package apply
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/runtime/endpoint"
+	"github.com/bakeplan/bakeplan/runtime/publish"
+	"github.com/bakeplan/bakeplan/runtime/solve"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/util/progress/progressui"
+	dockerclient "github.com/moby/moby/client"
+	"golang.org/x/sync/errgroup"
+)
+
+// Options control a run.
+type Options struct {
+	SpecDir string // absolute directory of the spec; plan paths are relative to it
+	Env     endpoint.Env
+	// Parallelism bounds concurrent solves; 0 means no bound.
+	Parallelism int
+	// KeepGoing builds what does not depend on a failure and tags the
+	// targets whose builds all succeeded.
+	KeepGoing bool
+	// Progress is a progressui mode: auto, tty, plain, rawjson or quiet.
+	Progress string
+	// Out receives progress and the summary.
+	Out io.Writer
+	// MetadataFile, when set, receives the results as JSON.
+	MetadataFile string
+}
+
+// BuildResult is the outcome of one build step.
+type BuildResult struct {
+	Step      string        `json:"step"`
+	Target    string        `json:"target"`
+	Platforms []string      `json:"platforms"`
+	Digest    string        `json:"digest,omitempty"`
+	Cached    bool          `json:"cached"`
+	Duration  time.Duration `json:"duration_ns"`
+	Error     string        `json:"error,omitempty"`
+	Skipped   bool          `json:"skipped,omitempty"`
+}
+
+// Published is a tag written by a publish step.
+type Published struct {
+	Target string `json:"target"`
+	Tag    string `json:"tag"`
+	Digest string `json:"digest"`
+}
+
+// Summary is what a run did.
+type Summary struct {
+	Builds    []*BuildResult `json:"builds"`
+	Published []*Published   `json:"published"`
+}
+
+// Requests returns the solve request of every build step, in plan order,
+// with each step's resolved endpoint.
+func Requests(p *plan.Plan, opts Options) ([]*solve.Request, error) {
+	insecure := map[string]bool{}
+	endpoints := map[string]endpoint.Resolved{}
+	for _, st := range p.Steps {
+		if st.Registry != nil && st.Registry.Insecure {
+			insecure[st.Registry.Host] = true
+		}
+		if st.Builder != nil {
+			endpoints[st.Builder.Name] = endpoint.Resolve(st.Builder.Endpoint, opts.Env)
+		}
+	}
+	var out []*solve.Request
+	for _, st := range p.Steps {
+		if st.Build == nil {
+			continue
+		}
+		ep, ok := endpoints[st.Build.Builder]
+		if !ok {
+			return nil, fmt.Errorf("%s: the plan has no builder %q", st.ID, st.Build.Builder)
+		}
+		r, err := solve.NewRequest(st, solve.Options{
+			SpecDir: opts.SpecDir, Endpoint: ep.String(), DockerEndpoint: ep.Docker, InsecureRegistries: insecure,
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Apply runs the plan's builds and publishes. On any failure (unless
+// KeepGoing) and on cancellation no tag is written.
+func Apply(ctx context.Context, p *plan.Plan, opts Options) (*Summary, error) {
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	reqs, err := Requests(p, opts)
+	if err != nil {
+		return nil, err
+	}
+
+	// Every builder must answer before anything is solved.
+	clients := map[string]*client.Client{}
+	defer func() {
+		for _, c := range clients {
+			c.Close()
+		}
+	}()
+	var docker *dockerclient.Client
+	for _, st := range p.Steps {
+		if st.Builder == nil || !usesBuilder(reqs, st.Builder.Name) {
+			continue
+		}
+		ep := endpoint.Resolve(st.Builder.Endpoint, opts.Env)
+		c, err := endpoint.Connect(ctx, ep)
+		if err != nil {
+			return nil, fmt.Errorf("builder.%s: %w", st.Builder.Name, err)
+		}
+		clients[st.Builder.Name] = c
+	}
+	for _, r := range reqs {
+		for _, e := range r.Exports {
+			if e.Load && docker == nil {
+				host := opts.Env.DockerHost
+				if host == "" {
+					host = dockerclient.DefaultDockerHost
+				}
+				docker, err = dockerclient.New(dockerclient.WithHost(host))
+				if err != nil {
+					return nil, fmt.Errorf("docker at %s: %w", host, err)
+				}
+				defer docker.Close()
+			}
+		}
+	}
+
+	work, err := os.MkdirTemp("", "bakeplan-apply-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+
+	// Progress from every solve goes to one display.
+	mode := progressui.DisplayMode(opts.Progress)
+	if mode == "" {
+		mode = progressui.AutoMode
+	}
+	display, err := progressui.NewDisplay(opts.Out, mode)
+	if err != nil {
+		return nil, fmt.Errorf("progress: %w", err)
+	}
+	status := make(chan *client.SolveStatus)
+	displayDone := make(chan struct{})
+	go func() {
+		defer close(displayDone)
+		_, _ = display.UpdateFrom(context.Background(), status)
+	}()
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := runBuilds(runCtx, cancel, p, reqs, clients, docker, work, status, opts)
+	close(status)
+	<-displayDone
+
+	sum := &Summary{}
+	var failures []string
+	for _, r := range reqs {
+		res := results[r.Step]
+		sum.Builds = append(sum.Builds, res)
+		if res.Error != "" {
+			failures = append(failures, fmt.Sprintf("%s: %s", r.Step, res.Error))
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		writeSummary(opts.Out, sum)
+		return sum, fmt.Errorf("interrupted; no tag was written: %w", err)
+	}
+	if len(failures) > 0 && !opts.KeepGoing {
+		writeSummary(opts.Out, sum)
+		_ = writeMetadata(opts.MetadataFile, sum)
+		return sum, fmt.Errorf("%d build(s) failed; no tag was written:\n  %s", len(failures), strings.Join(failures, "\n  "))
+	}
+
+	pubErr := publishAll(ctx, p, results, sum, opts)
+	writeSummary(opts.Out, sum)
+	if err := writeMetadata(opts.MetadataFile, sum); err != nil {
+		return sum, err
+	}
+	if pubErr != nil {
+		return sum, pubErr
+	}
+	if len(failures) > 0 {
+		return sum, fmt.Errorf("%d build(s) failed; targets that depend on them were not tagged:\n  %s", len(failures), strings.Join(failures, "\n  "))
+	}
+	return sum, nil
+}
+
+func usesBuilder(reqs []*solve.Request, name string) bool {
+	for _, r := range reqs {
+		if r.Builder == name {
+			return true
+		}
+	}
+	return false
+}
+
+// runBuilds solves every build once the builds it needs have finished.
+func runBuilds(ctx context.Context, cancel context.CancelFunc, p *plan.Plan, reqs []*solve.Request,
+	clients map[string]*client.Client, docker *dockerclient.Client, work string,
+	status chan<- *client.SolveStatus, opts Options) map[string]*BuildResult {
+
+	isBuild := map[string]bool{}
+	for _, r := range reqs {
+		isBuild[r.Step] = true
+	}
+	// A build exports an OCI layout when another build takes it as a context.
+	layoutFor := map[string]bool{}
+	for _, st := range p.Steps {
+		for _, e := range st.Needs {
+			if e.Kind == plan.EdgeData {
+				layoutFor[e.Step] = true
+			}
+		}
+	}
+	done := map[string]chan struct{}{}
+	for _, r := range reqs {
+		done[r.Step] = make(chan struct{})
+	}
+	var mu sync.Mutex
+	results := map[string]*BuildResult{}
+	layouts := map[string]solve.Layout{}
+	var sem chan struct{}
+	if opts.Parallelism > 0 {
+		sem = make(chan struct{}, opts.Parallelism)
+	}
+
+	var wg sync.WaitGroup
+	for _, r := range reqs {
+		st := p.Step(r.Step)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done[r.Step])
+			res := &BuildResult{Step: r.Step, Target: r.Target}
+			for _, pr := range st.Build.Platforms {
+				res.Platforms = append(res.Platforms, pr.Platform)
+			}
+			record := func() {
+				mu.Lock()
+				results[r.Step] = res
+				mu.Unlock()
+			}
+			defer record()
+			for _, e := range st.Needs {
+				if !isBuild[e.Step] {
+					continue
+				}
+				select {
+				case <-done[e.Step]:
+				case <-ctx.Done():
+				}
+				mu.Lock()
+				dep := results[e.Step]
+				mu.Unlock()
+				if dep == nil || dep.Error != "" {
+					res.Skipped, res.Error = true, "skipped: "+e.Step+" did not succeed"
+					return
+				}
+			}
+			if sem != nil {
+				select {
+				case sem <- struct{}{}:
+					defer func() { <-sem }()
+				case <-ctx.Done():
+				}
+			}
+			if ctx.Err() != nil {
+				res.Skipped, res.Error = true, "skipped: the run was stopped"
+				return
+			}
+			ro := solve.RunOptions{Client: clients[r.Builder], Status: status, Docker: docker, Inputs: map[string]solve.Layout{}}
+			mu.Lock()
+			for k, v := range layouts {
+				ro.Inputs[k] = v
+			}
+			mu.Unlock()
+			if layoutFor[r.Step] {
+				ro.LayoutDir = filepath.Join(work, strings.NewReplacer("/", "_", "@", "_").Replace(r.Step))
+			}
+			out, err := solve.Run(ctx, r, ro)
+			if err != nil {
+				res.Error = err.Error()
+				if !opts.KeepGoing {
+					cancel()
+				}
+				return
+			}
+			res.Digest, res.Cached, res.Duration = out.Digest, out.Cached, out.Duration
+			if out.Layout != nil {
+				mu.Lock()
+				layouts[r.Step] = *out.Layout
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+// publishAll writes the tags of every publish step whose builds succeeded.
+func publishAll(ctx context.Context, p *plan.Plan, results map[string]*BuildResult, sum *Summary, opts Options) error {
+	insecure := map[string]bool{}
+	for _, st := range p.Steps {
+		if st.Registry != nil && st.Registry.Insecure {
+			insecure[st.Registry.Host] = true
+		}
+	}
+	tagger := publish.New(insecure)
+	var eg errgroup.Group
+	var mu sync.Mutex
+	for _, st := range p.Steps {
+		if st.Publish == nil {
+			continue
+		}
+		var sources []publish.Source
+		ok := true
+		for _, e := range st.Needs {
+			if e.Kind != plan.EdgeBuild {
+				continue
+			}
+			r := results[e.Step]
+			if r == nil || r.Error != "" || r.Digest == "" {
+				ok = false
+				break
+			}
+			sources = append(sources, publish.Source{Digest: r.Digest, Platforms: r.Platforms})
+		}
+		if !ok {
+			continue
+		}
+		for _, tag := range st.Publish.Tags {
+			target := st.Publish.Target
+			eg.Go(func() error {
+				d, err := tagger.Tag(ctx, tag, sources)
+				if err != nil {
+					return fmt.Errorf("publish.%s: %w", target, err)
+				}
+				mu.Lock()
+				sum.Published = append(sum.Published, &Published{Target: target, Tag: tag, Digest: d})
+				mu.Unlock()
+				return nil
+			})
+		}
+	}
+	err := eg.Wait()
+	sort.Slice(sum.Published, func(i, j int) bool { return sum.Published[i].Tag < sum.Published[j].Tag })
+	return err
+}
+
+func writeSummary(w io.Writer, sum *Summary) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nTARGET\tPLATFORMS\tDIGEST\tRESULT\tDURATION")
+	for _, b := range sum.Builds {
+		result := "built"
+		switch {
+		case b.Skipped:
+			result = "skipped"
+		case b.Error != "":
+			result = "failed"
+		case b.Cached:
+			result = "cached"
+		}
+		digest := b.Digest
+		if digest == "" {
+			digest = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", b.Target, strings.Join(b.Platforms, ","), digest, result, b.Duration.Round(10*time.Millisecond))
+	}
+	tw.Flush()
+	for _, pb := range sum.Published {
+		fmt.Fprintf(w, "tagged %s -> %s\n", pb.Tag, pb.Digest)
+	}
+}
+
+func writeMetadata(file string, sum *Summary) error {
+	if file == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(sum, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("metadata file: %w", err)
+	}
+	if err := os.Rename(tmp, file); err != nil {
+		return errors.Join(fmt.Errorf("metadata file: %w", err), os.Remove(tmp))
+	}
+	return nil
+}

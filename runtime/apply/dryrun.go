@@ -1,0 +1,123 @@
+package apply
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/runtime/endpoint"
+	"github.com/bakeplan/bakeplan/runtime/solve"
+)
+
+// DryRun writes, for every step, exactly what Apply would send: endpoints,
+// frontend attributes, local directories, exports, caches, secrets and
+// tags. It connects to nothing and changes nothing. Sensitive values are
+// shown redacted.
+func DryRun(w io.Writer, p *plan.Plan, opts Options) error {
+	reqs, err := Requests(p, opts)
+	if err != nil {
+		return err
+	}
+	byStep := map[string]*solve.Request{}
+	for _, r := range reqs {
+		byStep[r.Step] = r
+	}
+	fmt.Fprintf(w, "Dry run: nothing is solved, pushed, tagged or changed.\n")
+	for _, st := range p.Steps {
+		fmt.Fprintf(w, "\n%s %s\n", st.Action, st.ID)
+		switch {
+		case st.Builder != nil:
+			ep := endpoint.Resolve(st.Builder.Endpoint, opts.Env)
+			fmt.Fprintf(w, "  connect  %s, and check that BuildKit answers before any solve\n", ep)
+		case st.Build != nil:
+			dryBuild(w, byStep[st.ID])
+		case st.Publish != nil:
+			var from []string
+			for _, e := range st.Needs {
+				if e.Kind == plan.EdgeBuild {
+					from = append(from, e.Step)
+				}
+			}
+			for _, t := range st.Publish.Tags {
+				fmt.Fprintf(w, "  tag      %s -> the digest pushed by %s, once every build succeeded\n", t, strings.Join(from, " + "))
+			}
+		default:
+			fmt.Fprintf(w, "  not probed: host requirements are checked and fixed in a later version\n")
+		}
+	}
+	return nil
+}
+
+func dryBuild(w io.Writer, r *solve.Request) {
+	fmt.Fprintf(w, "  endpoint %s\n", r.Endpoint)
+	fmt.Fprintf(w, "  frontend %s\n", r.Frontend)
+	for _, k := range sortedKeys(r.FrontendAttrs) {
+		v := r.FrontendAttrs[k]
+		if r.Sensitive[k] {
+			v = plan.Redacted
+		}
+		fmt.Fprintf(w, "    %s=%s\n", k, v)
+	}
+	for _, k := range sortedKeys(r.LocalDirs) {
+		fmt.Fprintf(w, "  local    %s=%s\n", k, r.LocalDirs[k])
+	}
+	if r.InlineDockerfile != "" {
+		fmt.Fprintf(w, "  local    dockerfile=(inline, %d bytes)\n", len(r.InlineDockerfile))
+	}
+	for _, e := range r.Exports {
+		var attrs []string
+		for _, k := range sortedKeys(e.Attrs) {
+			v := e.Attrs[k]
+			if r.Sensitive["export:"+k] {
+				v = plan.Redacted
+			}
+			attrs = append(attrs, k+"="+v)
+		}
+		line := "type=" + e.Type
+		if len(attrs) > 0 {
+			line += "," + strings.Join(attrs, ",")
+		}
+		switch {
+		case e.Load:
+			line += " -> docker load"
+		case e.Dest != "":
+			line += " -> " + e.Dest
+		}
+		fmt.Fprintf(w, "  export   %s\n", line)
+	}
+	for _, c := range r.CacheImports {
+		fmt.Fprintf(w, "  cache-from type=%s %s\n", c.Type, kv(c.Attrs))
+	}
+	for _, c := range r.CacheExports {
+		fmt.Fprintf(w, "  cache-to type=%s %s\n", c.Type, kv(c.Attrs))
+	}
+	for _, s := range r.Secrets {
+		if s.Env != "" {
+			fmt.Fprintf(w, "  secret   %s from env %s\n", s.ID, s.Env)
+		} else {
+			fmt.Fprintf(w, "  secret   %s from file %s\n", s.ID, s.File)
+		}
+	}
+	for _, s := range r.SSH {
+		fmt.Fprintf(w, "  ssh      %s %s\n", s.ID, strings.Join(s.Paths, ","))
+	}
+}
+
+func kv(m map[string]string) string {
+	var parts []string
+	for _, k := range sortedKeys(m) {
+		parts = append(parts, k+"="+m[k])
+	}
+	return strings.Join(parts, ",")
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

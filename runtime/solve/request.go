@@ -1,0 +1,255 @@
+// Package solve turns a build step of a plan into one BuildKit solve of the
+// Dockerfile frontend and runs it.
+//
+// A Request is plain data: apply sends exactly what a dry run prints.
+package solve
+
+import (
+	"fmt"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/bakeplan/bakeplan/plan"
+)
+
+// Frontend is the BuildKit frontend every build uses.
+const Frontend = "dockerfile.v0"
+
+// Request is everything sent to BuildKit for one build step.
+type Request struct {
+	Step     string
+	Target   string
+	Builder  string
+	Endpoint string // resolved, as dialled
+	Frontend string
+	// FrontendAttrs are the Dockerfile frontend's options. Named contexts fed
+	// by another target carry a placeholder until that build has finished:
+	// see TargetContexts.
+	FrontendAttrs map[string]string
+	// LocalDirs maps a local name (context, dockerfile, NAME for named
+	// contexts) to an absolute directory sent through the session.
+	LocalDirs map[string]string
+	// InlineDockerfile, when set, is written to a temporary directory that
+	// becomes the "dockerfile" local.
+	InlineDockerfile string
+	// TargetContexts maps a named context to the build step (on the same
+	// builder) whose result feeds it, passed as an OCI layout, not pushed.
+	TargetContexts map[string]string
+	Exports        []Export
+	CacheImports   []Cache
+	CacheExports   []Cache
+	Secrets        []plan.Secret
+	SSH            []plan.SSH
+	// Sensitive lists the frontend attributes whose values come from
+	// sensitive variables; printing shows them redacted.
+	Sensitive map[string]bool
+}
+
+// Export is one BuildKit exporter.
+type Export struct {
+	Type  string
+	Attrs map[string]string
+	// Dest is a file (oci tarball), a directory (local), or empty.
+	Dest string
+	// Load sends the exporter's tarball to the Docker Engine.
+	Load bool
+	// Push marks the push-by-digest export whose digest publish uses.
+	Push bool
+}
+
+// Cache is a cache import or export.
+type Cache struct {
+	Type  string
+	Attrs map[string]string
+}
+
+// Options are the facts about the run a request depends on.
+type Options struct {
+	SpecDir  string // absolute directory of the spec
+	Endpoint string // the resolved endpoint
+	// DockerEndpoint is true when the builder is a Docker Engine's BuildKit,
+	// which loads images into its own store ("moby" exporter).
+	DockerEndpoint bool
+	// InsecureRegistries are hosts pushed to over plain HTTP.
+	InsecureRegistries map[string]bool
+}
+
+// NewRequest translates a build step into the solve bakeplan sends.
+func NewRequest(st *plan.Step, opts Options) (*Request, error) {
+	b := st.Build
+	if b == nil {
+		return nil, fmt.Errorf("step %s is not a build", st.ID)
+	}
+	abs := func(rel string) string { return filepath.Join(opts.SpecDir, filepath.FromSlash(rel)) }
+	r := &Request{
+		Step:           st.ID,
+		Target:         b.Target,
+		Builder:        b.Builder,
+		Endpoint:       opts.Endpoint,
+		Frontend:       Frontend,
+		FrontendAttrs:  map[string]string{},
+		LocalDirs:      map[string]string{"context": abs(b.Context)},
+		TargetContexts: map[string]string{},
+		Sensitive:      map[string]bool{},
+	}
+	a := r.FrontendAttrs
+	var plats []string
+	for _, p := range b.Platforms {
+		plats = append(plats, p.Platform)
+	}
+	a["platform"] = strings.Join(plats, ",")
+	if b.DockerfileInline != "" {
+		r.InlineDockerfile = b.DockerfileInline
+		a["filename"] = "Dockerfile"
+	} else {
+		r.LocalDirs["dockerfile"] = abs(path.Dir(b.Dockerfile))
+		a["filename"] = path.Base(b.Dockerfile)
+	}
+	if b.Stage != "" {
+		a["target"] = b.Stage
+	}
+	for k, v := range b.Args {
+		r.setSensitive(b, "args."+k, "build-arg:"+k, v)
+	}
+	for k, v := range b.Labels {
+		r.setSensitive(b, "labels."+k, "label:"+k, v)
+	}
+	if b.NoCache {
+		a["no-cache"] = ""
+	}
+	if b.Network != "" && b.Network != "default" {
+		a["force-network-mode"] = b.Network
+	}
+	for _, nc := range b.Contexts {
+		key := "context:" + nc.Name
+		switch {
+		case nc.Target != "":
+			dep := ""
+			for _, e := range st.Needs {
+				if e.Kind == plan.EdgeData && e.Name == nc.Name {
+					dep = e.Step
+				}
+			}
+			if dep == "" {
+				return nil, fmt.Errorf("%s: no data edge feeds context %q", st.ID, nc.Name)
+			}
+			a[key] = "oci-layout://(result of " + dep + ")"
+			r.TargetContexts[nc.Name] = dep
+		case nc.Image != "":
+			a[key] = "docker-image://" + nc.Image
+		default:
+			a[key] = "local:" + nc.Name
+			r.LocalDirs[nc.Name] = abs(nc.Path)
+		}
+	}
+
+	annotations := map[string]string{}
+	for k, v := range b.Annotations {
+		key := "annotation." + k
+		if typ, rest, ok := strings.Cut(k, ":"); ok {
+			key = "annotation-" + typ + "." + rest
+		}
+		annotations[key] = v
+		if b.SensitiveFingerprints["annotations."+k] != "" {
+			annotations[key] = b.SensitiveValues["annotations."+k]
+			r.Sensitive["export:"+key] = true
+		}
+	}
+	if b.Push {
+		repos, insecure := repositories(b.Tags, opts.InsecureRegistries)
+		attrs := map[string]string{"name": strings.Join(repos, ","), "push": "true", "push-by-digest": "true"}
+		if insecure {
+			attrs["registry.insecure"] = "true"
+		}
+		for k, v := range annotations {
+			attrs[k] = v
+		}
+		r.Exports = append(r.Exports, Export{Type: "image", Attrs: attrs, Push: true})
+	}
+	for _, o := range b.Outputs {
+		attrs := map[string]string{}
+		for k, v := range annotations {
+			attrs[k] = v
+		}
+		switch o.Type {
+		case "oci":
+			if len(b.Tags) > 0 {
+				attrs["name"] = strings.Join(b.Tags, ",")
+			}
+			r.Exports = append(r.Exports, Export{Type: "oci", Attrs: attrs, Dest: abs(o.Dest)})
+		case "local":
+			r.Exports = append(r.Exports, Export{Type: "local", Attrs: map[string]string{}, Dest: abs(o.Dest)})
+		case "docker":
+			if len(b.Tags) > 0 {
+				attrs["name"] = strings.Join(b.Tags, ",")
+			}
+			switch {
+			case opts.DockerEndpoint:
+				// The engine's own BuildKit stores the image directly.
+				r.Exports = append(r.Exports, Export{Type: "moby", Attrs: attrs})
+			case len(plats) > 1:
+				// Docker loads a multi-platform OCI tarball into the
+				// containerd image store; the docker format holds one.
+				r.Exports = append(r.Exports, Export{Type: "oci", Attrs: attrs, Load: true})
+			default:
+				r.Exports = append(r.Exports, Export{Type: "docker", Attrs: attrs, Load: true})
+			}
+		}
+	}
+	for _, c := range b.CacheFrom {
+		r.CacheImports = append(r.CacheImports, cacheEntry(c))
+	}
+	for _, c := range b.CacheTo {
+		r.CacheExports = append(r.CacheExports, cacheEntry(c))
+	}
+	for _, s := range b.Secrets {
+		r.Secrets = append(r.Secrets, *s)
+	}
+	for _, s := range b.SSH {
+		r.SSH = append(r.SSH, *s)
+	}
+	return r, nil
+}
+
+func (r *Request) setSensitive(b *plan.Build, planKey, attr, v string) {
+	if b.SensitiveFingerprints[planKey] != "" {
+		r.FrontendAttrs[attr] = b.SensitiveValues[planKey]
+		r.Sensitive[attr] = true
+		return
+	}
+	r.FrontendAttrs[attr] = v
+}
+
+func cacheEntry(m map[string]string) Cache {
+	c := Cache{Type: m["type"], Attrs: map[string]string{}}
+	for k, v := range m {
+		if k != "type" {
+			c.Attrs[k] = v
+		}
+	}
+	return c
+}
+
+// repositories returns the distinct repositories of tags, which a push by
+// digest writes to, and whether any of them needs plain HTTP.
+func repositories(tags []string, insecureHosts map[string]bool) ([]string, bool) {
+	seen := map[string]bool{}
+	var out []string
+	insecure := false
+	for _, t := range tags {
+		repo := t
+		if i := strings.LastIndex(t, ":"); i > strings.LastIndex(t, "/") {
+			repo = t[:i]
+		}
+		if !seen[repo] {
+			seen[repo] = true
+			out = append(out, repo)
+		}
+		host, _, _ := strings.Cut(repo, "/")
+		insecure = insecure || insecureHosts[host]
+	}
+	sort.Strings(out)
+	return out, insecure
+}

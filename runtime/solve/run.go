@@ -1,0 +1,286 @@
+package solve
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	contentlocal "github.com/containerd/containerd/v2/plugins/content/local"
+	"github.com/containerd/containerd/v2/core/content"
+	"github.com/docker/cli/cli/config"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/auth/authprovider"
+	"github.com/moby/buildkit/session/secrets/secretsprovider"
+	"github.com/moby/buildkit/session/sshforward/sshprovider"
+	dockerclient "github.com/moby/moby/client"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/tonistiigi/fsutil"
+	"golang.org/x/sync/errgroup"
+)
+
+// Layout is a finished build's result as an OCI layout on this machine,
+// ready to feed another build as a named context.
+type Layout struct {
+	Dir    string
+	Digest string
+}
+
+// Result is what one solve produced.
+type Result struct {
+	// Digest is the pushed image's digest (an index for several platforms),
+	// or the exported layout's when nothing is pushed.
+	Digest   string
+	Layout   *Layout // set when RunOptions.LayoutDir asked for one
+	Cached   bool    // every step came from the cache
+	Duration time.Duration
+}
+
+// RunOptions are the run-time inputs of a solve.
+type RunOptions struct {
+	Client *client.Client
+	// Status receives progress; Run never closes it. May be nil.
+	Status chan<- *client.SolveStatus
+	// Inputs are the layouts of the builds named in TargetContexts, by step.
+	Inputs map[string]Layout
+	// LayoutDir, when set, also exports the result there as an OCI layout,
+	// for builds that use this one as a named context.
+	LayoutDir string
+	// Docker loads images for exports with Load.
+	Docker *dockerclient.Client
+}
+
+// Run solves the request. Files it writes (OCI tarballs) appear under their
+// final names only when the solve succeeded.
+func Run(ctx context.Context, req *Request, ro RunOptions) (*Result, error) {
+	start := time.Now()
+	opt := client.SolveOpt{
+		Frontend:      req.Frontend,
+		FrontendAttrs: map[string]string{},
+		LocalMounts:   map[string]fsutil.FS{},
+		OCIStores:     map[string]content.Store{},
+	}
+	for k, v := range req.FrontendAttrs {
+		opt.FrontendAttrs[k] = v
+	}
+	names := make([]string, 0, len(req.TargetContexts))
+	for n := range req.TargetContexts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for i, name := range names {
+		step := req.TargetContexts[name]
+		in, ok := ro.Inputs[step]
+		if !ok {
+			return nil, fmt.Errorf("%s: the result of %s is not available", req.Step, step)
+		}
+		store, err := contentlocal.NewStore(in.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("%s: opening the layout of %s: %w", req.Step, step, err)
+		}
+		storeID := fmt.Sprintf("bakeplan-input-%d", i)
+		opt.OCIStores[storeID] = store
+		opt.FrontendAttrs["context:"+name] = "oci-layout://" + storeID + "@" + in.Digest
+	}
+	for name, dir := range req.LocalDirs {
+		fs, err := fsutil.NewFS(dir)
+		if err != nil {
+			return nil, fmt.Errorf("%s: local %s: %w", req.Step, name, err)
+		}
+		opt.LocalMounts[name] = fs
+	}
+	if req.InlineDockerfile != "" {
+		dir, err := os.MkdirTemp("", "bakeplan-dockerfile-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(req.InlineDockerfile), 0o644); err != nil {
+			return nil, err
+		}
+		fs, err := fsutil.NewFS(dir)
+		if err != nil {
+			return nil, err
+		}
+		opt.LocalMounts["dockerfile"] = fs
+	}
+
+	// Exports. Tarballs go to temporary files renamed on success, loads to
+	// the Docker Engine through a pipe.
+	var renames [][2]string
+	var loads errgroup.Group
+	var loadWriters []*io.PipeWriter
+	defer func() {
+		for _, w := range loadWriters {
+			w.CloseWithError(errors.New("solve ended"))
+		}
+		for _, r := range renames {
+			os.Remove(r[0])
+		}
+	}()
+	for _, ex := range req.Exports {
+		e := client.ExportEntry{Type: ex.Type, Attrs: map[string]string{}}
+		for k, v := range ex.Attrs {
+			e.Attrs[k] = v
+		}
+		switch {
+		case ex.Load:
+			if ro.Docker == nil {
+				return nil, fmt.Errorf("%s: loading into Docker needs a Docker Engine", req.Step)
+			}
+			pr, pw := io.Pipe()
+			loadWriters = append(loadWriters, pw)
+			e.Output = func(map[string]string) (io.WriteCloser, error) { return pw, nil }
+			docker := ro.Docker
+			loads.Go(func() error {
+				res, err := docker.ImageLoad(ctx, pr)
+				if err != nil {
+					pr.CloseWithError(err)
+					return fmt.Errorf("loading into Docker: %w", err)
+				}
+				defer res.Close()
+				_, err = io.Copy(io.Discard, res)
+				return err
+			})
+		case ex.Type == "oci" || ex.Type == "docker":
+			if err := os.MkdirAll(filepath.Dir(ex.Dest), 0o755); err != nil {
+				return nil, err
+			}
+			tmp := ex.Dest + ".bakeplan-partial"
+			renames = append(renames, [2]string{tmp, ex.Dest})
+			e.Output = func(map[string]string) (io.WriteCloser, error) { return os.Create(tmp) }
+		case ex.Type == "local":
+			e.OutputDir = ex.Dest
+		}
+		opt.Exports = append(opt.Exports, e)
+	}
+	if ro.LayoutDir != "" {
+		opt.Exports = append(opt.Exports, client.ExportEntry{
+			Type: client.ExporterOCI, Attrs: map[string]string{"tar": "false"}, OutputDir: ro.LayoutDir,
+		})
+	}
+	for _, c := range req.CacheImports {
+		opt.CacheImports = append(opt.CacheImports, client.CacheOptionsEntry{Type: c.Type, Attrs: c.Attrs})
+	}
+	for _, c := range req.CacheExports {
+		opt.CacheExports = append(opt.CacheExports, client.CacheOptionsEntry{Type: c.Type, Attrs: c.Attrs})
+	}
+
+	// Session: registry credentials, secrets and SSH are served from this
+	// process; their values never leave it except to BuildKit.
+	dockerConfig := config.LoadDefaultConfigFile(io.Discard)
+	opt.Session = []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
+		AuthConfigProvider: authprovider.LoadAuthConfig(dockerConfig),
+	})}
+	if len(req.Secrets) > 0 {
+		var src []secretsprovider.Source
+		for _, s := range req.Secrets {
+			src = append(src, secretsprovider.Source{ID: s.ID, Env: s.Env, FilePath: expandHome(s.File)})
+		}
+		store, err := secretsprovider.NewStore(src)
+		if err != nil {
+			return nil, fmt.Errorf("%s: secrets: %w", req.Step, err)
+		}
+		opt.Session = append(opt.Session, secretsprovider.NewSecretProvider(store))
+	}
+	if len(req.SSH) > 0 {
+		var confs []sshprovider.AgentConfig
+		for _, s := range req.SSH {
+			confs = append(confs, sshprovider.AgentConfig{ID: s.ID, Paths: s.Paths})
+		}
+		sp, err := sshprovider.NewSSHAgentProvider(confs)
+		if err != nil {
+			return nil, fmt.Errorf("%s: ssh: %w", req.Step, err)
+		}
+		opt.Session = append(opt.Session, sp)
+	}
+
+	// Progress: forward to the shared display and note whether anything
+	// was actually built.
+	ch := make(chan *client.SolveStatus)
+	cached := true
+	seen := false
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for st := range ch {
+			for _, v := range st.Vertexes {
+				if v.Completed != nil {
+					seen = true
+					if !v.Cached && !strings.HasPrefix(v.Name, "[internal]") && !strings.HasPrefix(v.Name, "[auth]") &&
+						!strings.Contains(v.Name, "load ") && !strings.Contains(v.Name, "exporting") && !strings.Contains(v.Name, "pushing") {
+						cached = false
+					}
+				}
+			}
+			if ro.Status != nil {
+				select {
+				case ro.Status <- st:
+				case <-ctx.Done():
+				}
+			}
+		}
+	}()
+	resp, err := ro.Client.Solve(ctx, nil, opt, ch)
+	<-done
+	for _, w := range loadWriters {
+		w.Close()
+	}
+	loadWriters = nil
+	if lerr := loads.Wait(); err == nil && lerr != nil {
+		err = lerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", req.Step, err)
+	}
+	for _, r := range renames {
+		if err := os.Rename(r[0], r[1]); err != nil {
+			return nil, fmt.Errorf("%s: %w", req.Step, err)
+		}
+	}
+	renames = nil
+
+	res := &Result{Digest: resp.ExporterResponse["containerimage.digest"], Cached: cached && seen, Duration: time.Since(start)}
+	if ro.LayoutDir != "" {
+		d, err := layoutDigest(ro.LayoutDir)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", req.Step, err)
+		}
+		res.Layout = &Layout{Dir: ro.LayoutDir, Digest: d}
+		if res.Digest == "" {
+			res.Digest = d
+		}
+	}
+	return res, nil
+}
+
+func layoutDigest(dir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ocispecs.ImageIndexFile))
+	if err != nil {
+		return "", fmt.Errorf("reading the exported layout: %w", err)
+	}
+	var idx ocispecs.Index
+	if err := json.Unmarshal(b, &idx); err != nil {
+		return "", fmt.Errorf("reading the exported layout: %w", err)
+	}
+	if len(idx.Manifests) == 0 {
+		return "", errors.New("the exported layout is empty")
+	}
+	return idx.Manifests[len(idx.Manifests)-1].Digest.String(), nil
+}
+
+func expandHome(p string) string {
+	if rest, ok := strings.CutPrefix(p, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, rest)
+		}
+	}
+	return p
+}
