@@ -12,12 +12,17 @@ import (
 func TestDependencyDirection(t *testing.T) {
 	const mod = "github.com/bakeplan/bakeplan/"
 	allowed := map[string][]string{
-		"spec":            {},
-		"plan":            {},
-		"plan/render":     {"plan"},
-		"compiler/inputs": {},
-		"compiler":        {"spec", "plan", "compiler/inputs"},
-		"runtime":         {"plan"},
+		"spec":             {},
+		"plan":             {},
+		"plan/render":      {"plan"},
+		"compiler/inputs":  {},
+		"compiler":         {"spec", "plan", "compiler/inputs"},
+		"runtime":          {"plan"},
+		"runtime/endpoint": {},
+		"runtime/publish":  {},
+		"runtime/solve":    {"plan"},
+		"runtime/apply":    {"plan", "runtime/endpoint", "runtime/solve", "runtime/publish"},
+		"cmd/bakeplan":     {"spec", "compiler", "plan", "runtime"},
 	}
 	for pkg, ok := range allowed {
 		p, err := build.Import(mod+pkg, ".", 0)

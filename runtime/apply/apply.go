@@ -52,6 +52,8 @@ type BuildResult struct {
 	Digest    string        `json:"digest,omitempty"`
 	Cached    bool          `json:"cached"`
 	Duration  time.Duration `json:"duration_ns"`
+	Started   time.Time     `json:"started"`
+	Finished  time.Time     `json:"finished"`
 	Error     string        `json:"error,omitempty"`
 	Skipped   bool          `json:"skipped,omitempty"`
 }
@@ -301,7 +303,9 @@ func runBuilds(ctx context.Context, cancel context.CancelFunc, p *plan.Plan, req
 			if layoutFor[r.Step] {
 				ro.LayoutDir = filepath.Join(work, strings.NewReplacer("/", "_", "@", "_").Replace(r.Step))
 			}
+			res.Started = time.Now()
 			out, err := solve.Run(ctx, r, ro)
+			res.Finished = time.Now()
 			if err != nil {
 				res.Error = err.Error()
 				if !opts.KeepGoing {

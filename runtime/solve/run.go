@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	contentlocal "github.com/containerd/containerd/v2/plugins/content/local"
 	"github.com/containerd/containerd/v2/core/content"
+	contentlocal "github.com/containerd/containerd/v2/plugins/content/local"
 	"github.com/docker/cli/cli/config"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/session"

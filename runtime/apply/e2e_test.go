@@ -1,0 +1,562 @@
+package apply_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bakeplan/bakeplan/compiler"
+	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/runtime/apply"
+	"github.com/bakeplan/bakeplan/runtime/endpoint"
+	"github.com/bakeplan/bakeplan/spec"
+	"github.com/containerd/platforms"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// testEnv is the real environment scripts/testenv brings up.
+type testEnv struct {
+	buildkit, registry, docker, base string
+}
+
+func envOrSkip(t *testing.T) testEnv {
+	t.Helper()
+	e := testEnv{
+		buildkit: os.Getenv("BAKEPLAN_TEST_BUILDKIT"),
+		registry: os.Getenv("BAKEPLAN_TEST_REGISTRY"),
+		docker:   os.Getenv("BAKEPLAN_TEST_DOCKER_HOST"),
+		base:     os.Getenv("BAKEPLAN_TEST_BASE"),
+	}
+	if e.buildkit == "" || e.registry == "" || e.docker == "" || e.base == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI is set but the test environment is not: run eval \"$(scripts/testenv up)\" first")
+		}
+		t.Skip("no test environment; run eval \"$(scripts/testenv up)\" to run the end-to-end tests")
+	}
+	return e
+}
+
+// project writes files into a fresh directory and compiles its spec.
+func project(t *testing.T, files map[string]string, vars ...string) (*plan.Plan, string) {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return compileDir(t, dir, vars...), dir
+}
+
+func compileDir(t *testing.T, dir string, vars ...string) *plan.Plan {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join(dir, "bakeplan.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, diags := spec.Parse(hclparse.NewParser(), "bakeplan.hcl", src)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	abs, _ := filepath.Abs(dir)
+	p, diags := compiler.Compile(s, compiler.Options{
+		FS: os.DirFS("/"), SpecDir: strings.TrimPrefix(abs, "/"), SpecFile: "bakeplan.hcl",
+		Vars: vars, NativePlatform: platforms.MustParse("linux/amd64"),
+	})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	return p
+}
+
+func (e testEnv) options(dir string) apply.Options {
+	return apply.Options{
+		SpecDir:  dir,
+		Env:      endpoint.Env{BuildkitHost: e.buildkit, DockerHost: e.docker},
+		Progress: "quiet",
+		Out:      io.Discard,
+	}
+}
+
+func unique(name string) string {
+	return fmt.Sprintf("e2e-%s-%d", name, time.Now().UnixNano())
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	t.Cleanup(cancel)
+	return c
+}
+
+// registry reads images over the Distribution HTTP API.
+type registry struct{ host string }
+
+func (r registry) get(t *testing.T, path string, accept ...string) (int, []byte, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+r.host+"/v2/"+path, nil)
+	for _, a := range accept {
+		req.Header.Add("Accept", a)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, resp.Header.Get("Docker-Content-Digest")
+}
+
+func (r registry) index(t *testing.T, repo, ref string) (ocispecs.Index, string) {
+	t.Helper()
+	code, b, dgst := r.get(t, repo+"/manifests/"+ref, ocispecs.MediaTypeImageIndex, "application/vnd.docker.distribution.manifest.list.v2+json")
+	if code != 200 {
+		t.Fatalf("%s:%s: HTTP %d: %s", repo, ref, code, b)
+	}
+	var idx ocispecs.Index
+	if err := json.Unmarshal(b, &idx); err != nil {
+		t.Fatal(err)
+	}
+	return idx, dgst
+}
+
+// digest returns what a tag points at, whatever the media type.
+func (r registry) digest(t *testing.T, repo, ref string) string {
+	t.Helper()
+	code, b, dgst := r.get(t, repo+"/manifests/"+ref, ocispecs.MediaTypeImageIndex, ocispecs.MediaTypeImageManifest,
+		"application/vnd.docker.distribution.manifest.v2+json", "application/vnd.docker.distribution.manifest.list.v2+json")
+	if code != 200 {
+		t.Fatalf("%s:%s: HTTP %d: %s", repo, ref, code, b)
+	}
+	return dgst
+}
+
+func (r registry) exists(t *testing.T, repo, ref string) bool {
+	code, _, _ := r.get(t, repo+"/manifests/"+ref, ocispecs.MediaTypeImageIndex, ocispecs.MediaTypeImageManifest)
+	return code == 200
+}
+
+// file returns a file's content from the top layer of the image for one
+// platform of an index.
+func (r registry) file(t *testing.T, repo string, idx ocispecs.Index, platform, name string) string {
+	t.Helper()
+	for _, m := range idx.Manifests {
+		if m.Platform == nil || platforms.Format(*m.Platform) != platform {
+			continue
+		}
+		_, b, _ := r.get(t, repo+"/manifests/"+m.Digest.String(), m.MediaType)
+		var man ocispecs.Manifest
+		if err := json.Unmarshal(b, &man); err != nil {
+			t.Fatal(err)
+		}
+		for i := len(man.Layers) - 1; i >= 0; i-- {
+			_, blob, _ := r.get(t, repo+"/blobs/"+man.Layers[i].Digest.String())
+			if s, ok := fileInLayer(t, blob, name); ok {
+				return s
+			}
+		}
+		t.Fatalf("%s not found in %s for %s", name, repo, platform)
+	}
+	t.Fatalf("%s has no %s manifest", repo, platform)
+	return ""
+}
+
+func fileInLayer(t *testing.T, blob []byte, name string) (string, bool) {
+	zr, err := gzip.NewReader(bytes.NewReader(blob))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return "", false
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.TrimPrefix(h.Name, "./") == strings.TrimPrefix(name, "/") {
+			b, _ := io.ReadAll(tr)
+			return string(b), true
+		}
+	}
+}
+
+func platformsOf(idx ocispecs.Index) []string {
+	var out []string
+	for _, m := range idx.Manifests {
+		if m.Platform != nil && m.Platform.OS != "unknown" {
+			out = append(out, platforms.Format(*m.Platform))
+		}
+	}
+	return out
+}
+
+// TestHello applies examples/hello: one index with both platforms, and the
+// arm64 RUN step really ran under emulation.
+func TestHello(t *testing.T) {
+	e := envOrSkip(t)
+	dir, _ := filepath.Abs("../../examples/hello")
+	p := compileDir(t, dir, "REGISTRY="+e.registry, "BASE="+e.base)
+	sum, err := apply.Apply(ctx(t), p, e.options(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := registry{e.registry}
+	idx, dgst := reg.index(t, "hello", "latest")
+	if got := strings.Join(platformsOf(idx), " "); got != "linux/amd64 linux/arm64" {
+		t.Errorf("index platforms %q", got)
+	}
+	if sum.Published[0].Digest != dgst {
+		t.Errorf("tag points at %s, apply reported %s", dgst, sum.Published[0].Digest)
+	}
+	if got := strings.TrimSpace(reg.file(t, "hello", idx, "linux/amd64", "arch")); got != "x86_64" {
+		t.Errorf("amd64 RUN saw %q", got)
+	}
+	if got := strings.TrimSpace(reg.file(t, "hello", idx, "linux/arm64", "arch")); got != "aarch64" {
+		t.Errorf("arm64 RUN saw %q", got)
+	}
+}
+
+// TestDAG builds a contexts edge and a depends_on edge in the right order,
+// and the dependent really builds FROM the other target's result.
+func TestDAG(t *testing.T) {
+	e := envOrSkip(t)
+	repo := unique("dag")
+	p, dir := project(t, map[string]string{
+		"bakeplan.hcl": fmt.Sprintf(`
+host {
+  emulators = ["arm64"]
+}
+target "base" {
+  context   = "base"
+  platforms = ["linux/amd64", "linux/arm64"]
+  args      = { BASE = %[1]q }
+}
+target "migrations" {
+  context   = "migrations"
+  args      = { BASE = %[1]q }
+}
+target "app" {
+  context    = "app"
+  contexts   = { base = target.base }
+  depends_on = [target.migrations]
+  platforms  = ["linux/amd64", "linux/arm64"]
+  tags       = ["%[2]s/%[3]s:1"]
+  push       = true
+}
+`, e.base, e.registry, repo),
+		"base/Dockerfile":       "ARG BASE\nFROM ${BASE}\nRUN echo base-$(uname -m) > /marker\n",
+		"migrations/Dockerfile": "ARG BASE\nFROM ${BASE}\nRUN sleep 1 && date > /ran\n",
+		"app/Dockerfile":        "FROM base\nRUN cat /marker > /app-saw\n",
+	})
+	sum, err := apply.Apply(ctx(t), p, e.options(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := map[string]*apply.BuildResult{}
+	for _, b := range sum.Builds {
+		res[b.Target] = b
+	}
+	if res["app"].Started.Before(res["base"].Finished) || res["app"].Started.Before(res["migrations"].Finished) {
+		t.Errorf("app started before its dependencies finished: %+v", res)
+	}
+	reg := registry{e.registry}
+	idx, _ := reg.index(t, repo, "1")
+	if got := strings.TrimSpace(reg.file(t, repo, idx, "linux/arm64", "app-saw")); got != "base-aarch64" {
+		t.Errorf("app for arm64 saw %q from its base context", got)
+	}
+	if got := strings.TrimSpace(reg.file(t, repo, idx, "linux/amd64", "app-saw")); got != "base-x86_64" {
+		t.Errorf("app for amd64 saw %q from its base context", got)
+	}
+}
+
+// TestFailureMovesNoTag: one failing target, and no tag of any target in
+// the run is created or moved; with keep-going, exactly the targets that
+// fully succeeded are tagged.
+func TestFailureMovesNoTag(t *testing.T) {
+	e := envOrSkip(t)
+	repo := unique("atomic")
+	specFor := func(version, bad string, withNew bool) map[string]string {
+		extra := ""
+		if withNew {
+			extra = fmt.Sprintf(`
+target "new" {
+  dockerfile_inline = "FROM %[1]s\nRUN echo %[4]s > /v"
+  tags = ["%[2]s/%[3]s:new"]
+  push = true
+}`, e.base, e.registry, repo, version)
+		}
+		return map[string]string{
+			"bakeplan.hcl": fmt.Sprintf(`
+target "good" {
+  dockerfile_inline = "FROM %[1]s\nRUN echo %[4]s > /v"
+  tags = ["%[2]s/%[3]s:good"]
+  push = true
+}
+target "bad" {
+  dockerfile_inline = "FROM %[1]s\nRUN echo %[4]s && %[5]s"
+  tags = ["%[2]s/%[3]s:bad"]
+  push = true
+}
+target "after-bad" {
+  dockerfile_inline = "FROM %[1]s\nRUN echo %[4]s > /v"
+  depends_on = [target.bad]
+  tags = ["%[2]s/%[3]s:after-bad"]
+  push = true
+}
+%[6]s
+`, e.base, e.registry, repo, version, bad, extra),
+		}
+	}
+	reg := registry{e.registry}
+
+	p, dir := project(t, specFor("one", "true", false))
+	if _, err := apply.Apply(ctx(t), p, e.options(dir)); err != nil {
+		t.Fatal(err)
+	}
+	before := map[string]string{}
+	for _, tag := range []string{"good", "bad", "after-bad"} {
+		before[tag] = reg.digest(t, repo, tag)
+	}
+
+	p, dir = project(t, specFor("two", "exit 3", true))
+	_, err := apply.Apply(ctx(t), p, e.options(dir))
+	if err == nil || !strings.Contains(err.Error(), "no tag was written") {
+		t.Fatalf("apply: %v; want a failure that writes no tag", err)
+	}
+	for tag, d := range before {
+		if after := reg.digest(t, repo, tag); after != d {
+			t.Errorf("a failed run moved %s from %s to %s", tag, d, after)
+		}
+	}
+	if reg.exists(t, repo, "new") {
+		t.Errorf("a failed run created the tag new")
+	}
+
+	p, dir = project(t, specFor("three", "exit 3", true))
+	opts := e.options(dir)
+	opts.KeepGoing = true
+	sum, err := apply.Apply(ctx(t), p, opts)
+	if err == nil {
+		t.Fatal("keep-going hid the failure")
+	}
+	if reg.digest(t, repo, "good") == before["good"] || !reg.exists(t, repo, "new") {
+		t.Errorf("keep-going did not tag the targets that succeeded")
+	}
+	for _, tag := range []string{"bad", "after-bad"} {
+		if after := reg.digest(t, repo, tag); after != before[tag] {
+			t.Errorf("keep-going moved %s, which failed or depends on a failure", tag)
+		}
+	}
+	for _, b := range sum.Builds {
+		if b.Target == "after-bad" && !b.Skipped {
+			t.Errorf("after-bad ran although its dependency failed")
+		}
+	}
+}
+
+// TestDockerEndpoint builds through the Docker Engine's embedded BuildKit
+// and keeps a multi-platform image in its containerd image store.
+func TestDockerEndpoint(t *testing.T) {
+	e := envOrSkip(t)
+	name := "bakeplan-e2e/" + unique("docker") + ":1"
+	p, dir := project(t, map[string]string{
+		"bakeplan.hcl": fmt.Sprintf(`
+host {
+  docker {
+    image_store = "containerd"
+  }
+  emulators = ["arm64"]
+}
+builder "default" {
+  endpoint = "docker"
+}
+target "img" {
+  dockerfile_inline = "FROM %s\nRUN uname -m > /arch"
+  platforms = ["linux/amd64", "linux/arm64"]
+  tags      = [%q]
+  output    = [{ type = "docker" }]
+}
+`, e.base, name),
+	})
+	if _, err := apply.Apply(ctx(t), p, e.options(dir)); err != nil {
+		t.Fatal(err)
+	}
+	got := dockerPlatforms(t, e.docker, "docker.io/"+name)
+	if strings.Join(got, " ") != "linux/amd64 linux/arm64" {
+		t.Errorf("the Docker image store holds %v", got)
+	}
+}
+
+// dockerPlatforms lists the platforms the engine's image store holds for an
+// image, through the API's manifests view of the containerd store.
+func dockerPlatforms(t *testing.T, host, ref string) []string {
+	t.Helper()
+	sock := strings.TrimPrefix(host, "unix://")
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+	filters := url.QueryEscape(fmt.Sprintf(`{"reference":[%q]}`, ref))
+	resp, err := hc.Get("http://docker/v1.47/images/json?manifests=1&filters=" + filters)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var imgs []struct {
+		Manifests []struct {
+			Kind      string
+			ImageData *struct{ Platform ocispecs.Platform }
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&imgs); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, img := range imgs {
+		for _, m := range img.Manifests {
+			if m.Kind == "image" && m.ImageData != nil {
+				out = append(out, platforms.Format(m.ImageData.Platform))
+			}
+		}
+	}
+	return out
+}
+
+// TestOCITarball writes both platforms into one OCI tarball.
+func TestOCITarball(t *testing.T) {
+	e := envOrSkip(t)
+	p, dir := project(t, map[string]string{
+		"bakeplan.hcl": fmt.Sprintf(`
+host {
+  emulators = ["arm64"]
+}
+target "img" {
+  dockerfile_inline = "FROM %s\nRUN uname -m > /arch"
+  platforms = ["linux/amd64", "linux/arm64"]
+  output    = [{ type = "oci", dest = "out/img.tar" }]
+}
+`, e.base),
+	})
+	if _, err := apply.Apply(ctx(t), p, e.options(dir)); err != nil {
+		t.Fatal(err)
+	}
+	files := tarFiles(t, filepath.Join(dir, "out/img.tar"))
+	var top ocispecs.Index
+	if err := json.Unmarshal(files["index.json"], &top); err != nil || len(top.Manifests) != 1 {
+		t.Fatalf("index.json: %v %s", err, files["index.json"])
+	}
+	var idx ocispecs.Index
+	if err := json.Unmarshal(files["blobs/sha256/"+top.Manifests[0].Digest.Encoded()], &idx); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(platformsOf(idx), " "); got != "linux/amd64 linux/arm64" {
+		t.Errorf("tarball platforms %q", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out/img.tar.bakeplan-partial")); !os.IsNotExist(err) {
+		t.Errorf("a partial file was left behind")
+	}
+}
+
+func tarFiles(t *testing.T, path string) map[string][]byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string][]byte{}
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		out[h.Name] = b
+	}
+}
+
+// TestDryRunChangesNothing prints the solve and changes nothing: no tag, no
+// file, no build.
+func TestDryRunChangesNothing(t *testing.T) {
+	e := envOrSkip(t)
+	repo := unique("dryrun")
+	p, dir := project(t, map[string]string{
+		"bakeplan.hcl": fmt.Sprintf(`
+target "img" {
+  dockerfile_inline = "FROM %s"
+  tags   = ["%s/%s:1"]
+  push   = true
+  output = [{ type = "oci", dest = "img.tar" }]
+}
+`, e.base, e.registry, repo),
+	})
+	var out bytes.Buffer
+	if err := apply.DryRun(&out, p, e.options(dir)); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"endpoint auto (" + e.buildkit + ")", "push-by-digest=true", "tag      " + e.registry + "/" + repo + ":1"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("dry run does not show %q:\n%s", want, out.String())
+		}
+	}
+	if (registry{e.registry}).exists(t, repo, "1") {
+		t.Errorf("a dry run pushed a tag")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "img.tar")); !os.IsNotExist(err) {
+		t.Errorf("a dry run wrote the tarball")
+	}
+}
+
+// TestUnreachableBuilder fails before any solve, naming the endpoint.
+func TestUnreachableBuilder(t *testing.T) {
+	e := envOrSkip(t)
+	repo := unique("unreachable")
+	p, dir := project(t, map[string]string{
+		"bakeplan.hcl": fmt.Sprintf(`
+builder "default" {
+}
+builder "gone" {
+  endpoint  = "unix:///nonexistent/buildkitd.sock"
+  platforms = ["linux/arm64"]
+}
+target "a" {
+  dockerfile_inline = "FROM %[1]s"
+  tags = ["%[2]s/%[3]s:a"]
+  push = true
+}
+target "b" {
+  dockerfile_inline = "FROM %[1]s"
+  builder = builder.gone
+  platforms = ["linux/arm64"]
+}
+`, e.base, e.registry, repo),
+	})
+	_, err := apply.Apply(ctx(t), p, e.options(dir))
+	if err == nil || !strings.Contains(err.Error(), "unix:///nonexistent/buildkitd.sock") {
+		t.Fatalf("error %v; want one naming the endpoint", err)
+	}
+	if (registry{e.registry}).exists(t, repo, "a") {
+		t.Errorf("target a was built although a builder was unreachable")
+	}
+}
