@@ -93,7 +93,7 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 	for _, b := range c.builders {
 		steps = append(steps, &plan.Step{
 			ID: "builder." + b.name, Action: plan.ActionCheck, DeclaredAt: c.rangeOf(b.declRange),
-			Builder: &plan.Builder{Name: b.name, Endpoint: b.endpoint, Local: b.local, Platforms: b.platforms},
+			Builder: &plan.Builder{Name: b.name, Endpoint: b.endpoint, Local: b.local, Platforms: b.platforms, TLS: b.tls},
 		})
 	}
 	regByHost := map[string]*registryDecl{}

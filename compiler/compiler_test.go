@@ -418,6 +418,18 @@ target "a" {
 			line:    2,
 		},
 		{
+			name:    "tls on a unix endpoint",
+			p:       project{src: "builder \"b\" {\n  endpoint = \"unix:///run/b.sock\"\n  tls {\n    ca_cert = \"ca.pem\"\n  }\n}\n"},
+			summary: "TLS needs a tcp:// endpoint",
+			line:    3,
+		},
+		{
+			name:    "client certificate without key",
+			p:       project{src: "builder \"b\" {\n  endpoint = \"tcp://b:1234\"\n  platforms = [\"linux/amd64\"]\n  tls {\n    cert = \"c.pem\"\n  }\n}\n"},
+			summary: "Incomplete client certificate",
+			line:    4,
+		},
+		{
 			name:    "unknown emulator",
 			p:       project{src: "host {\n  emulators = [\"arm46\"]\n}\n"},
 			summary: "Unknown emulator",

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/spec"
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
 	"github.com/hashicorp/hcl/v2"
@@ -47,6 +49,7 @@ type builderDecl struct {
 	platforms []string // native, normalised, sorted
 	declRange *hcl.Range
 	native    []platforms.MatchComparer // built on first use from platforms
+	tls       *plan.BuilderTLS
 }
 
 type registryDecl struct {
@@ -136,6 +139,11 @@ func (c *compilation) evalHost() hcl.Diagnostics {
 				bd.endpoint, bd.local = ep, local
 			}
 		}
+		if b.TLS != nil {
+			t, d := c.evalTLS(b, bd.endpoint)
+			diags = append(diags, d...)
+			bd.tls = t
+		}
 		if b.Platforms != nil {
 			ps, d := c.evalPlatforms(b.Platforms, ctx)
 			diags = append(diags, d...)
@@ -190,6 +198,40 @@ func (c *compilation) evalHost() hcl.Diagnostics {
 		c.registries = append(c.registries, rd)
 	}
 	return diags
+}
+
+// evalTLS reads a builder's tls block. Paths are kept as written (a leading
+// ~ is the home directory when bakeplan connects): certificates usually live
+// outside the repository.
+func (c *compilation) evalTLS(b *spec.Builder, ep string) (*plan.BuilderTLS, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	ctx := c.evalCtx(nil)
+	t := &plan.BuilderTLS{}
+	for _, f := range []struct {
+		expr hcl.Expression
+		dst  *string
+	}{{b.TLS.CACert, &t.CACert}, {b.TLS.Cert, &t.Cert}, {b.TLS.Key, &t.Key}, {b.TLS.ServerName, &t.ServerName}} {
+		if f.expr != nil {
+			diags = append(diags, gohcl.DecodeExpression(f.expr, ctx, f.dst)...)
+		}
+	}
+	if !strings.HasPrefix(ep, "tcp://") {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "TLS needs a tcp:// endpoint",
+			Detail:   fmt.Sprintf("builder.%s is reached over %s; a tls block applies to tcp:// endpoints only.", b.Name, ep),
+			Subject:  b.TLS.DeclRange.Ptr(),
+		})
+	}
+	if (t.Cert == "") != (t.Key == "") {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Incomplete client certificate",
+			Detail:   "Give cert and key together, or neither.",
+			Subject:  b.TLS.DeclRange.Ptr(),
+		})
+	}
+	return t, diags
 }
 
 // classifyEndpoint checks an endpoint and says whether it runs on this host.

@@ -122,6 +122,17 @@ type Builder struct {
 	Local bool `json:"local"`
 	// Platforms the node serves natively.
 	Platforms []string `json:"platforms"`
+	// TLS holds client TLS settings for a tcp:// endpoint: file paths,
+	// never key material.
+	TLS *BuilderTLS `json:"tls,omitempty"`
+}
+
+// BuilderTLS is how bakeplan authenticates to a tcp:// builder.
+type BuilderTLS struct {
+	CACert     string `json:"ca_cert,omitempty"`
+	Cert       string `json:"cert,omitempty"`
+	Key        string `json:"key,omitempty"`
+	ServerName string `json:"server_name,omitempty"`
 }
 
 // Registry is a registry.NAME step.

@@ -100,9 +100,25 @@ func (s *Spec) decode(body hcl.Body) hcl.Diagnostics {
 		case "builder":
 			c, d := b.Body.Content(builderSchema)
 			diags = append(diags, d...)
-			s.Builders = append(s.Builders, &Builder{
-				Name: b.Labels[0], Endpoint: attrExpr(c, "endpoint"), Platforms: attrExpr(c, "platforms"), DeclRange: b.DefRange,
-			})
+			bl := &Builder{Name: b.Labels[0], Endpoint: attrExpr(c, "endpoint"), Platforms: attrExpr(c, "platforms"), DeclRange: b.DefRange}
+			for i, tb := range c.Blocks {
+				if i > 0 {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Duplicate tls block",
+						Detail:   fmt.Sprintf("A tls block was already declared at %s.", c.Blocks[0].DefRange),
+						Subject:  tb.DefRange.Ptr(),
+					})
+					continue
+				}
+				tc, d := tb.Body.Content(tlsSchema)
+				diags = append(diags, d...)
+				bl.TLS = &BuilderTLS{
+					CACert: attrExpr(tc, "ca_cert"), Cert: attrExpr(tc, "cert"), Key: attrExpr(tc, "key"),
+					ServerName: attrExpr(tc, "server_name"), DeclRange: tb.DefRange,
+				}
+			}
+			s.Builders = append(s.Builders, bl)
 		case "registry":
 			c, d := b.Body.Content(registrySchema)
 			diags = append(diags, d...)

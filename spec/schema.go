@@ -112,6 +112,11 @@ var dockerSchema = &hcl.BodySchema{
 
 var builderSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "endpoint"}, {Name: "platforms"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "tls"}},
+}
+
+var tlsSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "ca_cert"}, {Name: "cert"}, {Name: "key"}, {Name: "server_name"}},
 }
 
 var registrySchema = &hcl.BodySchema{

@@ -74,7 +74,17 @@ type Builder struct {
 	Name      string
 	Endpoint  hcl.Expression // nil when absent
 	Platforms hcl.Expression // nil when absent
+	TLS       *BuilderTLS    // nil when absent
 	DeclRange hcl.Range
+}
+
+// BuilderTLS is a builder's `tls` block, for tcp:// endpoints.
+type BuilderTLS struct {
+	CACert     hcl.Expression // each nil when absent
+	Cert       hcl.Expression
+	Key        hcl.Expression
+	ServerName hcl.Expression
+	DeclRange  hcl.Range
 }
 
 // Registry is a `registry "NAME"` block.

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/bakeplan/bakeplan/plan"
-	"github.com/bakeplan/bakeplan/runtime/endpoint"
 	"github.com/bakeplan/bakeplan/runtime/solve"
 )
 
@@ -29,8 +28,11 @@ func DryRun(w io.Writer, p *plan.Plan, opts Options) error {
 		fmt.Fprintf(w, "\n%s %s\n", st.Action, st.ID)
 		switch {
 		case st.Builder != nil:
-			ep := endpoint.Resolve(st.Builder.Endpoint, opts.Env)
+			ep := resolveBuilder(st.Builder, opts.Env)
 			fmt.Fprintf(w, "  connect  %s, and check that BuildKit answers before any solve\n", ep)
+			if t := ep.TLS; t != nil {
+				fmt.Fprintf(w, "  tls      ca_cert=%s cert=%s key=%s server_name=%s\n", t.CACert, t.Cert, t.Key, t.ServerName)
+			}
 		case st.Build != nil:
 			dryBuild(w, byStep[st.ID])
 		case st.Publish != nil:

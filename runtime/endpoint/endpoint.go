@@ -9,6 +9,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -27,11 +29,17 @@ type Env struct {
 	DockerHost   string // DOCKER_HOST; "" means Docker's default socket
 }
 
-// Resolved says how an endpoint was reached, for error messages and dry runs.
+// Resolved says how an endpoint is reached, for error messages and dry runs.
 type Resolved struct {
 	Declared string // as the plan has it
 	Address  string // what is dialled
 	Docker   bool   // through the Docker API
+	TLS      *TLS   // client TLS for tcp://; nil for none
+}
+
+// TLS is the client side of a TLS connection to BuildKit: file paths.
+type TLS struct {
+	CACert, Cert, Key, ServerName string
 }
 
 func (r Resolved) String() string {
@@ -73,7 +81,7 @@ func Connect(ctx context.Context, r Resolved) (*client.Client, error) {
 	if r.Docker {
 		c, err = connectDocker(ctx, strings.TrimPrefix(r.Address, "docker+"))
 	} else {
-		c, err = client.New(ctx, r.Address)
+		c, err = client.New(ctx, r.Address, tlsOptions(r.TLS)...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("builder at %s: %w", r, err)
@@ -85,6 +93,31 @@ func Connect(ctx context.Context, r Resolved) (*client.Client, error) {
 		return nil, fmt.Errorf("builder at %s does not answer: %w", r, err)
 	}
 	return c, nil
+}
+
+func tlsOptions(t *TLS) []client.ClientOpt {
+	if t == nil {
+		return nil
+	}
+	var opts []client.ClientOpt
+	if t.CACert != "" {
+		opts = append(opts, client.WithServerConfig(t.ServerName, expandHome(t.CACert)))
+	} else {
+		opts = append(opts, client.WithServerConfigSystem(t.ServerName))
+	}
+	if t.Cert != "" {
+		opts = append(opts, client.WithCredentials(expandHome(t.Cert), expandHome(t.Key)))
+	}
+	return opts
+}
+
+func expandHome(p string) string {
+	if rest, ok := strings.CutPrefix(p, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, rest)
+		}
+	}
+	return p
 }
 
 func connectDocker(ctx context.Context, host string) (*client.Client, error) {
