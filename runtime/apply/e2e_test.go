@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -560,3 +561,109 @@ target "b" {
 		t.Errorf("target a was built although a builder was unreachable")
 	}
 }
+
+// TestSecretsAndCache passes a secret through the session (its value is in
+// no plan and no request) and exports and re-imports a local build cache.
+func TestSecretsAndCache(t *testing.T) {
+	e := envOrSkip(t)
+	const value = "s3cr3t-from-env"
+	t.Setenv("BAKEPLAN_E2E_SECRET", value)
+	p, dir := project(t, map[string]string{
+		"bakeplan.hcl": fmt.Sprintf(`
+target "img" {
+  dockerfile_inline = "FROM %s\nRUN --mount=type=secret,id=tok sha256sum /run/secrets/tok | cut -d' ' -f1 > /tok.sum\n"
+  secret   = [{ id = "tok", env = "BAKEPLAN_E2E_SECRET" }]
+  output   = [{ type = "local", dest = "out" }]
+  cache_to = [{ type = "local", dest = "cache", mode = "max" }]
+}
+`, e.base),
+	})
+	data, _ := plan.Marshal(p)
+	if strings.Contains(string(data), value) {
+		t.Fatal("the secret's value is in the plan")
+	}
+	var dry bytes.Buffer
+	if err := apply.DryRun(&dry, p, e.options(dir)); err != nil || strings.Contains(dry.String(), value) {
+		t.Fatalf("dry run: %v, or it shows the value", err)
+	}
+	if _, err := apply.Apply(ctx(t), p, e.options(dir)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "out", "tok.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%x", sha256Sum([]byte(value)))
+	if strings.TrimSpace(string(got)) != want {
+		t.Errorf("the build saw a secret hashing to %s, want %s", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cache", "index.json")); err != nil {
+		t.Errorf("no cache was exported: %v", err)
+	}
+}
+
+// TestLoadIntoDockerFromStandaloneBuildKit loads a two-platform image built
+// by the standalone buildkitd into the Docker Engine's containerd store.
+func TestLoadIntoDockerFromStandaloneBuildKit(t *testing.T) {
+	e := envOrSkip(t)
+	name := "bakeplan-e2e/" + unique("load") + ":1"
+	p, dir := project(t, map[string]string{
+		"bakeplan.hcl": fmt.Sprintf(`
+host {
+  docker {
+    image_store = "containerd"
+  }
+  emulators = ["arm64"]
+}
+target "img" {
+  dockerfile_inline = "FROM %s\nRUN uname -m > /arch"
+  platforms = ["linux/amd64", "linux/arm64"]
+  tags      = [%q]
+  output    = [{ type = "docker" }]
+}
+`, e.base, name),
+	})
+	if _, err := apply.Apply(ctx(t), p, e.options(dir)); err != nil {
+		t.Fatal(err)
+	}
+	if got := dockerPlatforms(t, e.docker, "docker.io/"+name); strings.Join(got, " ") != "linux/amd64 linux/arm64" {
+		t.Errorf("the Docker image store holds %v", got)
+	}
+}
+
+// TestCancelTagsNothing stops a run mid-build, as Ctrl-C does: every solve
+// is cancelled and no tag is written.
+func TestCancelTagsNothing(t *testing.T) {
+	e := envOrSkip(t)
+	repo := unique("cancel")
+	p, dir := project(t, map[string]string{
+		"bakeplan.hcl": fmt.Sprintf(`
+target "quick" {
+  dockerfile_inline = "FROM %[1]s\nRUN echo %[3]s > /v"
+  tags = ["%[2]s/%[3]s:quick"]
+  push = true
+}
+target "slow" {
+  dockerfile_inline = "FROM %[1]s\nRUN echo %[3]s && sleep 60"
+  tags = ["%[2]s/%[3]s:slow"]
+  push = true
+}
+`, e.base, e.registry, repo),
+	})
+	c, cancel := context.WithCancel(ctx(t))
+	time.AfterFunc(3*time.Second, cancel)
+	start := time.Now()
+	_, err := apply.Apply(c, p, e.options(dir))
+	if err == nil || !strings.Contains(err.Error(), "no tag was written") {
+		t.Fatalf("apply: %v; want an interrupted run", err)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("cancelling took %s; the solves were not cancelled", d)
+	}
+	reg := registry{e.registry}
+	if reg.exists(t, repo, "quick") || reg.exists(t, repo, "slow") {
+		t.Errorf("an interrupted run wrote tags")
+	}
+}
+
+func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }

@@ -199,10 +199,10 @@ func NewRequest(st *plan.Step, opts Options) (*Request, error) {
 		}
 	}
 	for _, c := range b.CacheFrom {
-		r.CacheImports = append(r.CacheImports, cacheEntry(c))
+		r.CacheImports = append(r.CacheImports, cacheEntry(c, abs))
 	}
 	for _, c := range b.CacheTo {
-		r.CacheExports = append(r.CacheExports, cacheEntry(c))
+		r.CacheExports = append(r.CacheExports, cacheEntry(c, abs))
 	}
 	for _, s := range b.Secrets {
 		r.Secrets = append(r.Secrets, *s)
@@ -222,10 +222,16 @@ func (r *Request) setSensitive(b *plan.Build, planKey, attr, v string) {
 	r.FrontendAttrs[attr] = v
 }
 
-func cacheEntry(m map[string]string) Cache {
+// cacheEntry splits off the type; a local cache's paths are relative to the
+// spec, like every other path in it.
+func cacheEntry(m map[string]string, abs func(string) string) Cache {
 	c := Cache{Type: m["type"], Attrs: map[string]string{}}
 	for k, v := range m {
-		if k != "type" {
+		switch {
+		case k == "type":
+		case c.Type == "local" && (k == "src" || k == "dest") && !filepath.IsAbs(v):
+			c.Attrs[k] = abs(v)
+		default:
 			c.Attrs[k] = v
 		}
 	}
