@@ -18,9 +18,14 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 // platform so that the output does not depend on the machine.
 func bakeplan(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return runWith(t, []string{"BAKEPLAN_VAR_UNUSED=1"}, args...)
+}
+
+func runWith(t *testing.T, environ []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	var out, errb bytes.Buffer
 	args = append([]string{"--native-platform", "linux/amd64"}, args...)
-	code = run(context.Background(), args, streams{in: strings.NewReader(""), out: &out, err: &errb}, []string{"BAKEPLAN_VAR_UNUSED=1"})
+	code = run(context.Background(), args, streams{in: strings.NewReader(""), out: &out, err: &errb}, environ)
 	return out.String(), errb.String(), code
 }
 
