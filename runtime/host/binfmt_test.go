@@ -88,4 +88,3 @@ func TestRegistrationWithoutQEMU(t *testing.T) {
 		t.Errorf("error %v; want one that says what to install or run", err)
 	}
 }
-
