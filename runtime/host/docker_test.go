@@ -17,7 +17,7 @@ import (
 // systemctl restart docker would.
 type graphDriverDocker struct {
 	dir, host, daemonJSON string
-	restart              []string
+	restart               []string
 }
 
 func startGraphDriverDocker(t *testing.T) *graphDriverDocker {
