@@ -22,6 +22,7 @@ func TestDependencyDirection(t *testing.T) {
 		"runtime/publish":  {},
 		"runtime/solve":    {"plan"},
 		"runtime/apply":    {"plan", "runtime/endpoint", "runtime/solve", "runtime/publish"},
+		"runtime/host":     {"plan", "runtime/endpoint"},
 		"cmd/bakeplan":     {"spec", "compiler", "plan", "runtime"},
 	}
 	for pkg, ok := range allowed {

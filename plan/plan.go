@@ -91,12 +91,34 @@ type Step struct {
 	Needs      []Edge `json:"needs,omitempty"`
 	DeclaredAt *Range `json:"declared_at,omitempty"`
 
+	// Observed is what a host probe found, for host steps in a plan made
+	// online; absent offline.
+	Observed map[string]string `json:"observed,omitempty"`
+	// Change is what apply would do to the host for this step; absent when
+	// the host already matches or the plan was made offline.
+	Change *Change `json:"change,omitempty"`
+
 	Docker   *DockerRequirement `json:"docker,omitempty"`
 	Emulator *Emulator          `json:"emulator,omitempty"`
 	Builder  *Builder           `json:"builder,omitempty"`
 	Registry *Registry          `json:"registry,omitempty"`
 	Build    *Build             `json:"build,omitempty"`
 	Publish  *Publish           `json:"publish,omitempty"`
+}
+
+// Change is a difference between the host as it is and as declared, and the
+// fix apply would make.
+type Change struct {
+	// Symbol is "+" (add), "~" (change in place) or "-/+" (replace).
+	Symbol string `json:"symbol"`
+	// Summary says what apply would do, in one line.
+	Summary string `json:"summary"`
+	Before  string `json:"before,omitempty"`
+	After   string `json:"after,omitempty"`
+	// Destructive changes lose or hide something (Docker's image store
+	// switch hides the images of the old store) and need explicit consent.
+	Destructive bool   `json:"destructive,omitempty"`
+	Note        string `json:"note,omitempty"`
 }
 
 // DockerRequirement is the host.docker.image_store step.

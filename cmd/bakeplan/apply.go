@@ -9,14 +9,19 @@ import (
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/runtime/apply"
 	"github.com/bakeplan/bakeplan/runtime/endpoint"
+	"github.com/bakeplan/bakeplan/runtime/host"
+	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 )
 
 func newApplyCmd(g *globals) *cobra.Command {
 	var (
-		opts    apply.Options
-		dryRun  bool
-		targets []string
+		opts             apply.Options
+		dryRun           bool
+		targets          []string
+		offline          bool
+		autoApprove      bool
+		allowDestructive bool
 	)
 	cmd := &cobra.Command{
 		Use:   "apply [PLANFILE]",
@@ -26,6 +31,11 @@ dependency order, independent targets at the same time. Builds push by digest;
 tags are written only after every build of the run succeeded, so a failed or
 interrupted run moves no tag.
 
+Unless --offline, apply first probes the host and fixes what differs from the
+spec (registers QEMU emulators, switches Docker to the containerd image store)
+once you approve: an interactive "yes" or --auto-approve, and
+--allow-destructive for the image store switch.
+
 The default builder is BUILDKIT_HOST when set, else the Docker Engine at
 DOCKER_HOST (or Docker's default socket).`,
 		Example: `  bakeplan apply --dry-run
@@ -34,6 +44,7 @@ DOCKER_HOST (or Docker's default socket).`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var p *plan.Plan
+			var files map[string]*hcl.File
 			if len(args) == 1 {
 				data, err := os.ReadFile(args[0])
 				if err != nil {
@@ -52,7 +63,28 @@ DOCKER_HOST (or Docker's default socket).`,
 				if err != nil {
 					return err
 				}
-				p = c.plan
+				p, files = c.plan, c.files
+			}
+			if !offline {
+				if err := g.probe(cmd.Context(), &compiled{plan: p, files: files}); err != nil {
+					return err
+				}
+				if changes := host.Changes(p); len(changes) > 0 {
+					if dryRun {
+						fmt.Fprintf(g.streams.out, "Host changes apply would make (nothing is changed now):\n")
+						if err := host.Preview(p, g.hostOptions(), g.streams.out); err != nil {
+							return err
+						}
+						fmt.Fprintln(g.streams.out)
+					} else {
+						if err := g.approveHostChanges(p, autoApprove, allowDestructive); err != nil {
+							return err
+						}
+						if err := host.Fix(cmd.Context(), p, g.hostOptions(), g.streams.err); err != nil {
+							return err
+						}
+					}
+				}
 			}
 			abs, err := filepath.Abs(g.file)
 			if err != nil {
@@ -80,6 +112,9 @@ DOCKER_HOST (or Docker's default socket).`,
 	f.StringVar(&opts.Progress, "progress", "auto", "progress output: auto, tty, plain, rawjson or quiet")
 	f.StringVar(&opts.MetadataFile, "metadata-file", "", "write the digests and tags as JSON to this file")
 	f.StringArrayVar(&targets, "target", nil, "apply only these targets or groups and what they need (repeatable)")
+	f.BoolVar(&offline, "offline", false, "do not probe or change the host; only build")
+	f.BoolVar(&autoApprove, "auto-approve", false, "make host changes without asking")
+	f.BoolVar(&allowDestructive, "allow-destructive", false, "allow host changes that hide or lose something (the image store switch)")
 	return cmd
 }
 

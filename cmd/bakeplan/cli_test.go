@@ -52,10 +52,10 @@ func TestGolden(t *testing.T) {
 		name string
 		args []string
 	}{
-		{"plan-hello", []string{"plan", "-f", "../../examples/hello/bakeplan.hcl"}},
-		{"plan-browser-base", []string{"plan", "-f", "../../examples/browser-base/bakeplan.hcl"}},
-		{"plan-release", []string{"plan", "-f", "../../examples/release/bakeplan.hcl", "--var", "VERSION=v1.2.3"}},
-		{"plan-hello-json", []string{"plan", "--json", "-f", "../../examples/hello/bakeplan.hcl"}},
+		{"plan-hello", []string{"plan", "--offline", "-f", "../../examples/hello/bakeplan.hcl"}},
+		{"plan-browser-base", []string{"plan", "--offline", "-f", "../../examples/browser-base/bakeplan.hcl"}},
+		{"plan-release", []string{"plan", "--offline", "-f", "../../examples/release/bakeplan.hcl", "--var", "VERSION=v1.2.3"}},
+		{"plan-hello-json", []string{"plan", "--offline", "--json", "-f", "../../examples/hello/bakeplan.hcl"}},
 		{"graph-browser-base-dot", []string{"graph", "-f", "../../examples/browser-base/bakeplan.hcl"}},
 		{"graph-release-mermaid", []string{"graph", "--format", "mermaid", "-f", "../../examples/release/bakeplan.hcl"}},
 		{"validate-release", []string{"validate", "-f", "../../examples/release/bakeplan.hcl"}},
@@ -85,7 +85,7 @@ func TestDiagnosticsOutput(t *testing.T) {
 func TestPlanOutFile(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "release.plan.json")
-	_, errOut, code := bakeplan(t, "plan", "-f", "../../examples/hello/bakeplan.hcl", "-out", file)
+	_, errOut, code := bakeplan(t, "plan", "--offline", "-f", "../../examples/hello/bakeplan.hcl", "-out", file)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -96,12 +96,12 @@ func TestPlanOutFile(t *testing.T) {
 	if _, err := plan.Unmarshal(saved); err != nil {
 		t.Errorf("the saved plan does not load: %v", err)
 	}
-	js, _, _ := bakeplan(t, "plan", "--json", "-f", "../../examples/hello/bakeplan.hcl")
+	js, _, _ := bakeplan(t, "plan", "--offline", "--json", "-f", "../../examples/hello/bakeplan.hcl")
 	if js != string(saved) {
 		t.Errorf("-out and --json differ")
 	}
 	// A failing plan leaves an existing plan file alone.
-	_, _, code = bakeplan(t, "plan", "-f", "testdata/broken.hcl", "-out", file)
+	_, _, code = bakeplan(t, "plan", "--offline", "-f", "testdata/broken.hcl", "-out", file)
 	if code != 1 {
 		t.Errorf("exit %d, want 1", code)
 	}
@@ -118,9 +118,8 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{[]string{"plan", "-f", "nope.hcl"}, "reading the spec"},
 		{[]string{"graph", "--format", "png", "-f", "../../examples/hello/bakeplan.hcl"}, "--format is dot or mermaid"},
-		{[]string{"plan", "--offline=false", "-f", "../../examples/hello/bakeplan.hcl"}, "host probes are not available yet"},
 		{[]string{"validate", "extra"}, "unknown command"},
-		{[]string{"plan", "nosuchtarget", "-f", "../../examples/hello/bakeplan.hcl"}, "Unknown target or group"},
+		{[]string{"plan", "--offline", "nosuchtarget", "-f", "../../examples/hello/bakeplan.hcl"}, "Unknown target or group"},
 	}
 	for _, tt := range tests {
 		_, errOut, code := bakeplan(t, tt.args...)

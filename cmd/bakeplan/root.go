@@ -33,6 +33,8 @@ type globals struct {
 	varFiles       []string
 	nativePlatform string
 	noColor        bool
+	dockerConfig   string
+	dockerRestart  string
 
 	streams streams
 	environ []string
@@ -55,13 +57,19 @@ requirement is checked before anything builds.`,
 	pf.StringArrayVar(&g.varFiles, "var-file", nil, "read variables from an HCL or JSON file (repeatable)")
 	pf.StringVar(&g.nativePlatform, "native-platform", "", "plan as if on this platform (default: this machine's), so plans made on different machines agree")
 	pf.BoolVar(&g.noColor, "no-color", false, "never colour diagnostics")
+	pf.StringVar(&g.dockerConfig, "docker-config", "/etc/docker/daemon.json", "the Docker Engine's daemon.json, for the image store switch")
+	pf.StringVar(&g.dockerRestart, "docker-restart-command", "systemctl restart docker", "how to restart the Docker Engine after changing daemon.json")
 
-	root.AddCommand(newValidateCmd(g), newPlanCmd(g), newGraphCmd(g), newApplyCmd(g))
+	root.AddCommand(newValidateCmd(g), newPlanCmd(g), newGraphCmd(g), newApplyCmd(g), newHostCmd(g))
 	root.SetArgs(terraformFlags(args))
 	root.SetIn(s.in)
 	root.SetOut(s.out)
 	root.SetErr(s.err)
 	if err := root.ExecuteContext(ctx); err != nil {
+		var ec exitCode
+		if errors.As(err, &ec) {
+			return int(ec)
+		}
 		if !errors.Is(err, errReported) {
 			fmt.Fprintf(s.err, "Error: %s\n", err)
 		}
@@ -69,6 +77,12 @@ requirement is checked before anything builds.`,
 	}
 	return 0
 }
+
+// exitCode ends a command successfully with another status than 0, for
+// --detailed-exitcode.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
 // terraformFlags accepts Terraform's single-dash -out, which users type by
 // habit and pflag would read as -o -u -t.
@@ -83,10 +97,11 @@ func terraformFlags(args []string) []string {
 	return out
 }
 
-// compiled is a compiled spec. It keeps no reference to the parsed files,
-// so their syntax trees can be freed while the plan is written out.
+// compiled is a compiled spec and the parsed files, for diagnostics found
+// after compiling (host probes) that point into the spec.
 type compiled struct {
-	plan *plan.Plan
+	plan  *plan.Plan
+	files map[string]*hcl.File
 }
 
 // compile reads, parses and compiles the spec, printing every diagnostic.
@@ -139,17 +154,21 @@ func (g *globals) compile(selectNames []string) (*compiled, error) {
 		// the compiler found nothing more.
 		return nil, err
 	}
-	return &compiled{plan: p}, nil
+	return &compiled{plan: p, files: parser.Files()}, nil
 }
 
 // report prints diagnostics the HCL way, with source snippets, and returns
 // errReported when any of them is an error.
 func (g *globals) report(parser *hclparse.Parser, diags hcl.Diagnostics) error {
+	return g.reportFiles(parser.Files(), diags)
+}
+
+func (g *globals) reportFiles(files map[string]*hcl.File, diags hcl.Diagnostics) error {
 	if len(diags) == 0 {
 		return nil
 	}
 	color := !g.noColor && isTerminal(g.streams.err)
-	w := hcl.NewDiagnosticTextWriter(g.streams.err, parser.Files(), 0, color)
+	w := hcl.NewDiagnosticTextWriter(g.streams.err, files, 0, color)
 	if err := w.WriteDiagnostics(diags); err != nil {
 		return fmt.Errorf("writing diagnostics: %w", err)
 	}

@@ -36,9 +36,10 @@ func newValidateCmd(g *globals) *cobra.Command {
 
 func newPlanCmd(g *globals) *cobra.Command {
 	var (
-		offline bool
-		out     string
-		asJSON  bool
+		offline  bool
+		out      string
+		asJSON   bool
+		detailed bool
 	)
 	cmd := &cobra.Command{
 		Use:   "plan [TARGET|GROUP...]",
@@ -46,17 +47,24 @@ func newPlanCmd(g *globals) *cobra.Command {
 		Long: `plan compiles the spec into a checked plan and shows every step in the order
 it would run: host requirements, builds with their platforms (native or
 emulated) and inputs, and publishes. With no TARGET it plans the group
-"default", or every target when there is no such group.`,
+"default", or every target when there is no such group.
+
+Unless --offline, it first probes the host (emulators in binfmt_misc, Docker's
+image store, builders, registries) and shows how it differs from the spec,
+Terraform style; a requirement bakeplan cannot fix is an error.`,
 		Example: `  bakeplan plan
-  bakeplan plan app --var VERSION=v1.2.3 -out release.plan.json
+  bakeplan plan --offline app --var VERSION=v1.2.3 -out release.plan.json
+  bakeplan plan --detailed-exitcode   # 0: host matches, 2: host changes pending
   bakeplan plan --json | jq '.steps[].id'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !offline {
-				return fmt.Errorf("host probes are not available yet; plan --offline (the default) checks everything that needs no daemon")
-			}
 			c, err := g.compile(args)
 			if err != nil {
 				return err
+			}
+			if !offline {
+				if err := g.probe(cmd.Context(), c); err != nil {
+					return err
+				}
 			}
 			var data []byte
 			if out != "" || asJSON {
@@ -70,8 +78,13 @@ emulated) and inputs, and publishes. With no TARGET it plans the group
 				}
 			}
 			if asJSON {
-				_, err = g.streams.out.Write(data)
-				return err
+				if _, err = g.streams.out.Write(data); err != nil {
+					return err
+				}
+				if detailed && hasHostChanges(c.plan) {
+					return exitCode(2)
+				}
+				return nil
 			}
 			if err := render.Text(g.streams.out, c.plan); err != nil {
 				return err
@@ -79,10 +92,14 @@ emulated) and inputs, and publishes. With no TARGET it plans the group
 			if out != "" {
 				fmt.Fprintf(g.streams.out, "\nSaved the plan to %s (%s).\n", out, c.plan.Digest)
 			}
+			if detailed && hasHostChanges(c.plan) {
+				return exitCode(2)
+			}
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&offline, "offline", true, "plan without probing the host, builders or registries")
+	cmd.Flags().BoolVar(&offline, "offline", false, "plan without probing the host, builders or registries")
+	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when the host matches the spec, 2 when host changes are pending, 1 on error")
 	cmd.Flags().StringVarP(&out, "out", "o", "", "also write the plan as JSON to this file (-out works too)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as versioned JSON instead of text")
 	return cmd
@@ -111,6 +128,15 @@ func newGraphCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&format, "format", "dot", "dot or mermaid")
 	return cmd
+}
+
+func hasHostChanges(p *plan.Plan) bool {
+	for _, st := range p.Steps {
+		if st.Change != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // writeFileAtomic writes data to a temporary file beside name and renames

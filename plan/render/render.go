@@ -27,6 +27,25 @@ func Text(w io.Writer, p *plan.Plan) error {
 			ew.printf("  var.%s = %s  (%s)\n", v.Name, val, v.Source)
 		}
 	}
+	if probed(p) {
+		ew.printf("\nHost, as probed:\n")
+		for _, st := range p.Steps {
+			switch {
+			case st.Change != nil:
+				line := fmt.Sprintf("  %-3s %s: %s", st.Change.Symbol, st.ID, st.Change.Summary)
+				if st.Change.Note != "" {
+					line += "  (" + st.Change.Note + ")"
+				}
+				if st.Change.Destructive {
+					line += "  # destructive"
+				}
+				ew.printf("%s\n", line)
+			case st.Observed != nil:
+				ew.printf("  %-3s %s: %s\n", "=", st.ID, observedText(st.Observed))
+			}
+		}
+		ew.printf("%s\n", HostSummary(p))
+	}
 	ew.printf("\nSteps, in order:\n")
 	for _, s := range p.Steps {
 		ew.printf("\n  %-7s %s\n", s.Action, s.ID)
@@ -68,6 +87,57 @@ func Summary(p *plan.Plan) string {
 	}
 	return fmt.Sprintf("Plan: %s to ensure, %d to check, %s (%s, %d emulated), %s.",
 		Count(ensure, "host requirement"), check, Count(builds, "build"), Count(platforms, "platform"), emulated, Count(publishes, "publish"))
+}
+
+func probed(p *plan.Plan) bool {
+	for _, st := range p.Steps {
+		if st.Observed != nil || st.Change != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func observedText(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + " " + m[k]
+	}
+	return strings.Join(parts, ", ")
+}
+
+// HostSummary is the closing line of the host drift, Terraform style.
+func HostSummary(p *plan.Plan) string {
+	var add, change, replace, destructive int
+	for _, st := range p.Steps {
+		if st.Change == nil {
+			continue
+		}
+		switch st.Change.Symbol {
+		case "+":
+			add++
+		case "-/+":
+			replace++
+		default:
+			change++
+		}
+		if st.Change.Destructive {
+			destructive++
+		}
+	}
+	if add+change+replace == 0 {
+		return "Host: no changes; it matches the spec."
+	}
+	s := fmt.Sprintf("Host: %d to add, %d to change, %d to replace.", add, change, replace)
+	if destructive > 0 {
+		s += fmt.Sprintf(" %d destructive (apply needs --allow-destructive).", destructive)
+	}
+	return s
 }
 
 // Count spells a count with its noun: 1 build, 2 builds, 3 publishes.

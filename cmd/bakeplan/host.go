@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/runtime/endpoint"
+	"github.com/bakeplan/bakeplan/runtime/host"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/spf13/cobra"
+)
+
+func (g *globals) hostOptions() host.Options {
+	return host.Options{
+		Binfmt: host.DefaultBinfmt(),
+		Env:    endpoint.Env{BuildkitHost: g.getenv("BUILDKIT_HOST"), DockerHost: g.getenv("DOCKER_HOST")},
+		Daemon: host.DaemonConfig{Path: g.dockerConfig, RestartCommand: strings.Fields(g.dockerRestart)},
+	}
+}
+
+// probe checks the host against the plan and reports what cannot be fixed
+// as diagnostics at the spec line that declared it.
+func (g *globals) probe(ctx context.Context, c *compiled) error {
+	problems := host.Probe(ctx, c.plan, g.hostOptions())
+	if len(problems) == 0 {
+		return nil
+	}
+	var diags hcl.Diagnostics
+	for _, pr := range problems {
+		d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: pr.Summary, Detail: pr.Detail}
+		if st := c.plan.Step(pr.Step); st != nil && st.DeclaredAt != nil {
+			r := st.DeclaredAt
+			d.Subject = &hcl.Range{
+				Filename: g.file,
+				Start:    hcl.Pos{Line: r.Line, Column: r.Column},
+				End:      hcl.Pos{Line: r.EndLine, Column: r.EndColumn},
+			}
+		}
+		diags = append(diags, d)
+	}
+	return g.reportFiles(c.files, diags)
+}
+
+// approveHostChanges asks before changing the host: an interactive yes, or
+// --auto-approve; destructive changes also need --allow-destructive, and
+// every change needs root.
+func (g *globals) approveHostChanges(p *plan.Plan, autoApprove, allowDestructive bool) error {
+	changes := host.Changes(p)
+	if len(changes) == 0 {
+		return nil
+	}
+	var list []string
+	for _, st := range changes {
+		list = append(list, fmt.Sprintf("  %s %s: %s", st.Change.Symbol, st.ID, st.Change.Summary))
+		if st.Change.Destructive && !allowDestructive {
+			return fmt.Errorf("%s would %s (%s); that is destructive, so apply needs --allow-destructive as well", st.ID, st.Change.Summary, st.Change.Note)
+		}
+	}
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("these host changes need root (writing binfmt_misc, daemon.json, restarting Docker):\n%s", strings.Join(list, "\n"))
+	}
+	if autoApprove {
+		return nil
+	}
+	fmt.Fprintf(g.streams.err, "bakeplan will change this host:\n%s\n\nEnter \"yes\" to go ahead: ", strings.Join(list, "\n"))
+	answer, _ := bufio.NewReader(g.streams.in).ReadString('\n')
+	if strings.TrimSpace(answer) != "yes" {
+		return fmt.Errorf("host changes not approved; nothing was changed")
+	}
+	return nil
+}
+
+func newHostCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "host",
+		Short: "Inspect and change the host's emulators directly",
+	}
+	var autoApprove bool
+	uninstall := &cobra.Command{
+		Use:     "uninstall ARCH...",
+		Short:   "Remove QEMU emulators from binfmt_misc",
+		Example: "  bakeplan host uninstall riscv64 --auto-approve",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b := host.DefaultBinfmt()
+			var entries []string
+			for _, arch := range args {
+				e, ok := interpreterEntry(arch)
+				if !ok {
+					return fmt.Errorf("%q is not an architecture bakeplan knows", arch)
+				}
+				entries = append(entries, e)
+			}
+			if os.Geteuid() != 0 {
+				return fmt.Errorf("removing %s needs root", strings.Join(entries, ", "))
+			}
+			if !autoApprove {
+				fmt.Fprintf(g.streams.err, "bakeplan will remove %s from %s.\nEnter \"yes\" to go ahead: ", strings.Join(entries, ", "), b.Dir)
+				answer, _ := bufio.NewReader(g.streams.in).ReadString('\n')
+				if strings.TrimSpace(answer) != "yes" {
+					return fmt.Errorf("not approved; nothing was changed")
+				}
+			}
+			for _, e := range entries {
+				if err := b.Unregister(e); err != nil {
+					return err
+				}
+				fmt.Fprintf(g.streams.out, "- %s removed\n", e)
+			}
+			return nil
+		},
+	}
+	uninstall.Flags().BoolVar(&autoApprove, "auto-approve", false, "do not ask")
+	cmd.AddCommand(uninstall)
+	return cmd
+}
+
+// interpreterEntry names the binfmt_misc entry of an architecture, as the
+// compiler's plans do.
+func interpreterEntry(arch string) (string, bool) {
+	m := map[string]string{
+		"amd64": "qemu-x86_64", "386": "qemu-i386", "arm64": "qemu-aarch64", "arm": "qemu-arm",
+		"riscv64": "qemu-riscv64", "ppc64le": "qemu-ppc64le", "s390x": "qemu-s390x",
+		"mips64le": "qemu-mips64el", "mips64": "qemu-mips64", "loong64": "qemu-loongarch64",
+	}
+	e, ok := m[arch]
+	return e, ok
+}

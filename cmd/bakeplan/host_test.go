@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bakeplan/bakeplan/internal/testdocker"
+	"github.com/bakeplan/bakeplan/runtime/host"
+)
+
+func writeSpec(t *testing.T, body string) string {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bakeplan.hcl")
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func needRootBinfmt(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat("/usr/lib/binfmt.d/qemu-riscv64.conf"); err != nil || os.Geteuid() != 0 || os.Getenv("BAKEPLAN_TEST_BUILDKIT") == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI is set but the test environment is not")
+		}
+		t.Skip("needs root and the test environment")
+	}
+}
+
+// TestEmulatorDriftAndFix: plan shows a missing emulator as a change (exit
+// 2 with --detailed-exitcode), apply registers it with approval, plan then
+// shows no change, and host uninstall removes it. riscv64 keeps out of the
+// way of the arm64 builds other tests run.
+func TestEmulatorDriftAndFix(t *testing.T) {
+	needRootBinfmt(t)
+	b := host.DefaultBinfmt()
+	b.Unregister("qemu-riscv64")
+	t.Cleanup(func() { b.Unregister("qemu-riscv64") })
+	env := []string{"BUILDKIT_HOST=" + os.Getenv("BAKEPLAN_TEST_BUILDKIT")}
+	spec := writeSpec(t, "host {\n  emulators = [\"riscv64\"]\n}\n")
+
+	out, errOut, code := runWith(t, env, "plan", "-f", spec, "--detailed-exitcode")
+	if code != 2 || !strings.Contains(out, "+   host.emulator.riscv64: register qemu-riscv64") || !strings.Contains(out, "Host: 1 to add, 0 to change, 0 to replace.") {
+		t.Fatalf("plan: exit %d\n%s%s", code, out, errOut)
+	}
+
+	out, _, code = runWith(t, env, "apply", "-f", spec, "--dry-run")
+	if code != 0 || !strings.Contains(out, "write to /proc/sys/fs/binfmt_misc/register:") || !strings.Contains(out, ":qemu-riscv64:M:") {
+		t.Fatalf("dry run: exit %d\n%s", code, out)
+	}
+	if b.Probe("riscv64", "qemu-riscv64").Registered {
+		t.Fatal("a dry run registered the emulator")
+	}
+
+	// Without approval nothing changes.
+	_, errOut, code = runWith(t, env, "apply", "-f", spec)
+	if code != 1 || !strings.Contains(errOut, "not approved") || b.Probe("riscv64", "qemu-riscv64").Registered {
+		t.Fatalf("apply without a yes: exit %d, %s", code, errOut)
+	}
+
+	_, errOut, code = runWith(t, env, "apply", "-f", spec, "--auto-approve")
+	if code != 0 {
+		t.Fatalf("apply: exit %d: %s", code, errOut)
+	}
+	if !b.Probe("riscv64", "qemu-riscv64").OK() {
+		t.Fatal("apply did not register a working emulator")
+	}
+	out, _, code = runWith(t, env, "plan", "-f", spec, "--detailed-exitcode")
+	if code != 0 || !strings.Contains(out, "Host: no changes") {
+		t.Fatalf("plan after apply: exit %d\n%s", code, out)
+	}
+
+	out, _, code = runWith(t, env, "host", "uninstall", "riscv64", "--auto-approve")
+	if code != 0 || b.Probe("riscv64", "qemu-riscv64").Registered {
+		t.Fatalf("uninstall: exit %d %s", code, out)
+	}
+}
+
+// TestImageStoreSwitch: against a Docker Engine on a graph-driver store, plan
+// shows the destructive switch; apply refuses it without
+// --allow-destructive, then switches through the given restart command.
+func TestImageStoreSwitch(t *testing.T) {
+	d := testdocker.StartGraphDriver(t)
+	env := []string{"DOCKER_HOST=" + d.Host, "BUILDKIT_HOST=" + os.Getenv("BAKEPLAN_TEST_BUILDKIT")}
+	spec := writeSpec(t, "host {\n  docker {\n    image_store = \"containerd\"\n  }\n}\n")
+	flags := []string{"-f", spec, "--docker-config", d.DaemonJSON, "--docker-restart-command", strings.Join(d.Restart, " ")}
+
+	out, errOut, code := runWith(t, env, append([]string{"plan", "--detailed-exitcode"}, flags...)...)
+	if code != 2 || !strings.Contains(out, "~   host.docker.image_store: docker image store: vfs -> containerd") || !strings.Contains(out, "# destructive") {
+		t.Fatalf("plan: exit %d\n%s%s", code, out, errOut)
+	}
+	before, _ := os.ReadFile(d.DaemonJSON)
+
+	_, errOut, code = runWith(t, env, append([]string{"apply", "--auto-approve"}, flags...)...)
+	if code != 1 || !strings.Contains(errOut, "--allow-destructive") {
+		t.Fatalf("apply without --allow-destructive: exit %d: %s", code, errOut)
+	}
+	if after, _ := os.ReadFile(d.DaemonJSON); string(after) != string(before) {
+		t.Fatal("a refused apply changed daemon.json")
+	}
+
+	_, errOut, code = runWith(t, env, append([]string{"apply", "--auto-approve", "--allow-destructive"}, flags...)...)
+	if code != 0 {
+		log, _ := os.ReadFile(d.Dir + "/docker.log")
+		t.Fatalf("apply: exit %d: %s\n%s", code, errOut, log)
+	}
+	if st := host.ProbeDocker(context.Background(), d.Host); !st.ContainerdStore {
+		t.Fatalf("docker info after apply: %+v", st)
+	}
+	out, _, code = runWith(t, env, append([]string{"plan", "--detailed-exitcode"}, flags...)...)
+	if code != 0 {
+		t.Fatalf("plan after the switch: exit %d\n%s", code, out)
+	}
+}
+
+// TestUnfixableRequirementPointsAtTheSpec: a builder that does not answer is
+// an error at the line that declared it.
+func TestUnfixableRequirementPointsAtTheSpec(t *testing.T) {
+	spec := writeSpec(t, "\n\nbuilder \"gone\" {\n  endpoint = \"unix:///nonexistent/buildkitd.sock\"\n}\n")
+	_, errOut, code := runWith(t, nil, "plan", "-f", spec)
+	if code != 1 || !strings.Contains(errOut, "Builder gone is not reachable") || !strings.Contains(errOut, "line 3") {
+		t.Fatalf("exit %d:\n%s", code, errOut)
+	}
+}

@@ -1,0 +1,86 @@
+// Package testdocker starts throwaway Docker Engines for tests, from the
+// binaries the test environment built, on the containerd the environment
+// runs.
+package testdocker
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/bakeplan/bakeplan/runtime/host"
+)
+
+// Engine is a Docker Engine of a test's own.
+type Engine struct {
+	Dir        string
+	Host       string   // DOCKER_HOST value
+	DaemonJSON string   // its config file
+	Restart    []string // restarts it the way systemctl restart docker would
+}
+
+// StartGraphDriver starts an engine on the classic vfs graph-driver image
+// store. It skips the test without the test environment, and fails it when
+// CI is set.
+func StartGraphDriver(t *testing.T) *Engine {
+	t.Helper()
+	bin, containerd := os.Getenv("BAKEPLAN_TEST_BIN"), os.Getenv("BAKEPLAN_TEST_CONTAINERD")
+	if bin == "" || containerd == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI is set but the test environment is not")
+		}
+		t.Skip("no test environment; run eval \"$(scripts/testenv up)\"")
+	}
+	// Unix socket paths must stay short, so not t.TempDir().
+	dir, err := os.MkdirTemp("/tmp", "bp-dkr-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &Engine{Dir: dir, Host: "unix://" + dir + "/docker.sock", DaemonJSON: dir + "/daemon.json"}
+	if err := os.WriteFile(e.DaemonJSON, []byte(`{"storage-driver": "vfs", "log-level": "warn"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ns := filepath.Base(dir)
+	start := `#!/bin/sh
+cd "` + dir + `"
+PATH="` + bin + `:$PATH" nohup "` + bin + `/dockerd" --containerd "` + containerd + `" \
+  --containerd-namespace ` + ns + ` --containerd-plugins-namespace ` + ns + `-plugins \
+  --data-root "` + dir + `/data" --exec-root "` + dir + `/exec" --pidfile "` + dir + `/docker.pid" \
+  -H "` + e.Host + `" --config-file "` + e.DaemonJSON + `" --bridge=none --iptables=false --ip6tables=false \
+  --userland-proxy=false >>"` + dir + `/docker.log" 2>&1 &
+`
+	stop := `#!/bin/sh
+pid=$(cat "` + dir + `/docker.pid" 2>/dev/null) || exit 0
+kill "$pid" 2>/dev/null
+while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+`
+	for name, body := range map[string]string{
+		"start.sh":   start,
+		"stop.sh":    stop,
+		"restart.sh": "#!/bin/sh\n\"" + dir + "/stop.sh\"\n\"" + dir + "/start.sh\"\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.Restart = []string{dir + "/restart.sh"}
+	if out, err := exec.Command(dir + "/start.sh").CombinedOutput(); err != nil {
+		t.Fatalf("starting dockerd: %v %s", err, out)
+	}
+	t.Cleanup(func() {
+		exec.Command(dir + "/stop.sh").Run()
+		os.RemoveAll(dir)
+	})
+	for i := 0; i < 120; i++ {
+		if host.ProbeDocker(context.Background(), e.Host).Reachable {
+			return e
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	log, _ := os.ReadFile(dir + "/docker.log")
+	t.Fatalf("dockerd did not come up:\n%s", log)
+	return nil
+}

@@ -1,0 +1,222 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/runtime/endpoint"
+	"github.com/containerd/platforms"
+)
+
+// Options say where the host's parts are.
+type Options struct {
+	Binfmt Binfmt
+	Env    endpoint.Env
+	Daemon DaemonConfig
+}
+
+// Problem is an unmet requirement that bakeplan cannot fix; Step ties it to
+// the spec line that declared the requirement.
+type Problem struct {
+	Step    string
+	Summary string
+	Detail  string
+}
+
+// Probe checks every host step of the plan against the machine, recording
+// what it found in Observed and, where bakeplan can fix a difference, the
+// fix in Change (the step's action stays "ensure"); steps that already
+// match become "no-op". It only reads.
+func Probe(ctx context.Context, p *plan.Plan, opts Options) []Problem {
+	var problems []Problem
+	add := func(st *plan.Step, summary, detail string) {
+		problems = append(problems, Problem{Step: st.ID, Summary: summary, Detail: detail})
+	}
+	for _, st := range p.Steps {
+		switch {
+		case st.Emulator != nil:
+			probeEmulator(st, opts, add)
+		case st.Docker != nil:
+			probeDocker(ctx, st, opts, add)
+		case st.Builder != nil:
+			probeBuilder(ctx, p, st, opts, add)
+		case st.Registry != nil:
+			probeRegistry(ctx, st, add)
+		}
+	}
+	return problems
+}
+
+func probeEmulator(st *plan.Step, opts Options, add func(*plan.Step, string, string)) {
+	e := st.Emulator
+	s := opts.Binfmt.Probe(e.Arch, e.Interpreter)
+	st.Observed = map[string]string{
+		"binfmt_misc": yesNo(s.Mounted, "mounted", "not mounted"),
+		"registered":  yesNo(s.Registered, "yes", "no"),
+		"executes":    yesNo(s.Executes, "yes", "no"),
+	}
+	if s.Registered {
+		st.Observed["flags"] = s.Flags
+		st.Observed["interpreter"] = s.Interpreter
+		st.Observed["enabled"] = yesNo(s.Enabled, "yes", "no")
+	}
+	if s.OK() {
+		st.Action = plan.ActionNoop
+		return
+	}
+	line, err := opts.Binfmt.Registration(e.Arch, e.Interpreter)
+	if err != nil {
+		add(st, fmt.Sprintf("Emulator %s is missing and cannot be installed", e.Arch), err.Error())
+		return
+	}
+	interp := strings.Split(line, ":")[6]
+	switch {
+	case !s.Registered:
+		st.Change = &plan.Change{Symbol: "+", Summary: fmt.Sprintf("register %s (interpreter %s, flags F)", e.Interpreter, interp), After: line}
+	case !strings.Contains(s.Flags, "F"):
+		st.Change = &plan.Change{Symbol: "~", Summary: fmt.Sprintf("re-register %s without F -> with F", e.Interpreter),
+			Before: "flags: " + s.Flags, After: line, Note: "without F the interpreter is not found inside build containers"}
+	case !s.Enabled:
+		st.Change = &plan.Change{Symbol: "~", Summary: fmt.Sprintf("re-register %s: disabled -> enabled", e.Interpreter), Before: "disabled", After: line}
+	default:
+		st.Change = &plan.Change{Symbol: "-/+", Summary: fmt.Sprintf("replace %s (interpreter %s: %s)", e.Interpreter, s.Interpreter, emptyOr(s.ExecError, "does not run")), After: line}
+	}
+}
+
+func probeDocker(ctx context.Context, st *plan.Step, opts Options, add func(*plan.Step, string, string)) {
+	s := ProbeDocker(ctx, opts.Env.DockerHost)
+	if !s.Reachable {
+		add(st, "Docker is not reachable", fmt.Sprintf("The spec requires Docker's containerd image store, but the engine at %s does not answer: %s. Start Docker or set DOCKER_HOST.", s.Host, s.Error))
+		return
+	}
+	st.Observed = map[string]string{"version": s.Version, "image_store": s.Store()}
+	if s.Desktop {
+		st.Observed["desktop"] = "yes"
+	}
+	if s.Rootless {
+		st.Observed["rootless"] = "yes"
+	}
+	if s.ContainerdStore {
+		st.Action = plan.ActionNoop
+		return
+	}
+	if s.Desktop {
+		add(st, "Docker Desktop uses the "+s.Store()+" image store",
+			"Docker Desktop keeps its settings in its VM; switch on \"Use containerd for pulling and storing images\" in Settings > General.")
+		return
+	}
+	note := "restarts Docker; images kept in " + s.Store() + " are no longer listed until switched back"
+	if s.Rootless {
+		note += "; rootless Docker keeps daemon.json in ~/.config/docker"
+	}
+	st.Change = &plan.Change{
+		Symbol: "~", Summary: "docker image store: " + s.Store() + " -> containerd", Before: s.Store(), After: "containerd",
+		Destructive: true, Note: note,
+	}
+}
+
+func probeBuilder(ctx context.Context, p *plan.Plan, st *plan.Step, opts Options, add func(*plan.Step, string, string)) {
+	b := st.Builder
+	r := endpoint.Resolve(b.Endpoint, opts.Env)
+	if b.TLS != nil {
+		r.TLS = &endpoint.TLS{CACert: b.TLS.CACert, Cert: b.TLS.Cert, Key: b.TLS.Key, ServerName: b.TLS.ServerName}
+	}
+	c, err := endpoint.Connect(ctx, r)
+	if err != nil {
+		add(st, fmt.Sprintf("Builder %s is not reachable", b.Name), err.Error())
+		return
+	}
+	defer c.Close()
+	info, err := c.Info(ctx)
+	if err != nil {
+		add(st, fmt.Sprintf("Builder %s does not answer", b.Name), err.Error())
+		return
+	}
+	workers, err := c.ListWorkers(ctx)
+	if err != nil {
+		add(st, fmt.Sprintf("Builder %s does not list its workers", b.Name), err.Error())
+		return
+	}
+	var served []string
+	seen := map[string]bool{}
+	for _, w := range workers {
+		for _, wp := range w.Platforms {
+			f := platforms.Format(platforms.Normalize(wp))
+			if !seen[f] {
+				seen[f] = true
+				served = append(served, f)
+			}
+		}
+	}
+	sort.Strings(served)
+	st.Observed = map[string]string{"endpoint": r.String(), "buildkit": info.BuildkitVersion.Version, "platforms": strings.Join(served, ", ")}
+	st.Action = plan.ActionNoop
+	for _, other := range p.Steps {
+		if other.Build == nil || other.Build.Builder != b.Name {
+			continue
+		}
+		for _, run := range other.Build.Platforms {
+			if !seen[run.Platform] && !(run.Emulator != "" && b.Local) {
+				add(st, fmt.Sprintf("Builder %s does not serve %s", b.Name, run.Platform),
+					fmt.Sprintf("%s needs %s on builder.%s (%s), whose workers serve %s. Declare a builder that serves it, or add its emulator on that builder's host.",
+						other.ID, run.Platform, b.Name, r, strings.Join(served, ", ")))
+			}
+		}
+	}
+}
+
+func probeRegistry(ctx context.Context, st *plan.Step, add func(*plan.Step, string, string)) {
+	r := st.Registry
+	scheme := "https"
+	if r.Insecure || isLocal(r.Host) {
+		scheme = "http"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+r.Host+"/v2/", nil)
+	if err != nil {
+		add(st, "Invalid registry", err.Error())
+		return
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		add(st, fmt.Sprintf("Registry %s is not reachable", r.Name), fmt.Sprintf("GET %s://%s/v2/: %s", scheme, r.Host, err))
+		return
+	}
+	resp.Body.Close()
+	// 401 means the API is there and wants credentials, which the build
+	// takes from the Docker config.
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusUnauthorized {
+		add(st, fmt.Sprintf("Registry %s does not speak the registry API", r.Name), fmt.Sprintf("GET %s://%s/v2/ answered %s.", scheme, r.Host, resp.Status))
+		return
+	}
+	st.Observed = map[string]string{"api": emptyOr(resp.Header.Get("Docker-Distribution-Api-Version"), "registry/2.0 (assumed)"), "status": resp.Status}
+	st.Action = plan.ActionNoop
+}
+
+func isLocal(host string) bool {
+	h := host
+	if i := strings.LastIndex(h, ":"); i >= 0 {
+		h = h[:i]
+	}
+	return h == "localhost" || h == "127.0.0.1" || h == "[::1]" || strings.HasPrefix(h, "127.")
+}
+
+func yesNo(b bool, yes, no string) string {
+	if b {
+		return yes
+	}
+	return no
+}
+
+func emptyOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
