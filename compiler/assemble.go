@@ -67,7 +67,7 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 	if hasStore {
 		steps = append(steps, &plan.Step{
 			ID: "host.docker.image_store", Action: plan.ActionEnsure, DeclaredAt: c.rangeOf(c.host.imageStoreRange),
-			Docker: &plan.DockerRequirement{ImageStore: storeContainerd},
+			Docker: &plan.DockerRequirement{ImageStore: storeContainerd, DaemonConfig: c.host.daemonConfig, RestartCommand: c.host.restartCommand},
 		})
 	}
 	emuUsers := map[string]map[string]bool{}

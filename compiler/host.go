@@ -38,6 +38,8 @@ const (
 type hostDecl struct {
 	imageStore      string // "containerd" or "any"
 	imageStoreRange *hcl.Range
+	daemonConfig    string
+	restartCommand  []string
 	emulators       map[string]hcl.Range // arch -> where it is declared
 	declRange       *hcl.Range
 }
@@ -90,6 +92,21 @@ func (c *compilation) evalHost() hcl.Diagnostics {
 					c.host.imageStore = store
 					c.host.imageStoreRange = h.Docker.ImageStore.Range().Ptr()
 				}
+			}
+		}
+		if h.Docker != nil && h.Docker.DaemonConfig != nil {
+			diags = append(diags, gohcl.DecodeExpression(h.Docker.DaemonConfig, ctx, &c.host.daemonConfig)...)
+		}
+		if h.Docker != nil && h.Docker.RestartCommand != nil {
+			d := gohcl.DecodeExpression(h.Docker.RestartCommand, ctx, &c.host.restartCommand)
+			diags = append(diags, d...)
+			if !d.HasErrors() && len(c.host.restartCommand) == 0 {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Empty restart command",
+					Detail:   "restart_command is a command and its arguments, like [\"systemctl\", \"restart\", \"docker\"].",
+					Subject:  h.Docker.RestartCommand.Range().Ptr(),
+				})
 			}
 		}
 		if h.Emulators != nil {

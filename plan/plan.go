@@ -124,6 +124,11 @@ type Change struct {
 // DockerRequirement is the host.docker.image_store step.
 type DockerRequirement struct {
 	ImageStore string `json:"image_store"` // "containerd"
+	// DaemonConfig and RestartCommand say how to switch the store, when the
+	// spec names them; flags override them, and the defaults are
+	// /etc/docker/daemon.json and systemctl restart docker.
+	DaemonConfig   string   `json:"daemon_config,omitempty"`
+	RestartCommand []string `json:"restart_command,omitempty"`
 }
 
 // Emulator is a host.emulator.ARCH step: a QEMU binfmt_misc entry.

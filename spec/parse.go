@@ -252,7 +252,10 @@ func decodeHost(b *hcl.Block) (*Host, hcl.Diagnostics) {
 		}
 		dc, d := db.Body.Content(dockerSchema)
 		diags = append(diags, d...)
-		h.Docker = &Docker{ImageStore: attrExpr(dc, "image_store"), DeclRange: db.DefRange}
+		h.Docker = &Docker{
+			ImageStore: attrExpr(dc, "image_store"), DaemonConfig: attrExpr(dc, "daemon_config"),
+			RestartCommand: attrExpr(dc, "restart_command"), DeclRange: db.DefRange,
+		}
 	}
 	return h, diags
 }

@@ -107,7 +107,7 @@ var hostSchema = &hcl.BodySchema{
 }
 
 var dockerSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "image_store"}},
+	Attributes: []hcl.AttributeSchema{{Name: "image_store"}, {Name: "daemon_config"}, {Name: "restart_command"}},
 }
 
 var builderSchema = &hcl.BodySchema{

@@ -65,8 +65,10 @@ type Host struct {
 
 // Docker is the host's `docker` block.
 type Docker struct {
-	ImageStore hcl.Expression // nil when absent; "containerd" or "any"
-	DeclRange  hcl.Range
+	ImageStore     hcl.Expression // nil when absent; "containerd" or "any"
+	DaemonConfig   hcl.Expression // nil when absent; path of daemon.json
+	RestartCommand hcl.Expression // nil when absent; list(string)
+	DeclRange      hcl.Range
 }
 
 // Builder is a `builder "NAME"` block: one BuildKit node.

@@ -72,7 +72,7 @@ DOCKER_HOST (or Docker's default socket).`,
 				if changes := host.Changes(p); len(changes) > 0 {
 					if dryRun {
 						fmt.Fprintf(g.streams.out, "Host changes apply would make (nothing is changed now):\n")
-						if err := host.Preview(p, g.hostOptions(), g.streams.out); err != nil {
+						if err := host.Preview(p, g.hostOptions(p), g.streams.out); err != nil {
 							return err
 						}
 						fmt.Fprintln(g.streams.out)
@@ -80,7 +80,7 @@ DOCKER_HOST (or Docker's default socket).`,
 						if err := g.approveHostChanges(p, autoApprove, allowDestructive); err != nil {
 							return err
 						}
-						if err := host.Fix(cmd.Context(), p, g.hostOptions(), g.streams.err); err != nil {
+						if err := host.Fix(cmd.Context(), p, g.hostOptions(p), g.streams.err); err != nil {
 							return err
 						}
 					}

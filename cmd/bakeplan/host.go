@@ -14,18 +14,35 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func (g *globals) hostOptions() host.Options {
+// hostOptions says where the host's parts are. For the Docker daemon the
+// flags win when given, then the spec's docker block, then the defaults.
+func (g *globals) hostOptions(p *plan.Plan) host.Options {
+	daemon := host.DefaultDaemonConfig()
+	if st := p.Step("host.docker.image_store"); st != nil && st.Docker != nil {
+		if st.Docker.DaemonConfig != "" {
+			daemon.Path = st.Docker.DaemonConfig
+		}
+		if len(st.Docker.RestartCommand) > 0 {
+			daemon.RestartCommand = st.Docker.RestartCommand
+		}
+	}
+	if g.dockerConfig != "" {
+		daemon.Path = g.dockerConfig
+	}
+	if g.dockerRestart != "" {
+		daemon.RestartCommand = strings.Fields(g.dockerRestart)
+	}
 	return host.Options{
 		Binfmt: host.DefaultBinfmt(),
 		Env:    endpoint.Env{BuildkitHost: g.getenv("BUILDKIT_HOST"), DockerHost: g.getenv("DOCKER_HOST")},
-		Daemon: host.DaemonConfig{Path: g.dockerConfig, RestartCommand: strings.Fields(g.dockerRestart)},
+		Daemon: daemon,
 	}
 }
 
 // probe checks the host against the plan and reports what cannot be fixed
 // as diagnostics at the spec line that declared it.
 func (g *globals) probe(ctx context.Context, c *compiled) error {
-	problems := host.Probe(ctx, c.plan, g.hostOptions())
+	problems := host.Probe(ctx, c.plan, g.hostOptions(c.plan))
 	if len(problems) == 0 {
 		return nil
 	}

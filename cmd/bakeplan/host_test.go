@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,8 +87,10 @@ func TestEmulatorDriftAndFix(t *testing.T) {
 func TestImageStoreSwitch(t *testing.T) {
 	d := testdocker.StartGraphDriver(t)
 	env := []string{"DOCKER_HOST=" + d.Host, "BUILDKIT_HOST=" + os.Getenv("BAKEPLAN_TEST_BUILDKIT")}
-	spec := writeSpec(t, "host {\n  docker {\n    image_store = \"containerd\"\n  }\n}\n")
-	flags := []string{"-f", spec, "--docker-config", d.DaemonJSON, "--docker-restart-command", strings.Join(d.Restart, " ")}
+	// The spec names the engine's daemon.json and restart command; the
+	// --docker-config and --docker-restart-command flags would override them.
+	spec := writeSpec(t, fmt.Sprintf("host {\n  docker {\n    image_store = \"containerd\"\n    daemon_config = %q\n    restart_command = [%q]\n  }\n}\n", d.DaemonJSON, d.Restart[0]))
+	flags := []string{"-f", spec}
 
 	out, errOut, code := runWith(t, env, append([]string{"plan", "--detailed-exitcode"}, flags...)...)
 	if code != 2 || !strings.Contains(out, "~   host.docker.image_store: docker image store: vfs -> containerd") || !strings.Contains(out, "# destructive") {

@@ -57,8 +57,8 @@ requirement is checked before anything builds.`,
 	pf.StringArrayVar(&g.varFiles, "var-file", nil, "read variables from an HCL or JSON file (repeatable)")
 	pf.StringVar(&g.nativePlatform, "native-platform", "", "plan as if on this platform (default: this machine's), so plans made on different machines agree")
 	pf.BoolVar(&g.noColor, "no-color", false, "never colour diagnostics")
-	pf.StringVar(&g.dockerConfig, "docker-config", "/etc/docker/daemon.json", "the Docker Engine's daemon.json, for the image store switch")
-	pf.StringVar(&g.dockerRestart, "docker-restart-command", "systemctl restart docker", "how to restart the Docker Engine after changing daemon.json")
+	pf.StringVar(&g.dockerConfig, "docker-config", "", "the Docker Engine's daemon.json, for the image store switch (default: the spec's, else /etc/docker/daemon.json)")
+	pf.StringVar(&g.dockerRestart, "docker-restart-command", "", "how to restart the Docker Engine after changing daemon.json (default: the spec's, else systemctl restart docker)")
 
 	root.AddCommand(newValidateCmd(g), newPlanCmd(g), newGraphCmd(g), newApplyCmd(g), newHostCmd(g))
 	root.SetArgs(terraformFlags(args))
