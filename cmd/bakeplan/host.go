@@ -36,6 +36,8 @@ func (g *globals) hostOptions(p *plan.Plan) host.Options {
 		Binfmt: host.DefaultBinfmt(),
 		Env:    endpoint.Env{BuildkitHost: g.getenv("BUILDKIT_HOST"), DockerHost: g.getenv("DOCKER_HOST")},
 		Daemon: daemon,
+
+		ProbeRegistryWrites: g.registryWrites,
 	}
 }
 

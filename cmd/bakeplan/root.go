@@ -35,6 +35,7 @@ type globals struct {
 	noColor        bool
 	dockerConfig   string
 	dockerRestart  string
+	registryWrites bool
 
 	streams streams
 	environ []string
@@ -57,6 +58,7 @@ requirement is checked before anything builds.`,
 	pf.StringArrayVar(&g.varFiles, "var-file", nil, "read variables from an HCL or JSON file (repeatable)")
 	pf.StringVar(&g.nativePlatform, "native-platform", "", "plan as if on this platform (default: this machine's), so plans made on different machines agree")
 	pf.BoolVar(&g.noColor, "no-color", false, "never colour diagnostics")
+	pf.BoolVar(&g.registryWrites, "probe-registry-writes", false, "also check that each declared registry stores OCI image indexes, by writing an empty one to bakeplan-probe and deleting it")
 	pf.StringVar(&g.dockerConfig, "docker-config", "", "the Docker Engine's daemon.json, for the image store switch (default: the spec's, else /etc/docker/daemon.json)")
 	pf.StringVar(&g.dockerRestart, "docker-restart-command", "", "how to restart the Docker Engine after changing daemon.json (default: the spec's, else systemctl restart docker)")
 

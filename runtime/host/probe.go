@@ -18,6 +18,9 @@ type Options struct {
 	Binfmt Binfmt
 	Env    endpoint.Env
 	Daemon DaemonConfig
+	// ProbeRegistryWrites also checks that each registry stores OCI image
+	// indexes, by writing and deleting one (see ProbeIndex).
+	ProbeRegistryWrites bool
 }
 
 // Problem is an unmet requirement that bakeplan cannot fix; Step ties it to
@@ -46,7 +49,7 @@ func Probe(ctx context.Context, p *plan.Plan, opts Options) []Problem {
 		case st.Builder != nil:
 			probeBuilder(ctx, p, st, opts, add)
 		case st.Registry != nil:
-			probeRegistry(ctx, st, add)
+			probeRegistry(ctx, st, opts, add)
 		}
 	}
 	return problems
@@ -170,7 +173,7 @@ func probeBuilder(ctx context.Context, p *plan.Plan, st *plan.Step, opts Options
 	}
 }
 
-func probeRegistry(ctx context.Context, st *plan.Step, add func(*plan.Step, string, string)) {
+func probeRegistry(ctx context.Context, st *plan.Step, opts Options, add func(*plan.Step, string, string)) {
 	r := st.Registry
 	scheme := "https"
 	if r.Insecure || isLocal(r.Host) {
@@ -197,6 +200,17 @@ func probeRegistry(ctx context.Context, st *plan.Step, add func(*plan.Step, stri
 	}
 	st.Observed = map[string]string{"api": emptyOr(resp.Header.Get("Docker-Distribution-Api-Version"), "registry/2.0 (assumed)"), "status": resp.Status}
 	st.Action = plan.ActionNoop
+	if opts.ProbeRegistryWrites {
+		left, err := ProbeIndex(ctx, r.Host, scheme == "http")
+		if err != nil {
+			add(st, fmt.Sprintf("Registry %s does not take multi-platform images", r.Name), err.Error())
+			return
+		}
+		st.Observed["oci_index"] = "accepted"
+		if left {
+			st.Observed["oci_index"] = "accepted; deletes are disabled, so an untagged empty index stays in " + IndexProbeRepository
+		}
+	}
 }
 
 func isLocal(host string) bool {
