@@ -157,7 +157,24 @@ func probeBuilder(ctx context.Context, p *plan.Plan, st *plan.Step, opts Options
 		}
 	}
 	sort.Strings(served)
-	st.Observed = map[string]string{"endpoint": r.String(), "buildkit": info.BuildkitVersion.Version, "platforms": strings.Join(served, ", ")}
+	// BuildKit lists a worker's own platform first; what it runs through
+	// compatibility (amd64/v2, 386, arm/v7) counts as native, the rest is
+	// emulated through binfmt_misc.
+	var native, emulated []string
+	if len(workers) > 0 && len(workers[0].Platforms) > 0 {
+		m := platforms.Only(workers[0].Platforms[0])
+		for _, f := range served {
+			if m.Match(platforms.MustParse(f)) {
+				native = append(native, f)
+			} else {
+				emulated = append(emulated, f)
+			}
+		}
+	}
+	st.Observed = map[string]string{
+		"endpoint": r.String(), "buildkit": info.BuildkitVersion.Version,
+		"native": strings.Join(native, ", "), "emulated": emptyOr(strings.Join(emulated, ", "), "none"),
+	}
 	st.Action = plan.ActionNoop
 	for _, other := range p.Steps {
 		if other.Build == nil || other.Build.Builder != b.Name {
