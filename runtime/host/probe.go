@@ -157,14 +157,15 @@ func probeBuilder(ctx context.Context, p *plan.Plan, st *plan.Step, opts Options
 		}
 	}
 	sort.Strings(served)
-	// BuildKit lists a worker's own platform first; what it runs through
-	// compatibility (amd64/v2, 386, arm/v7) counts as native, the rest is
-	// emulated through binfmt_misc.
+	// BuildKit lists a worker's own platform first; its variants and what it
+	// runs through compatibility (386 on amd64, arm/v7 on arm64) count as
+	// native, the rest is emulated through binfmt_misc.
 	var native, emulated []string
 	if len(workers) > 0 && len(workers[0].Platforms) > 0 {
-		m := platforms.Only(workers[0].Platforms[0])
+		first := workers[0].Platforms[0]
+		m := platforms.Only(first)
 		for _, f := range served {
-			if m.Match(platforms.MustParse(f)) {
+			if p := platforms.MustParse(f); p.Architecture == first.Architecture || m.Match(p) {
 				native = append(native, f)
 			} else {
 				emulated = append(emulated, f)
