@@ -226,8 +226,10 @@ type dir struct {
 }
 
 func (d *dir) Stat() (fs.FileInfo, error) { return info{name: path.Base(d.name), e: d.e}, nil }
-func (d *dir) Read([]byte) (int, error)   { return 0, &fs.PathError{Op: "read", Path: d.name, Err: fs.ErrInvalid} }
-func (d *dir) Close() error               { return nil }
+func (d *dir) Read([]byte) (int, error) {
+	return 0, &fs.PathError{Op: "read", Path: d.name, Err: fs.ErrInvalid}
+}
+func (d *dir) Close() error { return nil }
 func (d *dir) ReadDir(n int) ([]fs.DirEntry, error) {
 	all, err := d.f.ReadDir(d.name)
 	if err != nil {
