@@ -191,6 +191,7 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 		FormatVersion:  plan.FormatVersion,
 		Spec:           plan.Spec{File: c.opts.SpecFile, Digest: inputs.Bytes(c.spec.Source)},
 		NativePlatform: c.native,
+		Select:         c.opts.Select,
 		Variables:      c.vars,
 		Steps:          ordered,
 	}

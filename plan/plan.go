@@ -15,8 +15,11 @@ type Plan struct {
 	Spec   Spec   `json:"spec"`
 	// NativePlatform is the platform of the machine that made the plan: local
 	// builders without declared platforms serve it natively.
-	NativePlatform string      `json:"native_platform"`
-	Variables      []*Variable `json:"variables"`
+	NativePlatform string `json:"native_platform"`
+	// Select is the targets and groups the plan was made for; empty means
+	// the default selection.
+	Select    []string    `json:"select,omitempty"`
+	Variables []*Variable `json:"variables"`
 	// Steps are in a topological order: every step follows the steps it needs.
 	Steps []*Step `json:"steps"`
 }

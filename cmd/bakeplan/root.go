@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -62,7 +64,7 @@ requirement is checked before anything builds.`,
 	pf.StringVar(&g.dockerConfig, "docker-config", "", "the Docker Engine's daemon.json, for the image store switch (default: the spec's, else /etc/docker/daemon.json)")
 	pf.StringVar(&g.dockerRestart, "docker-restart-command", "", "how to restart the Docker Engine after changing daemon.json (default: the spec's, else systemctl restart docker)")
 
-	root.AddCommand(newValidateCmd(g), newPlanCmd(g), newGraphCmd(g), newApplyCmd(g), newHostCmd(g))
+	root.AddCommand(newValidateCmd(g), newPlanCmd(g), newGraphCmd(g), newApplyCmd(g), newDiffCmd(g), newHostCmd(g))
 	root.SetArgs(terraformFlags(args))
 	root.SetIn(s.in)
 	root.SetOut(s.out)
@@ -104,17 +106,46 @@ func terraformFlags(args []string) []string {
 type compiled struct {
 	plan  *plan.Plan
 	files map[string]*hcl.File
+	// fsys and specDir locate the spec's files, for naming changed files in
+	// diffs.
+	fsys    fs.FS
+	specDir string
 }
 
-// compile reads, parses and compiles the spec, printing every diagnostic.
-// It returns errReported when any is an error.
-func (g *globals) compile(selectNames []string) (*compiled, error) {
-	parser := hclparse.NewParser()
-	src, err := os.ReadFile(g.file)
+// source is where a spec and the files it points at are read from: the
+// working tree or a git revision.
+type source struct {
+	fsys     fs.FS
+	specPath string // within fsys
+	name     string // for diagnostics
+}
+
+// workingTree is the spec named by -f, on disk.
+func (g *globals) workingTree() (source, error) {
+	abs, err := filepath.Abs(g.file)
 	if err != nil {
-		return nil, fmt.Errorf("reading the spec: %w", err)
+		return source{}, fmt.Errorf("locating the spec: %w", err)
 	}
-	sp, diags := spec.Parse(parser, g.file, src)
+	return source{fsys: os.DirFS("/"), specPath: strings.TrimPrefix(filepath.ToSlash(abs), "/"), name: g.file}, nil
+}
+
+// compile reads, parses and compiles the spec in the working tree, printing
+// every diagnostic. It returns errReported when any is an error.
+func (g *globals) compile(selectNames []string) (*compiled, error) {
+	src, err := g.workingTree()
+	if err != nil {
+		return nil, err
+	}
+	return g.compileFrom(src, selectNames)
+}
+
+func (g *globals) compileFrom(src source, selectNames []string) (*compiled, error) {
+	parser := hclparse.NewParser()
+	data, err := fs.ReadFile(src.fsys, src.specPath)
+	if err != nil {
+		return nil, fmt.Errorf("reading the spec %s: %w", src.name, err)
+	}
+	sp, diags := spec.Parse(parser, src.name, data)
 	var varFiles []hcl.Attributes
 	for _, vf := range g.varFiles {
 		b, err := os.ReadFile(vf)
@@ -136,14 +167,11 @@ func (g *globals) compile(selectNames []string) (*compiled, error) {
 		}
 		native = p
 	}
-	abs, err := filepath.Abs(g.file)
-	if err != nil {
-		return nil, fmt.Errorf("locating the spec: %w", err)
-	}
+	specDir := path.Dir(src.specPath)
 	p, d := compiler.Compile(sp, compiler.Options{
-		FS:             os.DirFS("/"),
-		SpecDir:        strings.TrimPrefix(filepath.ToSlash(filepath.Dir(abs)), "/"),
-		SpecFile:       filepath.Base(abs),
+		FS:             src.fsys,
+		SpecDir:        specDir,
+		SpecFile:       path.Base(src.specPath),
 		Vars:           g.vars,
 		VarFiles:       varFiles,
 		Environ:        g.environ,
@@ -156,7 +184,7 @@ func (g *globals) compile(selectNames []string) (*compiled, error) {
 		// the compiler found nothing more.
 		return nil, err
 	}
-	return &compiled{plan: p, files: parser.Files()}, nil
+	return &compiled{plan: p, files: parser.Files(), fsys: src.fsys, specDir: specDir}, nil
 }
 
 // report prints diagnostics the HCL way, with source snippets, and returns

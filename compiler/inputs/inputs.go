@@ -146,13 +146,21 @@ func (h *Hasher) entry(dir, dockerfile string) (*result, bool) {
 }
 
 func (h *Hasher) compute(r *result, dir, dockerfile string) {
-	r.digest, r.err = h.tree(dir, h.IgnoreFile(dir, dockerfile))
+	r.digest, r.err = h.tree(dir, h.IgnoreFile(dir, dockerfile), nil)
 	close(r.done)
+}
+
+// ContextFiles lists what Context digests, path by path: each included
+// file's or symlink's digest. Diffs use it to name the files that changed.
+func (h *Hasher) ContextFiles(dir, dockerfile string) (map[string]string, error) {
+	files := map[string]string{}
+	_, err := h.tree(dir, h.IgnoreFile(dir, dockerfile), files)
+	return files, err
 }
 
 // tree digests the directory dir, leaving out what the ignore file (may be
 // "") excludes.
-func (h *Hasher) tree(dir, ignoreFile string) (string, error) {
+func (h *Hasher) tree(dir, ignoreFile string, files map[string]string) (string, error) {
 	var pm *patternmatcher.PatternMatcher
 	if ignoreFile != "" {
 		b, err := fs.ReadFile(h.fsys, ignoreFile)
@@ -205,12 +213,18 @@ func (h *Hasher) tree(dir, ignoreFile string) (string, error) {
 				return err
 			}
 			fmt.Fprintf(d, "l %s\x00%s\x00", rel, target)
+			if files != nil {
+				files[rel] = "link:" + target
+			}
 		case mode.IsRegular():
 			sum, err := h.File(p)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(d, "f %s\x00%t\x00%s\x00", rel, mode&0o111 != 0, sum)
+			if files != nil {
+				files[rel] = fmt.Sprintf("%s exec=%t", sum, mode&0o111 != 0)
+			}
 		default:
 			// Sockets, devices and pipes are not sent to BuildKit either.
 		}

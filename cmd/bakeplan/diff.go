@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/bakeplan/bakeplan/compiler/inputs"
+	"github.com/bakeplan/bakeplan/diff"
+	diffrender "github.com/bakeplan/bakeplan/diff/render"
+	"github.com/bakeplan/bakeplan/internal/gitfs"
+	"github.com/bakeplan/bakeplan/plan"
+	"github.com/spf13/cobra"
+)
+
+func newDiffCmd(g *globals) *cobra.Command {
+	var (
+		base     string
+		format   string
+		detailed bool
+	)
+	cmd := &cobra.Command{
+		Use:   "diff [BASE [HEAD]]",
+		Short: "Show what changes between two plans, specs or revisions",
+		Long: `diff compares two plans step by step: images, platforms, tags, arguments,
+dependencies and host requirements, and why a build must run again (which
+Dockerfile or context files changed). No build runs.
+
+Each side is a saved plan file (.json), a spec file, or a git revision of the
+spec named by -f, read from git objects without a checkout. With no
+argument the base is --base (default: the merge base with the default
+branch) and the head is the working tree; with one argument, that is the
+base.`,
+		Example: `  bakeplan diff                                  # the working tree against the merge base
+  bakeplan diff --base origin/main --format markdown > comment.md
+  bakeplan diff old.plan.json new.plan.json --detailed-exitcode
+  bakeplan diff HEAD~1 HEAD`,
+		Args: cobra.MaximumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "text" && format != "markdown" && format != "json" {
+				return fmt.Errorf("--format is text, markdown or json, not %q", format)
+			}
+			ctx := cmd.Context()
+			var baseArg, headArg string
+			switch len(args) {
+			case 0:
+				baseArg = base
+			case 1:
+				baseArg = args[0]
+			case 2:
+				baseArg, headArg = args[0], args[1]
+			}
+			b, err := g.side(ctx, baseArg, true)
+			if err != nil {
+				return err
+			}
+			defer b.close()
+			h, err := g.side(ctx, headArg, false)
+			if err != nil {
+				return err
+			}
+			defer h.close()
+
+			d := diff.Compute(b.plan, h.plan, diff.Options{
+				BaseLabel: b.label, HeadLabel: h.label,
+				Files: func(which string, in *plan.Input, st *plan.Step) (map[string]string, error) {
+					s := h
+					if which == "base" {
+						s = b
+					}
+					return s.files(in, st)
+				},
+			})
+			switch format {
+			case "json":
+				err = diffrender.JSON(g.streams.out, d)
+			case "markdown":
+				err = diffrender.Markdown(g.streams.out, d)
+			default:
+				err = diffrender.Text(g.streams.out, d, !g.noColor && isTerminal(g.streams.out))
+			}
+			if err != nil {
+				return err
+			}
+			if detailed && d.Changed() {
+				return exitCode(2)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&base, "base", "", "the git revision to compare with (default: the merge base of HEAD and the default branch)")
+	cmd.Flags().StringVar(&format, "format", "text", "text, markdown or json")
+	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing changed, 2 when something did, 1 on error")
+	return cmd
+}
+
+// side is one end of a diff.
+type side struct {
+	plan    *plan.Plan
+	label   string
+	fsys    fs.FS // nil for a saved plan: its files are not at hand
+	specDir string
+	hasher  *inputs.Hasher
+	closeFn func()
+}
+
+func (s *side) close() {
+	if s.closeFn != nil {
+		s.closeFn()
+	}
+}
+
+// files lists the files of a context input, for naming what changed.
+func (s *side) files(in *plan.Input, st *plan.Step) (map[string]string, error) {
+	if s.fsys == nil || in.Path == "" {
+		return nil, errors.New("no files")
+	}
+	if s.hasher == nil {
+		s.hasher = inputs.New(s.fsys)
+	}
+	dockerfile := ""
+	if in.Kind == "context" && st.Build.Dockerfile != "" {
+		dockerfile = path.Join(s.specDir, st.Build.Dockerfile)
+	}
+	return s.hasher.ContextFiles(path.Join(s.specDir, in.Path), dockerfile)
+}
+
+// side resolves an argument: a saved plan, a spec file, a git revision, or
+// (empty) the working tree for the head and the merge base for the base.
+func (g *globals) side(ctx context.Context, arg string, isBase bool) (*side, error) {
+	if arg == "" && !isBase {
+		c, err := g.compile(nil)
+		if err != nil {
+			return nil, err
+		}
+		return &side{plan: c.plan, label: "working tree", fsys: c.fsys, specDir: c.specDir}, nil
+	}
+	if arg != "" {
+		if st, err := os.Stat(arg); err == nil && !st.IsDir() {
+			data, err := os.ReadFile(arg)
+			if err != nil {
+				return nil, err
+			}
+			if strings.HasSuffix(arg, ".json") && strings.Contains(string(data), `"format_version"`) {
+				p, err := plan.Unmarshal(data)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", arg, err)
+				}
+				return &side{plan: p, label: arg}, nil
+			}
+			saved := g.file
+			g.file = arg
+			c, err := g.compile(nil)
+			g.file = saved
+			if err != nil {
+				return nil, err
+			}
+			return &side{plan: c.plan, label: arg, fsys: c.fsys, specDir: c.specDir}, nil
+		}
+	}
+	// A git revision of the spec.
+	absSpec, err := filepath.Abs(g.file)
+	if err != nil {
+		return nil, err
+	}
+	top, err := gitfs.TopLevel(ctx, filepath.Dir(absSpec))
+	if err != nil {
+		return nil, fmt.Errorf("%q is neither a file nor, outside a git repository, a revision: %w", arg, err)
+	}
+	rev := arg
+	if rev == "" {
+		if rev, err = gitfs.DefaultBase(ctx, top); err != nil {
+			return nil, err
+		}
+	}
+	f, err := gitfs.Open(ctx, top, rev)
+	if err != nil {
+		return nil, err
+	}
+	rel, err := filepath.Rel(top, absSpec)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	label := rev
+	if short := gitfs.ShortRev(ctx, top, rev); short != rev {
+		label = rev + "@" + short
+	}
+	c, err := g.compileFrom(source{fsys: f, specPath: filepath.ToSlash(rel), name: rev + ":" + filepath.ToSlash(rel)}, nil)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &side{plan: c.plan, label: label, fsys: f, specDir: c.specDir, closeFn: func() { f.Close() }}, nil
+}
