@@ -138,15 +138,16 @@ func Compute(base, head *plan.Plan, opts Options) *Diff {
 			d.Summary.Add++
 		default:
 			changes := compareSteps(b, s)
-			if from == "" && len(changes) == 0 {
+			var why []string
+			if s.Build != nil && b.Build != nil {
+				why = reasons(b, s, opts)
+			}
+			if from == "" && len(changes) == 0 && len(why) == 0 {
 				continue
 			}
-			sc := &StepChange{ID: s.ID, Action: "change", Kind: kind(s), Target: target(s), Changes: changes}
+			sc := &StepChange{ID: s.ID, Action: "change", Kind: kind(s), Target: target(s), Changes: changes, Reasons: why}
 			if from != "" {
 				sc.Action, sc.RenamedFrom = "rename", from
-			}
-			if s.Build != nil && b.Build != nil {
-				sc.Reasons = reasons(b, s, opts)
 			}
 			d.Steps = append(d.Steps, sc)
 			d.Summary.Change++

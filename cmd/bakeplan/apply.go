@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bakeplan/bakeplan/diff"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/runtime/apply"
 	"github.com/bakeplan/bakeplan/runtime/endpoint"
@@ -31,6 +32,11 @@ dependency order, independent targets at the same time. Builds push by digest;
 tags are written only after every build of the run succeeded, so a failed or
 interrupted run moves no tag.
 
+A saved plan (bakeplan plan -out FILE) is applied exactly: before anything
+runs, every input it recorded is recomputed (the spec, variables, Dockerfiles,
+context trees, and the host state of a probed plan), and a stale plan is
+refused, naming each input that changed. A plan edited by hand is refused.
+
 Unless --offline, apply first probes the host and fixes what differs from the
 spec (registers QEMU emulators, switches Docker to the containerd image store)
 once you approve: an interactive "yes" or --auto-approve, and
@@ -45,6 +51,7 @@ DOCKER_HOST (or Docker's default socket).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var p *plan.Plan
 			var files map[string]*hcl.File
+			var fresh *plan.Plan // the plan the inputs give now, for a saved plan
 			if len(args) == 1 {
 				data, err := os.ReadFile(args[0])
 				if err != nil {
@@ -53,17 +60,38 @@ DOCKER_HOST (or Docker's default socket).`,
 				if p, err = plan.Unmarshal(data); err != nil {
 					return fmt.Errorf("%s: %w", args[0], err)
 				}
-				for _, st := range p.Steps {
-					if st.Build != nil && len(st.Build.SensitiveFingerprints) > 0 {
-						return fmt.Errorf("%s: %s uses sensitive values, which a saved plan does not hold; apply from the spec instead", args[0], st.ID)
-					}
+				// Recompute every input the plan recorded: the spec, the
+				// variables, Dockerfiles and context trees.
+				c, err := g.compile(p.Select)
+				if err != nil {
+					return err
 				}
+				fresh, files = c.plan, c.files
 			} else {
 				c, err := g.compile(targets)
 				if err != nil {
 					return err
 				}
 				p, files = c.plan, c.files
+			}
+			if fresh != nil {
+				if !offline && probed(p) {
+					// The host state the plan depended on is an input too.
+					if err := g.probe(cmd.Context(), &compiled{plan: fresh, files: files}); err != nil {
+						return err
+					}
+				}
+				if stale := diff.Stale(p, fresh); len(stale) > 0 {
+					return fmt.Errorf("%s is stale; nothing was run. Make a new plan. What changed:\n  %s", args[0], strings.Join(stale, "\n  "))
+				}
+				// Sensitive values never enter a plan file; the fresh plan
+				// has them, and its fingerprints match.
+				for _, st := range p.Steps {
+					if st.Build == nil || len(st.Build.SensitiveFingerprints) == 0 {
+						continue
+					}
+					st.Build.SensitiveValues = fresh.Step(st.ID).Build.SensitiveValues
+				}
 			}
 			if !offline {
 				if err := g.probe(cmd.Context(), &compiled{plan: p, files: files}); err != nil {
@@ -116,6 +144,15 @@ DOCKER_HOST (or Docker's default socket).`,
 	f.BoolVar(&autoApprove, "auto-approve", false, "make host changes without asking")
 	f.BoolVar(&allowDestructive, "allow-destructive", false, "allow host changes that hide or lose something (the image store switch)")
 	return cmd
+}
+
+func probed(p *plan.Plan) bool {
+	for _, st := range p.Steps {
+		if st.Observed != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *globals) getenv(key string) string {
