@@ -23,7 +23,9 @@ func TestDependencyDirection(t *testing.T) {
 		"runtime/solve":    {"plan"},
 		"runtime/apply":    {"plan", "runtime/endpoint", "runtime/solve", "runtime/publish"},
 		"runtime/host":     {"plan", "runtime/endpoint"},
-		"cmd/bakeplan":     {"spec", "compiler", "plan", "runtime"},
+		"diff":             {"plan"},
+		"diff/render":      {"diff"},
+		"cmd/bakeplan":     {"spec", "compiler", "plan", "runtime", "diff", "internal/gitfs"},
 	}
 	for pkg, ok := range allowed {
 		p, err := build.Import(mod+pkg, ".", 0)

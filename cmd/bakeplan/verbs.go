@@ -3,7 +3,11 @@ package main
 import (
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
+
+	"github.com/bakeplan/bakeplan/compiler/inputs"
 
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/plan/render"
@@ -76,6 +80,10 @@ Terraform style; a requirement bakeplan cannot fix is an error.`,
 				if err := writeFileAtomic(out, data); err != nil {
 					return fmt.Errorf("saving the plan: %w", err)
 				}
+				if err := planOutsideContexts(out, c); err != nil {
+					os.Remove(out)
+					return err
+				}
 			}
 			if asJSON {
 				if _, err = g.streams.out.Write(data); err != nil {
@@ -128,6 +136,44 @@ func newGraphCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&format, "format", "dot", "dot or mermaid")
 	return cmd
+}
+
+// planOutsideContexts refuses a plan file that a build context includes:
+// writing it would change that context's digest, and the plan would be stale
+// the moment it exists.
+func planOutsideContexts(out string, c *compiled) error {
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return err
+	}
+	rel := strings.TrimPrefix(filepath.ToSlash(abs), "/")
+	h := inputs.New(c.fsys)
+	for _, st := range c.plan.Steps {
+		if st.Build == nil {
+			continue
+		}
+		for _, in := range st.Build.Inputs {
+			if !strings.HasPrefix(in.Kind, "context") {
+				continue
+			}
+			dir := path.Join(c.specDir, in.Path)
+			if !strings.HasPrefix(rel, dir+"/") {
+				continue
+			}
+			dockerfile := ""
+			if in.Kind == "context" && st.Build.Dockerfile != "" {
+				dockerfile = path.Join(c.specDir, st.Build.Dockerfile)
+			}
+			files, err := h.ContextFiles(dir, dockerfile)
+			if err != nil {
+				return err
+			}
+			if _, inside := files[strings.TrimPrefix(rel, dir+"/")]; inside {
+				return fmt.Errorf("%s lies inside the build context of %s (%s), so writing it would change that context and make the plan stale at once; write the plan elsewhere or list it in .dockerignore", out, st.ID, in.Path)
+			}
+		}
+	}
+	return nil
 }
 
 func hasHostChanges(p *plan.Plan) bool {

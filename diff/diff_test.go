@@ -1,0 +1,247 @@
+package diff_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/bakeplan/bakeplan/compiler"
+	"github.com/bakeplan/bakeplan/compiler/inputs"
+	"github.com/bakeplan/bakeplan/diff"
+	"github.com/bakeplan/bakeplan/diff/render"
+	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/spec"
+	"github.com/containerd/platforms"
+	"github.com/hashicorp/hcl/v2/hclparse"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// side is a spec, the files around it and its variables.
+type side struct {
+	src   string
+	files map[string]string
+	vars  []string
+}
+
+func (s side) compile(t *testing.T) (*plan.Plan, fstest.MapFS) {
+	t.Helper()
+	fsys := fstest.MapFS{}
+	files := s.files
+	if files == nil {
+		files = map[string]string{"Dockerfile": "FROM scratch\n"}
+	}
+	for n, b := range files {
+		fsys["p/"+n] = &fstest.MapFile{Data: []byte(b)}
+	}
+	sp, diags := spec.Parse(hclparse.NewParser(), "bakeplan.hcl", []byte(s.src))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	p, diags := compiler.Compile(sp, compiler.Options{
+		FS: fsys, SpecDir: "p", SpecFile: "bakeplan.hcl", Vars: s.vars,
+		NativePlatform: platforms.MustParse("linux/amd64"),
+	})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	return p, fsys
+}
+
+const baseSpec = `
+variable "TOKEN" {
+  default   = "one"
+  sensitive = true
+}
+host {
+  emulators = ["arm64"]
+}
+target "base" {
+  context   = "base"
+  platforms = ["linux/amd64", "linux/arm64"]
+}
+target "app" {
+  contexts  = { base = target.base }
+  platforms = ["linux/amd64", "linux/arm64"]
+  args      = { VERSION = "1", TOKEN = var.TOKEN }
+  tags      = ["r.example.com/app:1"]
+  push      = true
+}
+target "worker" {
+  tags = ["r.example.com/worker:1"]
+}
+`
+
+var baseFiles = map[string]string{
+	"Dockerfile":      "FROM base\nCOPY . /app\n",
+	"main.go":         "package main\n",
+	"base/Dockerfile": "FROM scratch\n",
+}
+
+func with(files map[string]string, kv ...string) map[string]string {
+	out := map[string]string{}
+	for k, v := range files {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			delete(out, kv[i])
+			continue
+		}
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
+// TestCatalogue pins the diff of each kind of change a reviewer meets.
+func TestCatalogue(t *testing.T) {
+	base := side{src: baseSpec, files: baseFiles}
+	tests := []struct {
+		name string
+		head side
+	}{
+		{"nothing-changed", base},
+		{"platform-added", side{src: strings.Replace(baseSpec, "target \"worker\" {\n", "target \"worker\" {\n  platforms = [\"linux/amd64\", \"linux/arm64\"]\n", 1), files: baseFiles}},
+		{"platform-removed", side{src: strings.Replace(strings.Replace(baseSpec, `platforms = ["linux/amd64", "linux/arm64"]
+  args`, `platforms = ["linux/amd64"]
+  args`, 1), `platforms = ["linux/amd64", "linux/arm64"]
+}`, `platforms = ["linux/amd64"]
+}`, 1), files: baseFiles}},
+		{"tag-changed", side{src: strings.Replace(baseSpec, "r.example.com/app:1", "r.example.com/app:2", 1), files: baseFiles}},
+		{"argument-changed", side{src: strings.Replace(baseSpec, `VERSION = "1"`, `VERSION = "2"`, 1), files: baseFiles}},
+		{"sensitive-variable-changed", side{src: baseSpec, files: baseFiles, vars: []string{"TOKEN=two"}}},
+		{"target-added", side{src: baseSpec + "target \"cron\" {\n  tags = [\"r.example.com/cron:1\"]\n}\n", files: baseFiles}},
+		{"target-removed", side{src: strings.Replace(baseSpec, "target \"worker\" {\n  tags = [\"r.example.com/worker:1\"]\n}\n", "", 1), files: baseFiles}},
+		{"target-renamed", side{src: strings.Replace(baseSpec, `target "worker" {`, `target "jobs" {`, 1), files: baseFiles}},
+		{"dependency-added", side{src: strings.Replace(baseSpec, "target \"worker\" {\n", "target \"worker\" {\n  depends_on = [target.app]\n", 1), files: baseFiles}},
+		{"dockerfile-edited", side{src: baseSpec, files: with(baseFiles, "base/Dockerfile", "FROM scratch\nLABEL edited=yes\n")}},
+		{"context-files-changed", side{src: baseSpec, files: with(baseFiles, "main.go", "package main // edited\n", "util.go", "package main\n")}},
+		{"host-requirement-added", side{src: strings.Replace(baseSpec, `emulators = ["arm64"]`, "emulators = [\"arm64\"]\n  docker {\n    image_store = \"containerd\"\n  }", 1), files: baseFiles}},
+	}
+	bp, bfs := base.compile(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hp, hfs := tt.head.compile(t)
+			d := diff.Compute(bp, hp, diff.Options{
+				BaseLabel: "base", HeadLabel: "head",
+				Files: func(which string, in *plan.Input, st *plan.Step) (map[string]string, error) {
+					fsys := hfs
+					if which == "base" {
+						fsys = bfs
+					}
+					df := ""
+					if in.Kind == "context" {
+						df = "p/" + st.Build.Dockerfile
+					}
+					return inputs.New(fsys).ContextFiles(filepath.ToSlash(filepath.Join("p", in.Path)), df)
+				},
+			})
+			var out bytes.Buffer
+			if err := render.Text(&out, d, false); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, tt.name, out.String())
+			if got := d.Changed(); got != (tt.name != "nothing-changed") {
+				t.Errorf("Changed() = %t", got)
+			}
+			js, _ := json.Marshal(d)
+			if bytes.Contains(js, []byte(`"two"`)) || bytes.Contains(js, []byte(`"one"`)) {
+				t.Errorf("a sensitive value reached the diff: %s", js)
+			}
+		})
+	}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		os.WriteFile(path, []byte(got), 0o644)
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test ./diff -update creates it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+// TestMarkdownStructure checks the pull-request comment renders as intended:
+// a heading, the summary in bold, one table per target with its header and
+// separator, a Mermaid block, and the full diff folded.
+func TestMarkdownStructure(t *testing.T) {
+	bp, _ := side{src: baseSpec, files: baseFiles}.compile(t)
+	hp, _ := side{src: strings.Replace(strings.Replace(baseSpec, "app:1", "app:2", 1), "target \"worker\" {\n", "target \"worker\" {\n  depends_on = [target.app]\n", 1), files: baseFiles}.compile(t)
+	var out bytes.Buffer
+	if err := render.Markdown(&out, diff.Compute(bp, hp, diff.Options{BaseLabel: "main", HeadLabel: "pr"})); err != nil {
+		t.Fatal(err)
+	}
+	md := out.String()
+	lines := strings.Split(md, "\n")
+	if lines[0] != "### bakeplan diff" {
+		t.Errorf("first line %q", lines[0])
+	}
+	if !strings.Contains(md, "\n**Diff: 0 to add, 3 to change, 0 to remove.**\n") {
+		t.Errorf("no bold summary:\n%s", md)
+	}
+	for _, title := range []string{"#### target app", "#### target worker"} {
+		i := indexOf(lines, title)
+		if i < 0 || lines[i+1] != "" || !strings.HasPrefix(lines[i+2], "| | step |") || lines[i+3] != "|---|---|---|---|" {
+			t.Errorf("table %q is malformed:\n%s", title, md)
+			continue
+		}
+		for j := i + 4; j < len(lines) && lines[j] != ""; j++ {
+			if strings.Count(lines[j], " | ")+2 != 5 || !strings.HasPrefix(lines[j], "| ") || !strings.HasSuffix(lines[j], " |") {
+				t.Errorf("row %q does not have four cells", lines[j])
+			}
+		}
+	}
+	if !strings.Contains(md, "```mermaid\nflowchart LR\n") || strings.Count(md, "```") != 4 {
+		t.Errorf("the Mermaid and folded blocks are not closed properly:\n%s", md)
+	}
+	if !strings.Contains(md, "<details><summary>Full diff</summary>") || !strings.HasSuffix(md, "</details>\n") {
+		t.Errorf("no folded details:\n%s", md)
+	}
+}
+
+func indexOf(lines []string, s string) int {
+	for i, l := range lines {
+		if l == s {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestJSONIsVersioned(t *testing.T) {
+	bp, _ := side{src: baseSpec, files: baseFiles}.compile(t)
+	var out bytes.Buffer
+	if err := render.JSON(&out, diff.Compute(bp, bp, diff.Options{})); err != nil {
+		t.Fatal(err)
+	}
+	var v map[string]any
+	if err := json.Unmarshal(out.Bytes(), &v); err != nil || v["format_version"] != diff.FormatVersion {
+		t.Errorf("JSON %v %s", err, out.String())
+	}
+}
+
+func TestStale(t *testing.T) {
+	saved, _ := side{src: baseSpec, files: baseFiles}.compile(t)
+	if s := diff.Stale(saved, saved); len(s) != 0 {
+		t.Errorf("a plan is stale against itself: %v", s)
+	}
+	now, _ := side{src: baseSpec, files: with(baseFiles, "base/Dockerfile", "FROM busybox\n"), vars: []string{"TOKEN=x"}}.compile(t)
+	got := strings.Join(diff.Stale(saved, now), "\n")
+	for _, want := range []string{"var.TOKEN changed", "build.base: dockerfile base/Dockerfile changed", "build.app: args.TOKEN changed"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("stale reasons miss %q:\n%s", want, got)
+		}
+	}
+}
