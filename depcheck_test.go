@@ -21,11 +21,11 @@ func TestDependencyDirection(t *testing.T) {
 		"runtime/endpoint": {},
 		"runtime/publish":  {},
 		"runtime/solve":    {"plan"},
-		"runtime/apply":    {"plan", "runtime/endpoint", "runtime/solve", "runtime/publish"},
-		"runtime/host":     {"plan", "runtime/endpoint"},
+		"runtime/apply":    {"plan", "runtime/endpoint", "runtime/solve", "runtime/publish", "internal/atomicfile"},
+		"runtime/host":     {"plan", "runtime/endpoint", "internal/atomicfile"},
 		"diff":             {"plan"},
 		"diff/render":      {"diff"},
-		"cmd/bakeplan":     {"spec", "compiler", "plan", "runtime", "diff", "internal/gitfs"},
+		"cmd/bakeplan":     {"spec", "compiler", "plan", "runtime", "diff", "internal/gitfs", "internal/atomicfile"},
 	}
 	for pkg, ok := range allowed {
 		p, err := build.Import(mod+pkg, ".", 0)

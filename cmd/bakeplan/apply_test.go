@@ -6,18 +6,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bakeplan/bakeplan/internal/testenv"
 )
 
 // TestApplyCLI runs bakeplan apply on examples/hello against the real test
 // environment, as a user would, and a failing spec that must exit 1.
 func TestApplyCLI(t *testing.T) {
-	bk, reg, base := os.Getenv("BAKEPLAN_TEST_BUILDKIT"), os.Getenv("BAKEPLAN_TEST_REGISTRY"), os.Getenv("BAKEPLAN_TEST_BASE")
-	if bk == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI is set but the test environment is not")
-		}
-		t.Skip("no test environment; run eval \"$(scripts/testenv up)\"")
-	}
+	e := testenv.Get(t)
+	bk, reg, base := e.Buildkit, e.Registry, e.Base
 	meta := filepath.Join(t.TempDir(), "meta.json")
 	env := []string{"BUILDKIT_HOST=" + bk, "BAKEPLAN_VAR_REGISTRY=" + reg, "BAKEPLAN_VAR_BASE=" + base}
 	out, errOut, code := runWith(t, env, "apply", "-f", "../../examples/hello/bakeplan.hcl", "--progress", "quiet", "--metadata-file", meta)

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bakeplan/bakeplan/internal/testenv"
 )
 
 func git(t *testing.T, dir string, args ...string) string {
@@ -103,13 +105,8 @@ func TestSavedPlans(t *testing.T) {
 // TestFreshPlanApplies saves a plan and applies it against the real test
 // environment.
 func TestFreshPlanApplies(t *testing.T) {
-	bk, reg, base := os.Getenv("BAKEPLAN_TEST_BUILDKIT"), os.Getenv("BAKEPLAN_TEST_REGISTRY"), os.Getenv("BAKEPLAN_TEST_BASE")
-	if bk == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI is set but the test environment is not")
-		}
-		t.Skip("no test environment")
-	}
+	e := testenv.Get(t)
+	bk, reg, base := e.Buildkit, e.Registry, e.Base
 	dir := t.TempDir()
 	spec := filepath.Join(dir, "bakeplan.hcl")
 	os.WriteFile(spec, []byte(`variable "TOKEN" {

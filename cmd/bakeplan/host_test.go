@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/bakeplan/bakeplan/internal/testdocker"
+	"github.com/bakeplan/bakeplan/internal/testenv"
 	"github.com/bakeplan/bakeplan/runtime/host"
 )
 
@@ -24,11 +25,9 @@ func writeSpec(t *testing.T, body string) string {
 
 func needRootBinfmt(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat("/usr/lib/binfmt.d/qemu-riscv64.conf"); err != nil || os.Geteuid() != 0 || os.Getenv("BAKEPLAN_TEST_BUILDKIT") == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI is set but the test environment is not")
-		}
-		t.Skip("needs root and the test environment")
+	testenv.Get(t)
+	if _, err := os.Stat("/usr/lib/binfmt.d/qemu-riscv64.conf"); err != nil || os.Geteuid() != 0 {
+		testenv.Missing(t, "root and qemu-user-static")
 	}
 }
 

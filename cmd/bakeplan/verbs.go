@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/bakeplan/bakeplan/compiler/inputs"
+	"github.com/bakeplan/bakeplan/internal/atomicfile"
 
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/plan/render"
@@ -77,7 +78,7 @@ Terraform style; a requirement bakeplan cannot fix is an error.`,
 				}
 			}
 			if out != "" {
-				if err := writeFileAtomic(out, data); err != nil {
+				if err := atomicfile.Write(out, data, 0o644); err != nil {
 					return fmt.Errorf("saving the plan: %w", err)
 				}
 				if err := planOutsideContexts(out, c); err != nil {
@@ -183,28 +184,4 @@ func hasHostChanges(p *plan.Plan) bool {
 		}
 	}
 	return false
-}
-
-// writeFileAtomic writes data to a temporary file beside name and renames
-// it, so that a reader never sees half a plan.
-func writeFileAtomic(name string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, name)
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bakeplan/bakeplan/internal/testenv"
 	"github.com/bakeplan/bakeplan/runtime/host"
 )
 
@@ -27,13 +28,8 @@ type Engine struct {
 // CI is set.
 func StartGraphDriver(t *testing.T) *Engine {
 	t.Helper()
-	bin, containerd := os.Getenv("BAKEPLAN_TEST_BIN"), os.Getenv("BAKEPLAN_TEST_CONTAINERD")
-	if bin == "" || containerd == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI is set but the test environment is not")
-		}
-		t.Skip("no test environment; run eval \"$(scripts/testenv up)\"")
-	}
+	env := testenv.Get(t)
+	bin, containerd := env.Bin, env.Containerd
 	// Unix socket paths must stay short, so not t.TempDir().
 	dir, err := os.MkdirTemp("/tmp", "bp-dkr-")
 	if err != nil {

@@ -6,7 +6,6 @@ package apply
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/bakeplan/bakeplan/internal/atomicfile"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/runtime/endpoint"
 	"github.com/bakeplan/bakeplan/runtime/publish"
@@ -415,12 +415,8 @@ func writeMetadata(file string, sum *Summary) error {
 	if err != nil {
 		return err
 	}
-	tmp := file + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+	if err := atomicfile.Write(file, append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("metadata file: %w", err)
-	}
-	if err := os.Rename(tmp, file); err != nil {
-		return errors.Join(fmt.Errorf("metadata file: %w", err), os.Remove(tmp))
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/bakeplan/bakeplan/compiler"
+	"github.com/bakeplan/bakeplan/internal/testenv"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/runtime/apply"
 	"github.com/bakeplan/bakeplan/runtime/endpoint"
@@ -35,19 +36,8 @@ type testEnv struct {
 
 func envOrSkip(t *testing.T) testEnv {
 	t.Helper()
-	e := testEnv{
-		buildkit: os.Getenv("BAKEPLAN_TEST_BUILDKIT"),
-		registry: os.Getenv("BAKEPLAN_TEST_REGISTRY"),
-		docker:   os.Getenv("BAKEPLAN_TEST_DOCKER_HOST"),
-		base:     os.Getenv("BAKEPLAN_TEST_BASE"),
-	}
-	if e.buildkit == "" || e.registry == "" || e.docker == "" || e.base == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI is set but the test environment is not: run eval \"$(scripts/testenv up)\" first")
-		}
-		t.Skip("no test environment; run eval \"$(scripts/testenv up)\" to run the end-to-end tests")
-	}
-	return e
+	e := testenv.Get(t)
+	return testEnv{buildkit: e.Buildkit, registry: e.Registry, docker: e.DockerHost, base: e.Base}
 }
 
 // project writes files into a fresh directory and compiles its spec.

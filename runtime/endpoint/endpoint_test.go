@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bakeplan/bakeplan/internal/testenv"
 	"github.com/bakeplan/bakeplan/runtime/endpoint"
 )
 
@@ -54,13 +55,7 @@ func TestConnectUnreachable(t *testing.T) {
 // TestConnectTLS starts a real buildkitd that demands client certificates
 // on tcp:// and connects with and without them.
 func TestConnectTLS(t *testing.T) {
-	bin := os.Getenv("BAKEPLAN_TEST_BIN")
-	if bin == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI is set but the test environment is not")
-		}
-		t.Skip("no test environment; run eval \"$(scripts/testenv up)\"")
-	}
+	bin := testenv.Get(t).Bin
 	dir := t.TempDir()
 	ca, caKey := writeCA(t, dir)
 	writeLeaf(t, dir, "server", ca, caKey, true)

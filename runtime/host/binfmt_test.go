@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bakeplan/bakeplan/internal/testenv"
 	"github.com/bakeplan/bakeplan/runtime/host"
 )
 
@@ -18,15 +19,10 @@ const (
 
 func needBinfmt(t *testing.T) host.Binfmt {
 	t.Helper()
-	b := host.DefaultBinfmt()
-	_, err := os.Stat("/usr/lib/binfmt.d/" + entry + ".conf")
-	if os.Geteuid() != 0 || err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set but this machine cannot run binfmt tests (root: %t, qemu-user-static: %v)", os.Geteuid() == 0, err)
-		}
-		t.Skip("needs root and qemu-user-static (scripts/testenv up installs it)")
+	if _, err := os.Stat("/usr/lib/binfmt.d/" + entry + ".conf"); os.Geteuid() != 0 || err != nil {
+		testenv.Missing(t, "root and qemu-user-static")
 	}
-	return b
+	return host.DefaultBinfmt()
 }
 
 func TestRegisterProbeUninstall(t *testing.T) {

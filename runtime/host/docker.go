@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bakeplan/bakeplan/internal/atomicfile"
 	dockerclient "github.com/moby/moby/client"
 )
 
@@ -152,11 +153,11 @@ func SwitchToContainerdStore(ctx context.Context, cfg DaemonConfig, dockerHost s
 		return err
 	}
 	if before != nil {
-		if err := writeAtomic(cfg.Path+".bakeplan-backup", before); err != nil {
+		if err := atomicfile.Write(cfg.Path+".bakeplan-backup", before, 0o644); err != nil {
 			return fmt.Errorf("backing up %s: %w", cfg.Path, err)
 		}
 	}
-	if err := writeAtomic(cfg.Path, after); err != nil {
+	if err := atomicfile.Write(cfg.Path, after, 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", cfg.Path, err)
 	}
 	if len(cfg.RestartCommand) == 0 {
@@ -180,37 +181,4 @@ func SwitchToContainerdStore(ctx context.Context, cfg DaemonConfig, dockerHost s
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-}
-
-// writeAtomic replaces name with data so that a reader sees the old file or
-// the new one, never half of either.
-func writeAtomic(name string, data []byte) error {
-	mode := os.FileMode(0o644)
-	if st, err := os.Stat(name); err == nil {
-		mode = st.Mode().Perm()
-	}
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Chmod(tmp, mode); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, name)
 }

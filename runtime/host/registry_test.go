@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
 	"testing"
 
+	"github.com/bakeplan/bakeplan/internal/testenv"
 	"github.com/bakeplan/bakeplan/runtime/host"
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -15,13 +15,7 @@ import (
 // TestProbeIndexLeavesNothing runs the index probe against the real
 // registry, whose deletes are enabled, and checks the probe index is gone.
 func TestProbeIndexLeavesNothing(t *testing.T) {
-	reg := os.Getenv("BAKEPLAN_TEST_REGISTRY")
-	if reg == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI is set but the test environment is not")
-		}
-		t.Skip("no test environment")
-	}
+	reg := testenv.Get(t).Registry
 	left, err := host.ProbeIndex(context.Background(), reg, true)
 	if err != nil || left {
 		t.Fatalf("ProbeIndex: left=%t err=%v", left, err)
