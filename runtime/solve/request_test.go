@@ -1,0 +1,152 @@
+package solve_test
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/runtime/solve"
+)
+
+func step(b *plan.Build, needs ...plan.Edge) *plan.Step {
+	return &plan.Step{ID: "build." + b.Target, Action: plan.ActionBuild, Build: b, Needs: needs}
+}
+
+// TestNewRequest pins how each plan field becomes a frontend attribute or
+// an exporter: the dry run prints exactly this.
+func TestNewRequest(t *testing.T) {
+	runs := []plan.PlatformRun{{Platform: "linux/amd64", Native: true}, {Platform: "linux/arm64", Emulator: "arm64"}}
+	opts := solve.Options{SpecDir: "/src", Endpoint: "unix:///run/b.sock", InsecureRegistries: map[string]bool{"127.0.0.1:5000": true}}
+	tests := []struct {
+		name    string
+		step    *plan.Step
+		opts    solve.Options
+		attrs   map[string]string
+		locals  map[string]string
+		exports []solve.Export
+	}{
+		{
+			name: "args, labels, stage, network, no-cache",
+			step: step(&plan.Build{
+				Target: "app", Builder: "default", Platforms: runs, Context: "app", Dockerfile: "app/Dockerfile",
+				Stage: "runtime", Args: map[string]string{"V": "1"}, Labels: map[string]string{"team": "core"},
+				Network: "none", NoCache: true,
+			}),
+			opts: opts,
+			attrs: map[string]string{
+				"platform": "linux/amd64,linux/arm64", "filename": "Dockerfile", "target": "runtime",
+				"build-arg:V": "1", "label:team": "core", "force-network-mode": "none", "no-cache": "",
+			},
+			locals: map[string]string{"context": "/src/app", "dockerfile": "/src/app"},
+		},
+		{
+			name: "push by digest to every repository, insecure registry, annotations",
+			step: step(&plan.Build{
+				Target: "app", Platforms: runs, Context: ".", Dockerfile: "build/app.Dockerfile", Push: true,
+				Tags:        []string{"127.0.0.1:5000/team/app:1", "127.0.0.1:5000/team/app:latest", "127.0.0.1:5000/mirror/app:1"},
+				Annotations: map[string]string{"org.opencontainers.image.title": "app", "index:org.opencontainers.image.description": "d"},
+			}),
+			opts:   opts,
+			attrs:  map[string]string{"platform": "linux/amd64,linux/arm64", "filename": "app.Dockerfile"},
+			locals: map[string]string{"context": "/src", "dockerfile": "/src/build"},
+			exports: []solve.Export{{Type: "image", Push: true, Attrs: map[string]string{
+				"name": "127.0.0.1:5000/mirror/app,127.0.0.1:5000/team/app", "push": "true", "push-by-digest": "true",
+				"registry.insecure": "true", "annotation.org.opencontainers.image.title": "app",
+				"annotation-index.org.opencontainers.image.description": "d",
+			}}},
+		},
+		{
+			name: "named contexts: target, image, directory",
+			step: step(&plan.Build{
+				Target: "app", Platforms: runs, Context: ".", Dockerfile: "Dockerfile",
+				Contexts: []*plan.NamedContext{{Name: "base", Target: "base"}, {Name: "alpine", Image: "alpine:3.20"}, {Name: "assets", Path: "web/assets"}},
+			}, plan.Edge{Step: "build.base", Kind: plan.EdgeData, Name: "base"}),
+			opts: opts,
+			attrs: map[string]string{
+				"platform": "linux/amd64,linux/arm64", "filename": "Dockerfile",
+				"context:base": "oci-layout://(result of build.base)", "context:alpine": "docker-image://alpine:3.20", "context:assets": "local:assets",
+			},
+			locals: map[string]string{"context": "/src", "dockerfile": "/src", "assets": "/src/web/assets"},
+		},
+		{
+			name: "outputs: oci tarball, local directory, docker load of several platforms",
+			step: step(&plan.Build{
+				Target: "app", Platforms: runs, Context: ".", Dockerfile: "Dockerfile", Tags: []string{"docker.io/library/app:1"},
+				Outputs: []*plan.Output{{Type: "oci", Dest: "out/app.tar"}, {Type: "local", Dest: "out/fs"}, {Type: "docker"}},
+			}),
+			opts:   opts,
+			attrs:  map[string]string{"platform": "linux/amd64,linux/arm64", "filename": "Dockerfile"},
+			locals: map[string]string{"context": "/src", "dockerfile": "/src"},
+			exports: []solve.Export{
+				{Type: "oci", Dest: "/src/out/app.tar", Attrs: map[string]string{"name": "docker.io/library/app:1"}},
+				{Type: "local", Dest: "/src/out/fs", Attrs: map[string]string{}},
+				{Type: "oci", Load: true, Attrs: map[string]string{"name": "docker.io/library/app:1"}},
+			},
+		},
+		{
+			name: "docker endpoint loads through its own store",
+			step: step(&plan.Build{
+				Target: "app", Platforms: runs[:1], Context: ".", Dockerfile: "Dockerfile", Tags: []string{"docker.io/library/app:1"},
+				Outputs: []*plan.Output{{Type: "docker"}},
+			}),
+			opts:    solve.Options{SpecDir: "/src", Endpoint: "docker", DockerEndpoint: true},
+			attrs:   map[string]string{"platform": "linux/amd64", "filename": "Dockerfile"},
+			locals:  map[string]string{"context": "/src", "dockerfile": "/src"},
+			exports: []solve.Export{{Type: "moby", Attrs: map[string]string{"name": "docker.io/library/app:1"}}},
+		},
+		{
+			name: "sensitive argument: real value sent, marked for redaction",
+			step: step(&plan.Build{
+				Target: "app", Platforms: runs[:1], Context: ".", Dockerfile: "Dockerfile",
+				Args:                  map[string]string{"TOKEN": plan.Redacted},
+				SensitiveFingerprints: map[string]string{"args.TOKEN": "sha256:x"},
+				SensitiveValues:       map[string]string{"args.TOKEN": "s3cret"},
+			}),
+			opts:   opts,
+			attrs:  map[string]string{"platform": "linux/amd64", "filename": "Dockerfile", "build-arg:TOKEN": "s3cret"},
+			locals: map[string]string{"context": "/src", "dockerfile": "/src"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := solve.NewRequest(tt.step, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(r.FrontendAttrs, tt.attrs) {
+				t.Errorf("attrs\n got %v\nwant %v", r.FrontendAttrs, tt.attrs)
+			}
+			if !reflect.DeepEqual(r.LocalDirs, tt.locals) {
+				t.Errorf("locals\n got %v\nwant %v", r.LocalDirs, tt.locals)
+			}
+			if len(r.Exports) != len(tt.exports) || (len(tt.exports) > 0 && !reflect.DeepEqual(r.Exports, tt.exports)) {
+				t.Errorf("exports\n got %+v\nwant %+v", r.Exports, tt.exports)
+			}
+			if r.Frontend != "dockerfile.v0" || r.Endpoint != tt.opts.Endpoint {
+				t.Errorf("frontend %q endpoint %q", r.Frontend, r.Endpoint)
+			}
+		})
+	}
+}
+
+func TestSensitiveIsMarked(t *testing.T) {
+	r, err := solve.NewRequest(step(&plan.Build{
+		Target: "a", Context: ".", Dockerfile: "Dockerfile", Args: map[string]string{"T": plan.Redacted},
+		SensitiveFingerprints: map[string]string{"args.T": "sha256:x"}, SensitiveValues: map[string]string{"args.T": "v"},
+	}), solve.Options{SpecDir: "/s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Sensitive["build-arg:T"] {
+		t.Errorf("a sensitive argument is not marked for redaction: %v", r.Sensitive)
+	}
+}
+
+func TestContextWithoutEdge(t *testing.T) {
+	_, err := solve.NewRequest(step(&plan.Build{
+		Target: "a", Context: ".", Dockerfile: "Dockerfile", Contexts: []*plan.NamedContext{{Name: "base", Target: "base"}},
+	}), solve.Options{SpecDir: "/s"})
+	if err == nil {
+		t.Error("a target context without its data edge was accepted")
+	}
+}
