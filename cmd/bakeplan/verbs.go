@@ -71,6 +71,9 @@ Terraform style; a requirement bakeplan cannot fix is an error.`,
 					return err
 				}
 			}
+			// The syntax trees are needed no more; let them go before the
+			// plan is encoded, which matters for large specs.
+			c.files = nil
 			var data []byte
 			if out != "" || asJSON {
 				if data, err = plan.Marshal(c.plan); err != nil {
