@@ -657,3 +657,45 @@ target "slow" {
 }
 
 func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
+
+// TestSplitAcrossBuilders builds one target's platforms on two builder
+// nodes (both served by the test buildkitd) and publishes one index that
+// joins them, as a native arm64 node next to an x86 one would.
+func TestSplitAcrossBuilders(t *testing.T) {
+	e := envOrSkip(t)
+	repo := unique("split")
+	p, dir := project(t, map[string]string{
+		"bakeplan.hcl": fmt.Sprintf(`
+builder "default" {
+  endpoint  = %[1]q
+  platforms = ["linux/amd64"]
+}
+builder "arm" {
+  endpoint  = %[1]q
+  platforms = ["linux/arm64"]
+}
+target "app" {
+  dockerfile_inline = "FROM %[2]s\nRUN uname -m > /arch"
+  platforms = ["linux/amd64", "linux/arm64"]
+  tags      = ["%[3]s/%[4]s:1"]
+  push      = true
+}
+`, e.buildkit, e.base, e.registry, repo),
+	})
+	if p.Step("build.app@default") == nil || p.Step("build.app@arm") == nil {
+		t.Fatalf("the plan does not split the target")
+	}
+	opts := e.options(dir)
+	opts.Parallelism = 1
+	if _, err := apply.Apply(ctx(t), p, opts); err != nil {
+		t.Fatal(err)
+	}
+	reg := registry{e.registry}
+	idx, _ := reg.index(t, repo, "1")
+	if got := strings.Join(platformsOf(idx), " "); got != "linux/amd64 linux/arm64" {
+		t.Fatalf("the published index holds %q", got)
+	}
+	if got := strings.TrimSpace(reg.file(t, repo, idx, "linux/arm64", "arch")); got != "aarch64" {
+		t.Errorf("arm64 image says %q", got)
+	}
+}

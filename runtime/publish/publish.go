@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/containerd/containerd/v2/core/remotes"
@@ -165,6 +166,10 @@ func (t *Tagger) merge(ctx context.Context, repo string, sources []Source) (ocis
 	if len(idx.Manifests) == 0 {
 		return ocispecs.Descriptor{}, nil, errors.New("nothing to publish")
 	}
+	// Platform order, whatever order the nodes finished in.
+	sort.SliceStable(idx.Manifests, func(i, j int) bool {
+		return platformKey(idx.Manifests[i]) < platformKey(idx.Manifests[j])
+	})
 	body, err := json.Marshal(idx)
 	if err != nil {
 		return ocispecs.Descriptor{}, nil, err
@@ -172,10 +177,9 @@ func (t *Tagger) merge(ctx context.Context, repo string, sources []Source) (ocis
 	return ocispecs.Descriptor{MediaType: idx.MediaType, Digest: digest.FromBytes(body), Size: int64(len(body))}, body, nil
 }
 
-// Repository returns the repository part of a tag.
-func Repository(tag string) string {
-	if i := strings.LastIndex(tag, ":"); i > strings.LastIndex(tag, "/") {
-		return tag[:i]
+func platformKey(d ocispecs.Descriptor) string {
+	if d.Platform == nil {
+		return "~" // attestations and the like go last
 	}
-	return tag
+	return platforms.Format(*d.Platform)
 }
