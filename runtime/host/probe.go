@@ -40,8 +40,11 @@ func Probe(ctx context.Context, p *plan.Plan, opts Options) []Problem {
 	add := func(st *plan.Step, summary, detail string) {
 		problems = append(problems, Problem{Step: st.ID, Summary: summary, Detail: detail})
 	}
+	desktop := desktopPlatforms(ctx, p, opts)
 	for _, st := range p.Steps {
 		switch {
+		case st.Emulator != nil && desktop != nil:
+			emulatorThroughBuilder(st, desktop, add)
 		case st.Emulator != nil:
 			probeEmulator(st, opts, add)
 		case st.Docker != nil:
@@ -53,6 +56,54 @@ func Probe(ctx context.Context, p *plan.Plan, opts Options) []Problem {
 		}
 	}
 	return problems
+}
+
+// desktopPlatforms returns the platforms Docker Desktop's builder serves
+// when the plan builds on Docker Desktop, whose emulators live in its VM and
+// not in this machine's binfmt_misc; nil otherwise.
+func desktopPlatforms(ctx context.Context, p *plan.Plan, opts Options) []string {
+	onDocker := false
+	for _, st := range p.Steps {
+		if st.Builder != nil && endpoint.Resolve(st.Builder.Endpoint, opts.Env).Docker {
+			onDocker = true
+		}
+	}
+	if !onDocker || !ProbeDocker(ctx, opts.Env.DockerHost).Desktop {
+		return nil
+	}
+	c, err := endpoint.Connect(ctx, endpoint.Resolve("docker", opts.Env))
+	if err != nil {
+		return []string{}
+	}
+	defer c.Close()
+	workers, err := c.ListWorkers(ctx)
+	if err != nil {
+		return []string{}
+	}
+	var out []string
+	for _, w := range workers {
+		for _, wp := range w.Platforms {
+			out = append(out, platforms.Format(platforms.Normalize(wp)))
+		}
+	}
+	return out
+}
+
+// emulatorThroughBuilder checks an emulator by the platforms Docker
+// Desktop's builder serves: bakeplan cannot reach its VM's binfmt_misc.
+func emulatorThroughBuilder(st *plan.Step, served []string, add func(*plan.Step, string, string)) {
+	e := st.Emulator
+	st.Observed = map[string]string{"checked": "through Docker Desktop's builder"}
+	for _, s := range served {
+		if p, err := platforms.Parse(s); err == nil && p.Architecture == e.Arch {
+			st.Observed["served"] = "yes"
+			st.Action = plan.ActionNoop
+			return
+		}
+	}
+	st.Observed["served"] = "no"
+	add(st, fmt.Sprintf("Docker Desktop does not emulate %s", e.Arch),
+		fmt.Sprintf("Docker Desktop runs builds in its VM, whose emulators bakeplan cannot register from here. Install it with: docker run --privileged --rm tonistiigi/binfmt --install %s", e.Arch))
 }
 
 func probeEmulator(st *plan.Step, opts Options, add func(*plan.Step, string, string)) {
