@@ -66,7 +66,7 @@ func Text(w io.Writer, p *plan.Plan) error {
 
 // Summary is the closing line of a plan: what it would do, by kind.
 func Summary(p *plan.Plan) string {
-	var ensure, check, builds, publishes, platforms, emulated int
+	var ensure, check, satisfied, builds, publishes, platforms, emulated int
 	for _, s := range p.Steps {
 		switch {
 		case s.Build != nil:
@@ -81,12 +81,18 @@ func Summary(p *plan.Plan) string {
 			publishes++
 		case s.Action == plan.ActionEnsure:
 			ensure++
+		case s.Action == plan.ActionNoop:
+			satisfied++
 		default:
 			check++
 		}
 	}
-	return fmt.Sprintf("Plan: %s to ensure, %d to check, %s (%s, %d emulated), %s.",
-		Count(ensure, "host requirement"), check, Count(builds, "build"), Count(platforms, "platform"), emulated, Count(publishes, "publish"))
+	host := fmt.Sprintf("%s to ensure, %d to check", Count(ensure, "host requirement"), check)
+	if satisfied > 0 {
+		host += fmt.Sprintf(", %d satisfied", satisfied)
+	}
+	return fmt.Sprintf("Plan: %s, %s (%s, %d emulated), %s.",
+		host, Count(builds, "build"), Count(platforms, "platform"), emulated, Count(publishes, "publish"))
 }
 
 func probed(p *plan.Plan) bool {
