@@ -52,13 +52,13 @@ func TestEmulatorDriftAndFix(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "write to /proc/sys/fs/binfmt_misc/register:") || !strings.Contains(out, ":qemu-riscv64:M:") {
 		t.Fatalf("dry run: exit %d\n%s", code, out)
 	}
-	if b.Probe("riscv64", "qemu-riscv64").Registered {
+	if b.Probe(context.Background(), "riscv64", "qemu-riscv64").Registered {
 		t.Fatal("a dry run registered the emulator")
 	}
 
 	// Without approval nothing changes.
 	_, errOut, code = runWith(t, env, "apply", "-f", spec)
-	if code != 1 || !strings.Contains(errOut, "not approved") || b.Probe("riscv64", "qemu-riscv64").Registered {
+	if code != 1 || !strings.Contains(errOut, "not approved") || b.Probe(context.Background(), "riscv64", "qemu-riscv64").Registered {
 		t.Fatalf("apply without a yes: exit %d, %s", code, errOut)
 	}
 
@@ -66,7 +66,7 @@ func TestEmulatorDriftAndFix(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("apply: exit %d: %s", code, errOut)
 	}
-	if !b.Probe("riscv64", "qemu-riscv64").OK() {
+	if !b.Probe(context.Background(), "riscv64", "qemu-riscv64").OK() {
 		t.Fatal("apply did not register a working emulator")
 	}
 	out, _, code = runWith(t, env, "plan", "-f", spec, "--detailed-exitcode")
@@ -75,7 +75,7 @@ func TestEmulatorDriftAndFix(t *testing.T) {
 	}
 
 	out, _, code = runWith(t, env, "host", "uninstall", "riscv64", "--auto-approve")
-	if code != 0 || b.Probe("riscv64", "qemu-riscv64").Registered {
+	if code != 0 || b.Probe(context.Background(), "riscv64", "qemu-riscv64").Registered {
 		t.Fatalf("uninstall: exit %d %s", code, out)
 	}
 }

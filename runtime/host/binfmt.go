@@ -59,7 +59,7 @@ func (s EmulatorState) OK() bool {
 }
 
 // Probe reads the entry for an architecture and runs a foreign binary.
-func (b Binfmt) Probe(arch, entry string) EmulatorState {
+func (b Binfmt) Probe(ctx context.Context, arch, entry string) EmulatorState {
 	st := EmulatorState{Entry: entry, Mounted: b.mounted()}
 	if !st.Mounted {
 		return st
@@ -84,7 +84,7 @@ func (b Binfmt) Probe(arch, entry string) EmulatorState {
 			st.InterpreterExists = err == nil
 		}
 	}
-	if err := Executes(arch); err != nil {
+	if err := Executes(ctx, arch); err != nil {
 		st.ExecError = err.Error()
 	} else {
 		st.Executes = true
@@ -169,7 +169,7 @@ func (b Binfmt) Unregister(entry string) error {
 // Executes runs a static binary of arch in an empty chroot, the way BuildKit
 // checks emulators: only an entry with the F flag, whose interpreter the
 // kernel already holds, can run it there. It needs root.
-func Executes(arch string) error {
+func Executes(ctx context.Context, arch string) error {
 	if arch == runtime.GOARCH {
 		return nil // the host's own architecture runs natively
 	}
@@ -197,7 +197,7 @@ func Executes(arch string) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(context.Background(), "/check")
+	cmd := exec.CommandContext(ctx, "/check")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: dir}
 	err = cmd.Run()
 	if arch == "amd64" {

@@ -1,6 +1,7 @@
 package host_test
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
@@ -32,7 +33,7 @@ func TestRegisterProbeUninstall(t *testing.T) {
 	if err := b.Unregister(entry); err != nil {
 		t.Fatal(err)
 	}
-	st := b.Probe(arch, entry)
+	st := b.Probe(context.Background(), arch, entry)
 	if st.Registered || st.Executes || st.OK() {
 		t.Fatalf("after uninstall: %+v", st)
 	}
@@ -40,7 +41,7 @@ func TestRegisterProbeUninstall(t *testing.T) {
 	if err := b.Register(arch, entry); err != nil {
 		t.Fatal(err)
 	}
-	st = b.Probe(arch, entry)
+	st = b.Probe(context.Background(), arch, entry)
 	if !st.OK() {
 		t.Fatalf("after register: %+v", st)
 	}
@@ -58,21 +59,21 @@ func TestRegisterProbeUninstall(t *testing.T) {
 	if err := os.WriteFile(b.Dir+"/register", []byte(noF), 0o200); err != nil {
 		t.Fatal(err)
 	}
-	st = b.Probe(arch, entry)
+	st = b.Probe(context.Background(), arch, entry)
 	if !st.Registered || strings.Contains(st.Flags, "F") || st.Executes || st.OK() {
 		t.Fatalf("an entry without F: %+v", st)
 	}
 	if err := b.Register(arch, entry); err != nil {
 		t.Fatal(err)
 	}
-	if st = b.Probe(arch, entry); !st.OK() || !strings.Contains(st.Flags, "F") {
+	if st = b.Probe(context.Background(), arch, entry); !st.OK() || !strings.Contains(st.Flags, "F") {
 		t.Fatalf("after replacing: %+v", st)
 	}
 
 	if err := b.Unregister(entry); err != nil {
 		t.Fatal(err)
 	}
-	if st = b.Probe(arch, entry); st.Registered {
+	if st = b.Probe(context.Background(), arch, entry); st.Registered {
 		t.Fatalf("after the last uninstall: %+v", st)
 	}
 }

@@ -31,7 +31,7 @@ func Fix(ctx context.Context, p *plan.Plan, opts Options, out io.Writer) error {
 			if err := opts.Binfmt.Register(e.Arch, e.Interpreter); err != nil {
 				return fmt.Errorf("%s: %w", st.ID, err)
 			}
-			if s := opts.Binfmt.Probe(e.Arch, e.Interpreter); !s.OK() {
+			if s := opts.Binfmt.Probe(ctx, e.Arch, e.Interpreter); !s.OK() {
 				return fmt.Errorf("%s: registered, but a %s binary still does not run: %s", st.ID, e.Arch, s.ExecError)
 			}
 		case st.Docker != nil:

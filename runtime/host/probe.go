@@ -46,7 +46,7 @@ func Probe(ctx context.Context, p *plan.Plan, opts Options) []Problem {
 		case st.Emulator != nil && desktop != nil:
 			emulatorThroughBuilder(st, desktop, add)
 		case st.Emulator != nil:
-			probeEmulator(st, opts, add)
+			probeEmulator(ctx, st, opts, add)
 		case st.Docker != nil:
 			probeDocker(ctx, st, opts, add)
 		case st.Builder != nil:
@@ -106,9 +106,9 @@ func emulatorThroughBuilder(st *plan.Step, served []string, add func(*plan.Step,
 		fmt.Sprintf("Docker Desktop runs builds in its VM, whose emulators bakeplan cannot register from here. Install it with: docker run --privileged --rm tonistiigi/binfmt --install %s", e.Arch))
 }
 
-func probeEmulator(st *plan.Step, opts Options, add func(*plan.Step, string, string)) {
+func probeEmulator(ctx context.Context, st *plan.Step, opts Options, add func(*plan.Step, string, string)) {
 	e := st.Emulator
-	s := opts.Binfmt.Probe(e.Arch, e.Interpreter)
+	s := opts.Binfmt.Probe(ctx, e.Arch, e.Interpreter)
 	st.Observed = map[string]string{
 		"binfmt_misc": yesNo(s.Mounted, "mounted", "not mounted"),
 		"registered":  yesNo(s.Registered, "yes", "no"),
