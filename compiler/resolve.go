@@ -189,11 +189,6 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 		}
 	}
 
-	if !abstract && !diags.HasErrors() && len(c.opts.Select) == 0 {
-		// Every target will be planned: start digesting its context now.
-		c.digests.Prefetch(r.contextDir, r.dockerfile)
-	}
-
 	// Plain attributes.
 	r.build.Stage = strAttr(obj, "target", "")
 	r.build.NoCache = boolAttr(obj, "no_cache")

@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 
@@ -406,6 +407,7 @@ func (c *compilation) evalInstance(in *instance, stack []*instance) hcl.Diagnost
 	}
 	in.obj = cty.ObjectVal(attrs)
 	c.targets = append(c.targets, in)
+	c.prefetch(in)
 	return diags
 }
 
@@ -416,4 +418,45 @@ func sortedAttrs(attrs hcl.Attributes) []*hcl.Attribute {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Range.Start.Byte < out[j].Range.Start.Byte })
 	return out
+}
+
+// prefetch starts digesting a target's context as soon as its attributes
+// are known, so that the I/O overlaps the evaluation of the other targets.
+// It is only a head start: resolve checks the same paths properly.
+func (c *compilation) prefetch(in *instance) {
+	if len(c.opts.Select) > 0 {
+		return // only part of the spec will be planned
+	}
+	str := func(name, def string) (string, bool) {
+		v := in.obj.GetAttr(name)
+		if v.IsNull() {
+			return def, true
+		}
+		if v.IsMarked() {
+			return "", false
+		}
+		return v.AsString(), true
+	}
+	ctxRel, ok := str("context", ".")
+	if !ok {
+		return
+	}
+	ctxDir, _, d := c.localPath(ctxRel, hcl.Range{}, true, "")
+	if d.HasErrors() {
+		return
+	}
+	dockerfile := ""
+	if v := in.obj.GetAttr("dockerfile_inline"); v.IsNull() {
+		df, ok := str("dockerfile", "Dockerfile")
+		if !ok {
+			return
+		}
+		if !path.IsAbs(df) {
+			df = path.Join(ctxRel, df)
+		}
+		if dockerfile, _, d = c.localPath(df, hcl.Range{}, true, ""); d.HasErrors() {
+			return
+		}
+	}
+	c.digests.Prefetch(ctxDir, dockerfile)
 }
