@@ -105,16 +105,7 @@ func probed(p *plan.Plan) bool {
 }
 
 func observedText(m map[string]string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + " " + m[k]
-	}
-	return strings.Join(parts, ", ")
+	return joinMap(m, ", ", func(k, v string) string { return k + " " + v })
 }
 
 // HostSummary is the closing line of the host drift, Terraform style.
@@ -294,6 +285,11 @@ func edgeText(e plan.Edge) string {
 }
 
 func mapText(m map[string]string) string {
+	return joinMap(m, " ", func(k, v string) string { return fmt.Sprintf("%s=%q", k, v) })
+}
+
+// joinMap renders a map in key order, one formatted entry per key.
+func joinMap(m map[string]string, sep string, entry func(k, v string) string) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -301,9 +297,9 @@ func mapText(m map[string]string) string {
 	sort.Strings(keys)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s=%q", k, m[k])
+		parts[i] = entry(k, m[k])
 	}
-	return strings.Join(parts, " ")
+	return strings.Join(parts, sep)
 }
 
 // short abbreviates a digest for people; the plan file keeps it whole.
