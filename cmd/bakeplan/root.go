@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/bakeplan/bakeplan/compiler"
@@ -53,6 +54,7 @@ targets) into a plan in which every reference, platform, tag, path and host
 requirement is checked before anything builds.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.file, "file", "f", "bakeplan.hcl", "the spec file (.hcl, or .json for HCL's JSON syntax)")
@@ -87,6 +89,16 @@ requirement is checked before anything builds.`,
 type exitCode int
 
 func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// version is the module version bakeplan was built from, or "devel" for a
+// build from a checkout.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok || bi.Main.Version == "" || bi.Main.Version == "(devel)" {
+		return "devel"
+	}
+	return bi.Main.Version
+}
 
 // terraformFlags accepts Terraform's single-dash -out, which users type by
 // habit and pflag would read as -o -u -t.
