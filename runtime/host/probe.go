@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bakeplan/bakeplan/plan"
@@ -36,24 +37,41 @@ type Problem struct {
 // fix in Change (the step's action stays "ensure"); steps that already
 // match become "no-op". It only reads.
 func Probe(ctx context.Context, p *plan.Plan, opts Options) []Problem {
-	var problems []Problem
-	add := func(st *plan.Step, summary, detail string) {
-		problems = append(problems, Problem{Step: st.ID, Summary: summary, Detail: detail})
-	}
 	desktop := desktopPlatforms(ctx, p, opts)
-	for _, st := range p.Steps {
+	// Each step is probed on its own goroutine: running a foreign binary
+	// under QEMU, dialling builders and registries all wait on something
+	// else. Problems are gathered per step, so their order is the plan's.
+	found := make([][]Problem, len(p.Steps))
+	var wg sync.WaitGroup
+	for i, st := range p.Steps {
+		add := func(st *plan.Step, summary, detail string) {
+			found[i] = append(found[i], Problem{Step: st.ID, Summary: summary, Detail: detail})
+		}
+		var probe func()
 		switch {
 		case st.Emulator != nil && desktop != nil:
-			emulatorThroughBuilder(st, desktop, add)
+			probe = func() { emulatorThroughBuilder(st, desktop, add) }
 		case st.Emulator != nil:
-			probeEmulator(ctx, st, opts, add)
+			probe = func() { probeEmulator(ctx, st, opts, add) }
 		case st.Docker != nil:
-			probeDocker(ctx, st, opts, add)
+			probe = func() { probeDocker(ctx, st, opts, add) }
 		case st.Builder != nil:
-			probeBuilder(ctx, p, st, opts, add)
+			probe = func() { probeBuilder(ctx, p, st, opts, add) }
 		case st.Registry != nil:
-			probeRegistry(ctx, st, opts, add)
+			probe = func() { probeRegistry(ctx, st, opts, add) }
+		default:
+			continue
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			probe()
+		}()
+	}
+	wg.Wait()
+	var problems []Problem
+	for _, f := range found {
+		problems = append(problems, f...)
 	}
 	return problems
 }
