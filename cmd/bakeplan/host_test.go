@@ -48,6 +48,11 @@ func TestEmulatorDriftAndFix(t *testing.T) {
 		t.Fatalf("plan: exit %d\n%s%s", code, out, errOut)
 	}
 
+	js, _, code := runWith(t, env, "plan", "-f", spec, "--json", "--detailed-exitcode")
+	if code != 2 || !strings.Contains(js, `"symbol": "+"`) || !strings.Contains(js, `"summary": "register qemu-riscv64`) {
+		t.Fatalf("plan --json does not carry the change: exit %d\n%s", code, js)
+	}
+
 	out, _, code = runWith(t, env, "apply", "-f", spec, "--dry-run")
 	if code != 0 || !strings.Contains(out, "write to /proc/sys/fs/binfmt_misc/register:") || !strings.Contains(out, ":qemu-riscv64:M:") {
 		t.Fatalf("dry run: exit %d\n%s", code, out)
@@ -96,6 +101,16 @@ func TestImageStoreSwitch(t *testing.T) {
 		t.Fatalf("plan: exit %d\n%s%s", code, out, errOut)
 	}
 	before, _ := os.ReadFile(d.DaemonJSON)
+
+	// A dry run shows the exact daemon.json it would write, and writes nothing.
+	out, _, code = runWith(t, env, append([]string{"apply", "--dry-run"}, flags...)...)
+	if code != 0 || !strings.Contains(out, "write "+d.DaemonJSON+":") || !strings.Contains(out, `"containerd-snapshotter": true`) ||
+		!strings.Contains(out, `"storage-driver": "native"`) || !strings.Contains(out, `"log-level": "warn"`) {
+		t.Fatalf("dry run: exit %d\n%s", code, out)
+	}
+	if after, _ := os.ReadFile(d.DaemonJSON); string(after) != string(before) {
+		t.Fatal("a dry run changed daemon.json")
+	}
 
 	_, errOut, code = runWith(t, env, append([]string{"apply", "--auto-approve"}, flags...)...)
 	if code != 1 || !strings.Contains(errOut, "--allow-destructive") {
