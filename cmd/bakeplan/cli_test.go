@@ -137,3 +137,18 @@ func TestHelpHasExamples(t *testing.T) {
 		}
 	}
 }
+
+// TestDryRunGolden pins what apply --dry-run prints: it is the contract of
+// what apply sends. Absolute paths are replaced by $SPEC_DIR.
+func TestDryRunGolden(t *testing.T) {
+	dir, err := filepath.Abs("../../examples/hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"BUILDKIT_HOST=unix:///run/buildkit/buildkitd.sock"}
+	out, errOut, code := runWith(t, env, "apply", "--dry-run", "--offline", "-f", "../../examples/hello/bakeplan.hcl")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	golden(t, "apply-dry-run-hello", strings.ReplaceAll(out, dir, "$SPEC_DIR"))
+}

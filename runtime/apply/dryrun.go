@@ -46,7 +46,14 @@ func DryRun(w io.Writer, p *plan.Plan, opts Options) error {
 				fmt.Fprintf(w, "  tag      %s -> the digest pushed by %s, once every build succeeded\n", t, strings.Join(from, " + "))
 			}
 		default:
-			fmt.Fprintf(w, "  not probed: host requirements are checked and fixed in a later version\n")
+			switch {
+			case st.Change != nil:
+				fmt.Fprintf(w, "  change   %s %s (made after approval, before any build)\n", st.Change.Symbol, st.Change.Summary)
+			case st.Observed != nil:
+				fmt.Fprintf(w, "  matches  the host as probed; nothing to do\n")
+			default:
+				fmt.Fprintf(w, "  not probed (--offline): neither checked nor changed\n")
+			}
 		}
 	}
 	return nil
