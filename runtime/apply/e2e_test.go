@@ -223,6 +223,14 @@ func TestHello(t *testing.T) {
 	if got := strings.TrimSpace(reg.file(t, "hello", idx, "linux/arm64", "arch")); got != "aarch64" {
 		t.Errorf("arm64 RUN saw %q", got)
 	}
+	// The same build again comes from the cache and says so.
+	again, err := apply.Apply(ctx(t), p, e.options(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Builds[0].Cached {
+		t.Errorf("a repeated build is not reported as cached: %+v", again.Builds[0])
+	}
 }
 
 // TestDAG builds a contexts edge and a depends_on edge in the right order,
@@ -359,6 +367,9 @@ target "after-bad" {
 	for _, b := range sum.Builds {
 		if b.Target == "after-bad" && !b.Skipped {
 			t.Errorf("after-bad ran although its dependency failed")
+		}
+		if b.Target == "good" && b.Cached {
+			t.Errorf("a build with a new RUN step is reported as cached")
 		}
 	}
 }

@@ -150,3 +150,20 @@ func TestContextWithoutEdge(t *testing.T) {
 		t.Error("a target context without its data edge was accepted")
 	}
 }
+
+func TestIsDockerfileStep(t *testing.T) {
+	for name, want := range map[string]bool{
+		"[linux/arm64 2/2] RUN uname -m > /arch":           true,
+		"[stage-1 3/4] COPY --from=build /out /":           true,
+		"[2/2] RUN true":                                   true,
+		"[linux/amd64 1/2] FROM 127.0.0.1:5000/busybox":    false,
+		"[internal] load build definition from Dockerfile": false,
+		"[linux/arm64 internal] load metadata for x":       false,
+		"exporting to image":                               false,
+		"[auth] library/alpine:pull token":                 false,
+	} {
+		if got := solve.IsDockerfileStep(name); got != want {
+			t.Errorf("IsDockerfileStep(%q) = %t", name, got)
+		}
+	}
+}

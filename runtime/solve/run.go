@@ -206,18 +206,13 @@ func Run(ctx context.Context, req *Request, ro RunOptions) (*Result, error) {
 	// was actually built.
 	ch := make(chan *client.SolveStatus)
 	cached := true
-	seen := false
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for st := range ch {
 			for _, v := range st.Vertexes {
-				if v.Completed != nil {
-					seen = true
-					if !v.Cached && !strings.HasPrefix(v.Name, "[internal]") && !strings.HasPrefix(v.Name, "[auth]") &&
-						!strings.Contains(v.Name, "load ") && !strings.Contains(v.Name, "exporting") && !strings.Contains(v.Name, "pushing") {
-						cached = false
-					}
+				if v.Completed != nil && !v.Cached && isDockerfileStep(v.Name) {
+					cached = false
 				}
 			}
 			if ro.Status != nil {
@@ -247,7 +242,7 @@ func Run(ctx context.Context, req *Request, ro RunOptions) (*Result, error) {
 	}
 	renames = nil
 
-	res := &Result{Digest: resp.ExporterResponse["containerimage.digest"], Cached: cached && seen, Duration: time.Since(start)}
+	res := &Result{Digest: resp.ExporterResponse["containerimage.digest"], Cached: cached, Duration: time.Since(start)}
 	if ro.LayoutDir != "" {
 		d, err := layoutDigest(ro.LayoutDir)
 		if err != nil {
@@ -259,6 +254,33 @@ func Run(ctx context.Context, req *Request, ro RunOptions) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// isDockerfileStep tells the vertices of Dockerfile instructions that do
+// work, such as "[linux/arm64 2/3] RUN make", from metadata loads, image
+// resolution (FROM), exports and pushes, which are never reported cached.
+func isDockerfileStep(name string) bool {
+	open, rest, ok := strings.Cut(name, "] ")
+	if !ok || !strings.HasPrefix(open, "[") || !strings.Contains(open, "/") || strings.HasPrefix(rest, "FROM ") {
+		return false
+	}
+	// The bracket ends in n/m, the step number of the stage.
+	fields := strings.Fields(open[1:])
+	last := fields[len(fields)-1]
+	n, m, ok := strings.Cut(last, "/")
+	return ok && isDigits(n) && isDigits(m)
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func layoutDigest(dir string) (string, error) {

@@ -1,0 +1,4 @@
+package solve
+
+// IsDockerfileStep exposes isDockerfileStep to the tests.
+var IsDockerfileStep = isDockerfileStep
