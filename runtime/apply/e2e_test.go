@@ -305,7 +305,7 @@ target "new" {
 		return map[string]string{
 			"bakeplan.hcl": fmt.Sprintf(`
 target "good" {
-  dockerfile_inline = "FROM %[1]s\nRUN echo %[4]s > /v"
+  dockerfile_inline = "FROM %[1]s\nRUN echo %[4]s %[3]s > /v"
   tags = ["%[2]s/%[3]s:good"]
   push = true
 }
