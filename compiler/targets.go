@@ -281,7 +281,7 @@ func (c *compilation) collectRefs(in *instance) hcl.Diagnostics {
 			in.refs = append(in.refs, dep)
 		}
 	}
-	for _, a := range sortedAttrs(in.decl.Attrs) {
+	for _, a := range spec.SortedAttrs(in.decl.Attrs) {
 		for _, trav := range a.Expr.Variables() {
 			if trav.RootName() != "target" {
 				continue
@@ -409,15 +409,6 @@ func (c *compilation) evalInstance(in *instance, stack []*instance) hcl.Diagnost
 	c.targets = append(c.targets, in)
 	c.prefetch(in)
 	return diags
-}
-
-func sortedAttrs(attrs hcl.Attributes) []*hcl.Attribute {
-	out := make([]*hcl.Attribute, 0, len(attrs))
-	for _, a := range attrs {
-		out = append(out, a)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Range.Start.Byte < out[j].Range.Start.Byte })
-	return out
 }
 
 // prefetch starts digesting a target's context as soon as its attributes

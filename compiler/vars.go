@@ -59,12 +59,7 @@ func (c *compilation) resolveVariables() hcl.Diagnostics {
 		settings[name] = varSetting{val: val, source: "env"}
 	}
 	for _, attrs := range c.opts.VarFiles {
-		list := make([]*hcl.Attribute, 0, len(attrs))
-		for _, a := range attrs {
-			list = append(list, a)
-		}
-		sort.Slice(list, func(i, j int) bool { return list[i].Range.Start.Byte < list[j].Range.Start.Byte })
-		for _, a := range list {
+		for _, a := range spec.SortedAttrs(attrs) {
 			if _, ok := declared[a.Name]; !ok {
 				diags = append(diags, undeclared(a.Name, names, a.NameRange.Ptr()))
 				continue

@@ -71,7 +71,7 @@ func (s *Spec) decode(body hcl.Body) hcl.Diagnostics {
 		case "locals":
 			attrs, d := b.Body.JustAttributes()
 			diags = append(diags, d...)
-			for _, a := range sortedAttrs(attrs) {
+			for _, a := range SortedAttrs(attrs) {
 				if !unique("local value", a.Name, a.NameRange) {
 					continue
 				}
@@ -277,7 +277,7 @@ func decodeGroup(b *hcl.Block) (*Group, hcl.Diagnostics) {
 func decodeTarget(b *hcl.Block) (*Target, hcl.Diagnostics) {
 	c, diags := b.Body.Content(targetSchema)
 	t := &Target{Name: b.Labels[0], DeclRange: b.DefRange, TypeRange: b.LabelRanges[0], Attrs: hcl.Attributes{}}
-	for _, a := range sortedAttrs(c.Attributes) {
+	for _, a := range SortedAttrs(c.Attributes) {
 		switch name := a.Name; name {
 		case attrInherits:
 			refs, d := decodeRefList(a.Expr, "target")
@@ -418,9 +418,10 @@ func badRef(rng hcl.Range, kinds []string) *hcl.Diagnostic {
 	}
 }
 
-// sortedAttrs orders attributes by source position so that results do not
-// depend on map iteration.
-func sortedAttrs(attrs hcl.Attributes) []*hcl.Attribute {
+// SortedAttrs orders attributes by source position, so that whatever walks
+// them (decoding here, evaluation in the compiler) reports in file order
+// rather than map order.
+func SortedAttrs(attrs hcl.Attributes) []*hcl.Attribute {
 	out := make([]*hcl.Attribute, 0, len(attrs))
 	for _, a := range attrs {
 		out = append(out, a)
