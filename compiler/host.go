@@ -29,6 +29,13 @@ var emulatorInterpreters = map[string]string{
 	"loong64":  "qemu-loongarch64",
 }
 
+// EmulatorEntry names the binfmt_misc entry that emulates arch, as plans
+// record it in host.emulator steps.
+func EmulatorEntry(arch string) (string, bool) {
+	e, ok := emulatorInterpreters[arch]
+	return e, ok
+}
+
 // Image store values.
 const (
 	storeContainerd = "containerd"

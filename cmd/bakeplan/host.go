@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/bakeplan/bakeplan/compiler"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/runtime/endpoint"
 	"github.com/bakeplan/bakeplan/runtime/host"
@@ -108,7 +109,7 @@ func newHostCmd(g *globals) *cobra.Command {
 			b := host.DefaultBinfmt()
 			var entries []string
 			for _, arch := range args {
-				e, ok := interpreterEntry(arch)
+				e, ok := compiler.EmulatorEntry(arch)
 				if !ok {
 					return fmt.Errorf("%q is not an architecture bakeplan knows", arch)
 				}
@@ -136,16 +137,4 @@ func newHostCmd(g *globals) *cobra.Command {
 	uninstall.Flags().BoolVar(&autoApprove, "auto-approve", false, "do not ask")
 	cmd.AddCommand(uninstall)
 	return cmd
-}
-
-// interpreterEntry names the binfmt_misc entry of an architecture, as the
-// compiler's plans do.
-func interpreterEntry(arch string) (string, bool) {
-	m := map[string]string{
-		"amd64": "qemu-x86_64", "386": "qemu-i386", "arm64": "qemu-aarch64", "arm": "qemu-arm",
-		"riscv64": "qemu-riscv64", "ppc64le": "qemu-ppc64le", "s390x": "qemu-s390x",
-		"mips64le": "qemu-mips64el", "mips64": "qemu-mips64", "loong64": "qemu-loongarch64",
-	}
-	e, ok := m[arch]
-	return e, ok
 }
