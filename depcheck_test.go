@@ -18,7 +18,7 @@ func TestDependencyDirection(t *testing.T) {
 		"compiler/inputs":  {},
 		"compiler":         {"spec", "plan", "compiler/inputs"},
 		"runtime":          {"plan"},
-		"runtime/endpoint": {},
+		"runtime/endpoint": {"plan"},
 		"runtime/publish":  {},
 		"runtime/solve":    {"plan"},
 		"runtime/apply":    {"plan", "runtime/endpoint", "runtime/solve", "runtime/publish", "internal/atomicfile"},

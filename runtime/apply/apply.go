@@ -81,7 +81,7 @@ func Requests(p *plan.Plan, opts Options) ([]*solve.Request, error) {
 			insecure[st.Registry.Host] = true
 		}
 		if st.Builder != nil {
-			endpoints[st.Builder.Name] = resolveBuilder(st.Builder, opts.Env)
+			endpoints[st.Builder.Name] = endpoint.ForBuilder(st.Builder, opts.Env)
 		}
 	}
 	var out []*solve.Request
@@ -127,7 +127,7 @@ func Apply(ctx context.Context, p *plan.Plan, opts Options) (*Summary, error) {
 		if st.Builder == nil || !usesBuilder(reqs, st.Builder.Name) {
 			continue
 		}
-		c, err := endpoint.Connect(ctx, resolveBuilder(st.Builder, opts.Env))
+		c, err := endpoint.Connect(ctx, endpoint.ForBuilder(st.Builder, opts.Env))
 		if err != nil {
 			return nil, fmt.Errorf("builder.%s: %w", st.Builder.Name, err)
 		}
@@ -208,14 +208,6 @@ func Apply(ctx context.Context, p *plan.Plan, opts Options) (*Summary, error) {
 		return sum, fmt.Errorf("%d build(s) failed; targets that depend on them were not tagged:\n  %s", len(failures), strings.Join(failures, "\n  "))
 	}
 	return sum, nil
-}
-
-func resolveBuilder(b *plan.Builder, env endpoint.Env) endpoint.Resolved {
-	r := endpoint.Resolve(b.Endpoint, env)
-	if b.TLS != nil {
-		r.TLS = &endpoint.TLS{CACert: b.TLS.CACert, Cert: b.TLS.Cert, Key: b.TLS.Key, ServerName: b.TLS.ServerName}
-	}
-	return r
 }
 
 func usesBuilder(reqs []*solve.Request, name string) bool {

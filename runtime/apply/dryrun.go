@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/runtime/endpoint"
 	"github.com/bakeplan/bakeplan/runtime/solve"
 )
 
@@ -28,7 +29,7 @@ func DryRun(w io.Writer, p *plan.Plan, opts Options) error {
 		fmt.Fprintf(w, "\n%s %s\n", st.Action, st.ID)
 		switch {
 		case st.Builder != nil:
-			ep := resolveBuilder(st.Builder, opts.Env)
+			ep := endpoint.ForBuilder(st.Builder, opts.Env)
 			fmt.Fprintf(w, "  connect  %s, and check that BuildKit answers before any solve\n", ep)
 			if t := ep.TLS; t != nil {
 				fmt.Fprintf(w, "  tls      ca_cert=%s cert=%s key=%s server_name=%s\n", t.CACert, t.Cert, t.Key, t.ServerName)

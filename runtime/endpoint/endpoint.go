@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bakeplan/bakeplan/plan"
 	"github.com/moby/buildkit/client"
 	// Connection helpers register their schemes with BuildKit's client.
 	_ "github.com/moby/buildkit/client/connhelper/dockercontainer"
@@ -71,9 +72,25 @@ func dockerAddress(env Env) string {
 	return "docker+" + dockerclient.DefaultDockerHost
 }
 
+// ForBuilder resolves a plan's builder node: its endpoint and, for tcp://,
+// its TLS files.
+func ForBuilder(b *plan.Builder, env Env) Resolved {
+	r := Resolve(b.Endpoint, env)
+	if b.TLS != nil {
+		r.TLS = &TLS{CACert: b.TLS.CACert, Cert: b.TLS.Cert, Key: b.TLS.Key, ServerName: b.TLS.ServerName}
+	}
+	return r
+}
+
 // Connect dials the endpoint and checks that BuildKit answers, so that an
 // unreachable builder fails before any solve starts.
 func Connect(ctx context.Context, r Resolved) (*client.Client, error) {
+	c, _, err := Dial(ctx, r)
+	return c, err
+}
+
+// Dial is Connect that also returns what BuildKit answered about itself.
+func Dial(ctx context.Context, r Resolved) (*client.Client, *client.Info, error) {
 	var (
 		c   *client.Client
 		err error
@@ -84,15 +101,16 @@ func Connect(ctx context.Context, r Resolved) (*client.Client, error) {
 		c, err = client.New(ctx, r.Address, tlsOptions(r.TLS)...)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("builder at %s: %w", r, err)
+		return nil, nil, fmt.Errorf("builder at %s: %w", r, err)
 	}
 	pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	if _, err := c.Info(pctx); err != nil {
+	info, err := c.Info(pctx)
+	if err != nil {
 		c.Close()
-		return nil, fmt.Errorf("builder at %s does not answer: %w", r, err)
+		return nil, nil, fmt.Errorf("builder at %s does not answer: %w", r, err)
 	}
-	return c, nil
+	return c, info, nil
 }
 
 func tlsOptions(t *TLS) []client.ClientOpt {

@@ -194,21 +194,13 @@ func probeDocker(ctx context.Context, st *plan.Step, opts Options, add func(*pla
 
 func probeBuilder(ctx context.Context, p *plan.Plan, st *plan.Step, opts Options, add func(*plan.Step, string, string)) {
 	b := st.Builder
-	r := endpoint.Resolve(b.Endpoint, opts.Env)
-	if b.TLS != nil {
-		r.TLS = &endpoint.TLS{CACert: b.TLS.CACert, Cert: b.TLS.Cert, Key: b.TLS.Key, ServerName: b.TLS.ServerName}
-	}
-	c, err := endpoint.Connect(ctx, r)
+	r := endpoint.ForBuilder(b, opts.Env)
+	c, info, err := endpoint.Dial(ctx, r)
 	if err != nil {
 		add(st, fmt.Sprintf("Builder %s is not reachable", b.Name), err.Error())
 		return
 	}
 	defer c.Close()
-	info, err := c.Info(ctx)
-	if err != nil {
-		add(st, fmt.Sprintf("Builder %s does not answer", b.Name), err.Error())
-		return
-	}
 	workers, err := c.ListWorkers(ctx)
 	if err != nil {
 		add(st, fmt.Sprintf("Builder %s does not list its workers", b.Name), err.Error())
