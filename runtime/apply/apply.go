@@ -74,12 +74,9 @@ type Summary struct {
 // Requests returns the solve request of every build step, in plan order,
 // with each step's resolved endpoint.
 func Requests(p *plan.Plan, opts Options) ([]*solve.Request, error) {
-	insecure := map[string]bool{}
+	insecure := insecureRegistries(p)
 	endpoints := map[string]endpoint.Resolved{}
 	for _, st := range p.Steps {
-		if st.Registry != nil && st.Registry.Insecure {
-			insecure[st.Registry.Host] = true
-		}
 		if st.Builder != nil {
 			endpoints[st.Builder.Name] = endpoint.ForBuilder(st.Builder, opts.Env)
 		}
@@ -324,15 +321,21 @@ func runBuilds(ctx context.Context, cancel context.CancelFunc, p *plan.Plan, req
 	return results
 }
 
-// publishAll writes the tags of every publish step whose builds succeeded.
-func publishAll(ctx context.Context, p *plan.Plan, results map[string]*BuildResult, sum *Summary, opts Options) error {
-	insecure := map[string]bool{}
+// insecureRegistries are the declared registries reached over plain HTTP,
+// for both the pushes by digest and the tags.
+func insecureRegistries(p *plan.Plan) map[string]bool {
+	out := map[string]bool{}
 	for _, st := range p.Steps {
 		if st.Registry != nil && st.Registry.Insecure {
-			insecure[st.Registry.Host] = true
+			out[st.Registry.Host] = true
 		}
 	}
-	tagger := publish.New(insecure)
+	return out
+}
+
+// publishAll writes the tags of every publish step whose builds succeeded.
+func publishAll(ctx context.Context, p *plan.Plan, results map[string]*BuildResult, sum *Summary, opts Options) error {
+	tagger := publish.New(insecureRegistries(p))
 	var eg errgroup.Group
 	var mu sync.Mutex
 	for _, st := range p.Steps {
