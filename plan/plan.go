@@ -276,3 +276,14 @@ func (p *Plan) Step(id string) *Step {
 	}
 	return nil
 }
+
+// Probed reports whether the plan was made online: a host probe recorded
+// what it found, or a change, on some step.
+func (p *Plan) Probed() bool {
+	for _, s := range p.Steps {
+		if s.Observed != nil || s.Change != nil {
+			return true
+		}
+	}
+	return false
+}

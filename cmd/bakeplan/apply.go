@@ -75,7 +75,7 @@ DOCKER_HOST (or Docker's default socket).`,
 				p, files = c.plan, c.files
 			}
 			if fresh != nil {
-				if !offline && probed(p) {
+				if !offline && p.Probed() {
 					// The host state the plan depended on is an input too.
 					if err := g.probe(cmd.Context(), &compiled{plan: fresh, files: files}); err != nil {
 						return err
@@ -144,15 +144,6 @@ DOCKER_HOST (or Docker's default socket).`,
 	f.BoolVar(&autoApprove, "auto-approve", false, "make host changes without asking")
 	f.BoolVar(&allowDestructive, "allow-destructive", false, "allow host changes that hide or lose something (the image store switch)")
 	return cmd
-}
-
-func probed(p *plan.Plan) bool {
-	for _, st := range p.Steps {
-		if st.Observed != nil {
-			return true
-		}
-	}
-	return false
 }
 
 func (g *globals) getenv(key string) string {

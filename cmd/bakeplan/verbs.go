@@ -12,6 +12,7 @@ import (
 
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/plan/render"
+	"github.com/bakeplan/bakeplan/runtime/host"
 	"github.com/spf13/cobra"
 )
 
@@ -93,7 +94,7 @@ Terraform style; a requirement bakeplan cannot fix is an error.`,
 				if _, err = g.streams.out.Write(data); err != nil {
 					return err
 				}
-				if detailed && hasHostChanges(c.plan) {
+				if detailed && len(host.Changes(c.plan)) > 0 {
 					return exitCode(2)
 				}
 				return nil
@@ -104,7 +105,7 @@ Terraform style; a requirement bakeplan cannot fix is an error.`,
 			if out != "" {
 				fmt.Fprintf(g.streams.out, "\nSaved the plan to %s (%s).\n", out, c.plan.Digest)
 			}
-			if detailed && hasHostChanges(c.plan) {
+			if detailed && len(host.Changes(c.plan)) > 0 {
 				return exitCode(2)
 			}
 			return nil
@@ -178,13 +179,4 @@ func planOutsideContexts(out string, c *compiled) error {
 		}
 	}
 	return nil
-}
-
-func hasHostChanges(p *plan.Plan) bool {
-	for _, st := range p.Steps {
-		if st.Change != nil {
-			return true
-		}
-	}
-	return false
 }

@@ -27,7 +27,7 @@ func Text(w io.Writer, p *plan.Plan) error {
 			ew.printf("  var.%s = %s  (%s)\n", v.Name, val, v.Source)
 		}
 	}
-	if probed(p) {
+	if p.Probed() {
 		ew.printf("\nHost, as probed:\n")
 		for _, st := range p.Steps {
 			switch {
@@ -93,15 +93,6 @@ func Summary(p *plan.Plan) string {
 	}
 	return fmt.Sprintf("Plan: %s, %s (%s, %d emulated), %s.",
 		host, Count(builds, "build"), Count(platforms, "platform"), emulated, Count(publishes, "publish"))
-}
-
-func probed(p *plan.Plan) bool {
-	for _, st := range p.Steps {
-		if st.Observed != nil || st.Change != nil {
-			return true
-		}
-	}
-	return false
 }
 
 func observedText(m map[string]string) string {
