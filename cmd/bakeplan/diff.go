@@ -153,10 +153,11 @@ func (g *globals) side(ctx context.Context, arg string, isBase bool) (*side, err
 				}
 				return &side{plan: p, label: arg}, nil
 			}
-			saved := g.file
-			g.file = arg
-			c, err := g.compile(nil)
-			g.file = saved
+			src, err := onDisk(arg)
+			if err != nil {
+				return nil, err
+			}
+			c, err := g.compileFrom(src, nil)
 			if err != nil {
 				return nil, err
 			}

@@ -134,11 +134,16 @@ type source struct {
 
 // workingTree is the spec named by -f, on disk.
 func (g *globals) workingTree() (source, error) {
-	abs, err := filepath.Abs(g.file)
+	return onDisk(g.file)
+}
+
+// onDisk is the spec file at path, on disk.
+func onDisk(path string) (source, error) {
+	abs, err := filepath.Abs(path)
 	if err != nil {
 		return source{}, fmt.Errorf("locating the spec: %w", err)
 	}
-	return source{fsys: os.DirFS("/"), specPath: strings.TrimPrefix(filepath.ToSlash(abs), "/"), name: g.file}, nil
+	return source{fsys: os.DirFS("/"), specPath: strings.TrimPrefix(filepath.ToSlash(abs), "/"), name: path}, nil
 }
 
 // compile reads, parses and compiles the spec in the working tree, printing
