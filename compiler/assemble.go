@@ -311,8 +311,8 @@ func checkTagOwners(all []*resolved) hcl.Diagnostics {
 func (c *compilation) selection(byIn map[*instance]*resolved) (map[*resolved]bool, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	expanded := map[string][]*instance{}
-	var expandGroup func(g *hcl.Range, name string, stack []string) []*instance
-	expandGroup = func(_ *hcl.Range, name string, stack []string) []*instance {
+	var expandGroup func(name string, stack []string) []*instance
+	expandGroup = func(name string, stack []string) []*instance {
 		if ins, ok := expanded[name]; ok {
 			return ins
 		}
@@ -335,7 +335,7 @@ func (c *compilation) selection(byIn map[*instance]*resolved) (map[*resolved]boo
 					diags = append(diags, unknownRef("group", "group", ref.Name, sortedKeys(c.groups), ref.Range))
 					continue
 				}
-				out = append(out, expandGroup(&ref.Range, ref.Name, append(stack, name))...)
+				out = append(out, expandGroup(ref.Name, append(stack, name))...)
 				continue
 			}
 			ins, d := c.resolveTargets(ref.Name, ref.Range)
@@ -349,7 +349,7 @@ func (c *compilation) selection(byIn map[*instance]*resolved) (map[*resolved]boo
 		return out
 	}
 	for _, name := range sortedKeys(c.groups) {
-		expandGroup(nil, name, nil)
+		expandGroup(name, nil)
 	}
 
 	var roots []*instance

@@ -86,6 +86,9 @@ func TestSavedPlans(t *testing.T) {
 	if out, _, code := bakeplan(t, "diff", planFile, "-f", spec, "--detailed-exitcode"); code != 0 || !strings.Contains(out, "No changes.") {
 		t.Errorf("a fresh plan against the working tree: exit %d\n%s", code, out)
 	}
+	if out, _, code := bakeplan(t, "diff", spec, spec, "--detailed-exitcode"); code != 0 || !strings.Contains(out, "No changes.") {
+		t.Errorf("a spec file against itself: exit %d\n%s", code, out)
+	}
 
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nLABEL x=y\n"), 0o644)
 	_, errOut, code := bakeplan(t, "apply", planFile, "-f", spec, "--offline", "--var", "V=2")
