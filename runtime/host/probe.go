@@ -37,7 +37,14 @@ type Problem struct {
 // fix in Change (the step's action stays "ensure"); steps that already
 // match become "no-op". It only reads.
 func Probe(ctx context.Context, p *plan.Plan, opts Options) []Problem {
-	desktop := desktopPlatforms(ctx, p, opts)
+	// Docker answers once, for the image store step and for knowing whether
+	// emulators live in Docker Desktop's VM.
+	var docker *DockerState
+	if needsDocker(p, opts) {
+		s := ProbeDocker(ctx, opts.Env.DockerHost)
+		docker = &s
+	}
+	desktop := desktopPlatforms(ctx, p, docker, opts)
 	// Each step is probed on its own goroutine: running a foreign binary
 	// under QEMU, dialling builders and registries all wait on something
 	// else. Problems are gathered per step, so their order is the plan's.
@@ -54,7 +61,7 @@ func Probe(ctx context.Context, p *plan.Plan, opts Options) []Problem {
 		case st.Emulator != nil:
 			probe = func() { probeEmulator(ctx, st, opts, add) }
 		case st.Docker != nil:
-			probe = func() { probeDocker(ctx, st, opts, add) }
+			probe = func() { probeDocker(st, *docker, add) }
 		case st.Builder != nil:
 			probe = func() { probeBuilder(ctx, p, st, opts, add) }
 		case st.Registry != nil:
@@ -79,14 +86,8 @@ func Probe(ctx context.Context, p *plan.Plan, opts Options) []Problem {
 // desktopPlatforms returns the platforms Docker Desktop's builder serves
 // when the plan builds on Docker Desktop, whose emulators live in its VM and
 // not in this machine's binfmt_misc; nil otherwise.
-func desktopPlatforms(ctx context.Context, p *plan.Plan, opts Options) []string {
-	onDocker := false
-	for _, st := range p.Steps {
-		if st.Builder != nil && endpoint.Resolve(st.Builder.Endpoint, opts.Env).Docker {
-			onDocker = true
-		}
-	}
-	if !onDocker || !ProbeDocker(ctx, opts.Env.DockerHost).Desktop {
+func desktopPlatforms(ctx context.Context, p *plan.Plan, docker *DockerState, opts Options) []string {
+	if docker == nil || !docker.Desktop || !buildsOnDocker(p, opts) {
 		return nil
 	}
 	c, err := endpoint.Connect(ctx, endpoint.Resolve("docker", opts.Env))
@@ -105,6 +106,31 @@ func desktopPlatforms(ctx context.Context, p *plan.Plan, opts Options) []string 
 		}
 	}
 	return out
+}
+
+// buildsOnDocker reports whether a builder of the plan is a Docker Engine's
+// BuildKit.
+func buildsOnDocker(p *plan.Plan, opts Options) bool {
+	for _, st := range p.Steps {
+		if st.Builder != nil && endpoint.Resolve(st.Builder.Endpoint, opts.Env).Docker {
+			return true
+		}
+	}
+	return false
+}
+
+// needsDocker reports whether probing the plan asks the Docker Engine
+// anything: its image store, or whether it is Docker Desktop.
+func needsDocker(p *plan.Plan, opts Options) bool {
+	if p.Step("host.docker.image_store") != nil {
+		return true
+	}
+	for _, st := range p.Steps {
+		if st.Emulator != nil {
+			return buildsOnDocker(p, opts)
+		}
+	}
+	return false
 }
 
 // emulatorThroughBuilder checks an emulator by the platforms Docker
@@ -160,8 +186,7 @@ func probeEmulator(ctx context.Context, st *plan.Step, opts Options, add func(*p
 	}
 }
 
-func probeDocker(ctx context.Context, st *plan.Step, opts Options, add func(*plan.Step, string, string)) {
-	s := ProbeDocker(ctx, opts.Env.DockerHost)
+func probeDocker(st *plan.Step, s DockerState, add func(*plan.Step, string, string)) {
 	if !s.Reachable {
 		add(st, "Docker is not reachable", fmt.Sprintf("The spec requires Docker's containerd image store, but the engine at %s does not answer: %s. Start Docker or set DOCKER_HOST.", s.Host, s.Error))
 		return
