@@ -27,7 +27,7 @@ func Parse(p *hclparse.Parser, filename string, src []byte) (*Spec, hcl.Diagnost
 	if strings.HasSuffix(filename, ".json") {
 		f, diags = p.ParseJSON(src, filename)
 	} else {
-		f, diags = p.ParseHCL(src, filename)
+		f, diags = parseNative(p, src, filename)
 	}
 	if diags.HasErrors() || f == nil {
 		return nil, diags

@@ -1,0 +1,152 @@
+package spec
+
+import (
+	"bytes"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+)
+
+// chunkSize is roughly how much source one piece of a large file holds.
+// Small pieces keep the lexer's token slice small: HCL grows it by copying,
+// and for a whole large file that copying costs more than the parsing.
+const chunkSize = 8 << 10
+
+// parseNative parses native syntax, splitting a large file into pieces at
+// top-level block boundaries and parsing them concurrently.
+//
+// A boundary is a line holding only "}" followed by a line that starts with
+// a letter. If such a line sits inside a heredoc, a comment, a string or
+// brackets, the piece before it does not parse cleanly on its own (the
+// construct is left open), so any piece with an error, or a top-level
+// attribute defined in two pieces, sends the whole file through HCL's own
+// parser instead. The result, diagnostics included, is then exactly what
+// HCL gives for the whole file; FuzzChunkedParse checks that.
+func parseNative(p *hclparse.Parser, src []byte, filename string) (*hcl.File, hcl.Diagnostics) {
+	return parseChunks(p, src, filename, chunkSize)
+}
+
+func parseChunks(p *hclparse.Parser, src []byte, filename string, size int) (*hcl.File, hcl.Diagnostics) {
+	cuts := chunkBounds(src, size)
+	if len(cuts) == 0 {
+		return p.ParseHCL(src, filename)
+	}
+	bounds := append(append([]int{0}, cuts...), len(src))
+	files := make([]*hcl.File, len(bounds)-1)
+	diags := make([]hcl.Diagnostics, len(files))
+	starts := make([]hcl.Pos, len(files))
+	line := 1
+	for i := range files {
+		if i > 0 {
+			line += bytes.Count(src[bounds[i-1]:bounds[i]], []byte("\n"))
+		}
+		starts[i] = hcl.Pos{Line: line, Column: 1, Byte: bounds[i]}
+	}
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	next := 0
+	for range min(runtime.GOMAXPROCS(0), len(files)) {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				i := next
+				next++
+				mu.Unlock()
+				if i >= len(files) {
+					return
+				}
+				files[i], diags[i] = hclsyntax.ParseConfig(src[bounds[i]:bounds[i+1]], filename, starts[i])
+			}
+		})
+	}
+	wg.Wait()
+
+	body := &hclsyntax.Body{Attributes: hclsyntax.Attributes{}}
+	var all hcl.Diagnostics
+	for i, f := range files {
+		if diags[i].HasErrors() {
+			return p.ParseHCL(src, filename)
+		}
+		all = append(all, diags[i]...)
+		b := f.Body.(*hclsyntax.Body)
+		for name, a := range b.Attributes {
+			if _, dup := body.Attributes[name]; dup {
+				return p.ParseHCL(src, filename)
+			}
+			body.Attributes[name] = a
+		}
+		body.Blocks = append(body.Blocks, b.Blocks...)
+		body.EndRange = b.EndRange
+		body.SrcRange = hcl.RangeBetween(files[0].Body.(*hclsyntax.Body).SrcRange, b.SrcRange)
+	}
+	file := &hcl.File{Body: body, Bytes: src, Nav: navigation{body}}
+	p.AddFile(filename, file)
+	return file, all
+}
+
+// chunkBounds returns the offsets at which src can be cut into pieces of
+// about size bytes: the start of a line beginning with a letter, right after
+// a line holding only "}" (optionally with a CR).
+func chunkBounds(src []byte, size int) []int {
+	var cuts []int
+	for from := size; from < len(src); {
+		i := bytes.Index(src[from:], []byte("\n}"))
+		if i < 0 {
+			break
+		}
+		q := from + i + 2 // just past the "}"
+		if q < len(src) && src[q] == '\r' {
+			q++
+		}
+		if q+1 < len(src) && src[q] == '\n' && isLetter(src[q+1]) {
+			cuts = append(cuts, q+1)
+			from = q + 1 + size
+			continue
+		}
+		from = q
+	}
+	return cuts
+}
+
+func isLetter(b byte) bool { return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' }
+
+// navigation names the top-level block around an offset, as HCL's own
+// parser does, so that diagnostics read the same whichever way a file was
+// parsed.
+type navigation struct{ root *hclsyntax.Body }
+
+func (n navigation) block(offset int) *hclsyntax.Block {
+	for _, b := range n.root.Blocks {
+		if b.Range().ContainsOffset(offset) {
+			return b
+		}
+	}
+	return nil
+}
+
+// ContextString implements the interface hcl's diagnostic writer looks for.
+func (n navigation) ContextString(offset int) string {
+	b := n.block(offset)
+	if b == nil {
+		return ""
+	}
+	var buf bytes.Buffer
+	buf.WriteString(b.Type)
+	for _, l := range b.Labels {
+		fmt.Fprintf(&buf, " %q", l)
+	}
+	return buf.String()
+}
+
+// ContextDefRange returns the header range of the block around offset.
+func (n navigation) ContextDefRange(offset int) hcl.Range {
+	if b := n.block(offset); b != nil {
+		return b.DefRange()
+	}
+	return hcl.Range{}
+}

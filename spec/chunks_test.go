@@ -1,0 +1,116 @@
+package spec
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+)
+
+// sameAsHCL parses src whole with HCL and in pieces of size bytes, and fails
+// unless both give the same syntax tree and diagnostics.
+func sameAsHCL(t testing.TB, src []byte, size int) {
+	t.Helper()
+	want, wantDiags := hclsyntax.ParseConfig(src, "f.hcl", hcl.InitialPos)
+	p := hclparse.NewParser()
+	got, gotDiags := parseChunks(p, src, "f.hcl", size)
+	if p.Files()["f.hcl"] != got {
+		t.Fatal("the parser does not hold the parsed file")
+	}
+	if !reflect.DeepEqual(got.Body, want.Body) {
+		t.Fatalf("syntax trees differ for\n%s", src)
+	}
+	if !reflect.DeepEqual(gotDiags, wantDiags) {
+		t.Fatalf("diagnostics differ:\n got %v\nwant %v", gotDiags, wantDiags)
+	}
+	for off := 0; off < len(src); off += 7 {
+		wn, gn := want.Nav.(navigation0), got.Nav.(navigation0)
+		if w, g := wn.ContextString(off), gn.ContextString(off); w != g {
+			t.Fatalf("context at %d: got %q, want %q", off, g, w)
+		}
+		if w, g := wn.ContextDefRange(off), gn.ContextDefRange(off); w != g {
+			t.Fatalf("context range at %d: got %v, want %v", off, g, w)
+		}
+	}
+}
+
+// navigation0 is what HCL's own navigation offers.
+type navigation0 interface {
+	ContextString(offset int) string
+	ContextDefRange(offset int) hcl.Range
+}
+
+func TestChunkedParseMatchesHCL(t *testing.T) {
+	tests := []struct {
+		name, src string
+	}{
+		{"blocks", "a = 1\ntarget \"x\" {\n  b = 2\n}\ntarget \"y\" {\n}\ngroup \"g\" {\n  targets = []\n}\n"},
+		{"crlf", "target \"x\" {\r\n  b = 2\r\n}\r\ntarget \"y\" {\r\n}\r\n"},
+		{"heredoc", "x = <<EOT\n}\ntarget \"a\" {\n}\nEOT\ntarget \"b\" {\n}\n"},
+		{"comment", "/*\n}\ntarget \"a\" {\n}\n*/\ntarget \"b\" {\n}\n"},
+		{"brackets", "x = [\n{\n}\n]\ntarget \"b\" {\n}\nlocals {\n}\n"},
+		{"template", "x = \"${\n{\n}\ny}\"\ntarget \"b\" {\n}\n"},
+		{"duplicate attribute", "a = 1\ntarget \"x\" {\n}\na = 2\ntarget \"y\" {\n}\n"},
+		{"error late", "target \"x\" {\n}\ntarget \"y\" {\n  = 1\n}\ntarget \"z\" {\n}\n"},
+		{"no final newline", "target \"x\" {\n}\ntarget \"y\" {\n}"},
+		{"trailing comment", "target \"x\" {\n}\n# end\n"},
+		{"unicode", "target \"é\" {\n  x = \"ü→\"\n}\ntarget \"y\" {\n}\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for size := 1; size < len(tt.src); size++ {
+				sameAsHCL(t, []byte(tt.src), size)
+			}
+		})
+	}
+}
+
+func TestChunkedParseExamples(t *testing.T) {
+	files, _ := filepath.Glob("../examples/*/bakeplan.hcl")
+	if len(files) == 0 {
+		t.Fatal("no examples found")
+	}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, size := range []int{1, 64, 512} {
+			sameAsHCL(t, src, size)
+		}
+	}
+	var big strings.Builder
+	for i := range 300 {
+		big.WriteString("target \"t")
+		big.WriteString(strings.Repeat("x", i%7))
+		big.WriteString(string(rune('a' + i%26)))
+		big.WriteString("\" {\n  context = \"svc\"\n  tags = [\"r/x:${var.V}\"]\n}\n")
+	}
+	sameAsHCL(t, []byte(big.String()), chunkSize)
+}
+
+// FuzzChunkedParse checks that splitting never changes what a file means.
+func FuzzChunkedParse(f *testing.F) {
+	files, _ := filepath.Glob("../examples/*/bakeplan.hcl")
+	for _, name := range files {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(src, 16)
+	}
+	f.Add([]byte("x = <<EOT\n}\nt {\n}\nEOT\nb {\n}\n"), 1)
+	f.Fuzz(func(t *testing.T, src []byte, size int) {
+		// HCL's own column counting can take quadratic time on long runs
+		// of some Unicode sequences; small inputs keep the fuzzer moving.
+		if size < 1 || size > 1<<16 || len(src) > 4<<10 {
+			return
+		}
+		sameAsHCL(t, src, size)
+	})
+}
