@@ -8,14 +8,15 @@
 package inputs
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"path"
 	"runtime"
+	"strings"
 	"sync"
 
 	"github.com/moby/patternmatcher"
@@ -30,7 +31,9 @@ type Hasher struct {
 	mu    sync.Mutex
 	trees map[string]*result
 	files map[string]string
-	slots chan struct{} // bounds the goroutines Prefetch starts
+	// matchers holds compiled ignore rules not in use, by ignore file content.
+	matchers map[string][]*patternmatcher.PatternMatcher
+	slots    chan struct{} // bounds the goroutines Prefetch starts
 }
 
 // result is a tree digest that may still be in the making.
@@ -43,10 +46,11 @@ type result struct {
 // New returns a Hasher reading fsys.
 func New(fsys fs.FS) *Hasher {
 	return &Hasher{
-		fsys:  fsys,
-		trees: map[string]*result{},
-		files: map[string]string{},
-		slots: make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
+		fsys:     fsys,
+		trees:    map[string]*result{},
+		files:    map[string]string{},
+		matchers: map[string][]*patternmatcher.PatternMatcher{},
+		slots:    make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
 	}
 }
 
@@ -74,12 +78,33 @@ func (h *Hasher) file(name string) (string, error) {
 		return "", err
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	d, err := digest(f, st.Size())
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", name, err)
+	}
+	return d, nil
+}
+
+// digest hashes an open file of the given size. A small file is read in one
+// call of exactly its size, without a second call to see the end: what is
+// digested is the file as it was when it was opened.
+func digest(f fs.File, size int64) (string, error) {
 	d := sha256.New()
 	buf := bufPool.Get().(*[]byte)
 	defer bufPool.Put(buf)
-	// The anonymous struct hides WriterTo, which would allocate its own buffer.
-	if _, err := io.CopyBuffer(d, struct{ io.Reader }{f}, *buf); err != nil {
-		return "", fmt.Errorf("reading %s: %w", name, err)
+	if size >= 0 && size <= int64(len(*buf)) {
+		n, err := io.ReadFull(f, (*buf)[:size])
+		if err != nil {
+			return "", err
+		}
+		d.Write((*buf)[:n])
+	} else if _, err := io.CopyBuffer(d, struct{ io.Reader }{f}, *buf); err != nil {
+		// The anonymous struct hides WriterTo, which would allocate its own buffer.
+		return "", err
 	}
 	return "sha256:" + hex.EncodeToString(d.Sum(nil)), nil
 }
@@ -92,20 +117,44 @@ func Bytes(b []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// IgnoreFile picks the ignore file BuildKit would use for a build: the
+// ignoreFile reads the ignore file BuildKit would use for a build: the
 // Dockerfile's own NAME.dockerignore when it exists, else the context's
-// .dockerignore. It returns "" when there is none.
-func (h *Hasher) IgnoreFile(contextDir, dockerfile string) string {
+// .dockerignore. It returns "" when there is none. Opening the candidates
+// directly, rather than checking them first, saves a system call each.
+func (h *Hasher) ignoreFile(contextDir, dockerfile string) (string, []byte, error) {
 	candidates := []string{path.Join(contextDir, ".dockerignore")}
 	if dockerfile != "" {
 		candidates = append([]string{dockerfile + ".dockerignore"}, candidates...)
 	}
 	for _, c := range candidates {
-		if st, err := fs.Stat(h.fsys, c); err == nil && st.Mode().IsRegular() {
-			return c
+		f, err := h.fsys.Open(c)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return "", nil, err
+		}
+		b, regular, err := readRegular(f)
+		f.Close()
+		if err != nil {
+			return "", nil, fmt.Errorf("reading %s: %w", c, err)
+		}
+		if regular {
+			return c, b, nil
 		}
 	}
-	return ""
+	return "", nil, nil
+}
+
+// readRegular reads an open file whole if it is a regular file.
+func readRegular(f fs.File) ([]byte, bool, error) {
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return nil, false, err
+	}
+	b := make([]byte, st.Size())
+	_, err = io.ReadFull(f, b)
+	return b, true, err
 }
 
 // Context returns the digest of a build context: the tree dir filtered by
@@ -146,7 +195,7 @@ func (h *Hasher) entry(dir, dockerfile string) (*result, bool) {
 }
 
 func (h *Hasher) compute(r *result, dir, dockerfile string) {
-	r.digest, r.err = h.tree(dir, h.IgnoreFile(dir, dockerfile), nil)
+	r.digest, r.err = h.tree(dir, dockerfile, nil)
 	close(r.done)
 }
 
@@ -154,84 +203,154 @@ func (h *Hasher) compute(r *result, dir, dockerfile string) {
 // file's or symlink's digest. Diffs use it to name the files that changed.
 func (h *Hasher) ContextFiles(dir, dockerfile string) (map[string]string, error) {
 	files := map[string]string{}
-	_, err := h.tree(dir, h.IgnoreFile(dir, dockerfile), files)
+	_, err := h.tree(dir, dockerfile, files)
 	return files, err
 }
 
-// tree digests the directory dir, leaving out what the ignore file (may be
-// "") excludes.
-func (h *Hasher) tree(dir, ignoreFile string, files map[string]string) (string, error) {
-	var pm *patternmatcher.PatternMatcher
-	if ignoreFile != "" {
-		b, err := fs.ReadFile(h.fsys, ignoreFile)
-		if err != nil {
-			return "", err
-		}
-		patterns, err := ignorefile.ReadAll(bytes.NewReader(b))
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", ignoreFile, err)
-		}
-		if pm, err = patternmatcher.New(patterns); err != nil {
-			return "", fmt.Errorf("%s: %w", ignoreFile, err)
-		}
-	}
-	d := sha256.New()
-	err := fs.WalkDir(h.fsys, dir, func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p == dir {
-			return nil
-		}
-		rel := p[len(dir)+1:]
-		if dir == "." {
-			rel = p
-		}
-		if pm != nil {
-			skip, err := pm.MatchesOrParentMatches(rel)
-			if err != nil {
-				return err
-			}
-			if skip {
-				if e.IsDir() && !pm.Exclusions() {
-					return fs.SkipDir
-				}
-				return nil
-			}
-		}
-		info, err := e.Info()
-		if err != nil {
-			return err
-		}
-		mode := info.Mode()
-		switch {
-		case mode.IsDir():
-			fmt.Fprintf(d, "d %s\x00", rel)
-		case mode&fs.ModeSymlink != 0:
-			target, err := fs.ReadLink(h.fsys, p)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(d, "l %s\x00%s\x00", rel, target)
-			if files != nil {
-				files[rel] = "link:" + target
-			}
-		case mode.IsRegular():
-			sum, err := h.File(p)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(d, "f %s\x00%t\x00%s\x00", rel, mode&0o111 != 0, sum)
-			if files != nil {
-				files[rel] = fmt.Sprintf("%s exec=%t", sum, mode&0o111 != 0)
-			}
-		default:
-			// Sockets, devices and pipes are not sent to BuildKit either.
-		}
-		return nil
-	})
+// tree digests the directory dir, leaving out what the ignore file BuildKit
+// would pick for dockerfile excludes. Entries go in fs.WalkDir's order:
+// depth first, each directory's names sorted.
+func (h *Hasher) tree(dir, dockerfile string, files map[string]string) (string, error) {
+	ignoreName, ignoreData, err := h.ignoreFile(dir, dockerfile)
 	if err != nil {
 		return "", err
 	}
+	var pm *patternmatcher.PatternMatcher
+	if ignoreName != "" {
+		// The ignore file is usually part of the context too; remember its
+		// digest so the walk need not read it again.
+		h.remember(ignoreName, Bytes(ignoreData))
+		key := string(ignoreData)
+		if pm, err = h.matcher(key); err != nil {
+			return "", fmt.Errorf("%s: %w", ignoreName, err)
+		}
+		defer h.release(key, pm)
+	}
+	d := sha256.New()
+	var walk func(p, rel string) error
+	walk = func(p, rel string) error {
+		entries, err := fs.ReadDir(h.fsys, p)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			ep, erel := p+"/"+e.Name(), e.Name()
+			if p == "." {
+				ep = e.Name()
+			}
+			if rel != "" {
+				erel = rel + "/" + e.Name()
+			}
+			if pm != nil {
+				skip, err := pm.MatchesOrParentMatches(erel)
+				if err != nil {
+					return err
+				}
+				if skip {
+					// With exclusions ("!pattern") something below an
+					// ignored directory may still be included.
+					if e.IsDir() && pm.Exclusions() {
+						if err := walk(ep, erel); err != nil {
+							return err
+						}
+					}
+					continue
+				}
+			}
+			switch t := e.Type(); {
+			case t.IsDir():
+				fmt.Fprintf(d, "d %s\x00", erel)
+				if err := walk(ep, erel); err != nil {
+					return err
+				}
+			case t&fs.ModeSymlink != 0:
+				target, err := fs.ReadLink(h.fsys, ep)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(d, "l %s\x00%s\x00", erel, target)
+				if files != nil {
+					files[erel] = "link:" + target
+				}
+			case t.IsRegular():
+				sum, exec, err := h.regular(ep, e)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(d, "f %s\x00%t\x00%s\x00", erel, exec, sum)
+				if files != nil {
+					files[erel] = fmt.Sprintf("%s exec=%t", sum, exec)
+				}
+			default:
+				// Sockets, devices and pipes are not sent to BuildKit either.
+			}
+		}
+		return nil
+	}
+	if err := walk(dir, ""); err != nil {
+		return "", err
+	}
 	return "sha256:" + hex.EncodeToString(d.Sum(nil)), nil
+}
+
+// regular returns a regular file's digest and whether it is executable:
+// from the cache and the entry's mode when it was digested before, else by
+// opening it once for both.
+func (h *Hasher) regular(name string, e fs.DirEntry) (string, bool, error) {
+	h.mu.Lock()
+	sum, ok := h.files[name]
+	h.mu.Unlock()
+	if ok {
+		info, err := e.Info()
+		if err != nil {
+			return "", false, err
+		}
+		return sum, info.Mode()&0o111 != 0, nil
+	}
+	f, err := h.fsys.Open(name)
+	if err != nil {
+		return "", false, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return "", false, err
+	}
+	if sum, err = digest(f, st.Size()); err != nil {
+		return "", false, fmt.Errorf("reading %s: %w", name, err)
+	}
+	h.remember(name, sum)
+	return sum, st.Mode()&0o111 != 0, nil
+}
+
+func (h *Hasher) remember(name, sum string) {
+	h.mu.Lock()
+	h.files[name] = sum
+	h.mu.Unlock()
+}
+
+// matcher returns a pattern matcher for an ignore file's content for the
+// caller's sole use until release. Matchers compile their patterns lazily and
+// are not safe to share, but contexts often have the same ignore file, so
+// compiled ones are kept for reuse.
+func (h *Hasher) matcher(content string) (*patternmatcher.PatternMatcher, error) {
+	h.mu.Lock()
+	if free := h.matchers[content]; len(free) > 0 {
+		pm := free[len(free)-1]
+		h.matchers[content] = free[:len(free)-1]
+		h.mu.Unlock()
+		return pm, nil
+	}
+	h.mu.Unlock()
+	patterns, err := ignorefile.ReadAll(strings.NewReader(content))
+	if err != nil {
+		return nil, err
+	}
+	return patternmatcher.New(patterns)
+}
+
+func (h *Hasher) release(content string, pm *patternmatcher.PatternMatcher) {
+	h.mu.Lock()
+	h.matchers[content] = append(h.matchers[content], pm)
+	h.mu.Unlock()
 }
