@@ -69,6 +69,7 @@ type compilation struct {
 
 	digests       *digestCache
 	platformCache map[string]parsedPlatform
+	traversals    map[hcl.Expression][]hcl.Traversal
 }
 
 // Compile checks s and returns its plan. Diagnostics may hold warnings even
@@ -84,6 +85,7 @@ func Compile(s *spec.Spec, opts Options) (*plan.Plan, hcl.Diagnostics) {
 		digests: newDigestCache(opts.FS),
 
 		platformCache: map[string]parsedPlatform{},
+		traversals:    map[hcl.Expression][]hcl.Traversal{},
 	}
 	now := opts.Now
 	if now == nil {

@@ -639,14 +639,14 @@ func sensitiveMap(v cty.Value, kind string) (out, fps, vals map[string]string) {
 	return out, fps, vals
 }
 
-func strAttr(obj cty.Value, name, def string) string {
+func strAttr(obj attrValues, name, def string) string {
 	if v := obj.GetAttr(name); !v.IsNull() {
 		return v.AsString()
 	}
 	return def
 }
 
-func boolAttr(obj cty.Value, name string) bool {
+func boolAttr(obj attrValues, name string) bool {
 	v := obj.GetAttr(name)
 	return !v.IsNull() && v.True()
 }

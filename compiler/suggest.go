@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
@@ -33,17 +34,14 @@ func abs(n int) int {
 // a suggestion, before evaluation turns them into a vaguer error.
 func (c *compilation) checkInputRefs(expr hcl.Expression, roots ...string) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	for _, trav := range expr.Variables() {
-		var names []string
-		var kind string
-		wanted := false
-		for _, r := range roots {
-			wanted = wanted || r == trav.RootName()
-		}
-		if !wanted {
+	for _, trav := range c.variables(expr) {
+		root := trav.RootName()
+		if !slices.Contains(roots, root) {
 			continue
 		}
-		switch trav.RootName() {
+		var kind string
+		var names []string
+		switch root {
 		case "var":
 			kind = "input variable"
 			for _, v := range c.spec.Variables {
@@ -58,20 +56,25 @@ func (c *compilation) checkInputRefs(expr hcl.Expression, roots ...string) hcl.D
 			continue
 		}
 		name, rng := attrName(trav)
-		if name == "" {
+		if name == "" || slices.Contains(names, name) {
 			continue
 		}
-		found := false
-		for _, n := range names {
-			found = found || n == name
+		d := unknownRef(kind, root, name, names, rng)
+		if kind == "input variable" {
+			d.Detail += fmt.Sprintf(" Declare it with variable %q { ... }.", name)
 		}
-		if !found {
-			d := unknownRef(kind, trav.RootName(), name, names, rng)
-			if kind == "input variable" {
-				d.Detail += fmt.Sprintf(" Declare it with variable %q { ... }.", name)
-			}
-			diags = append(diags, d)
-		}
+		diags = append(diags, d)
 	}
 	return diags
+}
+
+// variables returns the references in expr, walking each expression once:
+// targets' expressions are read both to order evaluation and to check names.
+func (c *compilation) variables(expr hcl.Expression) []hcl.Traversal {
+	if t, ok := c.traversals[expr]; ok {
+		return t
+	}
+	t := expr.Variables()
+	c.traversals[expr] = t
+	return t
 }

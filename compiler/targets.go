@@ -24,9 +24,35 @@ type instance struct {
 
 	state  int // 0 new, 1 evaluating, 2 done
 	failed bool
-	obj    cty.Value                 // the evaluated attributes, a target object
+	obj    attrValues                // the evaluated attributes that are set
 	exprs  map[string]hcl.Expression // attribute -> the expression that set it
 	ctx    *hcl.EvalContext          // the context its expressions ran in
+	value  cty.Value                 // obj as target.NAME shows it; built on first use
+}
+
+// attrValues holds a target's evaluated attributes that are not null. Most
+// targets set a few of the many attributes, and only targets that others read
+// need a full cty object, so the object is built only for those.
+type attrValues map[string]cty.Value
+
+// GetAttr returns an attribute's value, or the null of its type when unset.
+func (a attrValues) GetAttr(name string) cty.Value {
+	if v, ok := a[name]; ok {
+		return v
+	}
+	return cty.NullVal(targetType.AttributeType(name))
+}
+
+// object returns in's attributes as the object target.NAME evaluates to.
+func (in *instance) object() cty.Value {
+	if in.value == cty.NilVal {
+		all := make(map[string]cty.Value, len(spec.TargetAttributes))
+		for _, def := range spec.TargetAttributes {
+			all[def.Name] = in.obj.GetAttr(def.Name)
+		}
+		in.value = cty.ObjectVal(all)
+	}
+	return in.value
 }
 
 // targetType is the object type of an evaluated target, as target.NAME shows it.
@@ -282,7 +308,7 @@ func (c *compilation) collectRefs(in *instance) hcl.Diagnostics {
 		}
 	}
 	for _, a := range spec.SortedAttrs(in.decl.Attrs) {
-		for _, trav := range a.Expr.Variables() {
+		for _, trav := range c.variables(a.Expr) {
 			if trav.RootName() != "target" {
 				continue
 			}
@@ -350,7 +376,7 @@ func (c *compilation) evalInstance(in *instance, stack []*instance) hcl.Diagnost
 	}
 	refVals := map[string]cty.Value{}
 	for _, dep := range in.refs {
-		refVals[dep.name] = dep.obj
+		refVals[dep.name] = dep.object()
 	}
 	vars := map[string]cty.Value{"target": cty.ObjectVal(refVals)}
 	for k, v := range in.matrixVars {
@@ -358,11 +384,10 @@ func (c *compilation) evalInstance(in *instance, stack []*instance) hcl.Diagnost
 	}
 	in.ctx = c.evalCtx(vars)
 	in.exprs = map[string]hcl.Expression{}
-	attrs := map[string]cty.Value{}
+	attrs := attrValues{}
 	for _, def := range spec.TargetAttributes {
-		attrs[def.Name] = cty.NullVal(def.Type)
 		for _, p := range in.parents {
-			if v := p.obj.GetAttr(def.Name); !v.IsNull() {
+			if v, ok := p.obj[def.Name]; ok {
 				attrs[def.Name] = v
 				in.exprs[def.Name] = p.exprs[def.Name]
 			}
@@ -405,7 +430,7 @@ func (c *compilation) evalInstance(in *instance, stack []*instance) hcl.Diagnost
 			in.exprs[def.Name] = a.Expr
 		}
 	}
-	in.obj = cty.ObjectVal(attrs)
+	in.obj = attrs
 	c.targets = append(c.targets, in)
 	c.prefetch(in)
 	return diags
