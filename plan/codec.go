@@ -14,26 +14,32 @@ import (
 // trailing newline, byte-identical for equal plans.
 func Marshal(p *Plan) ([]byte, error) {
 	p.FormatVersion = FormatVersion
-	p.Digest = ""
-	b, err := encode(p)
-	if err != nil {
-		return nil, err
+	// The digest covers the encoding with an empty digest field. Encoding
+	// with a placeholder of the digest's length and hashing around it saves
+	// encoding or copying a large plan twice.
+	p.Digest = digestPlaceholder
+	e := newEncoder(p)
+	if err := e.plan(p); err != nil {
+		return nil, fmt.Errorf("encoding plan: %w", err)
 	}
-	sum := sha256.Sum256(b)
-	p.Digest = "sha256:" + hex.EncodeToString(sum[:])
-	// The digest covers the encoding with an empty digest field; putting it
-	// in place afterwards saves encoding a large plan twice. The field is the
-	// second in the struct, so the first match is the right one.
-	empty := []byte(`"digest": ""`)
-	i := bytes.Index(b, empty)
+	e.b = append(e.b, '\n')
+	// The digest is the second field, after the fixed format version, so
+	// the first match is the one.
+	i := bytes.Index(e.b, []byte(`"digest": "`+digestPlaceholder))
 	if i < 0 {
 		return nil, errors.New("encoding plan: no digest field")
 	}
-	out := make([]byte, 0, len(b)+len(p.Digest))
-	out = append(out, b[:i]...)
-	out = append(out, `"digest": "`+p.Digest+`"`...)
-	return append(out, b[i+len(empty):]...), nil
+	i += len(`"digest": "`)
+	h := sha256.New()
+	h.Write(e.b[:i])
+	h.Write(e.b[i+len(digestPlaceholder):])
+	p.Digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	copy(e.b[i:], p.Digest)
+	return e.b, nil
 }
+
+// digestPlaceholder has the length of a digest.
+var digestPlaceholder = strings.Repeat("0", len("sha256:")+sha256.Size*2)
 
 // ComputeDigest returns the digest of p's content, ignoring p.Digest.
 func ComputeDigest(p *Plan) (string, error) {
@@ -48,14 +54,11 @@ func ComputeDigest(p *Plan) (string, error) {
 }
 
 func encode(p *Plan) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(p); err != nil {
+	e := newEncoder(p)
+	if err := e.plan(p); err != nil {
 		return nil, fmt.Errorf("encoding plan: %w", err)
 	}
-	return buf.Bytes(), nil
+	return append(e.b, '\n'), nil
 }
 
 // ErrTampered is returned by Unmarshal when a plan's digest does not match

@@ -1,0 +1,447 @@
+package plan
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"strconv"
+)
+
+// encoder writes a plan as encoding/json's Encoder with SetIndent("", "  ")
+// and SetEscapeHTML(false) would, byte for byte, without reflection and
+// without indenting a second copy afterwards: a plan of thousands of steps
+// is megabytes of JSON, and reflection plus indenting were most of the time
+// it took to write one. TestEncoderMatchesEncodingJSON fills every field of
+// every type by reflection and compares, so a field added to the model
+// without being added here fails the tests.
+type encoder struct {
+	b     []byte
+	depth int
+	// first is true right after an opening brace or bracket.
+	first bool
+}
+
+// newEncoder sizes the buffer for p up front: growing a buffer of megabytes
+// by doubling copies it over and over.
+func newEncoder(p *Plan) *encoder {
+	return &encoder{b: make([]byte, 0, 4<<10+len(p.Steps)*2048)}
+}
+
+func (e *encoder) newline() {
+	e.b = append(e.b, '\n')
+	for range e.depth {
+		e.b = append(e.b, ' ', ' ')
+	}
+}
+
+func (e *encoder) open(c byte) {
+	e.b = append(e.b, c)
+	e.depth++
+	e.first = true
+}
+
+func (e *encoder) close(c byte) {
+	e.depth--
+	if !e.first {
+		e.newline()
+	}
+	e.b = append(e.b, c)
+	e.first = false
+}
+
+// elem starts an array element.
+func (e *encoder) elem() {
+	if !e.first {
+		e.b = append(e.b, ',')
+	}
+	e.first = false
+	e.newline()
+}
+
+// key starts an object member.
+func (e *encoder) key(k string) {
+	e.elem()
+	e.str(k)
+	e.b = append(e.b, ':', ' ')
+}
+
+func (e *encoder) str(s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			e.strSlow(s)
+			return
+		}
+	}
+	e.b = append(e.b, '"')
+	e.b = append(e.b, s...)
+	e.b = append(e.b, '"')
+}
+
+// strSlow leaves escaping (control characters, invalid UTF-8, U+2028) to
+// encoding/json.
+func (e *encoder) strSlow(s string) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	e.b = append(e.b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
+}
+
+func (e *encoder) bool(v bool) { e.b = strconv.AppendBool(e.b, v) }
+func (e *encoder) int(v int)   { e.b = strconv.AppendInt(e.b, int64(v), 10) }
+
+func (e *encoder) strField(k, v string) { e.key(k); e.str(v) }
+
+func (e *encoder) optStr(k, v string) {
+	if v != "" {
+		e.strField(k, v)
+	}
+}
+
+func (e *encoder) optBool(k string, v bool) {
+	if v {
+		e.key(k)
+		e.bool(v)
+	}
+}
+
+// strs writes a string slice: null when nil, as encoding/json does.
+func (e *encoder) strs(v []string) {
+	if v == nil {
+		e.b = append(e.b, "null"...)
+		return
+	}
+	e.open('[')
+	for _, s := range v {
+		e.elem()
+		e.str(s)
+	}
+	e.close(']')
+}
+
+func (e *encoder) optStrs(k string, v []string) {
+	if len(v) > 0 {
+		e.key(k)
+		e.strs(v)
+	}
+}
+
+// strMap writes a map with its keys sorted, as encoding/json does.
+func (e *encoder) strMap(m map[string]string) {
+	if m == nil {
+		e.b = append(e.b, "null"...)
+		return
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	e.open('{')
+	for _, k := range keys {
+		e.strField(k, m[k])
+	}
+	e.close('}')
+}
+
+func (e *encoder) optStrMap(k string, m map[string]string) {
+	if len(m) > 0 {
+		e.key(k)
+		e.strMap(m)
+	}
+}
+
+func (e *encoder) optStrMaps(k string, ms []map[string]string) {
+	if len(ms) == 0 {
+		return
+	}
+	e.key(k)
+	e.open('[')
+	for _, m := range ms {
+		e.elem()
+		e.strMap(m)
+	}
+	e.close(']')
+}
+
+// raw writes a RawMessage re-indented at the current depth, as
+// encoding/json does when it indents.
+func (e *encoder) raw(m json.RawMessage) error {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, m); err != nil {
+		return err
+	}
+	prefix := string(bytes.Repeat([]byte("  "), e.depth))
+	var out bytes.Buffer
+	if err := json.Indent(&out, buf.Bytes(), prefix, "  "); err != nil {
+		return err
+	}
+	e.b = append(e.b, out.Bytes()...)
+	return nil
+}
+
+// ptr writes a nil pointer as null and any other through f.
+func ptr[T any](e *encoder, v *T, f func(*T) error) error {
+	if v == nil {
+		e.b = append(e.b, "null"...)
+		return nil
+	}
+	return f(v)
+}
+
+// list writes a slice of pointers: null when nil, elements through f.
+func list[T any](e *encoder, v []*T, f func(*T) error) error {
+	if v == nil {
+		e.b = append(e.b, "null"...)
+		return nil
+	}
+	e.open('[')
+	for _, x := range v {
+		e.elem()
+		if err := ptr(e, x, f); err != nil {
+			return err
+		}
+	}
+	e.close(']')
+	return nil
+}
+
+func (e *encoder) plan(p *Plan) error {
+	e.open('{')
+	e.strField("format_version", p.FormatVersion)
+	e.strField("digest", p.Digest)
+	e.key("spec")
+	e.open('{')
+	e.strField("file", p.Spec.File)
+	e.strField("digest", p.Spec.Digest)
+	e.close('}')
+	e.strField("native_platform", p.NativePlatform)
+	e.optStrs("select", p.Select)
+	e.key("variables")
+	if err := list(e, p.Variables, e.variable); err != nil {
+		return err
+	}
+	e.key("steps")
+	if err := list(e, p.Steps, e.step); err != nil {
+		return err
+	}
+	e.close('}')
+	return nil
+}
+
+func (e *encoder) variable(v *Variable) error {
+	e.open('{')
+	e.strField("name", v.Name)
+	e.strField("type", v.Type)
+	if len(v.Value) > 0 {
+		e.key("value")
+		if err := e.raw(v.Value); err != nil {
+			return err
+		}
+	}
+	e.optBool("sensitive", v.Sensitive)
+	e.optStr("fingerprint", v.Fingerprint)
+	e.strField("source", v.Source)
+	e.close('}')
+	return nil
+}
+
+func (e *encoder) step(s *Step) error {
+	e.open('{')
+	e.strField("id", s.ID)
+	e.strField("action", string(s.Action))
+	if len(s.Needs) > 0 {
+		e.key("needs")
+		e.open('[')
+		for _, n := range s.Needs {
+			e.elem()
+			e.open('{')
+			e.strField("step", n.Step)
+			e.strField("kind", string(n.Kind))
+			e.optStr("name", n.Name)
+			e.close('}')
+		}
+		e.close(']')
+	}
+	if r := s.DeclaredAt; r != nil {
+		e.key("declared_at")
+		e.open('{')
+		e.strField("file", r.File)
+		e.key("line")
+		e.int(r.Line)
+		e.key("column")
+		e.int(r.Column)
+		e.key("end_line")
+		e.int(r.EndLine)
+		e.key("end_column")
+		e.int(r.EndColumn)
+		e.close('}')
+	}
+	e.optStrMap("observed", s.Observed)
+	if c := s.Change; c != nil {
+		e.key("change")
+		e.open('{')
+		e.strField("symbol", c.Symbol)
+		e.strField("summary", c.Summary)
+		e.optStr("before", c.Before)
+		e.optStr("after", c.After)
+		e.optBool("destructive", c.Destructive)
+		e.optStr("note", c.Note)
+		e.close('}')
+	}
+	if d := s.Docker; d != nil {
+		e.key("docker")
+		e.open('{')
+		e.strField("image_store", d.ImageStore)
+		e.optStr("daemon_config", d.DaemonConfig)
+		e.optStrs("restart_command", d.RestartCommand)
+		e.close('}')
+	}
+	if m := s.Emulator; m != nil {
+		e.key("emulator")
+		e.open('{')
+		e.strField("arch", m.Arch)
+		e.strField("interpreter", m.Interpreter)
+		e.strField("flags", m.Flags)
+		e.key("platforms")
+		e.strs(m.Platforms)
+		e.close('}')
+	}
+	if b := s.Builder; b != nil {
+		e.key("builder")
+		e.open('{')
+		e.strField("name", b.Name)
+		e.strField("endpoint", b.Endpoint)
+		e.key("local")
+		e.bool(b.Local)
+		e.key("platforms")
+		e.strs(b.Platforms)
+		if t := b.TLS; t != nil {
+			e.key("tls")
+			e.open('{')
+			e.optStr("ca_cert", t.CACert)
+			e.optStr("cert", t.Cert)
+			e.optStr("key", t.Key)
+			e.optStr("server_name", t.ServerName)
+			e.close('}')
+		}
+		e.close('}')
+	}
+	if r := s.Registry; r != nil {
+		e.key("registry")
+		e.open('{')
+		e.strField("name", r.Name)
+		e.strField("host", r.Host)
+		e.optBool("insecure", r.Insecure)
+		e.close('}')
+	}
+	if b := s.Build; b != nil {
+		e.key("build")
+		if err := e.build(b); err != nil {
+			return err
+		}
+	}
+	if p := s.Publish; p != nil {
+		e.key("publish")
+		e.open('{')
+		e.strField("target", p.Target)
+		e.key("tags")
+		e.strs(p.Tags)
+		e.key("platforms")
+		e.strs(p.Platforms)
+		e.close('}')
+	}
+	e.close('}')
+	return nil
+}
+
+func (e *encoder) build(b *Build) error {
+	e.open('{')
+	e.strField("target", b.Target)
+	e.strField("builder", b.Builder)
+	e.key("platforms")
+	if b.Platforms == nil {
+		e.b = append(e.b, "null"...)
+	} else {
+		e.open('[')
+		for _, r := range b.Platforms {
+			e.elem()
+			e.open('{')
+			e.strField("platform", r.Platform)
+			e.key("native")
+			e.bool(r.Native)
+			e.optStr("emulator", r.Emulator)
+			e.close('}')
+		}
+		e.close(']')
+	}
+	e.strField("context", b.Context)
+	e.optStr("dockerfile", b.Dockerfile)
+	e.optStr("dockerfile_inline", b.DockerfileInline)
+	e.optStr("stage", b.Stage)
+	e.optStrMap("args", b.Args)
+	e.optStrMap("labels", b.Labels)
+	e.optStrMap("annotations", b.Annotations)
+	e.optStrs("tags", b.Tags)
+	if len(b.Contexts) > 0 {
+		e.key("contexts")
+		_ = list(e, b.Contexts, func(c *NamedContext) error {
+			e.open('{')
+			e.strField("name", c.Name)
+			e.optStr("target", c.Target)
+			e.optStr("path", c.Path)
+			e.optStr("image", c.Image)
+			e.optStr("url", c.URL)
+			e.close('}')
+			return nil
+		})
+	}
+	if len(b.Outputs) > 0 {
+		e.key("outputs")
+		_ = list(e, b.Outputs, func(o *Output) error {
+			e.open('{')
+			e.strField("type", o.Type)
+			e.optStr("dest", o.Dest)
+			e.close('}')
+			return nil
+		})
+	}
+	e.optStrMaps("cache_from", b.CacheFrom)
+	e.optStrMaps("cache_to", b.CacheTo)
+	if len(b.Secrets) > 0 {
+		e.key("secrets")
+		_ = list(e, b.Secrets, func(s *Secret) error {
+			e.open('{')
+			e.strField("id", s.ID)
+			e.optStr("env", s.Env)
+			e.optStr("file", s.File)
+			e.close('}')
+			return nil
+		})
+	}
+	if len(b.SSH) > 0 {
+		e.key("ssh")
+		_ = list(e, b.SSH, func(s *SSH) error {
+			e.open('{')
+			e.strField("id", s.ID)
+			e.optStrs("paths", s.Paths)
+			e.close('}')
+			return nil
+		})
+	}
+	e.optBool("no_cache", b.NoCache)
+	e.optStr("network", b.Network)
+	e.optBool("push", b.Push)
+	e.key("inputs")
+	_ = list(e, b.Inputs, func(in *Input) error {
+		e.open('{')
+		e.strField("kind", in.Kind)
+		e.optStr("path", in.Path)
+		e.strField("digest", in.Digest)
+		e.close('}')
+		return nil
+	})
+	e.optStrMap("sensitive_fingerprints", b.SensitiveFingerprints)
+	e.close('}')
+	return nil
+}
