@@ -23,8 +23,17 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 	all := make([]*resolved, 0, len(c.targets))
 	byIn := map[*instance]*resolved{}
 	abstract := c.abstractTargets()
-	for _, in := range c.targets {
-		r, d := c.resolve(in, abstract[in] && !c.named(in))
+	// Targets are checked independently, and a large spec's checks are
+	// mostly string parsing and file system lookups: spread them over the
+	// cores. Results land by index, so diagnostics keep their order.
+	rs := make([]*resolved, len(c.targets))
+	ds := make([]hcl.Diagnostics, len(c.targets))
+	parallel(len(c.targets), func(i int) {
+		in := c.targets[i]
+		rs[i], ds[i] = c.resolve(in, abstract[in] && !c.named(in))
+	})
+	for i, in := range c.targets {
+		r, d := rs[i], ds[i]
 		diags = append(diags, d...)
 		if r != nil {
 			all = append(all, r)

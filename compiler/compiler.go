@@ -2,8 +2,11 @@ package compiler
 
 import (
 	"io/fs"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bakeplan/bakeplan/plan"
@@ -68,6 +71,7 @@ type compilation struct {
 	groups  map[string]*spec.Group
 
 	digests       *digestCache
+	platformMu    sync.Mutex
 	platformCache map[string]parsedPlatform
 	traversals    map[hcl.Expression][]hcl.Traversal
 }
@@ -140,4 +144,18 @@ func (c *compilation) evalCtx(vars map[string]cty.Value) *hcl.EvalContext {
 		all[k] = v
 	}
 	return &hcl.EvalContext{Variables: all, Functions: c.funcs}
+}
+
+// parallel calls f(0) ... f(n-1) on every core and waits for them all.
+func parallel(n int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -418,3 +418,58 @@ func equalJSON(a, b any) bool {
 	y, _ := json.Marshal(b)
 	return bytes.Equal(x, y)
 }
+
+// Targets are checked concurrently; user functions, which may nest, must
+// give each target its own answer and the same diagnostics in the same
+// order every time (run with -race).
+func TestUserFunctionsAcrossConcurrentTargets(t *testing.T) {
+	src := `
+function "twice" {
+  params = [s]
+  result = "${s}${s}"
+}
+function "four" {
+  params = [s]
+  result = twice(twice(s))
+}
+function "eight" {
+  params = [s]
+  result = twice(four(s))
+}
+function "forever" {
+  params = [s]
+  result = forever(s)
+}
+target "t" {
+  name     = "t-${i}"
+  matrix   = { i = [for n in range(32) : tostring(n)] }
+  contexts = { lib = "docker-image://r.example.com/lib:${eight(i)}" }
+  tags     = ["r.example.com/t:${four(i)}"]
+}
+`
+	p := mustCompile(t, project{src: src})
+	b := p.Step("build.t-7").Build
+	if got := b.Contexts[0].Image; got != "r.example.com/lib:77777777" {
+		t.Errorf("contexts lib = %q", got)
+	}
+	if got := b.Tags[0]; got != "r.example.com/t:7777" {
+		t.Errorf("tags = %q", got)
+	}
+
+	bad := strings.Replace(src, `${eight(i)}`, `${forever(i)}`, 1)
+	var first string
+	for range 5 {
+		_, diags := project{src: bad}.compile(t)
+		if len(errorsOf(diags)) != 32 {
+			t.Fatalf("want one error per target, got %s", describe(diags))
+		}
+		if !strings.Contains(diags[0].Detail, "nested deeper than 64") {
+			t.Fatalf("detail %q", diags[0].Detail)
+		}
+		if got := describe(diags); first == "" {
+			first = got
+		} else if got != first {
+			t.Fatalf("diagnostics changed between runs:\n%s\n%s", first, got)
+		}
+	}
+}

@@ -395,7 +395,10 @@ type parsedPlatform struct {
 // parsePlatform parses, checks and normalises one platform, remembering the
 // answer: a large spec names the same few platforms thousands of times.
 func (c *compilation) parsePlatform(s string) (string, error) {
-	if r, ok := c.platformCache[s]; ok {
+	c.platformMu.Lock()
+	r, ok := c.platformCache[s]
+	c.platformMu.Unlock()
+	if ok {
 		return r.normal, r.err
 	}
 	p, err := platforms.Parse(s)
@@ -406,7 +409,9 @@ func (c *compilation) parsePlatform(s string) (string, error) {
 	if err == nil {
 		n = platforms.Format(platforms.Normalize(p))
 	}
+	c.platformMu.Lock()
 	c.platformCache[s] = parsedPlatform{n, err}
+	c.platformMu.Unlock()
 	return n, err
 }
 
