@@ -7,35 +7,69 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 )
 
 // Marshal sets p.Digest and returns the plan's JSON: indented, with a
 // trailing newline, byte-identical for equal plans.
 func Marshal(p *Plan) ([]byte, error) {
+	enc, err := Encode(p)
+	if err != nil {
+		return nil, err
+	}
+	return enc.Bytes(), nil
+}
+
+// Encoding is a plan's JSON in pieces of tens of kilobytes. Writing a large
+// plan from pieces needs no buffer of megabytes, which the heap rarely has
+// free after compiling, so the process stays smaller.
+type Encoding [][]byte
+
+// WriteTo writes the JSON to w.
+func (e Encoding) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	for _, b := range e {
+		m, err := w.Write(b)
+		n += int64(m)
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// Bytes returns the JSON in one slice.
+func (e Encoding) Bytes() []byte { return bytes.Join(e, nil) }
+
+// Encode sets p.Digest and returns the JSON Marshal returns, in pieces.
+func Encode(p *Plan) (Encoding, error) {
 	p.FormatVersion = FormatVersion
 	// The digest covers the encoding with an empty digest field. Encoding
 	// with a placeholder of the digest's length and hashing around it saves
-	// encoding or copying a large plan twice.
+	// encoding the plan twice.
 	p.Digest = digestPlaceholder
-	e := newEncoder(p)
-	if err := e.plan(p); err != nil {
-		return nil, fmt.Errorf("encoding plan: %w", err)
+	chunks, err := encode(p)
+	if err != nil {
+		return nil, err
 	}
-	e.b = append(e.b, '\n')
 	// The digest is the second field, after the fixed format version, so
-	// the first match is the one.
-	i := bytes.Index(e.b, []byte(`"digest": "`+digestPlaceholder))
+	// the first match, in the first piece, is the one.
+	first := chunks[0]
+	i := bytes.Index(first, []byte(`"digest": "`+digestPlaceholder))
 	if i < 0 {
 		return nil, errors.New("encoding plan: no digest field")
 	}
 	i += len(`"digest": "`)
 	h := sha256.New()
-	h.Write(e.b[:i])
-	h.Write(e.b[i+len(digestPlaceholder):])
+	h.Write(first[:i])
+	h.Write(first[i+len(digestPlaceholder):])
+	for _, c := range chunks[1:] {
+		h.Write(c)
+	}
 	p.Digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
-	copy(e.b[i:], p.Digest)
-	return e.b, nil
+	copy(first[i:], p.Digest)
+	return chunks, nil
 }
 
 // digestPlaceholder has the length of a digest.
@@ -45,20 +79,24 @@ var digestPlaceholder = strings.Repeat("0", len("sha256:")+sha256.Size*2)
 func ComputeDigest(p *Plan) (string, error) {
 	c := *p
 	c.Digest = ""
-	b, err := encode(&c)
+	chunks, err := encode(&c)
 	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:]), nil
+	h := sha256.New()
+	for _, b := range chunks {
+		h.Write(b)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func encode(p *Plan) ([]byte, error) {
-	e := newEncoder(p)
+func encode(p *Plan) (Encoding, error) {
+	e := newEncoder()
 	if err := e.plan(p); err != nil {
 		return nil, fmt.Errorf("encoding plan: %w", err)
 	}
-	return append(e.b, '\n'), nil
+	e.b = append(e.b, '\n')
+	return append(e.chunks, e.b), nil
 }
 
 // ErrTampered is returned by Unmarshal when a plan's digest does not match

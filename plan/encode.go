@@ -15,16 +15,25 @@ import (
 // every type by reflection and compares, so a field added to the model
 // without being added here fails the tests.
 type encoder struct {
-	b     []byte
+	chunks [][]byte // full pieces
+	b      []byte   // the piece being written
 	depth int
 	// first is true right after an opening brace or bracket.
 	first bool
 }
 
-// newEncoder sizes the buffer for p up front: growing a buffer of megabytes
-// by doubling copies it over and over.
-func newEncoder(p *Plan) *encoder {
-	return &encoder{b: make([]byte, 0, 4<<10+len(p.Steps)*2048)}
+// pieceSize is the size of the pieces the encoder writes into.
+const pieceSize = 32 << 10
+
+func newEncoder() *encoder { return &encoder{b: make([]byte, 0, pieceSize)} }
+
+// spill starts a new piece once the current one is nearly full; it is
+// called between steps, so a piece ends after a whole step.
+func (e *encoder) spill() {
+	if len(e.b) >= pieceSize-4<<10 {
+		e.chunks = append(e.chunks, e.b)
+		e.b = make([]byte, 0, pieceSize)
+	}
 }
 
 func (e *encoder) newline() {
@@ -222,7 +231,10 @@ func (e *encoder) plan(p *Plan) error {
 		return err
 	}
 	e.key("steps")
-	if err := list(e, p.Steps, e.step); err != nil {
+	if err := list(e, p.Steps, func(s *Step) error {
+		defer e.spill()
+		return e.step(s)
+	}); err != nil {
 		return err
 	}
 	e.close('}')

@@ -101,10 +101,11 @@ func TestEncoderMatchesEncodingJSON(t *testing.T) {
 					p.Steps = append(p.Steps, &Step{ID: "bare"}, nil)
 				}
 				want := reference(t, p)
-				got, err := encode(p)
+				enc, err := encode(p)
 				if err != nil {
 					t.Fatal(err)
 				}
+				got := enc.Bytes()
 				if !bytes.Equal(got, want) {
 					t.Fatalf("encoder differs from encoding/json:\n%s", firstDiff(got, want))
 				}
@@ -126,6 +127,21 @@ func TestMarshalDigestCoversEmptyDigestEncoding(t *testing.T) {
 	p := &Plan{}
 	n := 0
 	fill(reflect.ValueOf(p).Elem(), 0, &n)
+	// Enough steps to be written in several pieces.
+	for range 8 {
+		p.Steps = append(p.Steps, p.Steps...)
+	}
+	enc, err := Encode(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(enc) < 3 {
+		t.Fatalf("encoded in %d pieces, want several", len(enc))
+	}
+	var written bytes.Buffer
+	if _, err := enc.WriteTo(&written); err != nil {
+		t.Fatal(err)
+	}
 	b, err := Marshal(p)
 	if err != nil {
 		t.Fatal(err)
@@ -133,6 +149,9 @@ func TestMarshalDigestCoversEmptyDigestEncoding(t *testing.T) {
 	want, err := ComputeDigest(p)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !bytes.Equal(written.Bytes(), b) {
+		t.Fatal("Encode and Marshal differ")
 	}
 	if p.Digest != want || !bytes.Contains(b, []byte(`"digest": "`+want+`"`)) {
 		t.Fatalf("digest %s, want %s in the output", p.Digest, want)

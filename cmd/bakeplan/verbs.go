@@ -75,14 +75,14 @@ Terraform style; a requirement bakeplan cannot fix is an error.`,
 			// The syntax trees are needed no more; let them go before the
 			// plan is encoded, which matters for large specs.
 			c.files = nil
-			var data []byte
+			var enc plan.Encoding
 			if out != "" || asJSON {
-				if data, err = plan.Marshal(c.plan); err != nil {
+				if enc, err = plan.Encode(c.plan); err != nil {
 					return err
 				}
 			}
 			if out != "" {
-				if err := atomicfile.Write(out, data, 0o644); err != nil {
+				if err := atomicfile.Write(out, enc.Bytes(), 0o644); err != nil {
 					return fmt.Errorf("saving the plan: %w", err)
 				}
 				if err := planOutsideContexts(out, c); err != nil {
@@ -91,7 +91,7 @@ Terraform style; a requirement bakeplan cannot fix is an error.`,
 				}
 			}
 			if asJSON {
-				if _, err = g.streams.out.Write(data); err != nil {
+				if _, err = enc.WriteTo(g.streams.out); err != nil {
 					return err
 				}
 				if detailed && len(host.Changes(c.plan)) > 0 {
