@@ -17,7 +17,7 @@ import (
 type encoder struct {
 	chunks [][]byte // full pieces
 	b      []byte   // the piece being written
-	depth int
+	depth  int
 	// first is true right after an opening brace or bracket.
 	first bool
 }
