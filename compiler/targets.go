@@ -407,7 +407,7 @@ func (c *compilation) evalInstance(in *instance, stack []*instance) hcl.Diagnost
 			in.failed = true
 			continue
 		}
-		conv, err := convert.Convert(v, def.Type)
+		conv, err := convertAttr(v, def.Type)
 		if err != nil {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity:    hcl.DiagError,
@@ -475,4 +475,52 @@ func (c *compilation) prefetch(in *instance) {
 		}
 	}
 	c.digests.Prefetch(ctxDir, dockerfile)
+}
+
+// convertAttr converts an attribute's value to its declared type. The common
+// shapes, a tuple of strings for a list and an object of strings for a map,
+// are built directly: cty's general conversion works out a conversion plan
+// on every call, which was most of evaluating a large spec's targets. Any
+// other value (marked, unknown, null, other types) goes through cty.
+func convertAttr(v cty.Value, want cty.Type) (cty.Value, error) {
+	if v.Type().Equals(want) {
+		return v, nil
+	}
+	if v.IsNull() || !v.IsKnown() || v.IsMarked() {
+		return convert.Convert(v, want)
+	}
+	switch {
+	case want.Equals(cty.List(cty.String)) && v.Type().IsTupleType():
+		elems := v.AsValueSlice()
+		if len(elems) == 0 || !allPlainStrings(elems) {
+			return convert.Convert(v, want)
+		}
+		return cty.ListVal(elems), nil
+	case want.Equals(cty.Map(cty.String)) && v.Type().IsObjectType():
+		attrs := v.AsValueMap()
+		if len(attrs) == 0 {
+			return convert.Convert(v, want)
+		}
+		for _, a := range attrs {
+			if !plainString(a) {
+				return convert.Convert(v, want)
+			}
+		}
+		return cty.MapVal(attrs), nil
+	}
+	return convert.Convert(v, want)
+}
+
+func allPlainStrings(vs []cty.Value) bool {
+	for _, v := range vs {
+		if !plainString(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// plainString is a known, unmarked, non-null string.
+func plainString(v cty.Value) bool {
+	return v.Type() == cty.String && v.IsKnown() && !v.IsNull() && !v.IsMarked()
 }
