@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bakeplan/bakeplan/internal/osfs"
 	"io"
 	"io/fs"
 	"os"
@@ -143,7 +144,7 @@ func onDisk(path string) (source, error) {
 	if err != nil {
 		return source{}, fmt.Errorf("locating the spec: %w", err)
 	}
-	return source{fsys: os.DirFS("/"), specPath: strings.TrimPrefix(filepath.ToSlash(abs), "/"), name: path}, nil
+	return source{fsys: osfs.New("/"), specPath: strings.TrimPrefix(filepath.ToSlash(abs), "/"), name: path}, nil
 }
 
 // compile reads, parses and compiles the spec in the working tree, printing

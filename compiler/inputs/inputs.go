@@ -30,10 +30,16 @@ type Hasher struct {
 
 	mu    sync.Mutex
 	trees map[string]*result
-	files map[string]string
+	files map[string]fileSum
 	// matchers holds compiled ignore rules not in use, by ignore file content.
 	matchers map[string][]*patternmatcher.PatternMatcher
 	slots    chan struct{} // bounds the goroutines Prefetch starts
+}
+
+// fileSum is a file's digest and executable bit.
+type fileSum struct {
+	sum  string
+	exec bool
 }
 
 // result is a tree digest that may still be in the making.
@@ -48,7 +54,7 @@ func New(fsys fs.FS) *Hasher {
 	return &Hasher{
 		fsys:     fsys,
 		trees:    map[string]*result{},
-		files:    map[string]string{},
+		files:    map[string]fileSum{},
 		matchers: map[string][]*patternmatcher.PatternMatcher{},
 		slots:    make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
 	}
@@ -56,43 +62,54 @@ func New(fsys fs.FS) *Hasher {
 
 // File returns the digest of one file's content.
 func (h *Hasher) File(name string) (string, error) {
-	h.mu.Lock()
-	d, ok := h.files[name]
-	h.mu.Unlock()
-	if ok {
-		return d, nil
-	}
-	d, err := h.file(name)
-	if err != nil {
-		return "", err
-	}
-	h.mu.Lock()
-	h.files[name] = d
-	h.mu.Unlock()
-	return d, nil
+	sum, _, err := h.regular(name)
+	return sum, err
 }
 
-func (h *Hasher) file(name string) (string, error) {
+// statOpener is a file system that opens a file and stats it more cheaply
+// than Open and Stat do (the machine's own, see internal/osfs).
+type statOpener interface {
+	OpenStat(name string) (io.ReadCloser, fs.FileMode, int64, error)
+}
+
+// openStat opens a file and returns it with its mode and size.
+func (h *Hasher) openStat(name string) (io.ReadCloser, fs.FileMode, int64, error) {
+	if o, ok := h.fsys.(statOpener); ok {
+		return o.OpenStat(name)
+	}
 	f, err := h.fsys.Open(name)
 	if err != nil {
-		return "", err
+		return nil, 0, 0, err
 	}
-	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return "", err
+		f.Close()
+		return nil, 0, 0, err
 	}
-	d, err := digest(f, st.Size())
+	return f, st.Mode(), st.Size(), nil
+}
+
+// digestFile digests a regular file and says whether it is executable.
+func (h *Hasher) digestFile(name string) (string, bool, error) {
+	f, mode, size, err := h.openStat(name)
 	if err != nil {
-		return "", fmt.Errorf("reading %s: %w", name, err)
+		return "", false, err
 	}
-	return d, nil
+	defer f.Close()
+	if !mode.IsRegular() {
+		return "", false, &fs.PathError{Op: "read", Path: name, Err: errNotRegular}
+	}
+	sum, err := digest(f, size)
+	if err != nil {
+		return "", false, fmt.Errorf("reading %s: %w", name, err)
+	}
+	return sum, mode&0o111 != 0, nil
 }
 
 // digest hashes an open file of the given size. A small file is read in one
 // call of exactly its size, without a second call to see the end: what is
 // digested is the file as it was when it was opened.
-func digest(f fs.File, size int64) (string, error) {
+func digest(f io.Reader, size int64) (string, error) {
 	d := sha256.New()
 	buf := bufPool.Get().(*[]byte)
 	defer bufPool.Put(buf)
@@ -109,6 +126,8 @@ func digest(f fs.File, size int64) (string, error) {
 	return "sha256:" + hex.EncodeToString(d.Sum(nil)), nil
 }
 
+var errNotRegular = errors.New("not a regular file")
+
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32*1024); return &b }}
 
 // Bytes returns the digest of b, in the form File uses.
@@ -121,40 +140,39 @@ func Bytes(b []byte) string {
 // Dockerfile's own NAME.dockerignore when it exists, else the context's
 // .dockerignore. It returns "" when there is none. Opening the candidates
 // directly, rather than checking them first, saves a system call each.
-func (h *Hasher) ignoreFile(contextDir, dockerfile string) (string, []byte, error) {
+func (h *Hasher) ignoreFile(contextDir, dockerfile string) (string, []byte, fs.FileMode, error) {
 	candidates := []string{path.Join(contextDir, ".dockerignore")}
 	if dockerfile != "" {
 		candidates = append([]string{dockerfile + ".dockerignore"}, candidates...)
 	}
 	for _, c := range candidates {
-		f, err := h.fsys.Open(c)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				continue
-			}
-			return "", nil, err
-		}
-		b, regular, err := readRegular(f)
-		f.Close()
-		if err != nil {
-			return "", nil, fmt.Errorf("reading %s: %w", c, err)
-		}
-		if regular {
-			return c, b, nil
+		b, mode, err := h.readRegular(c)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			return "", nil, 0, fmt.Errorf("reading %s: %w", c, err)
+		case mode.IsRegular():
+			return c, b, mode, nil
 		}
 	}
-	return "", nil, nil
+	return "", nil, 0, nil
 }
 
-// readRegular reads an open file whole if it is a regular file.
-func readRegular(f fs.File) ([]byte, bool, error) {
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		return nil, false, err
+// readRegular reads a file whole if it is a regular file, and returns its
+// mode either way.
+func (h *Hasher) readRegular(name string) ([]byte, fs.FileMode, error) {
+	f, mode, size, err := h.openStat(name)
+	if err != nil {
+		return nil, 0, err
 	}
-	b := make([]byte, st.Size())
+	defer f.Close()
+	if !mode.IsRegular() {
+		return nil, mode, nil
+	}
+	b := make([]byte, size)
 	_, err = io.ReadFull(f, b)
-	return b, true, err
+	return b, mode, err
 }
 
 // Context returns the digest of a build context: the tree dir filtered by
@@ -211,7 +229,7 @@ func (h *Hasher) ContextFiles(dir, dockerfile string) (map[string]string, error)
 // would pick for dockerfile excludes. Entries go in fs.WalkDir's order:
 // depth first, each directory's names sorted.
 func (h *Hasher) tree(dir, dockerfile string, files map[string]string) (string, error) {
-	ignoreName, ignoreData, err := h.ignoreFile(dir, dockerfile)
+	ignoreName, ignoreData, ignoreMode, err := h.ignoreFile(dir, dockerfile)
 	if err != nil {
 		return "", err
 	}
@@ -219,7 +237,7 @@ func (h *Hasher) tree(dir, dockerfile string, files map[string]string) (string, 
 	if ignoreName != "" {
 		// The ignore file is usually part of the context too; remember its
 		// digest so the walk need not read it again.
-		h.remember(ignoreName, Bytes(ignoreData))
+		h.remember(ignoreName, Bytes(ignoreData), ignoreMode&0o111 != 0)
 		key := string(ignoreData)
 		if pm, err = h.matcher(key); err != nil {
 			return "", fmt.Errorf("%s: %w", ignoreName, err)
@@ -273,7 +291,7 @@ func (h *Hasher) tree(dir, dockerfile string, files map[string]string) (string, 
 					files[erel] = "link:" + target
 				}
 			case t.IsRegular():
-				sum, exec, err := h.regular(ep, e)
+				sum, exec, err := h.regular(ep)
 				if err != nil {
 					return err
 				}
@@ -296,36 +314,24 @@ func (h *Hasher) tree(dir, dockerfile string, files map[string]string) (string, 
 // regular returns a regular file's digest and whether it is executable:
 // from the cache and the entry's mode when it was digested before, else by
 // opening it once for both.
-func (h *Hasher) regular(name string, e fs.DirEntry) (string, bool, error) {
+func (h *Hasher) regular(name string) (string, bool, error) {
 	h.mu.Lock()
-	sum, ok := h.files[name]
+	f, ok := h.files[name]
 	h.mu.Unlock()
 	if ok {
-		info, err := e.Info()
-		if err != nil {
-			return "", false, err
-		}
-		return sum, info.Mode()&0o111 != 0, nil
+		return f.sum, f.exec, nil
 	}
-	f, err := h.fsys.Open(name)
+	sum, exec, err := h.digestFile(name)
 	if err != nil {
 		return "", false, err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return "", false, err
-	}
-	if sum, err = digest(f, st.Size()); err != nil {
-		return "", false, fmt.Errorf("reading %s: %w", name, err)
-	}
-	h.remember(name, sum)
-	return sum, st.Mode()&0o111 != 0, nil
+	h.remember(name, sum, exec)
+	return sum, exec, nil
 }
 
-func (h *Hasher) remember(name, sum string) {
+func (h *Hasher) remember(name, sum string, exec bool) {
 	h.mu.Lock()
-	h.files[name] = sum
+	h.files[name] = fileSum{sum, exec}
 	h.mu.Unlock()
 }
 

@@ -1,0 +1,84 @@
+package osfs_test
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/bakeplan/bakeplan/internal/osfs"
+)
+
+func TestFS(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string, mode os.FileMode) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a.txt", "hello", 0o644)
+	write("sub/run.sh", "#!/bin/sh\n", 0o755)
+	write("big", strings.Repeat("x", 100_000), 0o644)
+	write("empty", "", 0o644)
+	if err := os.Symlink("a.txt", filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	fsys := osfs.New(dir)
+
+	// It behaves as an fs.FS over the directory, symbolic links included.
+	if err := fstest.TestFS(fsys, "a.txt", "sub/run.sh", "big", "empty", "link"); err != nil {
+		t.Fatal(err)
+	}
+	if target, err := fs.ReadLink(fsys, "link"); err != nil || target != "a.txt" {
+		t.Fatalf("ReadLink = %q, %v", target, err)
+	}
+
+	tests := []struct {
+		name string
+		want string
+		mode fs.FileMode
+	}{
+		{"a.txt", "hello", 0o644},
+		{"sub/run.sh", "#!/bin/sh\n", 0o755},
+		{"big", strings.Repeat("x", 100_000), 0o644},
+		{"empty", "", 0o644},
+		{"link", "hello", 0o644}, // followed, as os.Open does
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, mode, size, err := fsys.OpenStat(tt.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			got, err := io.ReadAll(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want || size != int64(len(tt.want)) || mode != tt.mode {
+				t.Errorf("got %d bytes, size %d, mode %v; want %d bytes, mode %v", len(got), size, mode, len(tt.want), tt.mode)
+			}
+		})
+	}
+
+	if f, mode, _, err := fsys.OpenStat("sub"); err != nil || !mode.IsDir() {
+		t.Errorf("directory: mode %v, %v", mode, err)
+	} else {
+		f.Close()
+	}
+	if _, _, _, err := fsys.OpenStat("missing"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v, want ErrNotExist", err)
+	}
+	if _, _, _, err := fsys.OpenStat("../escape"); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("invalid path: %v, want ErrInvalid", err)
+	}
+}
