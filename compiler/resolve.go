@@ -64,7 +64,7 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 	obj := in.obj
 
 	for _, name := range []string{"context", "dockerfile", "dockerfile_inline", "target", "platforms", "tags", "output", "cache_from", "cache_to", "secret", "ssh", "network", "push", "no_cache", "allow_external_paths"} {
-		if obj.GetAttr(name).ContainsMarked() {
+		if v, ok := obj[name]; ok && v.ContainsMarked() {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Sensitive value not allowed here",

@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"path"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 
@@ -138,14 +139,17 @@ func Bytes(b []byte) string {
 
 // ignoreFile reads the ignore file BuildKit would use for a build: the
 // Dockerfile's own NAME.dockerignore when it exists, else the context's
-// .dockerignore. It returns "" when there is none. Opening the candidates
-// directly, rather than checking them first, saves a system call each.
-func (h *Hasher) ignoreFile(contextDir, dockerfile string) (string, []byte, fs.FileMode, error) {
+// .dockerignore. It returns "" when there is none. Candidates in the
+// context directory are looked up in its listing, others opened directly.
+func (h *Hasher) ignoreFile(contextDir string, listing []fs.DirEntry, dockerfile string) (string, []byte, fs.FileMode, error) {
 	candidates := []string{path.Join(contextDir, ".dockerignore")}
 	if dockerfile != "" {
 		candidates = append([]string{dockerfile + ".dockerignore"}, candidates...)
 	}
 	for _, c := range candidates {
+		if path.Dir(c) == path.Clean(contextDir) && !listed(listing, path.Base(c)) {
+			continue
+		}
 		b, mode, err := h.readRegular(c)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
@@ -157,6 +161,12 @@ func (h *Hasher) ignoreFile(contextDir, dockerfile string) (string, []byte, fs.F
 		}
 	}
 	return "", nil, 0, nil
+}
+
+// listed reports whether a sorted directory listing holds name.
+func listed(entries []fs.DirEntry, name string) bool {
+	i := sort.Search(len(entries), func(i int) bool { return entries[i].Name() >= name })
+	return i < len(entries) && entries[i].Name() == name
 }
 
 // readRegular reads a file whole if it is a regular file, and returns its
@@ -229,7 +239,11 @@ func (h *Hasher) ContextFiles(dir, dockerfile string) (map[string]string, error)
 // would pick for dockerfile excludes. Entries go in fs.WalkDir's order:
 // depth first, each directory's names sorted.
 func (h *Hasher) tree(dir, dockerfile string, files map[string]string) (string, error) {
-	ignoreName, ignoreData, ignoreMode, err := h.ignoreFile(dir, dockerfile)
+	top, err := fs.ReadDir(h.fsys, dir)
+	if err != nil {
+		return "", err
+	}
+	ignoreName, ignoreData, ignoreMode, err := h.ignoreFile(dir, top, dockerfile)
 	if err != nil {
 		return "", err
 	}
@@ -247,9 +261,12 @@ func (h *Hasher) tree(dir, dockerfile string, files map[string]string) (string, 
 	d := sha256.New()
 	var walk func(p, rel string) error
 	walk = func(p, rel string) error {
-		entries, err := fs.ReadDir(h.fsys, p)
-		if err != nil {
-			return err
+		entries := top
+		if p != dir {
+			var err error
+			if entries, err = fs.ReadDir(h.fsys, p); err != nil {
+				return err
+			}
 		}
 		for _, e := range entries {
 			ep, erel := p+"/"+e.Name(), e.Name()

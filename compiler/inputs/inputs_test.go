@@ -134,3 +134,31 @@ func TestFileMissing(t *testing.T) {
 		t.Fatal("no error for a missing context")
 	}
 }
+
+// A Dockerfile outside the context brings its own ignore file along.
+func TestIgnoreFileBesideOutsideDockerfile(t *testing.T) {
+	m := base()
+	m["df/Dockerfile"] = file("FROM scratch\n")
+	without, err := inputs.New(m).Context("ctx", "df/Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m["df/Dockerfile.dockerignore"] = file("src\n")
+	with, err := inputs.New(m).Context("ctx", "df/Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := inputs.New(m).ContextFiles("ctx", "df/Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if with == without {
+		t.Error("the Dockerfile's ignore file did not change the digest")
+	}
+	if _, ok := files["src/a.go"]; ok {
+		t.Error("src/a.go is listed although df/Dockerfile.dockerignore excludes src")
+	}
+	if _, ok := files["debug.log"]; !ok {
+		t.Error("debug.log is missing: the context's .dockerignore must not apply")
+	}
+}
