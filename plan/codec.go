@@ -47,29 +47,56 @@ func Encode(p *Plan) (Encoding, error) {
 	p.FormatVersion = FormatVersion
 	// The digest covers the encoding with an empty digest field. Encoding
 	// with a placeholder of the digest's length and hashing around it saves
-	// encoding the plan twice.
+	// encoding the plan twice. Finished pieces are hashed on another core
+	// while the encoder writes the next ones.
 	p.Digest = digestPlaceholder
-	chunks, err := encode(p)
-	if err != nil {
-		return nil, err
+	e := newEncoder()
+	pieces := make(chan []byte, 16)
+	e.done = pieces
+	type result struct {
+		at  int // where the placeholder starts in the first piece
+		sum []byte
 	}
-	// The digest is the second field, after the fixed format version, so
-	// the first match, in the first piece, is the one.
-	first := chunks[0]
-	i := bytes.Index(first, []byte(`"digest": "`+digestPlaceholder))
-	if i < 0 {
+	hashed := make(chan result, 1)
+	go func() {
+		h := sha256.New()
+		at := -1
+		for b := range pieces {
+			if at < 0 {
+				// The digest is the second field, after the fixed format
+				// version, so the first match, in the first piece, is it.
+				at = bytes.Index(b, []byte(`"digest": "`+digestPlaceholder))
+				if at < 0 {
+					for range pieces {
+					}
+					break
+				}
+				at += len(`"digest": "`)
+				h.Write(b[:at])
+				h.Write(b[at+len(digestPlaceholder):])
+				continue
+			}
+			h.Write(b)
+		}
+		hashed <- result{at, h.Sum(nil)}
+	}()
+	err := e.plan(p)
+	if err == nil {
+		e.b = append(e.b, '\n')
+		e.chunks = append(e.chunks, e.b)
+		pieces <- e.b
+	}
+	close(pieces)
+	r := <-hashed
+	if err != nil {
+		return nil, fmt.Errorf("encoding plan: %w", err)
+	}
+	if r.at < 0 {
 		return nil, errors.New("encoding plan: no digest field")
 	}
-	i += len(`"digest": "`)
-	h := sha256.New()
-	h.Write(first[:i])
-	h.Write(first[i+len(digestPlaceholder):])
-	for _, c := range chunks[1:] {
-		h.Write(c)
-	}
-	p.Digest = "sha256:" + hex.EncodeToString(h.Sum(nil))
-	copy(first[i:], p.Digest)
-	return chunks, nil
+	p.Digest = "sha256:" + hex.EncodeToString(r.sum)
+	copy(e.chunks[0][r.at:], p.Digest)
+	return e.chunks, nil
 }
 
 // digestPlaceholder has the length of a digest.

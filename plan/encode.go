@@ -15,8 +15,9 @@ import (
 // every type by reflection and compares, so a field added to the model
 // without being added here fails the tests.
 type encoder struct {
-	chunks [][]byte // full pieces
-	b      []byte   // the piece being written
+	chunks [][]byte      // full pieces
+	b      []byte        // the piece being written
+	done   chan<- []byte // if set, receives each full piece
 	depth  int
 	// first is true right after an opening brace or bracket.
 	first bool
@@ -32,6 +33,9 @@ func newEncoder() *encoder { return &encoder{b: make([]byte, 0, pieceSize)} }
 func (e *encoder) spill() {
 	if len(e.b) >= pieceSize-4<<10 {
 		e.chunks = append(e.chunks, e.b)
+		if e.done != nil {
+			e.done <- e.b
+		}
 		e.b = make([]byte, 0, pieceSize)
 	}
 }
