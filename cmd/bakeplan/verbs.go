@@ -5,6 +5,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/bakeplan/bakeplan/compiler/inputs"
@@ -77,6 +78,11 @@ Terraform style; a requirement bakeplan cannot fix is an error.`,
 			c.files = nil
 			var enc plan.Encoding
 			if out != "" || asJSON {
+				// They and the compiler's working state are garbage now.
+				// Collecting on another core while the encoder runs lets
+				// a large plan's JSON reuse that memory instead of growing
+				// the process by its size.
+				go runtime.GC()
 				if enc, err = plan.Encode(c.plan); err != nil {
 					return err
 				}
