@@ -8,6 +8,7 @@ import (
 
 	"github.com/bakeplan/bakeplan/compiler"
 	"github.com/bakeplan/bakeplan/internal/benchspec"
+	"github.com/bakeplan/bakeplan/internal/osfs"
 	"github.com/bakeplan/bakeplan/spec"
 	"github.com/containerd/platforms"
 	"github.com/hashicorp/hcl/v2/hclparse"
@@ -34,7 +35,7 @@ func BenchmarkCompile1000x4(b *testing.B) {
 			b.Fatal(diags)
 		}
 		p, diags := compiler.Compile(s, compiler.Options{
-			FS:             os.DirFS("/"),
+			FS:             osfs.New("/"),
 			SpecDir:        strings.TrimPrefix(filepath.ToSlash(abs), "/"),
 			SpecFile:       "bakeplan.hcl",
 			NativePlatform: platforms.MustParse("linux/amd64"),
