@@ -3,14 +3,13 @@ package compiler
 import (
 	"fmt"
 	"io/fs"
-	"runtime"
 	"sort"
 	"strings"
 
 	"github.com/bakeplan/bakeplan/compiler/inputs"
+	"github.com/bakeplan/bakeplan/internal/par"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/hashicorp/hcl/v2"
-	"golang.org/x/sync/errgroup"
 )
 
 type digestCache = inputs.Hasher
@@ -28,7 +27,7 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 	// cores. Results land by index, so diagnostics keep their order.
 	rs := make([]*resolved, len(c.targets))
 	ds := make([]hcl.Diagnostics, len(c.targets))
-	parallel(len(c.targets), func(i int) {
+	par.Do(len(c.targets), func(i int) {
 		in := c.targets[i]
 		rs[i], ds[i] = c.resolve(in, abstract[in] && !c.named(in))
 	})
@@ -118,15 +117,9 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 	// Results land by index, so the plan does not depend on timing.
 	inputsOf := make([][]*plan.Input, len(selectedList))
 	inputDiags := make([]hcl.Diagnostics, len(selectedList))
-	var eg errgroup.Group
-	eg.SetLimit(runtime.GOMAXPROCS(0) * 2)
-	for i, r := range selectedList {
-		eg.Go(func() error {
-			inputsOf[i], inputDiags[i] = c.inputs(r)
-			return nil
-		})
-	}
-	_ = eg.Wait()
+	par.Do(len(selectedList), func(i int) {
+		inputsOf[i], inputDiags[i] = c.inputs(selectedList[i])
+	})
 
 	warned := map[string]bool{}
 	for i, r := range selectedList {

@@ -2,11 +2,9 @@ package compiler
 
 import (
 	"io/fs"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/bakeplan/bakeplan/plan"
@@ -144,18 +142,4 @@ func (c *compilation) evalCtx(vars map[string]cty.Value) *hcl.EvalContext {
 		all[k] = v
 	}
 	return &hcl.EvalContext{Variables: all, Functions: c.funcs}
-}
-
-// parallel calls f(0) ... f(n-1) on every core and waits for them all.
-func parallel(n int, f func(i int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), n) {
-		wg.Go(func() {
-			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-				f(i)
-			}
-		})
-	}
-	wg.Wait()
 }

@@ -3,9 +3,8 @@ package spec
 import (
 	"bytes"
 	"fmt"
-	"runtime"
-	"sync"
 
+	"github.com/bakeplan/bakeplan/internal/par"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -47,24 +46,9 @@ func parseChunks(p *hclparse.Parser, src []byte, filename string, size int) (*hc
 		starts[i] = hcl.Pos{Line: line, Column: 1, Byte: bounds[i]}
 	}
 
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	next := 0
-	for range min(runtime.GOMAXPROCS(0), len(files)) {
-		wg.Go(func() {
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= len(files) {
-					return
-				}
-				files[i], diags[i] = hclsyntax.ParseConfig(src[bounds[i]:bounds[i+1]], filename, starts[i])
-			}
-		})
-	}
-	wg.Wait()
+	par.Do(len(files), func(i int) {
+		files[i], diags[i] = hclsyntax.ParseConfig(src[bounds[i]:bounds[i+1]], filename, starts[i])
+	})
 
 	body := &hclsyntax.Body{Attributes: hclsyntax.Attributes{}}
 	var all hcl.Diagnostics

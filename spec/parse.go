@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/bakeplan/bakeplan/internal/par"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/gohcl"
@@ -56,8 +57,17 @@ func (s *Spec) decode(body hcl.Body) hcl.Diagnostics {
 		seen[kind][name] = rng
 		return true
 	}
+	// Targets are most of a large spec and decode independently: do them
+	// on every core first, by index, then take them in order below.
+	targets := make([]*Target, len(content.Blocks))
+	targetDiags := make([]hcl.Diagnostics, len(content.Blocks))
+	par.Do(len(content.Blocks), func(i int) {
+		if b := content.Blocks[i]; b.Type == "target" && len(b.Labels) == 1 {
+			targets[i], targetDiags[i] = decodeTarget(b)
+		}
+	})
 	var hostRange *hcl.Range
-	for _, b := range content.Blocks {
+	for i, b := range content.Blocks {
 		if len(b.Labels) == 1 {
 			if !validName(b, &diags) || !unique(b.Type, b.Labels[0], b.DefRange) {
 				continue
@@ -126,9 +136,8 @@ func (s *Spec) decode(body hcl.Body) hcl.Diagnostics {
 				Name: b.Labels[0], Host: attrExpr(c, "host"), Insecure: attrExpr(c, "insecure"), DeclRange: b.DefRange,
 			})
 		case "target":
-			t, d := decodeTarget(b)
-			diags = append(diags, d...)
-			s.Targets = append(s.Targets, t)
+			diags = append(diags, targetDiags[i]...)
+			s.Targets = append(s.Targets, targets[i])
 		case "group":
 			g, d := decodeGroup(b)
 			diags = append(diags, d...)
