@@ -17,6 +17,7 @@ import (
 	"path"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -294,7 +295,7 @@ func (h *Hasher) tree(dir, dockerfile string, files map[string]string) (string, 
 			}
 			switch t := e.Type(); {
 			case t.IsDir():
-				fmt.Fprintf(d, "d %s\x00", erel)
+				record(d, "d", erel)
 				if err := walk(ep, erel); err != nil {
 					return err
 				}
@@ -303,7 +304,7 @@ func (h *Hasher) tree(dir, dockerfile string, files map[string]string) (string, 
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(d, "l %s\x00%s\x00", erel, target)
+				record(d, "l", erel, target)
 				if files != nil {
 					files[erel] = "link:" + target
 				}
@@ -312,7 +313,7 @@ func (h *Hasher) tree(dir, dockerfile string, files map[string]string) (string, 
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(d, "f %s\x00%t\x00%s\x00", erel, exec, sum)
+				record(d, "f", erel, strconv.FormatBool(exec), sum)
 				if files != nil {
 					files[erel] = fmt.Sprintf("%s exec=%t", sum, exec)
 				}
@@ -326,6 +327,17 @@ func (h *Hasher) tree(dir, dockerfile string, files map[string]string) (string, 
 		return "", err
 	}
 	return "sha256:" + hex.EncodeToString(d.Sum(nil)), nil
+}
+
+// record writes one entry to a tree digest: its kind, a space, then each
+// field followed by a NUL byte.
+func record(d io.Writer, kind string, fields ...string) {
+	var buf [256]byte
+	b := append(append(buf[:0], kind...), ' ')
+	for _, f := range fields {
+		b = append(append(b, f...), 0)
+	}
+	d.Write(b)
 }
 
 // regular returns a regular file's digest and whether it is executable:
