@@ -72,6 +72,7 @@ type compilation struct {
 	platformMu    sync.Mutex
 	platformCache map[string]parsedPlatform
 	traversals    map[hcl.Expression][]hcl.Traversal
+	plainCtx      *hcl.EvalContext // for targets without target references or matrix values
 }
 
 // Compile checks s and returns its plan. Diagnostics may hold warnings even

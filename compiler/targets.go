@@ -374,15 +374,24 @@ func (c *compilation) evalInstance(in *instance, stack []*instance) hcl.Diagnost
 	if in.failed {
 		return diags
 	}
-	refVals := map[string]cty.Value{}
-	for _, dep := range in.refs {
-		refVals[dep.name] = dep.object()
+	if len(in.refs) == 0 && len(in.matrixVars) == 0 {
+		// Most targets read only variables and locals: they share one
+		// context (expressions only read it).
+		if c.plainCtx == nil {
+			c.plainCtx = c.evalCtx(map[string]cty.Value{"target": cty.EmptyObjectVal})
+		}
+		in.ctx = c.plainCtx
+	} else {
+		refVals := map[string]cty.Value{}
+		for _, dep := range in.refs {
+			refVals[dep.name] = dep.object()
+		}
+		vars := map[string]cty.Value{"target": cty.ObjectVal(refVals)}
+		for k, v := range in.matrixVars {
+			vars[k] = v
+		}
+		in.ctx = c.evalCtx(vars)
 	}
-	vars := map[string]cty.Value{"target": cty.ObjectVal(refVals)}
-	for k, v := range in.matrixVars {
-		vars[k] = v
-	}
-	in.ctx = c.evalCtx(vars)
 	in.exprs = map[string]hcl.Expression{}
 	attrs := attrValues{}
 	for _, def := range spec.TargetAttributes {
