@@ -260,6 +260,7 @@ func (h *Hasher) tree(dir, dockerfile string, files map[string]string) (string, 
 		defer h.release(key, pm)
 	}
 	d := sha256.New()
+	var scratch []byte // record's buffer, reused across entries
 	var walk func(p, rel string) error
 	walk = func(p, rel string) error {
 		entries := top
@@ -295,7 +296,7 @@ func (h *Hasher) tree(dir, dockerfile string, files map[string]string) (string, 
 			}
 			switch t := e.Type(); {
 			case t.IsDir():
-				record(d, "d", erel)
+				record(d, &scratch, "d", erel)
 				if err := walk(ep, erel); err != nil {
 					return err
 				}
@@ -304,7 +305,7 @@ func (h *Hasher) tree(dir, dockerfile string, files map[string]string) (string, 
 				if err != nil {
 					return err
 				}
-				record(d, "l", erel, target)
+				record(d, &scratch, "l", erel, target)
 				if files != nil {
 					files[erel] = "link:" + target
 				}
@@ -313,7 +314,7 @@ func (h *Hasher) tree(dir, dockerfile string, files map[string]string) (string, 
 				if err != nil {
 					return err
 				}
-				record(d, "f", erel, strconv.FormatBool(exec), sum)
+				record(d, &scratch, "f", erel, strconv.FormatBool(exec), sum)
 				if files != nil {
 					files[erel] = fmt.Sprintf("%s exec=%t", sum, exec)
 				}
@@ -331,13 +332,13 @@ func (h *Hasher) tree(dir, dockerfile string, files map[string]string) (string, 
 
 // record writes one entry to a tree digest: its kind, a space, then each
 // field followed by a NUL byte.
-func record(d io.Writer, kind string, fields ...string) {
-	var buf [256]byte
-	b := append(append(buf[:0], kind...), ' ')
+func record(d io.Writer, scratch *[]byte, kind string, fields ...string) {
+	b := append(append((*scratch)[:0], kind...), ' ')
 	for _, f := range fields {
 		b = append(append(b, f...), 0)
 	}
 	d.Write(b)
+	*scratch = b
 }
 
 // regular returns a regular file's digest and whether it is executable:
