@@ -493,6 +493,30 @@ target "a" {
 			line:    6,
 		},
 		{
+			name:    "sensitive registry host",
+			p:       project{src: "variable \"R\" {\n  default = \"r.example.com\"\n  sensitive = true\n}\nregistry \"r\" {\n  host = split(\"/\", var.R)[0]\n}\n"},
+			summary: "Sensitive value not allowed here",
+			line:    6,
+		},
+		{
+			name:    "sensitive builder endpoint",
+			p:       project{src: "variable \"E\" {\n  default = \"tcp://b:1234\"\n  sensitive = true\n}\nbuilder \"b\" {\n  endpoint = var.E\n}\n"},
+			summary: "Sensitive value not allowed here",
+			line:    6,
+		},
+		{
+			name:    "sensitive builder platforms",
+			p:       project{src: "variable \"P\" {\n  default = \"linux/amd64\"\n  sensitive = true\n}\nbuilder \"b\" {\n  endpoint  = \"tcp://b:1234\"\n  platforms = [var.P]\n}\n"},
+			summary: "Sensitive value not allowed here",
+			line:    7,
+		},
+		{
+			name:    "sensitive emulators",
+			p:       project{src: "variable \"A\" {\n  default = [\"arm64\"]\n  sensitive = true\n}\nhost {\n  emulators = var.A\n}\n"},
+			summary: "Sensitive value not allowed here",
+			line:    6,
+		},
+		{
 			name:    "dockerfile and dockerfile_inline",
 			p:       project{src: "target \"a\" {\n  dockerfile = \"Dockerfile\"\n  dockerfile_inline = \"FROM scratch\"\n}\n"},
 			summary: "Conflicting Dockerfile attributes",

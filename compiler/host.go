@@ -85,7 +85,7 @@ func (c *compilation) evalHost() hcl.Diagnostics {
 		c.host.declRange = h.DeclRange.Ptr()
 		if h.Docker != nil && h.Docker.ImageStore != nil {
 			var store string
-			d := gohcl.DecodeExpression(h.Docker.ImageStore, ctx, &store)
+			d := decodeExpr(h.Docker.ImageStore, ctx, "image_store", &store)
 			diags = append(diags, d...)
 			if !d.HasErrors() {
 				if store != storeContainerd && store != storeAny {
@@ -102,10 +102,10 @@ func (c *compilation) evalHost() hcl.Diagnostics {
 			}
 		}
 		if h.Docker != nil && h.Docker.DaemonConfig != nil {
-			diags = append(diags, gohcl.DecodeExpression(h.Docker.DaemonConfig, ctx, &c.host.daemonConfig)...)
+			diags = append(diags, decodeExpr(h.Docker.DaemonConfig, ctx, "daemon_config", &c.host.daemonConfig)...)
 		}
 		if h.Docker != nil && h.Docker.RestartCommand != nil {
-			d := gohcl.DecodeExpression(h.Docker.RestartCommand, ctx, &c.host.restartCommand)
+			d := decodeExpr(h.Docker.RestartCommand, ctx, "restart_command", &c.host.restartCommand)
 			diags = append(diags, d...)
 			if !d.HasErrors() && len(c.host.restartCommand) == 0 {
 				diags = append(diags, &hcl.Diagnostic{
@@ -118,7 +118,7 @@ func (c *compilation) evalHost() hcl.Diagnostics {
 		}
 		if h.Emulators != nil {
 			var archs []string
-			d := gohcl.DecodeExpression(h.Emulators, ctx, &archs)
+			d := decodeExpr(h.Emulators, ctx, "emulators", &archs)
 			diags = append(diags, d...)
 			for i, a := range archs {
 				rng := elementRange(h.Emulators, i)
@@ -148,7 +148,7 @@ func (c *compilation) evalHost() hcl.Diagnostics {
 		bd := &builderDecl{name: b.Name, endpoint: "auto", local: true, declRange: b.DeclRange.Ptr()}
 		if b.Endpoint != nil {
 			var ep string
-			d := gohcl.DecodeExpression(b.Endpoint, ctx, &ep)
+			d := decodeExpr(b.Endpoint, ctx, "endpoint", &ep)
 			diags = append(diags, d...)
 			if !d.HasErrors() {
 				local, err := classifyEndpoint(ep)
@@ -192,7 +192,7 @@ func (c *compilation) evalHost() hcl.Diagnostics {
 	hosts := map[string]string{}
 	for _, r := range c.spec.Registries {
 		rd := &registryDecl{name: r.Name, declRange: r.DeclRange}
-		d := gohcl.DecodeExpression(r.Host, ctx, &rd.host)
+		d := decodeExpr(r.Host, ctx, "host", &rd.host)
 		diags = append(diags, d...)
 		if d.HasErrors() {
 			continue
@@ -217,11 +217,36 @@ func (c *compilation) evalHost() hcl.Diagnostics {
 		}
 		hosts[rd.host] = r.Name
 		if r.Insecure != nil {
-			diags = append(diags, gohcl.DecodeExpression(r.Insecure, ctx, &rd.insecure)...)
+			diags = append(diags, decodeExpr(r.Insecure, ctx, "insecure", &rd.insecure)...)
 		}
 		c.registries = append(c.registries, rd)
 	}
 	return diags
+}
+
+// decodeExpr is gohcl.DecodeExpression for settings the plan records as
+// they are: a value from a sensitive variable is refused rather than
+// decoded (which cty does not allow).
+func decodeExpr(expr hcl.Expression, ctx *hcl.EvalContext, what string, dst any) hcl.Diagnostics {
+	v, diags := expr.Value(ctx)
+	if diags.HasErrors() {
+		return diags
+	}
+	if v.ContainsMarked() {
+		return append(diags, sensitiveHere(what, expr.Range()))
+	}
+	return gohcl.DecodeExpression(expr, ctx, dst)
+}
+
+// sensitiveHere is the error for a sensitive value where the plan has to
+// show the value itself.
+func sensitiveHere(what string, rng hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Sensitive value not allowed here",
+		Detail:   fmt.Sprintf("%s takes its value from a sensitive variable; only args, labels and annotations may, and the plan shows them as %s.", what, plan.Redacted),
+		Subject:  rng.Ptr(),
+	}
 }
 
 // evalTLS reads a builder's tls block. Paths are kept as written (a leading
@@ -232,11 +257,12 @@ func (c *compilation) evalTLS(b *spec.Builder, ep string) (*plan.BuilderTLS, hcl
 	ctx := c.evalCtx(nil)
 	t := &plan.BuilderTLS{}
 	for _, f := range []struct {
+		name string
 		expr hcl.Expression
 		dst  *string
-	}{{b.TLS.CACert, &t.CACert}, {b.TLS.Cert, &t.Cert}, {b.TLS.Key, &t.Key}, {b.TLS.ServerName, &t.ServerName}} {
+	}{{"ca_cert", b.TLS.CACert, &t.CACert}, {"cert", b.TLS.Cert, &t.Cert}, {"key", b.TLS.Key, &t.Key}, {"server_name", b.TLS.ServerName, &t.ServerName}} {
 		if f.expr != nil {
-			diags = append(diags, gohcl.DecodeExpression(f.expr, ctx, f.dst)...)
+			diags = append(diags, decodeExpr(f.expr, ctx, f.name, f.dst)...)
 		}
 	}
 	if !strings.HasPrefix(ep, "tcp://") {
@@ -315,6 +341,9 @@ func (c *compilation) evalPlatforms(expr hcl.Expression, ctx *hcl.EvalContext) (
 	val, diags := expr.Value(ctx)
 	if diags.HasErrors() {
 		return nil, diags
+	}
+	if val.ContainsMarked() {
+		return nil, append(diags, sensitiveHere("platforms", expr.Range()))
 	}
 	var list []string
 	if d := decodeStringList(val, expr.Range(), "platforms"); d != nil {

@@ -65,12 +65,7 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 
 	for _, name := range []string{"context", "dockerfile", "dockerfile_inline", "target", "platforms", "tags", "output", "cache_from", "cache_to", "secret", "ssh", "network", "push", "no_cache", "allow_external_paths"} {
 		if v, ok := obj[name]; ok && v.ContainsMarked() {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Sensitive value not allowed here",
-				Detail:   fmt.Sprintf("%s takes its value from a sensitive variable; only args, labels and annotations may, and the plan shows them as %s.", name, plan.Redacted),
-				Subject:  c.declRange(in, name).Ptr(),
-			})
+			diags = append(diags, sensitiveHere(name, c.declRange(in, name)))
 		}
 	}
 	if diags.HasErrors() {
