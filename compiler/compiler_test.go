@@ -517,6 +517,18 @@ target "a" {
 			line:    6,
 		},
 		{
+			name:    "sensitive tls path",
+			p:       project{src: "variable \"K\" {\n  default = \"/k.pem\"\n  sensitive = true\n}\nbuilder \"b\" {\n  endpoint = \"tcp://b:1234\"\n  tls {\n    key = var.K\n  }\n}\n"},
+			summary: "Sensitive value not allowed here",
+			line:    8,
+		},
+		{
+			name:    "sensitive image store",
+			p:       project{src: "variable \"S\" {\n  default = \"containerd\"\n  sensitive = true\n}\nhost {\n  docker {\n    image_store = var.S\n  }\n}\n"},
+			summary: "Sensitive value not allowed here",
+			line:    7,
+		},
+		{
 			name:    "dockerfile and dockerfile_inline",
 			p:       project{src: "target \"a\" {\n  dockerfile = \"Dockerfile\"\n  dockerfile_inline = \"FROM scratch\"\n}\n"},
 			summary: "Conflicting Dockerfile attributes",
