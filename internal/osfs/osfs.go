@@ -5,7 +5,8 @@
 // which on Linux costs four fcntl calls and a failing epoll_ctl for a
 // regular file on top of the open. Digesting the thousands of small files of
 // a large spec's contexts made more of those calls than of the open, read
-// and close it needs; OpenStat makes only those, and an fstat.
+// and close it needs; OpenStat makes only those, and an fstat. It exists on
+// Unix systems only: elsewhere callers use Open and Stat as for any fs.FS.
 package osfs
 
 import (
