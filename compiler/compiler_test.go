@@ -529,6 +529,18 @@ target "a" {
 			line:    7,
 		},
 		{
+			name:    "two tls blocks",
+			p:       project{src: "builder \"b\" {\n  endpoint = \"tcp://b:1234\"\n  tls {\n  }\n  tls {\n  }\n}\n"},
+			summary: "Duplicate tls block",
+			line:    5,
+		},
+		{
+			name:    "two docker blocks",
+			p:       project{src: "host {\n  docker {\n  }\n  docker {\n  }\n}\n"},
+			summary: "Duplicate docker block",
+			line:    4,
+		},
+		{
 			name:    "dockerfile and dockerfile_inline",
 			p:       project{src: "target \"a\" {\n  dockerfile = \"Dockerfile\"\n  dockerfile_inline = \"FROM scratch\"\n}\n"},
 			summary: "Conflicting Dockerfile attributes",

@@ -111,16 +111,8 @@ func (s *Spec) decode(body hcl.Body) hcl.Diagnostics {
 			c, d := b.Body.Content(builderSchema)
 			diags = append(diags, d...)
 			bl := &Builder{Name: b.Labels[0], Endpoint: attrExpr(c, "endpoint"), Platforms: attrExpr(c, "platforms"), DeclRange: b.DefRange}
-			for i, tb := range c.Blocks {
-				if i > 0 {
-					diags = append(diags, &hcl.Diagnostic{
-						Severity: hcl.DiagError,
-						Summary:  "Duplicate tls block",
-						Detail:   fmt.Sprintf("A tls block was already declared at %s.", c.Blocks[0].DefRange),
-						Subject:  tb.DefRange.Ptr(),
-					})
-					continue
-				}
+			tb, dups := onlyOne(c.Blocks, "tls")
+			if tb != nil {
 				tc, d := tb.Body.Content(tlsSchema)
 				diags = append(diags, d...)
 				bl.TLS = &BuilderTLS{
@@ -128,6 +120,7 @@ func (s *Spec) decode(body hcl.Body) hcl.Diagnostics {
 					ServerName: attrExpr(tc, "server_name"), DeclRange: tb.DefRange,
 				}
 			}
+			diags = append(diags, dups...)
 			s.Builders = append(s.Builders, bl)
 		case "registry":
 			c, d := b.Body.Content(registrySchema)
@@ -249,16 +242,8 @@ func decodeFunction(b *hcl.Block) (*Function, hcl.Diagnostics) {
 func decodeHost(b *hcl.Block) (*Host, hcl.Diagnostics) {
 	c, diags := b.Body.Content(hostSchema)
 	h := &Host{Emulators: attrExpr(c, "emulators"), DeclRange: b.DefRange}
-	for i, db := range c.Blocks {
-		if i > 0 {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Duplicate docker block",
-				Detail:   fmt.Sprintf("A docker block was already declared at %s.", c.Blocks[0].DefRange),
-				Subject:  db.DefRange.Ptr(),
-			})
-			continue
-		}
+	db, dups := onlyOne(c.Blocks, "docker")
+	if db != nil {
 		dc, d := db.Body.Content(dockerSchema)
 		diags = append(diags, d...)
 		h.Docker = &Docker{
@@ -266,7 +251,25 @@ func decodeHost(b *hcl.Block) (*Host, hcl.Diagnostics) {
 			RestartCommand: attrExpr(dc, "restart_command"), DeclRange: db.DefRange,
 		}
 	}
-	return h, diags
+	return h, append(diags, dups...)
+}
+
+// onlyOne returns the first of a body's nested blocks of one kind, which may
+// appear at most once, and an error at each further one.
+func onlyOne(blocks hcl.Blocks, kind string) (*hcl.Block, hcl.Diagnostics) {
+	if len(blocks) == 0 {
+		return nil, nil
+	}
+	var diags hcl.Diagnostics
+	for _, b := range blocks[1:] {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  fmt.Sprintf("Duplicate %s block", kind),
+			Detail:   fmt.Sprintf("A %s block was already declared at %s.", kind, blocks[0].DefRange),
+			Subject:  b.DefRange.Ptr(),
+		})
+	}
+	return blocks[0], diags
 }
 
 func decodeGroup(b *hcl.Block) (*Group, hcl.Diagnostics) {
