@@ -69,6 +69,8 @@ type compilation struct {
 	groups  map[string]*spec.Group
 
 	digests       *digestCache
+	specRealOnce  sync.Once
+	specRealDir   string
 	platformMu    sync.Mutex
 	platformCache map[string]parsedPlatform
 	traversals    map[hcl.Expression][]hcl.Traversal

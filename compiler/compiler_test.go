@@ -1,6 +1,7 @@
 package compiler_test
 
 import (
+	"io/fs"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -17,6 +18,7 @@ import (
 type project struct {
 	src      string
 	files    map[string]string // relative to the spec's directory; nil gives a Dockerfile
+	links    map[string]string // symbolic links: name (as in files) -> target
 	vars     []string
 	varFiles map[string]string
 	environ  []string
@@ -36,6 +38,14 @@ func (p project) compile(t testing.TB) (*plan.Plan, hcl.Diagnostics) {
 			continue
 		}
 		fsys["work/proj/"+name] = &fstest.MapFile{Data: []byte(body)}
+	}
+	for name, target := range p.links {
+		f := &fstest.MapFile{Data: []byte(target), Mode: fs.ModeSymlink}
+		if strings.HasPrefix(name, "/") {
+			fsys[strings.TrimPrefix(name, "/")] = f
+			continue
+		}
+		fsys["work/proj/"+name] = f
 	}
 	parser := hclparse.NewParser()
 	s, diags := spec.Parse(parser, "bakeplan.hcl", []byte(p.src))
@@ -606,6 +616,56 @@ target "a" {
 			p:       project{src: "target \"a b\" {\n}\n"},
 			summary: "Invalid target name",
 			line:    1,
+		},
+		{
+			name: "context symlinked outside",
+			p: project{
+				src:   "target \"a\" {\n  context = \"ctx\"\n}\n",
+				files: map[string]string{"/elsewhere/Dockerfile": "FROM scratch\n"},
+				links: map[string]string{"ctx": "/elsewhere"},
+			},
+			summary: "Path outside the spec's directory",
+			line:    2,
+			detail:  "symbolic link",
+		},
+		{
+			name: "context under a relative symlink outside",
+			p: project{
+				src:   "target \"a\" {\n  context = \"ctx/app\"\n}\n",
+				files: map[string]string{"/work/elsewhere/app/Dockerfile": "FROM scratch\n"},
+				links: map[string]string{"ctx": "../elsewhere"},
+			},
+			summary: "Path outside the spec's directory",
+			line:    2,
+		},
+		{
+			name: "Dockerfile symlinked outside",
+			p: project{
+				src:   "target \"a\" {\n  dockerfile = \"Dockerfile\"\n}\n",
+				files: map[string]string{"/elsewhere/Dockerfile": "FROM scratch\n", "main.go": ""},
+				links: map[string]string{"Dockerfile": "../../elsewhere/Dockerfile"},
+			},
+			summary: "Path outside the spec's directory",
+			line:    2,
+		},
+		{
+			name: "named context symlinked outside",
+			p: project{
+				src:   "target \"a\" {\n  contexts = {\n    src = \"src\"\n  }\n}\n",
+				files: map[string]string{"Dockerfile": "FROM scratch\n", "/elsewhere/x": ""},
+				links: map[string]string{"src": "/elsewhere"},
+			},
+			summary: "Path outside the spec's directory",
+			line:    3,
+		},
+		{
+			name: "a cycle of symlinks",
+			p: project{
+				src:   "target \"a\" {\n  context = \"l1\"\n}\n",
+				links: map[string]string{"l1": "l2", "l2": "l1"},
+			},
+			summary: "Path cannot be resolved",
+			line:    2,
 		},
 		{
 			name:    "locals cannot read targets",

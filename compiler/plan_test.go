@@ -473,3 +473,21 @@ target "t" {
 		}
 	}
 }
+
+// TestSymlinksInsideResolve: a link that stays inside the spec's directory
+// is fine, and the plan records where it leads, so the build reads the same
+// files the plan digested.
+func TestSymlinksInsideResolve(t *testing.T) {
+	p := mustCompile(t, project{
+		src: "target \"a\" {\n  context = \"ctx\"\n  dockerfile = \"df\"\n}\n",
+		files: map[string]string{
+			"app/main.go":           "package main\n",
+			"docker/app.Dockerfile": "FROM scratch\n",
+		},
+		links: map[string]string{"ctx": "app", "app/df": "../docker/app.Dockerfile"},
+	})
+	b := p.Step("build.a").Build
+	if b.Context != "app" || b.Dockerfile != "docker/app.Dockerfile" {
+		t.Errorf("context %q, dockerfile %q; want the links' targets", b.Context, b.Dockerfile)
+	}
+}

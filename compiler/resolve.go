@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bakeplan/bakeplan/internal/realpath"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
@@ -267,8 +268,10 @@ func statReason(err error) string {
 }
 
 // localPath resolves p (relative to the spec's directory unless absolute) to
-// a path within the FS and a path relative to the spec's directory. A path
-// outside the spec's directory needs allow_external_paths.
+// a path within the FS and a path relative to the spec's directory. Symbolic
+// links are resolved first, so both name what a build will really read: a
+// link to a directory outside the spec's directory is outside too, and needs
+// allow_external_paths like any other such path.
 func (c *compilation) localPath(p string, rng hcl.Range, allowExternal bool, what string) (fsPath, rel string, diags hcl.Diagnostics) {
 	if path.IsAbs(p) {
 		fsPath = strings.TrimPrefix(path.Clean(p), "/")
@@ -278,19 +281,6 @@ func (c *compilation) localPath(p string, rng hcl.Range, allowExternal bool, wha
 	} else {
 		fsPath = path.Join(c.opts.SpecDir, p)
 	}
-	r, err := filepath.Rel(filepath.FromSlash(c.opts.SpecDir), filepath.FromSlash(fsPath))
-	if err != nil {
-		return "", "", hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid path", Detail: err.Error(), Subject: rng.Ptr()}}
-	}
-	rel = filepath.ToSlash(r)
-	if (rel == ".." || strings.HasPrefix(rel, "../")) && !allowExternal {
-		return "", "", hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Path outside the spec's directory",
-			Detail:   fmt.Sprintf("The %s %q is outside the directory that holds the spec, so the plan would depend on files a review of this repository does not see. Set allow_external_paths = true in the target if that is intended.", what, p),
-			Subject:  rng.Ptr(),
-		}}
-	}
 	if !fs.ValidPath(fsPath) {
 		return "", "", hcl.Diagnostics{{
 			Severity: hcl.DiagError,
@@ -299,7 +289,47 @@ func (c *compilation) localPath(p string, rng hcl.Range, allowExternal bool, wha
 			Subject:  rng.Ptr(),
 		}}
 	}
+	lexical := fsPath
+	real, err := realpath.Resolve(c.opts.FS, fsPath)
+	if err != nil {
+		return "", "", hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Path cannot be resolved",
+			Detail:   fmt.Sprintf("The %s %q cannot be resolved: %s.", what, p, err),
+			Subject:  rng.Ptr(),
+		}}
+	}
+	fsPath = real
+	r, err := filepath.Rel(filepath.FromSlash(c.specReal()), filepath.FromSlash(fsPath))
+	if err != nil {
+		return "", "", hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid path", Detail: err.Error(), Subject: rng.Ptr()}}
+	}
+	rel = filepath.ToSlash(r)
+	if (rel == ".." || strings.HasPrefix(rel, "../")) && !allowExternal {
+		detail := fmt.Sprintf("The %s %q is outside the directory that holds the spec, so the plan would depend on files a review of this repository does not see. Set allow_external_paths = true in the target if that is intended.", what, p)
+		if real != lexical {
+			detail = fmt.Sprintf("The %s %q is a symbolic link (or lies under one) that resolves to /%s, outside the directory that holds the spec: a build would read files a review of this repository does not see. Point it inside the spec's directory, or set allow_external_paths = true in the target if that is intended.", what, p, real)
+		}
+		return "", "", hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Path outside the spec's directory",
+			Detail:   detail,
+			Subject:  rng.Ptr(),
+		}}
+	}
 	return fsPath, rel, nil
+}
+
+// specReal is the spec's directory with its symbolic links resolved, which
+// every resolved path is made relative to.
+func (c *compilation) specReal() string {
+	c.specRealOnce.Do(func() {
+		c.specRealDir = c.opts.SpecDir
+		if r, err := realpath.Resolve(c.opts.FS, c.opts.SpecDir); err == nil {
+			c.specRealDir = r
+		}
+	})
+	return c.specRealDir
 }
 
 // namedContext turns a contexts entry that is not a target into a path or an

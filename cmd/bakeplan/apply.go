@@ -118,7 +118,11 @@ DOCKER_HOST (or Docker's default socket).`,
 			if err != nil {
 				return err
 			}
-			opts.SpecDir = filepath.Dir(abs)
+			// The plan's paths are relative to the spec's real directory:
+			// the compiler resolved symbolic links before checking them.
+			if opts.SpecDir, err = filepath.EvalSymlinks(filepath.Dir(abs)); err != nil {
+				return err
+			}
 			opts.Env = endpoint.Env{BuildkitHost: g.getenv("BUILDKIT_HOST"), DockerHost: g.getenv("DOCKER_HOST")}
 			opts.Out = g.streams.err
 			if dryRun {

@@ -1,0 +1,84 @@
+// Package realpath resolves symbolic links inside an fs.FS, the way
+// filepath.EvalSymlinks does on the machine's file system, so that a path's
+// checks (is it inside the spec's directory?) apply to what a build will
+// really read, not to the name it was given by.
+package realpath
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+)
+
+// maxLinks bounds the links followed for one path, as the kernel's ELOOP
+// does, so a cycle of links ends.
+const maxLinks = 40
+
+// ErrLoop is returned for a path whose links do not end.
+var ErrLoop = errors.New("too many levels of symbolic links")
+
+// Resolve returns name with every symbolic link among its components
+// replaced by what it points at. name and the result are fs.ValidPath
+// paths; an absolute link target counts from the FS's root. Components that
+// do not exist are kept as they are, so the path a build will create (an
+// output directory) resolves too. An FS that cannot read links is returned
+// name unchanged.
+func Resolve(fsys fs.FS, name string) (string, error) {
+	lfs, ok := fsys.(fs.ReadLinkFS)
+	if !ok {
+		return name, nil
+	}
+	if !fs.ValidPath(name) {
+		return "", &fs.PathError{Op: "resolve", Path: name, Err: fs.ErrInvalid}
+	}
+	rest := strings.Split(name, "/")
+	if name == "." {
+		rest = nil
+	}
+	done := "."
+	links := 0
+	for len(rest) > 0 {
+		comp := rest[0]
+		rest = rest[1:]
+		switch comp {
+		case ".", "":
+			continue
+		case "..":
+			// Lexically, as the links before it were already resolved.
+			done = path.Dir(done)
+			continue
+		}
+		next := path.Join(done, comp)
+		info, err := lfs.Lstat(next)
+		if errors.Is(err, fs.ErrNotExist) {
+			done = path.Join(append([]string{next}, rest...)...)
+			return done, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		if info.Mode()&fs.ModeSymlink == 0 {
+			done = next
+			continue
+		}
+		links++
+		if links > maxLinks {
+			return "", &fs.PathError{Op: "resolve", Path: name, Err: ErrLoop}
+		}
+		target, err := lfs.ReadLink(next)
+		if err != nil {
+			return "", err
+		}
+		if target == "" {
+			return "", fmt.Errorf("%s: empty symbolic link", next)
+		}
+		if path.IsAbs(target) {
+			done = "."
+			target = strings.TrimPrefix(target, "/")
+		}
+		rest = append(strings.Split(target, "/"), rest...)
+	}
+	return done, nil
+}
