@@ -152,3 +152,56 @@ func TestDryRunGolden(t *testing.T) {
 	}
 	golden(t, "apply-dry-run-hello", strings.ReplaceAll(out, dir, "$SPEC_DIR"))
 }
+
+// TestPlanOutInsideContext: -out naming a file a build context includes is
+// refused before anything is written, so an existing file there is kept as
+// it was; a directory is refused with no temporary file left anywhere.
+func TestPlanOutInsideContext(t *testing.T) {
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "bakeplan.hcl")
+	write := func(name, body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("bakeplan.hcl", "target \"app\" {\n  platforms = [\"linux/amd64\"]\n}\n")
+	write("Dockerfile", "FROM scratch\n")
+	write("notes.txt", "precious\n")
+	if err := os.Mkdir(filepath.Join(dir, "plans"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if err := os.Symlink(filepath.Join(dir, "notes.txt"), filepath.Join(out, "via-link.json")); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{
+		filepath.Join(dir, "notes.txt"),     // an existing file in the context
+		filepath.Join(dir, "new.plan.json"), // a new one
+		filepath.Join(out, "via-link.json"), // a link into the context
+		filepath.Join(dir, "plans"),         // a directory
+	} {
+		_, errOut, code := bakeplan(t, "plan", "--offline", "-f", spec, "-out", target)
+		if code != 1 {
+			t.Errorf("-out %s: exit %d, want 1 (%s)", target, code, errOut)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "notes.txt")); string(b) != "precious\n" {
+		t.Errorf("notes.txt is now %q", b)
+	}
+	for _, d := range []string{dir, out, filepath.Join(dir, "plans")} {
+		entries, _ := os.ReadDir(d)
+		for _, e := range entries {
+			switch e.Name() {
+			case "bakeplan.hcl", "Dockerfile", "notes.txt", "plans", "via-link.json":
+			default:
+				t.Errorf("%s left in %s", e.Name(), d)
+			}
+		}
+	}
+	// Ignored by .dockerignore: allowed.
+	write(".dockerignore", "*.plan.json\n")
+	if _, errOut, code := bakeplan(t, "plan", "--offline", "-f", spec, "-out", filepath.Join(dir, "new.plan.json")); code != 0 {
+		t.Errorf("an ignored plan file: exit %d: %s", code, errOut)
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bakeplan/bakeplan/compiler/inputs"
 	"github.com/bakeplan/bakeplan/internal/atomicfile"
+	"github.com/bakeplan/bakeplan/internal/realpath"
 
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/plan/render"
@@ -68,6 +69,11 @@ Terraform style; a requirement bakeplan cannot fix is an error.`,
 			if err != nil {
 				return err
 			}
+			if out != "" {
+				if err := planOutsideContexts(out, c); err != nil {
+					return err
+				}
+			}
 			if !offline {
 				if err := g.probe(cmd.Context(), c); err != nil {
 					return err
@@ -90,10 +96,6 @@ Terraform style; a requirement bakeplan cannot fix is an error.`,
 			if out != "" {
 				if err := atomicfile.Write(out, enc.Bytes(), 0o644); err != nil {
 					return fmt.Errorf("saving the plan: %w", err)
-				}
-				if err := planOutsideContexts(out, c); err != nil {
-					os.Remove(out)
-					return err
 				}
 			}
 			if asJSON {
@@ -149,11 +151,12 @@ func newGraphCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// planOutsideContexts refuses a plan file that a build context includes:
-// writing it would change that context's digest, and the plan would be stale
-// the moment it exists.
+// planOutsideContexts refuses a plan file that a build context would
+// include: writing it would change that context's digest, and the plan would
+// be stale the moment it exists. It runs before anything is written, so an
+// existing file there is left as it was.
 func planOutsideContexts(out string, c *compiled) error {
-	abs, err := filepath.Abs(out)
+	abs, err := realOutPath(out)
 	if err != nil {
 		return err
 	}
@@ -168,6 +171,9 @@ func planOutsideContexts(out string, c *compiled) error {
 				continue
 			}
 			dir := path.Join(c.specDir, in.Path)
+			if real, err := realpath.Resolve(c.fsys, dir); err == nil {
+				dir = real
+			}
 			if !strings.HasPrefix(rel, dir+"/") {
 				continue
 			}
@@ -175,14 +181,35 @@ func planOutsideContexts(out string, c *compiled) error {
 			if in.Kind == "context" && st.Build.Dockerfile != "" {
 				dockerfile = path.Join(c.specDir, st.Build.Dockerfile)
 			}
-			files, err := h.ContextFiles(dir, dockerfile)
+			inside, err := h.Includes(dir, dockerfile, strings.TrimPrefix(rel, dir+"/"))
 			if err != nil {
 				return err
 			}
-			if _, inside := files[strings.TrimPrefix(rel, dir+"/")]; inside {
+			if inside {
 				return fmt.Errorf("%s lies inside the build context of %s (%s), so writing it would change that context and make the plan stale at once; write the plan elsewhere or list it in .dockerignore", out, st.ID, in.Path)
 			}
 		}
 	}
 	return nil
+}
+
+// realOutPath is where writing out would really land: an absolute path with
+// the links of its directory (and of out itself) resolved. A directory is
+// refused here, before a temporary file is made beside it.
+func realOutPath(out string) (string, error) {
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return "", err
+	}
+	if st, err := os.Stat(abs); err == nil && st.IsDir() {
+		return "", fmt.Errorf("%s is a directory; -out takes a file name", out)
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		return real, nil
+	}
+	dir, err := filepath.EvalSymlinks(filepath.Dir(abs))
+	if err != nil {
+		return "", fmt.Errorf("saving the plan: %w", err)
+	}
+	return filepath.Join(dir, filepath.Base(abs)), nil
 }

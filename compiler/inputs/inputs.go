@@ -236,6 +236,28 @@ func (h *Hasher) ContextFiles(dir, dockerfile string) (map[string]string, error)
 	return files, err
 }
 
+// Includes reports whether a file at rel (relative to dir, which need not
+// exist yet) would be part of the context dir that Context digests: the
+// ignore rules BuildKit would pick for dockerfile do not exclude it.
+func (h *Hasher) Includes(dir, dockerfile, rel string) (bool, error) {
+	top, err := fs.ReadDir(h.fsys, dir)
+	if err != nil {
+		return false, err
+	}
+	_, data, _, err := h.ignoreFile(dir, top, dockerfile)
+	if err != nil || data == nil {
+		return err == nil, err
+	}
+	key := string(data)
+	pm, err := h.matcher(key)
+	if err != nil {
+		return false, err
+	}
+	defer h.release(key, pm)
+	excluded, err := pm.MatchesOrParentMatches(rel)
+	return !excluded, err
+}
+
 // tree digests the directory dir, leaving out what the ignore file BuildKit
 // would pick for dockerfile excludes. Entries go in fs.WalkDir's order:
 // depth first, each directory's names sorted.

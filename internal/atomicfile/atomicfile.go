@@ -3,15 +3,26 @@
 package atomicfile
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 )
 
 // Write replaces name with data through a temporary file in the same
 // directory, synced and renamed. An existing file keeps its permissions; a
-// new one gets perm.
+// new one gets perm. When name is a symbolic link, the file it points at is
+// replaced and the link stays. A directory is refused before anything is
+// created, and on any error no temporary file is left behind.
 func Write(name string, data []byte, perm os.FileMode) error {
+	name, err := target(name)
+	if err != nil {
+		return err
+	}
 	if st, err := os.Stat(name); err == nil {
+		if st.IsDir() {
+			return fmt.Errorf("%s is a directory", name)
+		}
 		perm = st.Mode().Perm()
 	}
 	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
@@ -43,4 +54,31 @@ func Write(name string, data []byte, perm os.FileMode) error {
 		return err
 	}
 	return nil
+}
+
+// target follows name's symbolic links (a chain of them, up to a bound) to
+// the path a write should replace. A dangling link leads to the path it
+// names, which Write then creates.
+func target(name string) (string, error) {
+	for range 40 {
+		st, err := os.Lstat(name)
+		if errors.Is(err, os.ErrNotExist) {
+			return name, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		if st.Mode()&os.ModeSymlink == 0 {
+			return name, nil
+		}
+		link, err := os.Readlink(name)
+		if err != nil {
+			return "", err
+		}
+		if !filepath.IsAbs(link) {
+			link = filepath.Join(filepath.Dir(name), link)
+		}
+		name = link
+	}
+	return "", fmt.Errorf("%s: too many levels of symbolic links", name)
 }
