@@ -15,6 +15,16 @@ import (
 // replaced and the link stays. A directory is refused before anything is
 // created, and on any error no temporary file is left behind.
 func Write(name string, data []byte, perm os.FileMode) error {
+	return write(name, data, perm, true)
+}
+
+// WriteMode is Write that gives the file perm even when it exists: a backup
+// keeps the mode of what it backs up, not of an older backup.
+func WriteMode(name string, data []byte, perm os.FileMode) error {
+	return write(name, data, perm, false)
+}
+
+func write(name string, data []byte, perm os.FileMode, keepMode bool) error {
 	name, err := target(name)
 	if err != nil {
 		return err
@@ -23,7 +33,9 @@ func Write(name string, data []byte, perm os.FileMode) error {
 		if st.IsDir() {
 			return fmt.Errorf("%s is a directory", name)
 		}
-		perm = st.Mode().Perm()
+		if keepMode {
+			perm = st.Mode().Perm()
+		}
 	}
 	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -107,6 +108,11 @@ func ContainerdStoreConfig(path string) (before, after []byte, err error) {
 		if err := dec.Decode(&cfg); err != nil {
 			return nil, nil, fmt.Errorf("%s does not parse as JSON, so bakeplan leaves it alone: %w", path, err)
 		}
+		// Docker refuses a file with more after its object; rewriting it
+		// would silently drop that part.
+		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+			return nil, nil, fmt.Errorf("%s has more after its JSON object, so bakeplan leaves it alone", path)
+		}
 	}
 	features, _ := cfg["features"].(map[string]any)
 	if features == nil {
@@ -142,27 +148,55 @@ var snapshotterFor = map[string]string{
 }
 
 // SwitchToContainerdStore writes daemon.json atomically (keeping a backup of
-// the old file beside it), restarts the engine, waits for it, and checks
-// that it now uses the containerd image store.
+// the old file beside it, with its mode; through a symbolic link to the file
+// it names), restarts the engine, waits for it, and checks that it now uses
+// the containerd image store. When the restart fails or Docker does not come
+// back, the previous file is put back and the error says so.
 func SwitchToContainerdStore(ctx context.Context, cfg DaemonConfig, dockerHost string) error {
 	before, after, err := ContainerdStoreConfig(cfg.Path)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o755); err != nil {
-		return err
-	}
-	if before != nil {
-		if err := atomicfile.Write(cfg.Path+".bakeplan-backup", before, 0o644); err != nil {
-			return fmt.Errorf("backing up %s: %w", cfg.Path, err)
-		}
-	}
-	if err := atomicfile.Write(cfg.Path, after, 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", cfg.Path, err)
-	}
 	if len(cfg.RestartCommand) == 0 {
 		return errors.New("no command to restart Docker")
 	}
+	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o755); err != nil {
+		return err
+	}
+	mode := os.FileMode(0o644)
+	if st, err := os.Stat(cfg.Path); err == nil {
+		mode = st.Mode().Perm()
+	}
+	if before != nil {
+		if err := atomicfile.WriteMode(cfg.Path+".bakeplan-backup", before, mode); err != nil {
+			return fmt.Errorf("backing up %s: %w", cfg.Path, err)
+		}
+	}
+	if err := atomicfile.Write(cfg.Path, after, mode); err != nil {
+		return fmt.Errorf("writing %s: %w", cfg.Path, err)
+	}
+	if err := restartAndCheck(ctx, cfg, dockerHost); err != nil {
+		return fmt.Errorf("%w; %s", err, restore(cfg.Path, before))
+	}
+	return nil
+}
+
+// restore puts daemon.json back as it was (removing it when there was none)
+// and says what it did, for the error that made it necessary.
+func restore(path string, before []byte) string {
+	var err error
+	if before == nil {
+		err = os.Remove(path)
+	} else {
+		err = atomicfile.Write(path, before, 0o644)
+	}
+	if err != nil {
+		return fmt.Sprintf("restoring the previous %s failed too (%v); its backup is %s.bakeplan-backup", path, err, path)
+	}
+	return fmt.Sprintf("the previous %s was restored; restart Docker to run with it again", path)
+}
+
+func restartAndCheck(ctx context.Context, cfg DaemonConfig, dockerHost string) error {
 	cmd := exec.CommandContext(ctx, cfg.RestartCommand[0], cfg.RestartCommand[1:]...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("restarting Docker with %q: %w: %s", strings.Join(cfg.RestartCommand, " "), err, bytes.TrimSpace(out))
@@ -179,6 +213,9 @@ func SwitchToContainerdStore(ctx context.Context, cfg DaemonConfig, dockerHost s
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return fmt.Errorf("Docker did not answer after the restart: %s", st.Error)
 		}
-		time.Sleep(500 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
 }

@@ -75,3 +75,55 @@ func TestContainerdStoreConfigKeepsKeys(t *testing.T) {
 		t.Errorf("a missing daemon.json: %v", err)
 	}
 }
+
+// TestDaemonJSONFaults: what the switch does to daemon.json when it is a
+// link, private, followed by junk, or when Docker fails to restart.
+func TestDaemonJSONFaults(t *testing.T) {
+	switchWith := func(path string, restart ...string) error {
+		return host.SwitchToContainerdStore(context.Background(), host.DaemonConfig{Path: path, RestartCommand: restart}, "unix:///nonexistent")
+	}
+	t.Run("trailing JSON is refused", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "daemon.json")
+		body := `{"debug": true} {"features": {"x": 1}}`
+		os.WriteFile(path, []byte(body), 0o644)
+		if err := switchWith(path, "true"); err == nil || !strings.Contains(err.Error(), "more after its JSON object") {
+			t.Errorf("error %v", err)
+		}
+		if got, _ := os.ReadFile(path); string(got) != body {
+			t.Errorf("changed to %q", got)
+		}
+	})
+	t.Run("a failed restart restores the file, through a link, keeping modes", func(t *testing.T) {
+		dir := t.TempDir()
+		real := filepath.Join(dir, "real.json")
+		body := `{"debug": true}`
+		os.WriteFile(real, []byte(body), 0o600)
+		os.Chmod(real, 0o600)
+		link := filepath.Join(dir, "daemon.json")
+		os.Symlink("real.json", link)
+		err := switchWith(link, "sh", "-c", "echo no docker here; exit 3")
+		if err == nil || !strings.Contains(err.Error(), "no docker here") || !strings.Contains(err.Error(), "was restored") {
+			t.Fatalf("error %v", err)
+		}
+		if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+			t.Errorf("daemon.json is no longer a link: %v", err)
+		}
+		if got, _ := os.ReadFile(real); string(got) != body {
+			t.Errorf("not restored: %q", got)
+		}
+		for _, name := range []string{real, link + ".bakeplan-backup"} {
+			if st, err := os.Stat(name); err != nil || st.Mode().Perm() != 0o600 {
+				t.Errorf("%s: mode %v (%v), want 0600", name, st.Mode(), err)
+			}
+		}
+	})
+	t.Run("no file before: a failed restart removes the new one", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "daemon.json")
+		if err := switchWith(path, "false"); err == nil || !strings.Contains(err.Error(), "was restored") {
+			t.Errorf("error %v", err)
+		}
+		if _, err := os.Stat(path); !os.IsNotExist(err) {
+			t.Errorf("daemon.json left behind: %v", err)
+		}
+	})
+}
