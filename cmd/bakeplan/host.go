@@ -2,10 +2,12 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/bakeplan/bakeplan/compiler"
 	"github.com/bakeplan/bakeplan/plan"
@@ -53,12 +55,7 @@ func (g *globals) probe(ctx context.Context, c *compiled) error {
 	for _, pr := range problems {
 		d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: pr.Summary, Detail: pr.Detail}
 		if st := c.plan.Step(pr.Step); st != nil && st.DeclaredAt != nil {
-			r := st.DeclaredAt
-			d.Subject = &hcl.Range{
-				Filename: g.file,
-				Start:    hcl.Pos{Line: r.Line, Column: r.Column},
-				End:      hcl.Pos{Line: r.EndLine, Column: r.EndColumn},
-			}
+			d.Subject = sourceRange(c.files, g.file, st.DeclaredAt)
 		}
 		diags = append(diags, d)
 	}
@@ -137,4 +134,37 @@ func newHostCmd(g *globals) *cobra.Command {
 	uninstall.Flags().BoolVar(&autoApprove, "auto-approve", false, "do not ask")
 	cmd.AddCommand(uninstall)
 	return cmd
+}
+
+// sourceRange turns a plan range back into an HCL range with byte offsets.
+// The diagnostic writer finds the block to name ("in registry "secure"")
+// by byte offset, so a range without them named the file's first block.
+func sourceRange(files map[string]*hcl.File, name string, r *plan.Range) *hcl.Range {
+	rng := &hcl.Range{
+		Filename: name,
+		Start:    hcl.Pos{Line: r.Line, Column: r.Column},
+		End:      hcl.Pos{Line: r.EndLine, Column: r.EndColumn},
+	}
+	if f := files[name]; f != nil {
+		rng.Start.Byte = byteOffset(f.Bytes, r.Line, r.Column)
+		rng.End.Byte = byteOffset(f.Bytes, r.EndLine, r.EndColumn)
+	}
+	return rng
+}
+
+// byteOffset finds line:column (both from 1, columns in characters) in src.
+func byteOffset(src []byte, line, column int) int {
+	off := 0
+	for l := 1; l < line; l++ {
+		i := bytes.IndexByte(src[off:], '\n')
+		if i < 0 {
+			return len(src)
+		}
+		off += i + 1
+	}
+	for c := 1; c < column && off < len(src) && src[off] != '\n'; c++ {
+		_, size := utf8.DecodeRune(src[off:])
+		off += size
+	}
+	return off
 }

@@ -143,3 +143,21 @@ func TestUnfixableRequirementPointsAtTheSpec(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, errOut)
 	}
 }
+
+// TestProbeErrorNamesItsBlock: the source snippet of a probe error names the
+// block that declared the failing requirement, not the file's first block.
+func TestProbeErrorNamesItsBlock(t *testing.T) {
+	spec := writeSpec(t, "variable \"NONCE\" {\n  default = \"x\"\n}\nregistry \"secure\" {\n  host = \"127.0.0.1:1\"\n}\nbuilder \"gone\" {\n  endpoint = \"unix:///nonexistent/buildkitd.sock\"\n}\n")
+	_, errOut, code := runWith(t, nil, "plan", "-f", spec)
+	if code != 1 {
+		t.Fatalf("exit %d:\n%s", code, errOut)
+	}
+	for _, want := range []string{`line 4, in registry "secure"`, `line 7, in builder "gone"`} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("no %q in:\n%s", want, errOut)
+		}
+	}
+	if strings.Contains(errOut, "in variable") {
+		t.Errorf("a probe error is placed in the variable block:\n%s", errOut)
+	}
+}
