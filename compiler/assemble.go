@@ -129,6 +129,9 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 		for _, node := range r.nodes {
 			b := r.build
 			b.Target, b.Builder, b.Platforms, b.Inputs = r.in.name, node.name, sortedRuns(r.runs[node]), ins
+			if len(b.Platforms) == 1 {
+				diags = append(diags, c.singlePlatformAnnotations(r, node.name)...)
+			}
 			st := &plan.Step{ID: r.buildID(node), Action: plan.ActionBuild, DeclaredAt: c.rangeOf(&r.in.decl.DeclRange), Build: &b}
 			st.Needs = append(st.Needs, plan.Edge{Step: "builder." + node.name, Kind: plan.EdgeHost})
 			for _, run := range b.Platforms {
@@ -446,4 +449,28 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// singlePlatformAnnotations refuses index annotations on a build that
+// exports one platform: BuildKit writes a bare manifest then, with no index
+// to annotate, and fails the export after the whole build ran.
+func (c *compilation) singlePlatformAnnotations(r *resolved, node string) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, k := range sortedKeys(r.build.Annotations) {
+		typ, _, ok := strings.Cut(k, ":")
+		if !ok || (typ != "index" && typ != "index-descriptor") {
+			continue
+		}
+		on := ""
+		if len(r.nodes) > 1 {
+			on = fmt.Sprintf(" on builder.%s (the target is split across builders)", node)
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Index annotation on a single-platform build",
+			Detail:   fmt.Sprintf("target.%s builds one platform%s, which BuildKit exports as a single manifest with no index, so the annotation %q cannot be written. Use a manifest: annotation, or build more platforms.", r.in.name, on, k),
+			Subject:  c.declRange(r.in, "annotations").Ptr(),
+		})
+	}
+	return diags
 }

@@ -618,6 +618,12 @@ target "a" {
 			line:    1,
 		},
 		{
+			name:    "index annotation on one platform",
+			p:       project{src: "target \"a\" {\n  platforms = [\"linux/amd64\"]\n  annotations = {\n    \"index:org.opencontainers.image.title\" = \"x\"\n  }\n}\n"},
+			summary: "Index annotation on a single-platform build",
+			line:    3,
+		},
+		{
 			name: "context symlinked outside",
 			p: project{
 				src:   "target \"a\" {\n  context = \"ctx\"\n}\n",
