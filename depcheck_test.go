@@ -14,9 +14,9 @@ func TestDependencyDirection(t *testing.T) {
 	allowed := map[string][]string{
 		"spec":             {"internal/par"},
 		"plan":             {},
-		"plan/render":      {"plan"},
+		"plan/render":      {"plan", "internal/escape"},
 		"compiler/inputs":  {},
-		"compiler":         {"spec", "plan", "compiler/inputs", "internal/par"},
+		"compiler":         {"spec", "plan", "compiler/inputs", "internal/par", "internal/realpath"},
 		"runtime":          {"plan"},
 		"runtime/endpoint": {"plan"},
 		"runtime/publish":  {},
@@ -24,8 +24,8 @@ func TestDependencyDirection(t *testing.T) {
 		"runtime/apply":    {"plan", "runtime/endpoint", "runtime/solve", "runtime/publish", "internal/atomicfile"},
 		"runtime/host":     {"plan", "runtime/endpoint", "internal/atomicfile"},
 		"diff":             {"plan"},
-		"diff/render":      {"diff"},
-		"cmd/bakeplan":     {"spec", "compiler", "plan", "runtime", "diff", "internal/gitfs", "internal/atomicfile", "internal/osfs"},
+		"diff/render":      {"diff", "internal/escape"},
+		"cmd/bakeplan":     {"spec", "compiler", "plan", "runtime", "diff", "internal/gitfs", "internal/atomicfile", "internal/osfs", "internal/realpath", "internal/escape"},
 	}
 	for pkg, ok := range allowed {
 		p, err := build.Import(mod+pkg, ".", 0)

@@ -18,6 +18,9 @@ import (
 	"github.com/bakeplan/bakeplan/spec"
 	"github.com/containerd/platforms"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
+	gmhtml "github.com/yuin/goldmark/renderer/html"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -242,6 +245,71 @@ func TestStale(t *testing.T) {
 	for _, want := range []string{"var.TOKEN changed", "build.base: dockerfile base/Dockerfile changed", "build.app: args.TOKEN changed"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("stale reasons miss %q:\n%s", want, got)
+		}
+	}
+}
+
+// TestHostileValuesCannotSpoofReview: values that try to close the folded
+// code fence, open an HTML comment, break a table row or reach the terminal
+// raw are shown as themselves, and the real tag change stays visible.
+func TestHostileValuesCannotSpoofReview(t *testing.T) {
+	bp, _ := side{src: baseSpec, files: baseFiles}.compile(t)
+	hostile := strings.Replace(baseSpec, `args      = { VERSION = "1", TOKEN = var.TOKEN }`,
+		`args      = { VERSION = "1\n`+"```"+`\n<!--", TOKEN = var.TOKEN, "K\nEY|x" = "a|b" }
+  labels    = { "\u001b[2J\u001b[31mkey" = "\u202eevil`+"`"+`" }`, 1)
+	hostile = strings.Replace(hostile, "app:1", "app:2", 1)
+	hp, _ := side{src: hostile, files: baseFiles}.compile(t)
+	d := diff.Compute(bp, hp, diff.Options{BaseLabel: "main\x1b[0m", HeadLabel: "pr`<!--"})
+
+	var md bytes.Buffer
+	if err := render.Markdown(&md, d); err != nil {
+		t.Fatal(err)
+	}
+	s := md.String()
+	if strings.ContainsAny(s, "\x1b\u202e") {
+		t.Errorf("raw control character in the Markdown:\n%s", s)
+	}
+	// Render it as GitHub would (CommonMark with tables) and check the
+	// result: no HTML comment swallowed anything, every row has its four
+	// cells, both code blocks closed where the renderer meant them to.
+	var html bytes.Buffer
+	if err := goldmark.New(goldmark.WithExtensions(extension.Table), goldmark.WithRendererOptions(gmhtml.WithUnsafe())).Convert(md.Bytes(), &html); err != nil {
+		t.Fatal(err)
+	}
+	h := html.String()
+	if strings.Contains(h, "<!--") {
+		t.Errorf("an HTML comment reached the rendered page:\n%s", h)
+	}
+	if n := strings.Count(h, "<pre><code"); n != 2 {
+		t.Errorf("%d code blocks rendered, want 2 (mermaid, full diff):\n%s", n, h)
+	}
+	for _, row := range strings.Split(h, "<tr>")[1:] {
+		if n := strings.Count(row, "<td") + strings.Count(row, "<th"); n != 4 {
+			t.Errorf("a table row with %d cells: %s", n, row)
+		}
+	}
+	if !strings.Contains(h, "<td>+r.example.com/app:2, -r.example.com/app:1</td>") {
+		t.Errorf("the tag change is not in a table cell:\n%s", h)
+	}
+	if !strings.Contains(h, "</details>") {
+		t.Errorf("the folded block does not close:\n%s", h)
+	}
+
+	var txt bytes.Buffer
+	if err := render.Text(&txt, d, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(txt.String(), "\n") {
+		// Only the renderer's own colour codes may carry ESC.
+		clean := l
+		for _, c := range []string{"\x1b[32m", "\x1b[31m", "\x1b[33m", "\x1b[0m"} {
+			clean = strings.ReplaceAll(clean, c, "")
+		}
+		if strings.ContainsAny(clean, "\x1b\u202e\r") {
+			t.Errorf("raw control character in %q", l)
+		}
+		if strings.HasPrefix(strings.TrimSpace(clean), "```") || strings.HasPrefix(strings.TrimSpace(clean), "<!--") {
+			t.Errorf("a value broke onto its own line: %q", l)
 		}
 	}
 }

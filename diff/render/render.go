@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/bakeplan/bakeplan/diff"
+	"github.com/bakeplan/bakeplan/internal/escape"
 )
 
 // Summary is the closing line, Terraform style.
@@ -55,11 +56,11 @@ func Text(w io.Writer, d *diff.Diff, color bool) error {
 		}
 		return c + s + reset
 	}
-	ew.printf("bakeplan diff: %s -> %s\n", d.Base.Label, d.Head.Label)
+	ew.printf("bakeplan diff: %s -> %s\n", escape.Terminal(d.Base.Label), escape.Terminal(d.Head.Label))
 	if len(d.Variables) > 0 {
 		ew.printf("\n")
 		for _, v := range d.Variables {
-			ew.printf("%s\n", paint(v.Action, fmt.Sprintf("%s %s%s", symbol(v.Action), v.Path, changeText(v))))
+			ew.printf("%s\n", paint(v.Action, fmt.Sprintf("%s %s%s", symbol(v.Action), escape.Terminal(v.Path), changeText(v))))
 		}
 	}
 	for _, sc := range d.Steps {
@@ -69,35 +70,37 @@ func Text(w io.Writer, d *diff.Diff, color bool) error {
 		}
 		ew.printf("\n%s\n", paint(sc.Action, head))
 		for _, c := range sc.Changes {
-			ew.printf("    %s\n", paint(c.Action, fmt.Sprintf("%s %s%s", symbol(c.Action), c.Path, changeText(c))))
+			ew.printf("    %s\n", paint(c.Action, fmt.Sprintf("%s %s%s", symbol(c.Action), escape.Terminal(c.Path), changeText(c))))
 		}
 		for _, r := range sc.Reasons {
-			ew.printf("    # rebuild: %s\n", r)
+			ew.printf("    # rebuild: %s\n", escape.Terminal(r))
 		}
 	}
 	ew.printf("\n%s\n", Summary(d))
 	return ew.err
 }
 
-// changeText renders an attribute change after its path.
+// changeText renders an attribute change after its path, each value
+// escaped for a terminal (the Markdown view escapes the result again).
 func changeText(c *diff.Change) string {
+	t := escape.Terminal
 	if len(c.Added) > 0 || len(c.Removed) > 0 {
 		var parts []string
 		for _, a := range c.Added {
-			parts = append(parts, "+"+a)
+			parts = append(parts, "+"+t(a))
 		}
 		for _, r := range c.Removed {
-			parts = append(parts, "-"+r)
+			parts = append(parts, "-"+t(r))
 		}
 		return ": " + strings.Join(parts, ", ")
 	}
 	switch c.Action {
 	case "add":
-		return " = " + c.After
+		return " = " + t(c.After)
 	case "remove":
-		return " (was " + c.Before + ")"
+		return " (was " + t(c.Before) + ")"
 	}
-	return ": " + c.Before + " -> " + c.After
+	return ": " + t(c.Before) + " -> " + t(c.After)
 }
 
 // JSON writes the diff in its versioned JSON form.
@@ -114,7 +117,7 @@ func JSON(w io.Writer, d *diff.Diff) error {
 func Markdown(w io.Writer, d *diff.Diff) error {
 	ew := &errWriter{w: w}
 	ew.printf("### bakeplan diff\n\n")
-	ew.printf("`%s` → `%s`\n\n", d.Base.Label, d.Head.Label)
+	ew.printf("%s → %s\n\n", escape.MarkdownCode(d.Base.Label), escape.MarkdownCode(d.Head.Label))
 	ew.printf("**%s**\n", Summary(d))
 	if !d.Changed() {
 		return ew.err
@@ -122,7 +125,7 @@ func Markdown(w io.Writer, d *diff.Diff) error {
 	if len(d.Variables) > 0 {
 		ew.printf("\n#### Variables\n\n| | variable | before | after |\n|---|---|---|---|\n")
 		for _, v := range d.Variables {
-			ew.printf("| %s | `%s` | %s | %s |\n", symbol(v.Action), v.Path, cell(v.Before), cell(v.After))
+			ew.printf("| %s | %s | %s | %s |\n", symbol(v.Action), escape.MarkdownCode(v.Path), cell(v.Before), cell(v.After))
 		}
 	}
 	// One table per target, its build and publish steps together; host
@@ -147,15 +150,15 @@ func Markdown(w io.Writer, d *diff.Diff) error {
 		}
 		ew.printf("\n#### %s\n\n| | step | attribute | change |\n|---|---|---|---|\n", title)
 		for _, sc := range groups[name] {
-			step := "`" + sc.ID + "`"
+			step := escape.MarkdownCode(sc.ID)
 			if sc.RenamedFrom != "" {
-				step += " (renamed from `" + sc.RenamedFrom + "`)"
+				step += " (renamed from " + escape.MarkdownCode(sc.RenamedFrom) + ")"
 			}
 			if len(sc.Changes) == 0 && len(sc.Reasons) == 0 {
 				ew.printf("| %s | %s | | |\n", symbol(sc.Action), step)
 			}
 			for _, c := range sc.Changes {
-				ew.printf("| %s | %s | `%s` | %s |\n", symbol(c.Action), step, c.Path, cell(strings.TrimPrefix(changeText(c), ": ")))
+				ew.printf("| %s | %s | %s | %s |\n", symbol(c.Action), step, escape.MarkdownCode(c.Path), cell(strings.TrimPrefix(changeText(c), ": ")))
 			}
 			for _, r := range sc.Reasons {
 				ew.printf("| ~ | %s | rebuild | %s |\n", step, cell(r))
@@ -164,23 +167,19 @@ func Markdown(w io.Writer, d *diff.Diff) error {
 	}
 	ew.printf("\n#### Changed part of the graph\n\n```mermaid\n")
 	mermaid(ew, d)
-	ew.printf("```\n\n<details><summary>Full diff</summary>\n\n```diff\n")
+	// The text view escapes every value onto one line; the fence is longer
+	// than any backtick run in it, so nothing in a value can close it.
 	var sb strings.Builder
 	_ = Text(&sb, d, false)
+	fence := escape.Fence(sb.String())
+	ew.printf("```\n\n<details><summary>Full diff</summary>\n\n%sdiff\n", fence)
 	ew.printf("%s", sb.String())
-	ew.printf("```\n\n</details>\n")
+	ew.printf("%s\n\n</details>\n", fence)
 	return ew.err
 }
 
-// cell escapes a value for a Markdown table.
-func cell(s string) string {
-	s = strings.ReplaceAll(s, "|", "\\|")
-	s = strings.ReplaceAll(s, "\n", " ")
-	if s == "" {
-		return ""
-	}
-	return s
-}
+// cell escapes a value for a Markdown table: one line, no markup, no HTML.
+func cell(s string) string { return escape.MarkdownText(s) }
 
 // mermaid draws the changed steps and their direct neighbours: changed
 // steps coloured by what happens to them, edges as in the head plan (or the
@@ -215,7 +214,7 @@ func mermaid(ew *errWriter, d *diff.Diff) {
 		if a, ok := changed[n]; ok {
 			label = symbol(a) + " " + n
 		}
-		ew.printf("  %s[\"%s\"]\n", key[n], strings.ReplaceAll(label, `"`, "#quot;"))
+		ew.printf("  %s[\"%s\"]\n", key[n], mermaidLabel(label))
 	}
 	for _, e := range edges {
 		ew.printf("  %s --> %s\n", key[e.from], key[e.to])
@@ -230,6 +229,11 @@ func mermaid(ew *errWriter, d *diff.Diff) {
 			ew.printf("  style %s stroke:#bf8700,stroke-width:2px\n", key[n])
 		}
 	}
+}
+
+// mermaidLabel escapes a node label with Mermaid's entity codes.
+func mermaidLabel(s string) string {
+	return strings.NewReplacer(`"`, "#quot;", "<", "#lt;", ">", "#gt;", "`", "#96;").Replace(escape.Terminal(s))
 }
 
 type errWriter struct {

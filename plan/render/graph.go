@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/bakeplan/bakeplan/internal/escape"
 	"github.com/bakeplan/bakeplan/plan"
 )
 
@@ -12,7 +13,7 @@ import (
 // steps that wait for it: data edges solid, order edges dashed, host edges
 // dotted.
 func Dot(w io.Writer, p *plan.Plan) error {
-	ew := &errWriter{w: w}
+	ew := &errWriter{w: w, raw: true}
 	ew.printf("digraph bakeplan {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n")
 	for _, s := range p.Steps {
 		shape := "box"
@@ -45,15 +46,18 @@ func edgeStyle(e plan.Edge) string {
 
 // Mermaid writes the step graph as a Mermaid flowchart, for Markdown.
 func Mermaid(w io.Writer, p *plan.Plan) error {
-	ew := &errWriter{w: w}
+	ew := &errWriter{w: w, raw: true}
 	ids := map[string]string{}
 	for i, s := range p.Steps {
 		ids[s.ID] = fmt.Sprintf("s%d", i)
 	}
 	ew.printf("flowchart LR\n")
 	for _, s := range p.Steps {
-		label := strings.Join(nodeLines(s), "<br/>")
-		label = strings.ReplaceAll(label, `"`, "#quot;")
+		lines := nodeLines(s)
+		for i, l := range lines {
+			lines[i] = mermaidText(l)
+		}
+		label := strings.Join(lines, "<br/>")
 		if s.Build == nil && s.Publish == nil {
 			ew.printf("  %s([\"%s\"])\n", ids[s.ID], label)
 		} else {
@@ -64,7 +68,7 @@ func Mermaid(w io.Writer, p *plan.Plan) error {
 		for _, e := range s.Needs {
 			switch e.Kind {
 			case plan.EdgeData:
-				ew.printf("  %s -->|context %s| %s\n", ids[e.Step], e.Name, ids[s.ID])
+				ew.printf("  %s -->|\"context %s\"| %s\n", ids[e.Step], mermaidText(e.Name), ids[s.ID])
 			case plan.EdgeOrder:
 				ew.printf("  %s -. order .-> %s\n", ids[e.Step], ids[s.ID])
 			case plan.EdgeHost:
@@ -94,4 +98,10 @@ func nodeLines(s *plan.Step) []string {
 		lines = append(lines, strings.Join(s.Publish.Tags, ", "))
 	}
 	return lines
+}
+
+// mermaidText escapes data for a quoted Mermaid label with its entity codes,
+// so a value can neither end the label nor inject markup.
+func mermaidText(s string) string {
+	return strings.NewReplacer(`"`, "#quot;", "<", "#lt;", ">", "#gt;", "|", "#124;", "`", "#96;").Replace(escape.Terminal(s))
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bakeplan/bakeplan/internal/escape"
 	"github.com/bakeplan/bakeplan/plan"
 )
 
@@ -305,9 +306,18 @@ func short(d string) string {
 type errWriter struct {
 	w   io.Writer
 	err error
+	raw bool // the caller escapes for its own format (dot, Mermaid)
 }
 
+// printf formats for a terminal. Every string argument is data from the
+// spec or the probes, and is escaped onto one visible line; structure comes
+// only from the format.
 func (e *errWriter) printf(format string, args ...any) {
+	for i, a := range args {
+		if s, ok := a.(string); ok && !e.raw {
+			args[i] = escape.Terminal(s)
+		}
+	}
 	if e.err == nil {
 		_, e.err = fmt.Fprintf(e.w, format, args...)
 	}

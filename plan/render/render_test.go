@@ -53,3 +53,38 @@ func TestCount(t *testing.T) {
 		t.Errorf("Count(3, publish) = %q", got)
 	}
 }
+
+// TestHostileValuesStayOnTheirLine: label keys, args and tags with escape
+// sequences, newlines or bidi overrides are shown escaped, in every view.
+func TestHostileValuesStayOnTheirLine(t *testing.T) {
+	p := &plan.Plan{Spec: plan.Spec{File: "bakeplan.hcl", Digest: "sha256:0123456789abcdef"}, Steps: []*plan.Step{
+		{ID: "build.app", Action: plan.ActionBuild, Build: &plan.Build{
+			Target: "app", Builder: "default", Context: "ctx\n  build   build.fake", Platforms: []plan.PlatformRun{{Platform: "linux/amd64", Native: true}},
+			Labels: map[string]string{"\x1b]0;owned\x07\x1b[2Jkey": "v"},
+			Args:   map[string]string{"A\nB": "\u202eevil"},
+			Contexts: []*plan.NamedContext{{Name: "src\"|<b>", Path: "src"}},
+		}},
+		{ID: "publish.app", Action: plan.ActionPublish, Publish: &plan.Publish{Target: "app", Tags: []string{"r/app:1\x1b[A"}},
+			Needs: []plan.Edge{{Step: "build.app", Kind: plan.EdgeData, Name: "src\"|<b>"}}},
+	}}
+	views := map[string]func(*bytes.Buffer) error{
+		"text":    func(b *bytes.Buffer) error { return render.Text(b, p) },
+		"mermaid": func(b *bytes.Buffer) error { return render.Mermaid(b, p) },
+		"dot":     func(b *bytes.Buffer) error { return render.Dot(b, p) },
+	}
+	for name, view := range views {
+		var out bytes.Buffer
+		if err := view(&out); err != nil {
+			t.Fatal(err)
+		}
+		if strings.ContainsAny(out.String(), "\x1b\x07\u202e") {
+			t.Errorf("%s: a raw control character:\n%q", name, out.String())
+		}
+		if strings.Contains(out.String(), "\n  build   build.fake") {
+			t.Errorf("%s: a value added a line:\n%s", name, out.String())
+		}
+		if name == "mermaid" && strings.Contains(out.String(), "<b>") {
+			t.Errorf("mermaid: markup from a value:\n%s", out.String())
+		}
+	}
+}
