@@ -42,6 +42,10 @@ type Options struct {
 	// Environ when set, else the current time.
 	Now func() time.Time
 
+	// Sensitive, when set, receives the sensitive values the compilation
+	// saw, for a caller that prints source snippets.
+	Sensitive *Sensitive
+
 	// Select names the targets and groups to plan; empty means the group
 	// "default" when the spec has one, else every target. Everything is
 	// checked either way.
@@ -80,6 +84,14 @@ type compilation struct {
 // Compile checks s and returns its plan. Diagnostics may hold warnings even
 // when the plan is returned; on any error the plan is nil.
 func Compile(s *spec.Spec, opts Options) (*plan.Plan, hcl.Diagnostics) {
+	c, p, diags := compile(s, opts)
+	// No message may carry a sensitive value: a validation's own message,
+	// a conversion error quoting its input, a function's complaint.
+	c.opts.Sensitive.RedactDiagnostics(diags)
+	return p, diags
+}
+
+func compile(s *spec.Spec, opts Options) (*compilation, *plan.Plan, hcl.Diagnostics) {
 	c := &compilation{
 		opts:    opts,
 		spec:    s,
@@ -92,6 +104,9 @@ func Compile(s *spec.Spec, opts Options) (*plan.Plan, hcl.Diagnostics) {
 		platformCache: map[string]parsedPlatform{},
 		traversals:    map[hcl.Expression][]hcl.Traversal{},
 	}
+	if c.opts.Sensitive == nil {
+		c.opts.Sensitive = &Sensitive{}
+	}
 	now := opts.Now
 	if now == nil {
 		now = clockFromEnv(opts.Environ)
@@ -101,7 +116,7 @@ func Compile(s *spec.Spec, opts Options) (*plan.Plan, hcl.Diagnostics) {
 	diags := c.resolveVariables()
 	if diags.HasErrors() {
 		// Everything below refers to variables; stop before a cascade.
-		return nil, diags
+		return c, nil, diags
 	}
 	diags = append(diags, c.userFunctions(s.Functions)...)
 	// A value that fails its validation is still a value of the right type,
@@ -110,20 +125,20 @@ func Compile(s *spec.Spec, opts Options) (*plan.Plan, hcl.Diagnostics) {
 	localDiags := c.evalLocals()
 	diags = append(diags, localDiags...)
 	if localDiags.HasErrors() {
-		return nil, diags
+		return c, nil, diags
 	}
 	diags = append(diags, c.evalHost()...)
 	targetDiags := c.evalTargets()
 	diags = append(diags, targetDiags...)
 	if targetDiags.HasErrors() {
-		return nil, diags
+		return c, nil, diags
 	}
 	p, d := c.assemble()
 	diags = append(diags, d...)
 	if diags.HasErrors() {
-		return nil, diags
+		return c, nil, diags
 	}
-	return p, diags
+	return c, p, diags
 }
 
 // clockFromEnv honours SOURCE_DATE_EPOCH, the reproducible-builds convention.

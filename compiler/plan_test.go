@@ -491,3 +491,57 @@ func TestSymlinksInsideResolve(t *testing.T) {
 		t.Errorf("context %q, dockerfile %q; want the links' targets", b.Context, b.Dockerfile)
 	}
 }
+
+// TestSensitiveNeverInDiagnostics tries every path by which a sensitive
+// value could reach a message: a validation message that interpolates or
+// transforms it, a function that quotes its argument, a value that does not
+// parse (from --var, the environment, a file), a failing conversion.
+func TestSensitiveNeverInDiagnostics(t *testing.T) {
+	const secret = "hunter2-s3cr3t"
+	decl := `
+variable "T" {
+  sensitive = true
+  default   = "` + secret + `"
+  validation {
+    condition     = length(var.T) > 40
+    error_message = "T ${upper(var.T)} is too short."
+  }
+}
+variable "N" {
+  type      = number
+  sensitive = true
+  default   = 1
+}
+variable "L" {
+  type      = list(string)
+  sensitive = true
+  default   = []
+}
+`
+	tests := []struct {
+		name string
+		p    project
+	}{
+		{"validation message", project{src: decl}},
+		{"function quotes its argument", project{src: decl + "target \"a\" {\n  args = { X = tonumber(var.T) }\n}\n"}},
+		{"regex quotes its argument", project{src: decl + "target \"a\" {\n  args = { X = regex(\"^z\", var.T) }\n}\n"}},
+		{"--var that does not parse", project{src: decl, vars: []string{"N=\"" + secret}}},
+		{"environment that does not parse", project{src: decl, environ: []string{"BAKEPLAN_VAR_N=" + secret + " +"}}},
+		{"variable file of the wrong type", project{src: decl, varFiles: map[string]string{"v.hcl": "N = \"" + secret + "\"\n"}}},
+		{"list element", project{src: decl, vars: []string{`L=["` + secret + `", 1]`}}},
+		{"list used as a string", project{src: decl + "target \"a\" {\n  args = { X = var.L[0] }\n  tags = [var.L[0]]\n}\n", vars: []string{`L=["` + secret + `"]`}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, diags := tt.p.compile(t)
+			if !diags.HasErrors() {
+				t.Fatalf("no error")
+			}
+			for _, d := range diags {
+				if strings.Contains(d.Summary+d.Detail, "hunter2") || strings.Contains(d.Summary+d.Detail, "HUNTER2") {
+					t.Errorf("the value leaks: %s: %s", d.Summary, d.Detail)
+				}
+			}
+		})
+	}
+}

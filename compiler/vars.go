@@ -54,6 +54,7 @@ func (c *compilation) resolveVariables() hcl.Diagnostics {
 		if !ok {
 			continue // the environment is shared; stray entries are not ours
 		}
+		c.noteSensitive(v, raw)
 		val, d := parseRawValue(v, raw, EnvPrefix+name)
 		diags = append(diags, d...)
 		settings[name] = varSetting{val: val, source: "env"}
@@ -66,6 +67,9 @@ func (c *compilation) resolveVariables() hcl.Diagnostics {
 			}
 			val, d := a.Expr.Value(nil)
 			diags = append(diags, d...)
+			if v := declared[a.Name]; v.Sensitive {
+				c.opts.Sensitive.addValue(val)
+			}
 			settings[a.Name] = varSetting{val: val, source: "file", rng: a.Expr.Range().Ptr()}
 		}
 	}
@@ -84,6 +88,7 @@ func (c *compilation) resolveVariables() hcl.Diagnostics {
 			diags = append(diags, undeclared(name, names, nil))
 			continue
 		}
+		c.noteSensitive(v, raw)
 		val, d := parseRawValue(v, raw, "--var "+name)
 		diags = append(diags, d...)
 		settings[name] = varSetting{val: val, source: "cli"}
@@ -109,6 +114,9 @@ func (c *compilation) resolveVariables() hcl.Diagnostics {
 			diags = append(diags, d...)
 			if d.HasErrors() {
 				continue
+			}
+			if v.Sensitive {
+				c.opts.Sensitive.addValue(val)
 			}
 			set = varSetting{val: val, source: "default", rng: v.Default.Range().Ptr()}
 		}
@@ -142,6 +150,7 @@ func (c *compilation) resolveVariables() hcl.Diagnostics {
 			continue
 		}
 		if v.Sensitive {
+			c.opts.Sensitive.addValue(conv)
 			pv.Sensitive = true
 			pv.Fingerprint = fingerprint("var."+v.Name, string(raw))
 			conv = conv.Mark(markSensitive)
@@ -162,23 +171,33 @@ func parseRawValue(v *spec.Variable, raw, origin string) (cty.Value, hcl.Diagnos
 	if v.Type == cty.String || v.Type == cty.DynamicPseudoType {
 		return cty.StringVal(raw), nil
 	}
-	expr, diags := hclsyntax.ParseExpression([]byte(raw), origin, hcl.InitialPos)
-	if diags.HasErrors() {
+	fail := func(detail string) (cty.Value, hcl.Diagnostics) {
+		if v.Sensitive {
+			// The parser's message may quote any part of the value.
+			detail = fmt.Sprintf("%s: the value is not a valid %s expression (it is sensitive, so it is not shown).", origin, typeexpr.TypeString(v.Type))
+		}
 		return cty.DynamicVal, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  fmt.Sprintf("Invalid value for variable %q", v.Name),
-			Detail:   fmt.Sprintf("%s: %q is not a valid %s expression.", origin, raw, typeexpr.TypeString(v.Type)),
+			Detail:   detail,
 		}}
+	}
+	expr, diags := hclsyntax.ParseExpression([]byte(raw), origin, hcl.InitialPos)
+	if diags.HasErrors() {
+		return fail(fmt.Sprintf("%s: %q is not a valid %s expression.", origin, raw, typeexpr.TypeString(v.Type)))
 	}
 	val, diags := expr.Value(nil)
 	if diags.HasErrors() {
-		return cty.DynamicVal, hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  fmt.Sprintf("Invalid value for variable %q", v.Name),
-			Detail:   fmt.Sprintf("%s: %s", origin, diags.Error()),
-		}}
+		return fail(fmt.Sprintf("%s: %s", origin, diags.Error()))
 	}
 	return val, nil
+}
+
+// noteSensitive records a raw value given for a sensitive variable.
+func (c *compilation) noteSensitive(v *spec.Variable, raw string) {
+	if v.Sensitive {
+		c.opts.Sensitive.add(raw)
+	}
 }
 
 func sourceName(s string) string {
@@ -235,8 +254,13 @@ func (c *compilation) validateVariables() hcl.Diagnostics {
 			}
 			msg, d := val.ErrorMessage.Value(ctx)
 			text := fmt.Sprintf("The value of var.%s does not pass its validation.", v.Name)
-			if !d.HasErrors() {
-				msg, _ = msg.Unmark()
+			switch {
+			case d.HasErrors():
+			case msg.ContainsMarked():
+				// As Terraform does: a message built from a sensitive
+				// value is not shown at all, whatever it did to the value.
+				text = fmt.Sprintf("The value of var.%s does not pass its validation. The error message refers to a sensitive value, so it is not shown.", v.Name)
+			default:
 				if m, err := convert.Convert(msg, cty.String); err == nil && !m.IsNull() && m.IsKnown() {
 					text = m.AsString()
 				}

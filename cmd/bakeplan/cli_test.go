@@ -205,3 +205,30 @@ func TestPlanOutInsideContext(t *testing.T) {
 		t.Errorf("an ignored plan file: exit %d: %s", code, errOut)
 	}
 }
+
+// TestSensitiveNotInSourceSnippets: the lines a diagnostic quotes from a
+// variable file mask sensitive values; a variable file that does not parse
+// is not quoted at all when the spec has sensitive variables.
+func TestSensitiveNotInSourceSnippets(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	spec := write("bakeplan.hcl", "variable \"N\" {\n  type = number\n  sensitive = true\n  default = 1\n}\ntarget \"a\" {\n}\n")
+	write("Dockerfile", "FROM scratch\n")
+	for _, body := range []string{"N = \"hunter3-xyz\"\n", "N = hunter3-xyz +\n"} {
+		vf := write("vars.hcl", body)
+		_, errOut, code := bakeplan(t, "validate", "-f", spec, "--var-file", vf)
+		if code != 1 {
+			t.Errorf("%q: exit %d", body, code)
+		}
+		if strings.Contains(errOut, "hunter3") || !strings.Contains(errOut, "vars.hcl line 1") {
+			t.Errorf("%q:\n%s", body, errOut)
+		}
+	}
+}

@@ -165,6 +165,9 @@ func (g *globals) compileFrom(src source, selectNames []string) (*compiled, erro
 	}
 	sp, diags := spec.Parse(parser, src.name, data)
 	var varFiles []hcl.Attributes
+	// A variable file that does not parse may hold a sensitive value
+	// anywhere; its lines are not quoted when the spec has any.
+	var unquoted []string
 	for _, vf := range g.varFiles {
 		b, err := os.ReadFile(vf)
 		if err != nil {
@@ -173,9 +176,22 @@ func (g *globals) compileFrom(src source, selectNames []string) (*compiled, erro
 		attrs, d := spec.ParseVarFile(parser, vf, b)
 		diags = append(diags, d...)
 		varFiles = append(varFiles, attrs)
+		if d.HasErrors() {
+			unquoted = append(unquoted, vf)
+		}
+	}
+	sens := &compiler.Sensitive{}
+	report := func(diags hcl.Diagnostics) error {
+		files := sens.MaskFiles(parser.Files())
+		if sp == nil || hasSensitive(sp) {
+			for _, vf := range unquoted {
+				delete(files, vf)
+			}
+		}
+		return g.reportFiles(files, diags)
 	}
 	if sp == nil {
-		return nil, g.report(parser, diags)
+		return nil, report(diags)
 	}
 	native := platforms.DefaultSpec()
 	if g.nativePlatform != "" {
@@ -195,22 +211,28 @@ func (g *globals) compileFrom(src source, selectNames []string) (*compiled, erro
 		Environ:        g.environ,
 		NativePlatform: native,
 		Select:         selectNames,
+		Sensitive:      sens,
 	})
 	diags = append(diags, d...)
-	if err := g.report(parser, diags); err != nil {
+	if err := report(diags); err != nil {
 		// Errors from parsing or variable files also mean no plan, even if
 		// the compiler found nothing more.
 		return nil, err
 	}
-	return &compiled{plan: p, files: parser.Files(), fsys: src.fsys, specDir: specDir}, nil
+	return &compiled{plan: p, files: sens.MaskFiles(parser.Files()), fsys: src.fsys, specDir: specDir}, nil
 }
 
-// report prints diagnostics the HCL way, with source snippets, and returns
-// errReported when any of them is an error.
-func (g *globals) report(parser *hclparse.Parser, diags hcl.Diagnostics) error {
-	return g.reportFiles(parser.Files(), diags)
+func hasSensitive(sp *spec.Spec) bool {
+	for _, v := range sp.Variables {
+		if v.Sensitive {
+			return true
+		}
+	}
+	return false
 }
 
+// reportFiles prints diagnostics the HCL way, with source snippets from
+// files, and returns errReported when any of them is an error.
 func (g *globals) reportFiles(files map[string]*hcl.File, diags hcl.Diagnostics) error {
 	if len(diags) == 0 {
 		return nil
