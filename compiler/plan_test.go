@@ -545,3 +545,30 @@ variable "L" {
 		})
 	}
 }
+
+// TestSensitiveBuildArgWarns: a sensitive value as a build arg, label or
+// annotation is published in the image; the plan warns at the attribute and
+// points at secret.
+func TestSensitiveBuildArgWarns(t *testing.T) {
+	_, diags := project{src: `variable "TOKEN" {
+  sensitive = true
+  default   = "abc"
+}
+target "a" {
+  args   = { TOKEN = var.TOKEN, PLAIN = "x" }
+  labels = { token = var.TOKEN }
+}
+`}.compile(t)
+	if diags.HasErrors() {
+		t.Fatal(describe(diags))
+	}
+	want := map[int]string{6: "secret = [{ id = \"TOKEN\"", 7: "configuration"}
+	for _, d := range diags {
+		if d.Summary == "Sensitive value published in the image" && d.Subject != nil && strings.Contains(d.Detail, want[d.Subject.Start.Line]) {
+			delete(want, d.Subject.Start.Line)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("missing warnings at lines %v; got:\n%s", want, describe(diags))
+	}
+}

@@ -209,6 +209,7 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 		case "annotations":
 			r.build.Annotations = m
 		}
+		diags = append(diags, c.publishedSensitive(in, kind, fps)...)
 		for k, v := range fps {
 			if r.build.SensitiveFingerprints == nil {
 				r.build.SensitiveFingerprints = map[string]string{}
@@ -255,6 +256,37 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 		})
 	}
 	return r, diags
+}
+
+// publishedSensitive warns about a sensitive value given as a build arg,
+// label or annotation: the plan hides it, but the image does not. BuildKit
+// records build args in the image's history (ARG TOKEN=…, RUN |1 TOKEN=…),
+// labels in its config and annotations in its manifests, for anyone who
+// pulls it.
+func (c *compilation) publishedSensitive(in *instance, kind string, fps map[string]string) hcl.Diagnostics {
+	if len(fps) == 0 {
+		return nil
+	}
+	where := map[string]string{
+		"args":        "in the image's history (ARG and RUN lines)",
+		"labels":      "in the image's configuration",
+		"annotations": "in the image's manifests",
+	}[kind]
+	var diags hcl.Diagnostics
+	for _, k := range sortedKeys(fps) {
+		name := strings.TrimPrefix(k, kind+".")
+		detail := fmt.Sprintf("target.%s passes a sensitive value as %s. The plan shows only its fingerprint, but BuildKit publishes it %s, where anyone who pulls the image can read it.", in.name, k, where)
+		if kind == "args" {
+			detail += fmt.Sprintf(" Pass it as a build secret instead: secret = [{ id = %q, env = \"VARIABLE\" }] in the target, and RUN --mount=type=secret,id=%s,env=%s in the Dockerfile.", name, name, name)
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagWarning,
+			Summary:  "Sensitive value published in the image",
+			Detail:   detail,
+			Subject:  c.declRange(in, kind).Ptr(),
+		})
+	}
+	return diags
 }
 
 func statReason(err error) string {

@@ -1,4 +1,5 @@
-# A release spec: validated variables, a user function, a matrix and groups.
+# A release spec: validated variables, a user function, a matrix, groups and
+# a build secret.
 
 variable "VERSION" {
   type        = string
@@ -13,13 +14,6 @@ variable "VERSION" {
 variable "REGISTRY" {
   type    = string
   default = "registry.example.com/team"
-}
-
-variable "GIT_TOKEN" {
-  type        = string
-  default     = ""
-  sensitive   = true
-  description = "Shown in plans only as (sensitive)."
 }
 
 function "image" {
@@ -54,7 +48,10 @@ target "cli" {
   matrix    = { os = ["debian", "alpine"] }
   inherits  = [target._common]
   context   = "cmd/cli"
-  args      = { BASE = os, GIT_TOKEN = var.GIT_TOKEN }
+  args      = { BASE = os }
+  # A credential is a build secret, read from the environment when the
+  # build runs: never a build arg, which the image's history publishes.
+  secret    = [{ id = "git_token", env = "GIT_TOKEN" }]
   tags      = [image("cli-${os}")]
   push      = true
 }

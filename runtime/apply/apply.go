@@ -42,6 +42,9 @@ type Options struct {
 	Out io.Writer
 	// MetadataFile, when set, receives the results as JSON.
 	MetadataFile string
+	// LookupEnv reads the environment build secrets come from; nil means
+	// the process environment.
+	LookupEnv func(string) (string, bool)
 }
 
 // BuildResult is the outcome of one build step.
@@ -109,6 +112,13 @@ func Apply(ctx context.Context, p *plan.Plan, opts Options) (*Summary, error) {
 	}
 	reqs, err := Requests(p, opts)
 	if err != nil {
+		return nil, err
+	}
+	lookup := opts.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	if err := solve.CheckSecrets(reqs, lookup); err != nil {
 		return nil, err
 	}
 

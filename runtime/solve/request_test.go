@@ -1,7 +1,10 @@
 package solve_test
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/bakeplan/bakeplan/plan"
@@ -164,6 +167,30 @@ func TestIsDockerfileStep(t *testing.T) {
 	} {
 		if got := solve.IsDockerfileStep(name); got != want {
 			t.Errorf("IsDockerfileStep(%q) = %t", name, got)
+		}
+	}
+}
+
+func TestCheckSecrets(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "token")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"SET": "v"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	ok := []*solve.Request{{Step: "build.a", Secrets: []plan.Secret{{ID: "a", Env: "SET"}, {ID: "b", File: file}}}}
+	if err := solve.CheckSecrets(ok, lookup); err != nil {
+		t.Errorf("readable secrets: %v", err)
+	}
+	bad := []*solve.Request{{Step: "build.a", Secrets: []plan.Secret{{ID: "a", Env: "UNSET"}, {ID: "b", File: filepath.Join(dir, "missing")}, {ID: "c", File: dir}}}}
+	err := solve.CheckSecrets(bad, lookup)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{`secret "a" reads the environment variable UNSET`, `secret "b" reads`, `secret "c" reads`, "3 secret(s)"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q not in %v", want, err)
 		}
 	}
 }

@@ -306,3 +306,32 @@ func expandHome(p string) string {
 	}
 	return p
 }
+
+// CheckSecrets reports every secret of the requests that the build could
+// not read: an environment variable that is not set, a file that is missing
+// or not a regular file. BuildKit finds out only when a RUN mounts the
+// secret, deep into the build; apply asks before anything is solved.
+func CheckSecrets(reqs []*Request, lookupEnv func(string) (string, bool)) error {
+	var problems []string
+	for _, r := range reqs {
+		for _, s := range r.Secrets {
+			switch {
+			case s.Env != "":
+				if _, ok := lookupEnv(s.Env); !ok {
+					problems = append(problems, fmt.Sprintf("%s: secret %q reads the environment variable %s, which is not set", r.Step, s.ID, s.Env))
+				}
+			case s.File != "":
+				st, err := os.Stat(expandHome(s.File))
+				if err != nil {
+					problems = append(problems, fmt.Sprintf("%s: secret %q reads %s: %v", r.Step, s.ID, s.File, errors.Unwrap(err)))
+				} else if !st.Mode().IsRegular() {
+					problems = append(problems, fmt.Sprintf("%s: secret %q reads %s, which is not a regular file", r.Step, s.ID, s.File))
+				}
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%d secret(s) cannot be read; nothing was built:\n  %s", len(problems), strings.Join(problems, "\n  "))
+	}
+	return nil
+}
