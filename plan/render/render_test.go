@@ -60,8 +60,8 @@ func TestHostileValuesStayOnTheirLine(t *testing.T) {
 	p := &plan.Plan{Spec: plan.Spec{File: "bakeplan.hcl", Digest: "sha256:0123456789abcdef"}, Steps: []*plan.Step{
 		{ID: "build.app", Action: plan.ActionBuild, Build: &plan.Build{
 			Target: "app", Builder: "default", Context: "ctx\n  build   build.fake", Platforms: []plan.PlatformRun{{Platform: "linux/amd64", Native: true}},
-			Labels: map[string]string{"\x1b]0;owned\x07\x1b[2Jkey": "v"},
-			Args:   map[string]string{"A\nB": "\u202eevil"},
+			Labels:   map[string]string{"\x1b]0;owned\x07\x1b[2Jkey": "v"},
+			Args:     map[string]string{"A\nB": "\u202eevil"},
 			Contexts: []*plan.NamedContext{{Name: "src\"|<b>", Path: "src"}},
 		}},
 		{ID: "publish.app", Action: plan.ActionPublish, Publish: &plan.Publish{Target: "app", Tags: []string{"r/app:1\x1b[A"}},
