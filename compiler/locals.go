@@ -51,6 +51,9 @@ func (c *compilation) evalLocals() hcl.Diagnostics {
 		stack = append(stack, l.Name)
 		defer func() { stack = stack[:len(stack)-1]; state[l.Name] = done }()
 		ok := true
+		// The eval context holds only the locals this one refers to:
+		// an object of all of them per local made a chain quadratic.
+		refs := map[string]cty.Value{}
 		for _, trav := range l.Expr.Variables() {
 			switch trav.RootName() {
 			case "target", "group", "builder", "registry":
@@ -71,7 +74,9 @@ func (c *compilation) evalLocals() hcl.Diagnostics {
 				}
 				if !visit(dep) {
 					ok = false
+					continue
 				}
+				refs[name] = vals[name]
 			}
 		}
 		if d := c.checkInputRefs(l.Expr, "var"); d.HasErrors() {
@@ -81,7 +86,7 @@ func (c *compilation) evalLocals() hcl.Diagnostics {
 		if !ok {
 			return false
 		}
-		v, d := l.Expr.Value(c.evalCtx(map[string]cty.Value{"local": cty.ObjectVal(vals)}))
+		v, d := l.Expr.Value(c.evalCtx(map[string]cty.Value{"local": cty.ObjectVal(refs)}))
 		diags = append(diags, d...)
 		if d.HasErrors() {
 			return false

@@ -182,6 +182,9 @@ func parseRawValue(v *spec.Variable, raw, origin string) (cty.Value, hcl.Diagnos
 			Detail:   detail,
 		}}
 	}
+	if d := spec.CheckNesting([]byte(raw), origin); d.HasErrors() {
+		return fail(fmt.Sprintf("%s: %s", origin, d[0].Detail))
+	}
 	expr, diags := hclsyntax.ParseExpression([]byte(raw), origin, hcl.InitialPos)
 	if diags.HasErrors() {
 		return fail(fmt.Sprintf("%s: %q is not a valid %s expression.", origin, raw, typeexpr.TypeString(v.Type)))

@@ -23,6 +23,9 @@ import (
 // the compiler can report its own findings in the same run; such a spec must
 // never produce a plan.
 func Parse(p *hclparse.Parser, filename string, src []byte) (*Spec, hcl.Diagnostics) {
+	if d := CheckNesting(src, filename); d.HasErrors() {
+		return nil, d
+	}
 	var f *hcl.File
 	var diags hcl.Diagnostics
 	if strings.HasSuffix(filename, ".json") {

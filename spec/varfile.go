@@ -11,6 +11,9 @@ import (
 // syntax, or a JSON object when filename ends in ".json". Values are left
 // unevaluated; the compiler evaluates them without any variables in scope.
 func ParseVarFile(p *hclparse.Parser, filename string, src []byte) (hcl.Attributes, hcl.Diagnostics) {
+	if d := CheckNesting(src, filename); d.HasErrors() {
+		return nil, d
+	}
 	var f *hcl.File
 	var diags hcl.Diagnostics
 	if strings.HasSuffix(filename, ".json") {

@@ -232,3 +232,28 @@ func TestSensitiveNotInSourceSnippets(t *testing.T) {
 		}
 	}
 }
+
+// TestGarbageInputIsBounded: random bytes give a bounded number of
+// diagnostics and say how many more there were.
+func TestGarbageInputIsBounded(t *testing.T) {
+	garbage := make([]byte, 100_000)
+	seed := uint32(1)
+	for i := range garbage {
+		seed = seed*1664525 + 1013904223
+		garbage[i] = byte(seed >> 24)
+	}
+	path := filepath.Join(t.TempDir(), "bakeplan.hcl")
+	if err := os.WriteFile(path, garbage, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := bakeplan(t, "validate", "-f", path)
+	if code != 1 {
+		t.Errorf("exit %d", code)
+	}
+	if n := strings.Count(errOut, "\nError: ") + strings.Count(errOut[:min(len(errOut), 7)], "Error: "); n > 20 {
+		t.Errorf("%d diagnostics printed", n)
+	}
+	if !strings.Contains(errOut, "more diagnostic(s) not shown") {
+		t.Errorf("no note of the rest:\n%s", errOut[max(0, len(errOut)-500):])
+	}
+}

@@ -239,21 +239,35 @@ func (g *globals) reportFiles(files map[string]*hcl.File, diags hcl.Diagnostics)
 	}
 	color := !g.noColor && isTerminal(g.streams.err)
 	w := hcl.NewDiagnosticTextWriter(g.streams.err, files, 0, color)
-	if err := w.WriteDiagnostics(diags); err != nil {
+	// Garbage in gives thousands of diagnostics, each quoting its source;
+	// the first few say what is wrong, and printing every one took minutes.
+	shown := diags
+	if len(shown) > maxDiagnostics {
+		shown = shown[:maxDiagnostics]
+	}
+	if err := w.WriteDiagnostics(shown); err != nil {
 		return fmt.Errorf("writing diagnostics: %w", err)
 	}
-	if diags.HasErrors() {
-		errs := 0
-		for _, d := range diags {
-			if d.Severity == hcl.DiagError {
-				errs++
-			}
+	errs, warns := 0, 0
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			errs++
+		} else {
+			warns++
 		}
+	}
+	if more := len(diags) - len(shown); more > 0 {
+		fmt.Fprintf(g.streams.err, "... and %d more diagnostic(s) not shown (%d error(s) and %d warning(s) in all).\n\n", more, errs, warns)
+	}
+	if errs > 0 {
 		fmt.Fprintf(g.streams.err, "%d error(s); nothing was written.\n", errs)
 		return errReported
 	}
 	return nil
 }
+
+// maxDiagnostics bounds how many diagnostics one command prints.
+const maxDiagnostics = 20
 
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
