@@ -40,9 +40,14 @@ func StartGraphDriver(t *testing.T) *Engine {
 		t.Fatal(err)
 	}
 	ns := filepath.Base(dir)
+	// Each engine runs in a network namespace of its own. With
+	// --bridge=none dockerd deletes any docker0 it finds at startup, and on
+	// the host's network that is the bridge of the environment's own
+	// engine, whose next RUN step then fails with "adding interface ... to
+	// bridge docker0 failed: Device does not exist".
 	start := `#!/bin/sh
 cd "` + dir + `"
-PATH="` + bin + `:$PATH" nohup "` + bin + `/dockerd" --containerd "` + containerd + `" \
+PATH="` + bin + `:$PATH" nohup unshare --net -- "` + bin + `/dockerd" --containerd "` + containerd + `" \
   --containerd-namespace ` + ns + ` --containerd-plugins-namespace ` + ns + `-plugins \
   --data-root "` + dir + `/data" --exec-root "` + dir + `/exec" --pidfile "` + dir + `/docker.pid" \
   -H "` + e.Host + `" --config-file "` + e.DaemonJSON + `" --bridge=none --iptables=false --ip6tables=false \
