@@ -47,6 +47,27 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
+// goldenStreams pins both streams of a command: stdout in NAME.golden and
+// stderr in NAME.stderr.golden, where no file means stderr must be empty
+// (warnings are output too, and a new one must show up in review).
+func goldenStreams(t *testing.T, name, stdout, stderr string) {
+	t.Helper()
+	golden(t, name, stdout)
+	path := filepath.Join("testdata", name+".stderr.golden")
+	if *update {
+		if stderr == "" {
+			os.Remove(path)
+			return
+		}
+		golden(t, name+".stderr", stderr)
+		return
+	}
+	if _, err := os.Stat(path); err != nil && stderr == "" {
+		return
+	}
+	golden(t, name+".stderr", stderr)
+}
+
 func TestGolden(t *testing.T) {
 	tests := []struct {
 		name string
@@ -66,7 +87,7 @@ func TestGolden(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
-			golden(t, tt.name, out)
+			goldenStreams(t, tt.name, out, errOut)
 		})
 	}
 }
@@ -76,10 +97,7 @@ func TestDiagnosticsOutput(t *testing.T) {
 	if code != 1 {
 		t.Errorf("exit %d, want 1", code)
 	}
-	if out != "" {
-		t.Errorf("stdout %q, want nothing", out)
-	}
-	golden(t, "validate-broken", errOut)
+	goldenStreams(t, "validate-broken", out, errOut)
 }
 
 func TestPlanOutFile(t *testing.T) {
@@ -150,7 +168,7 @@ func TestDryRunGolden(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	golden(t, "apply-dry-run-hello", strings.ReplaceAll(out, dir, "$SPEC_DIR"))
+	goldenStreams(t, "apply-dry-run-hello", strings.ReplaceAll(out, dir, "$SPEC_DIR"), errOut)
 }
 
 // TestPlanOutInsideContext: -out naming a file a build context includes is
