@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -14,7 +15,9 @@ import (
 
 type digestCache = inputs.Hasher
 
-func newDigestCache(fsys fs.FS) *digestCache { return inputs.New(fsys) }
+func newDigestCache(ctx context.Context, fsys fs.FS) *digestCache {
+	return inputs.NewContext(ctx, fsys)
+}
 
 // assemble checks the evaluated targets as a whole and builds the plan.
 func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
@@ -28,9 +31,15 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 	rs := make([]*resolved, len(c.targets))
 	ds := make([]hcl.Diagnostics, len(c.targets))
 	par.Do(len(c.targets), func(i int) {
+		if c.ctx.Err() != nil {
+			return
+		}
 		in := c.targets[i]
 		rs[i], ds[i] = c.resolve(in, abstract[in] && !c.named(in))
 	})
+	if c.ctx.Err() != nil {
+		return nil, nil
+	}
 	for i, in := range c.targets {
 		r, d := rs[i], ds[i]
 		diags = append(diags, d...)
@@ -118,8 +127,14 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 	inputsOf := make([][]*plan.Input, len(selectedList))
 	inputDiags := make([]hcl.Diagnostics, len(selectedList))
 	par.Do(len(selectedList), func(i int) {
+		if c.ctx.Err() != nil {
+			return
+		}
 		inputsOf[i], inputDiags[i] = c.inputs(selectedList[i])
 	})
+	if c.ctx.Err() != nil {
+		return nil, nil
+	}
 
 	warned := map[string]bool{}
 	for i, r := range selectedList {

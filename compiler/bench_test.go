@@ -1,6 +1,7 @@
 package compiler_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,7 +36,7 @@ func BenchmarkCompile1000x4(b *testing.B) {
 		if diags.HasErrors() {
 			b.Fatal(diags)
 		}
-		p, diags := compiler.Compile(s, compiler.Options{
+		p, diags := compiler.Compile(context.Background(), s, compiler.Options{
 			FS:             osfs.New("/"),
 			SpecDir:        strings.TrimPrefix(filepath.ToSlash(abs), "/"),
 			SpecFile:       "bakeplan.hcl",

@@ -1,6 +1,8 @@
 package compiler
 
 import (
+	"context"
+	"fmt"
 	"io/fs"
 	"strconv"
 	"strings"
@@ -54,6 +56,7 @@ type Options struct {
 
 // compilation is the state of one Compile call.
 type compilation struct {
+	ctx    context.Context
 	opts   Options
 	spec   *spec.Spec
 	native string // normalised NativePlatform
@@ -83,23 +86,35 @@ type compilation struct {
 
 // Compile checks s and returns its plan. Diagnostics may hold warnings even
 // when the plan is returned; on any error the plan is nil.
-func Compile(s *spec.Spec, opts Options) (*plan.Plan, hcl.Diagnostics) {
-	c, p, diags := compile(s, opts)
+//
+// Compile stops early when ctx is done (Ctrl-C): it then returns no plan
+// and an error diagnostic that says so.
+func Compile(ctx context.Context, s *spec.Spec, opts Options) (*plan.Plan, hcl.Diagnostics) {
+	c, p, diags := compile(ctx, s, opts)
+	if err := ctx.Err(); err != nil {
+		p = nil
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Interrupted",
+			Detail:   fmt.Sprintf("The compilation was stopped (%v) before it finished.", err),
+		})
+	}
 	// No message may carry a sensitive value: a validation's own message,
 	// a conversion error quoting its input, a function's complaint.
 	c.opts.Sensitive.RedactDiagnostics(diags)
 	return p, diags
 }
 
-func compile(s *spec.Spec, opts Options) (*compilation, *plan.Plan, hcl.Diagnostics) {
+func compile(ctx context.Context, s *spec.Spec, opts Options) (*compilation, *plan.Plan, hcl.Diagnostics) {
 	c := &compilation{
+		ctx:     ctx,
 		opts:    opts,
 		spec:    s,
 		native:  platforms.Format(platforms.Normalize(opts.NativePlatform)),
 		byName:  map[string]*instance{},
 		matrix:  map[string][]*instance{},
 		groups:  map[string]*spec.Group{},
-		digests: newDigestCache(opts.FS),
+		digests: newDigestCache(ctx, opts.FS),
 
 		platformCache: map[string]parsedPlatform{},
 		traversals:    map[hcl.Expression][]hcl.Traversal{},
@@ -128,9 +143,12 @@ func compile(s *spec.Spec, opts Options) (*compilation, *plan.Plan, hcl.Diagnost
 		return c, nil, diags
 	}
 	diags = append(diags, c.evalHost()...)
+	if ctx.Err() != nil {
+		return c, nil, diags
+	}
 	targetDiags := c.evalTargets()
 	diags = append(diags, targetDiags...)
-	if targetDiags.HasErrors() {
+	if targetDiags.HasErrors() || ctx.Err() != nil {
 		return c, nil, diags
 	}
 	p, d := c.assemble()

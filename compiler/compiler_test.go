@@ -1,6 +1,7 @@
 package compiler_test
 
 import (
+	"context"
 	"io/fs"
 	"strings"
 	"testing"
@@ -23,6 +24,7 @@ type project struct {
 	varFiles map[string]string
 	environ  []string
 	sel      []string
+	ctx      context.Context // nil: context.Background()
 }
 
 func (p project) compile(t testing.TB) (*plan.Plan, hcl.Diagnostics) {
@@ -58,7 +60,11 @@ func (p project) compile(t testing.TB) (*plan.Plan, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	pl, d := compiler.Compile(s, compiler.Options{
+	ctx := p.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	pl, d := compiler.Compile(ctx, s, compiler.Options{
 		FS:             fsys,
 		SpecDir:        "work/proj",
 		SpecFile:       "bakeplan.hcl",

@@ -2,6 +2,7 @@ package compiler_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -570,5 +571,15 @@ target "a" {
 	}
 	if len(want) > 0 {
 		t.Errorf("missing warnings at lines %v; got:\n%s", want, describe(diags))
+	}
+}
+
+// TestCompileStopsWhenCancelled: a done context gives no plan and says so.
+func TestCompileStopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	p, diags := project{src: "target \"a\" {\n}\n", ctx: ctx}.compile(t)
+	if p != nil || !diags.HasErrors() || diags[len(diags)-1].Summary != "Interrupted" {
+		t.Errorf("plan %v, diagnostics:\n%s", p != nil, describe(diags))
 	}
 }

@@ -78,6 +78,9 @@ func (c *compilation) evalTargets() hcl.Diagnostics {
 	order := c.targets
 	c.targets = nil
 	for _, in := range order {
+		if c.ctx.Err() != nil {
+			break
+		}
 		diags = append(diags, c.evalInstance(in, nil)...)
 	}
 	return diags

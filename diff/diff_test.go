@@ -46,7 +46,7 @@ func (s side) compile(t *testing.T) (*plan.Plan, fstest.MapFS) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	p, diags := compiler.Compile(sp, compiler.Options{
+	p, diags := compiler.Compile(context.Background(), sp, compiler.Options{
 		FS: fsys, SpecDir: "p", SpecFile: "bakeplan.hcl", Vars: s.vars,
 		NativePlatform: platforms.MustParse("linux/amd64"),
 	})

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 
 	"github.com/bakeplan/bakeplan/internal/par"
@@ -25,11 +26,11 @@ const chunkSize = 8 << 10
 // attribute defined in two pieces, sends the whole file through HCL's own
 // parser instead. The result, diagnostics included, is then exactly what
 // HCL gives for the whole file; FuzzChunkedParse checks that.
-func parseNative(p *hclparse.Parser, src []byte, filename string) (*hcl.File, hcl.Diagnostics) {
-	return parseChunks(p, src, filename, chunkSize)
+func parseNative(ctx context.Context, p *hclparse.Parser, src []byte, filename string) (*hcl.File, hcl.Diagnostics) {
+	return parseChunks(ctx, p, src, filename, chunkSize)
 }
 
-func parseChunks(p *hclparse.Parser, src []byte, filename string, size int) (*hcl.File, hcl.Diagnostics) {
+func parseChunks(ctx context.Context, p *hclparse.Parser, src []byte, filename string, size int) (*hcl.File, hcl.Diagnostics) {
 	cuts := chunkBounds(src, size)
 	if len(cuts) == 0 {
 		return p.ParseHCL(src, filename)
@@ -47,8 +48,13 @@ func parseChunks(p *hclparse.Parser, src []byte, filename string, size int) (*hc
 	}
 
 	par.Do(len(files), func(i int) {
-		files[i], diags[i] = hclsyntax.ParseConfig(src[bounds[i]:bounds[i+1]], filename, starts[i])
+		if ctx.Err() == nil {
+			files[i], diags[i] = hclsyntax.ParseConfig(src[bounds[i]:bounds[i+1]], filename, starts[i])
+		}
 	})
+	if err := ctx.Err(); err != nil {
+		return nil, interrupted(err)
+	}
 
 	body := &hclsyntax.Body{Attributes: hclsyntax.Attributes{}}
 	var all hcl.Diagnostics

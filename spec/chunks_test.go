@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -18,7 +19,7 @@ func sameAsHCL(t testing.TB, src []byte, size int) {
 	t.Helper()
 	want, wantDiags := hclsyntax.ParseConfig(src, "f.hcl", hcl.InitialPos)
 	p := hclparse.NewParser()
-	got, gotDiags := parseChunks(p, src, "f.hcl", size)
+	got, gotDiags := parseChunks(context.Background(), p, src, "f.hcl", size)
 	if p.Files()["f.hcl"] != got {
 		t.Fatal("the parser does not hold the parsed file")
 	}

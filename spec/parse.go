@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -23,6 +24,12 @@ import (
 // the compiler can report its own findings in the same run; such a spec must
 // never produce a plan.
 func Parse(p *hclparse.Parser, filename string, src []byte) (*Spec, hcl.Diagnostics) {
+	return ParseContext(context.Background(), p, filename, src)
+}
+
+// ParseContext is Parse that stops early, with an error diagnostic, once
+// ctx is done: a spec of many thousand targets takes a second to parse.
+func ParseContext(ctx context.Context, p *hclparse.Parser, filename string, src []byte) (*Spec, hcl.Diagnostics) {
 	if d := CheckNesting(src, filename); d.HasErrors() {
 		return nil, d
 	}
@@ -31,17 +38,28 @@ func Parse(p *hclparse.Parser, filename string, src []byte) (*Spec, hcl.Diagnost
 	if strings.HasSuffix(filename, ".json") {
 		f, diags = p.ParseJSON(src, filename)
 	} else {
-		f, diags = parseNative(p, src, filename)
+		f, diags = parseNative(ctx, p, src, filename)
 	}
 	if diags.HasErrors() || f == nil {
 		return nil, diags
 	}
 	s := &Spec{Filename: filename, Source: src}
-	diags = append(diags, s.decode(f.Body)...)
+	diags = append(diags, s.decode(ctx, f.Body)...)
+	if err := ctx.Err(); err != nil {
+		return nil, interrupted(err)
+	}
 	return s, diags
 }
 
-func (s *Spec) decode(body hcl.Body) hcl.Diagnostics {
+func interrupted(err error) hcl.Diagnostics {
+	return hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "Interrupted",
+		Detail:   fmt.Sprintf("Reading the spec was stopped (%v) before it finished.", err),
+	}}
+}
+
+func (s *Spec) decode(ctx context.Context, body hcl.Body) hcl.Diagnostics {
 	content, diags := body.Content(rootSchema)
 	seen := map[string]map[string]hcl.Range{}
 	unique := func(kind, name string, rng hcl.Range) bool {
@@ -65,6 +83,9 @@ func (s *Spec) decode(body hcl.Body) hcl.Diagnostics {
 	targets := make([]*Target, len(content.Blocks))
 	targetDiags := make([]hcl.Diagnostics, len(content.Blocks))
 	par.Do(len(content.Blocks), func(i int) {
+		if ctx.Err() != nil {
+			return
+		}
 		if b := content.Blocks[i]; b.Type == "target" && len(b.Labels) == 1 {
 			targets[i], targetDiags[i] = decodeTarget(b)
 		}

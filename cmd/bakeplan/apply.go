@@ -62,13 +62,13 @@ DOCKER_HOST (or Docker's default socket).`,
 				}
 				// Recompute every input the plan recorded: the spec, the
 				// variables, Dockerfiles and context trees.
-				c, err := g.compile(p.Select)
+				c, err := g.compile(cmd.Context(), p.Select)
 				if err != nil {
 					return err
 				}
 				fresh, files = c.plan, c.files
 			} else {
-				c, err := g.compile(targets)
+				c, err := g.compile(cmd.Context(), targets)
 				if err != nil {
 					return err
 				}

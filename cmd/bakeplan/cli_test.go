@@ -275,3 +275,24 @@ func TestGarbageInputIsBounded(t *testing.T) {
 		t.Errorf("no note of the rest:\n%s", errOut[max(0, len(errOut)-500):])
 	}
 }
+
+// TestInterruptWritesNothing: a command whose context is done (Ctrl-C,
+// SIGTERM) exits non-zero and writes no plan file.
+func TestInterruptWritesNothing(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	out := filepath.Join(t.TempDir(), "p.json")
+	for _, args := range [][]string{
+		{"validate", "-f", "../../examples/hello/bakeplan.hcl"},
+		{"plan", "--offline", "-f", "../../examples/hello/bakeplan.hcl", "-out", out},
+	} {
+		var o, e bytes.Buffer
+		code := run(ctx, append([]string{"--native-platform", "linux/amd64"}, args...), streams{in: strings.NewReader(""), out: &o, err: &e}, nil)
+		if code == 0 || !strings.Contains(e.String(), "interrupted") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, e.String())
+		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a plan file was written: %v", err)
+	}
+}

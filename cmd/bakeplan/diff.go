@@ -134,7 +134,7 @@ func (s *side) files(in *plan.Input, st *plan.Step) (map[string]string, error) {
 // (empty) the working tree for the head and the merge base for the base.
 func (g *globals) side(ctx context.Context, arg string, isBase bool) (*side, error) {
 	if arg == "" && !isBase {
-		c, err := g.compile(nil)
+		c, err := g.compile(ctx, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -157,7 +157,7 @@ func (g *globals) side(ctx context.Context, arg string, isBase bool) (*side, err
 			if err != nil {
 				return nil, err
 			}
-			c, err := g.compileFrom(src, nil)
+			c, err := g.compileFrom(ctx, src, nil)
 			if err != nil {
 				return nil, err
 			}
@@ -192,7 +192,7 @@ func (g *globals) side(ctx context.Context, arg string, isBase bool) (*side, err
 	if short := gitfs.ShortRev(ctx, top, rev); short != rev {
 		label = rev + "@" + short
 	}
-	c, err := g.compileFrom(source{fsys: f, specPath: filepath.ToSlash(rel), name: rev + ":" + filepath.ToSlash(rel)}, nil)
+	c, err := g.compileFrom(ctx, source{fsys: f, specPath: filepath.ToSlash(rel), name: rev + ":" + filepath.ToSlash(rel)}, nil)
 	if err != nil {
 		f.Close()
 		return nil, err

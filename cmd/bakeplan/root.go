@@ -149,21 +149,23 @@ func onDisk(path string) (source, error) {
 
 // compile reads, parses and compiles the spec in the working tree, printing
 // every diagnostic. It returns errReported when any is an error.
-func (g *globals) compile(selectNames []string) (*compiled, error) {
+func (g *globals) compile(ctx context.Context, selectNames []string) (*compiled, error) {
 	src, err := g.workingTree()
 	if err != nil {
 		return nil, err
 	}
-	return g.compileFrom(src, selectNames)
+	return g.compileFrom(ctx, src, selectNames)
 }
 
-func (g *globals) compileFrom(src source, selectNames []string) (*compiled, error) {
+// compileFrom stops, with an error and nothing written, when ctx is done:
+// after parsing, and from within the compiler.
+func (g *globals) compileFrom(ctx context.Context, src source, selectNames []string) (*compiled, error) {
 	parser := hclparse.NewParser()
 	data, err := fs.ReadFile(src.fsys, src.specPath)
 	if err != nil {
 		return nil, fmt.Errorf("reading the spec %s: %w", src.name, err)
 	}
-	sp, diags := spec.Parse(parser, src.name, data)
+	sp, diags := spec.ParseContext(ctx, parser, src.name, data)
 	var varFiles []hcl.Attributes
 	// A variable file that does not parse may hold a sensitive value
 	// anywhere; its lines are not quoted when the spec has any.
@@ -193,6 +195,9 @@ func (g *globals) compileFrom(src source, selectNames []string) (*compiled, erro
 	if sp == nil {
 		return nil, report(diags)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("interrupted: %w", err)
+	}
 	native := platforms.DefaultSpec()
 	if g.nativePlatform != "" {
 		p, err := platforms.Parse(g.nativePlatform)
@@ -202,7 +207,7 @@ func (g *globals) compileFrom(src source, selectNames []string) (*compiled, erro
 		native = p
 	}
 	specDir := path.Dir(src.specPath)
-	p, d := compiler.Compile(sp, compiler.Options{
+	p, d := compiler.Compile(ctx, sp, compiler.Options{
 		FS:             src.fsys,
 		SpecDir:        specDir,
 		SpecFile:       path.Base(src.specPath),
@@ -214,6 +219,9 @@ func (g *globals) compileFrom(src source, selectNames []string) (*compiled, erro
 		Sensitive:      sens,
 	})
 	diags = append(diags, d...)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("interrupted: %w", err)
+	}
 	if err := report(diags); err != nil {
 		// Errors from parsing or variable files also mean no plan, even if
 		// the compiler found nothing more.

@@ -26,7 +26,7 @@ func newValidateCmd(g *globals) *cobra.Command {
   bakeplan validate -f examples/release/bakeplan.hcl --var VERSION=v1.2.3`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.compile(nil)
+			c, err := g.compile(cmd.Context(), nil)
 			if err != nil {
 				return err
 			}
@@ -65,7 +65,7 @@ Terraform style; a requirement bakeplan cannot fix is an error.`,
   bakeplan plan --detailed-exitcode   # 0: host matches, 2: host changes pending
   bakeplan plan --json | jq '.steps[].id'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.compile(args)
+			c, err := g.compile(cmd.Context(), args)
 			if err != nil {
 				return err
 			}
@@ -137,7 +137,7 @@ func newGraphCmd(g *globals) *cobra.Command {
 			if format != "dot" && format != "mermaid" {
 				return fmt.Errorf("--format is dot or mermaid, not %q", format)
 			}
-			c, err := g.compile(args)
+			c, err := g.compile(cmd.Context(), args)
 			if err != nil {
 				return err
 			}

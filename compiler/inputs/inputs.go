@@ -8,6 +8,7 @@
 package inputs
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -29,6 +30,7 @@ import (
 // digested so that targets sharing a context pay for it once.
 type Hasher struct {
 	fsys fs.FS
+	ctx  context.Context // ends every walk early when done
 
 	mu    sync.Mutex
 	trees map[string]*result
@@ -52,8 +54,13 @@ type result struct {
 }
 
 // New returns a Hasher reading fsys.
-func New(fsys fs.FS) *Hasher {
+func New(fsys fs.FS) *Hasher { return NewContext(context.Background(), fsys) }
+
+// NewContext returns a Hasher reading fsys that stops walking a tree, with
+// ctx's error, once ctx is done: a large context takes seconds to digest.
+func NewContext(ctx context.Context, fsys fs.FS) *Hasher {
 	return &Hasher{
+		ctx:      ctx,
 		fsys:     fsys,
 		trees:    map[string]*result{},
 		files:    map[string]fileSum{},
@@ -291,6 +298,9 @@ func (h *Hasher) tree(dir, dockerfile string, files map[string]string) (string, 
 			if entries, err = fs.ReadDir(h.fsys, p); err != nil {
 				return err
 			}
+		}
+		if err := h.ctx.Err(); err != nil {
+			return err
 		}
 		for _, e := range entries {
 			ep, erel := p+"/"+e.Name(), e.Name()

@@ -1,9 +1,12 @@
 package inputs_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 
@@ -160,5 +163,38 @@ func TestIgnoreFileBesideOutsideDockerfile(t *testing.T) {
 	}
 	if _, ok := files["debug.log"]; !ok {
 		t.Error("debug.log is missing: the context's .dockerignore must not apply")
+	}
+}
+
+// cancelFS cancels its context once n directories have been read, as a
+// Ctrl-C in the middle of digesting a large context would.
+type cancelFS struct {
+	fstest.MapFS
+	n      *atomic.Int32
+	cancel context.CancelFunc
+}
+
+func (f cancelFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	if f.n.Add(-1) <= 0 {
+		f.cancel()
+	}
+	return f.MapFS.ReadDir(name)
+}
+
+func TestContextStopsWalking(t *testing.T) {
+	m := fstest.MapFS{}
+	for i := range 200 {
+		m[fmt.Sprintf("ctx/d%03d/f", i)] = &fstest.MapFile{Data: []byte("x")}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n := &atomic.Int32{}
+	n.Store(5)
+	_, err := inputs.NewContext(ctx, cancelFS{MapFS: m, n: n, cancel: cancel}).Context("ctx", "")
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("error %v, want context.Canceled", err)
+	}
+	if left := n.Load(); left < -5 {
+		t.Errorf("%d more directories were read after the cancel", -left)
 	}
 }

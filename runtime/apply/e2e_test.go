@@ -67,7 +67,7 @@ func compileDir(t *testing.T, dir string, vars ...string) *plan.Plan {
 		t.Fatal(diags)
 	}
 	abs, _ := filepath.Abs(dir)
-	p, diags := compiler.Compile(s, compiler.Options{
+	p, diags := compiler.Compile(context.Background(), s, compiler.Options{
 		FS: os.DirFS("/"), SpecDir: strings.TrimPrefix(abs, "/"), SpecFile: "bakeplan.hcl",
 		Vars: vars, NativePlatform: platforms.MustParse("linux/amd64"),
 	})
