@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -19,12 +18,10 @@ import (
 	"github.com/bakeplan/bakeplan/internal/atomicfile"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/runtime/endpoint"
-	"github.com/bakeplan/bakeplan/runtime/publish"
 	"github.com/bakeplan/bakeplan/runtime/solve"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/util/progress/progressui"
 	dockerclient "github.com/moby/moby/client"
-	"golang.org/x/sync/errgroup"
 )
 
 // Options control a run.
@@ -120,6 +117,11 @@ func Apply(ctx context.Context, p *plan.Plan, opts Options) (*Summary, error) {
 	}
 	if err := solve.CheckSecrets(reqs, lookup); err != nil {
 		return nil, err
+	}
+	// The metadata file is written after the tags move; a location that
+	// cannot take it must fail the run before anything is built.
+	if err := checkWritable(opts.MetadataFile); err != nil {
+		return nil, fmt.Errorf("metadata file: %w; nothing was built", err)
 	}
 
 	// Every builder must answer before anything is solved.
@@ -343,50 +345,6 @@ func insecureRegistries(p *plan.Plan) map[string]bool {
 	return out
 }
 
-// publishAll writes the tags of every publish step whose builds succeeded.
-func publishAll(ctx context.Context, p *plan.Plan, results map[string]*BuildResult, sum *Summary, opts Options) error {
-	tagger := publish.New(insecureRegistries(p))
-	var eg errgroup.Group
-	var mu sync.Mutex
-	for _, st := range p.Steps {
-		if st.Publish == nil {
-			continue
-		}
-		var sources []publish.Source
-		ok := true
-		for _, e := range st.Needs {
-			if e.Kind != plan.EdgeBuild {
-				continue
-			}
-			r := results[e.Step]
-			if r == nil || r.Error != "" || r.Digest == "" {
-				ok = false
-				break
-			}
-			sources = append(sources, publish.Source{Digest: r.Digest, Platforms: r.Platforms})
-		}
-		if !ok {
-			continue
-		}
-		for _, tag := range st.Publish.Tags {
-			target := st.Publish.Target
-			eg.Go(func() error {
-				d, err := tagger.Tag(ctx, tag, sources)
-				if err != nil {
-					return fmt.Errorf("publish.%s: %w", target, err)
-				}
-				mu.Lock()
-				sum.Published = append(sum.Published, &Published{Target: target, Tag: tag, Digest: d})
-				mu.Unlock()
-				return nil
-			})
-		}
-	}
-	err := eg.Wait()
-	sort.Slice(sum.Published, func(i, j int) bool { return sum.Published[i].Tag < sum.Published[j].Tag })
-	return err
-}
-
 func writeSummary(w io.Writer, sum *Summary) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nTARGET\tPLATFORMS\tDIGEST\tRESULT\tDURATION")
@@ -410,6 +368,23 @@ func writeSummary(w io.Writer, sum *Summary) {
 	for _, pb := range sum.Published {
 		fmt.Fprintf(w, "tagged %s -> %s\n", pb.Tag, pb.Digest)
 	}
+}
+
+// checkWritable makes sure file can be written the way atomicfile writes
+// it: not a directory, in a directory that takes a new file.
+func checkWritable(file string) error {
+	if file == "" {
+		return nil
+	}
+	if st, err := os.Stat(file); err == nil && st.IsDir() {
+		return fmt.Errorf("%s is a directory", file)
+	}
+	f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".check-*")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 func writeMetadata(file string, sum *Summary) error {

@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"sort"
+	"strings"
 
 	"github.com/containerd/containerd/v2/core/remotes"
 	"github.com/containerd/containerd/v2/core/remotes/docker"
@@ -25,6 +27,7 @@ import (
 // Tagger writes tags.
 type Tagger struct {
 	resolver remotes.Resolver
+	hosts    docker.RegistryHosts
 }
 
 // New returns a Tagger that reads credentials from the Docker config file and
@@ -53,7 +56,7 @@ func New(insecureHosts map[string]bool) *Tagger {
 			return docker.MatchLocalhost(host)
 		}),
 	)
-	return &Tagger{resolver: docker.NewResolver(docker.ResolverOptions{Hosts: hosts})}
+	return &Tagger{resolver: docker.NewResolver(docker.ResolverOptions{Hosts: hosts}), hosts: hosts}
 }
 
 // Source is one pushed image and the platforms it holds.
@@ -62,47 +65,137 @@ type Source struct {
 	Platforms []string
 }
 
+// Manifest is a manifest or index and its bytes, ready to be put under a
+// tag.
+type Manifest struct {
+	Desc ocispecs.Descriptor
+	Body []byte
+}
+
 // Tag points tag at a pushed image in the tag's repository. With several
 // sources (a target split across builder nodes) it writes one index holding
 // the manifests of all of them.
 func (t *Tagger) Tag(ctx context.Context, tag string, sources []Source) (string, error) {
+	m, err := t.Prepare(ctx, tag, sources)
+	if err != nil {
+		return "", err
+	}
+	if err := t.Put(ctx, tag, m); err != nil {
+		return "", err
+	}
+	return m.Desc.Digest.String(), nil
+}
+
+// Prepare reads (or, for several sources, builds) what tag will point at,
+// without writing anything.
+func (t *Tagger) Prepare(ctx context.Context, tag string, sources []Source) (Manifest, error) {
 	named, err := reference.ParseNormalizedNamed(tag)
 	if err != nil {
-		return "", fmt.Errorf("tag %s: %w", tag, err)
+		return Manifest{}, fmt.Errorf("tag %s: %w", tag, err)
 	}
 	repo := named.Name()
-	var desc ocispecs.Descriptor
-	var body []byte
+	var m Manifest
 	if len(sources) == 1 {
-		desc, body, err = t.fetch(ctx, repo, sources[0].Digest)
-		if err != nil {
-			return "", err
-		}
+		m.Desc, m.Body, err = t.fetch(ctx, repo, sources[0].Digest)
 	} else {
-		desc, body, err = t.merge(ctx, repo, sources)
-		if err != nil {
-			return "", err
-		}
+		m.Desc, m.Body, err = t.merge(ctx, repo, sources)
 	}
+	return m, err
+}
+
+// Put points tag at m, whose content the repository already holds.
+func (t *Tagger) Put(ctx context.Context, tag string, m Manifest) error {
 	pusher, err := t.resolver.Pusher(ctx, tag)
 	if err != nil {
-		return "", fmt.Errorf("tag %s: %w", tag, err)
+		return fmt.Errorf("tag %s: %w", tag, err)
 	}
-	w, err := pusher.Push(ctx, desc)
+	w, err := pusher.Push(ctx, m.Desc)
 	if errdefs.IsAlreadyExists(err) {
-		return desc.Digest.String(), nil
+		return nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("tag %s: %w", tag, err)
+		return fmt.Errorf("tag %s: %w", tag, err)
 	}
 	defer w.Close()
-	if _, err := w.Write(body); err != nil {
-		return "", fmt.Errorf("tag %s: %w", tag, err)
+	if _, err := w.Write(m.Body); err != nil {
+		return fmt.Errorf("tag %s: %w", tag, err)
 	}
-	if err := w.Commit(ctx, desc.Size, desc.Digest); err != nil && !errdefs.IsAlreadyExists(err) {
-		return "", fmt.Errorf("tag %s: %w", tag, err)
+	if err := w.Commit(ctx, m.Desc.Size, m.Desc.Digest); err != nil && !errdefs.IsAlreadyExists(err) {
+		return fmt.Errorf("tag %s: %w", tag, err)
 	}
-	return desc.Digest.String(), nil
+	return nil
+}
+
+// Current reads what tag points at now; ok is false when the tag does not
+// exist.
+func (t *Tagger) Current(ctx context.Context, tag string) (m Manifest, ok bool, err error) {
+	_, desc, err := t.resolver.Resolve(ctx, tag)
+	if errdefs.IsNotFound(err) {
+		return Manifest{}, false, nil
+	}
+	if err != nil {
+		return Manifest{}, false, fmt.Errorf("reading tag %s: %w", tag, err)
+	}
+	named, err := reference.ParseNormalizedNamed(tag)
+	if err != nil {
+		return Manifest{}, false, err
+	}
+	d, body, err := t.fetch(ctx, named.Name(), desc.Digest.String())
+	if err != nil {
+		return Manifest{}, false, fmt.Errorf("reading tag %s: %w", tag, err)
+	}
+	return Manifest{Desc: d, Body: body}, true, nil
+}
+
+// Delete removes tag, not the manifest it points at, which other tags may
+// share: DELETE /v2/NAME/manifests/TAG, as the OCI distribution spec allows
+// and Distribution v3 implements. A registry that refuses says so in the
+// error.
+func (t *Tagger) Delete(ctx context.Context, tag string) error {
+	named, err := reference.ParseNormalizedNamed(tag)
+	if err != nil {
+		return err
+	}
+	tagged, ok := named.(reference.Tagged)
+	if !ok {
+		return fmt.Errorf("%s has no tag", tag)
+	}
+	domain := reference.Domain(named)
+	hosts, err := t.hosts(domain)
+	if err != nil || len(hosts) == 0 {
+		return fmt.Errorf("deleting %s: no registry host: %v", tag, err)
+	}
+	h := hosts[0]
+	path := reference.Path(named)
+	ctx = docker.WithScope(ctx, "repository:"+path+":delete")
+	u := h.Scheme + "://" + h.Host + h.Path + "/" + path + "/manifests/" + tagged.Tag()
+	for attempt := 0; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodDelete, u, nil)
+		if err != nil {
+			return err
+		}
+		if h.Authorizer != nil {
+			if err := h.Authorizer.Authorize(ctx, req); err != nil {
+				return fmt.Errorf("deleting %s: %w", tag, err)
+			}
+		}
+		resp, err := h.Client.Do(req)
+		if err != nil {
+			return fmt.Errorf("deleting %s: %w", tag, err)
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode == http.StatusUnauthorized && h.Authorizer != nil && attempt == 0:
+			if err := h.Authorizer.AddResponses(ctx, []*http.Response{resp}); err != nil {
+				return fmt.Errorf("deleting %s: %w", tag, err)
+			}
+			continue
+		case resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusNotFound:
+			return nil
+		}
+		return fmt.Errorf("deleting %s: the registry answered %s: %s", tag, resp.Status, strings.TrimSpace(string(body)))
+	}
 }
 
 // fetch reads the manifest or index repo@dgst.
