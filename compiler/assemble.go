@@ -118,7 +118,7 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 		regByHost[reg.host] = reg
 		steps = append(steps, &plan.Step{
 			ID: "registry." + reg.name, Action: plan.ActionCheck, DeclaredAt: c.rangeOf(&reg.declRange),
-			Registry: &plan.Registry{Name: reg.name, Host: reg.host, Insecure: reg.insecure},
+			Registry: &plan.Registry{Name: reg.name, Host: reg.host, Insecure: reg.insecure, TLS: reg.tls},
 		})
 	}
 

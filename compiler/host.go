@@ -65,6 +65,7 @@ type registryDecl struct {
 	name      string
 	host      string
 	insecure  bool
+	tls       *plan.BuilderTLS
 	declRange hcl.Range
 }
 
@@ -219,6 +220,7 @@ func (c *compilation) evalHost() hcl.Diagnostics {
 		if r.Insecure != nil {
 			diags = append(diags, decodeExpr(r.Insecure, ctx, "insecure", &rd.insecure)...)
 		}
+		diags = append(diags, c.registryTLS(r, rd)...)
 		c.registries = append(c.registries, rd)
 	}
 	return diags
@@ -282,6 +284,44 @@ func (c *compilation) evalTLS(b *spec.Builder, ep string) (*plan.BuilderTLS, hcl
 		})
 	}
 	return t, diags
+}
+
+// registryTLS reads a registry's ca_cert, cert and key. Paths are kept as
+// written, like a builder's (certificates live outside the repository).
+func (c *compilation) registryTLS(r *spec.Registry, rd *registryDecl) hcl.Diagnostics {
+	if r.CACert == nil && r.Cert == nil && r.Key == nil {
+		return nil
+	}
+	var diags hcl.Diagnostics
+	ctx := c.evalCtx(nil)
+	t := &plan.BuilderTLS{}
+	for _, f := range []struct {
+		name string
+		expr hcl.Expression
+		dst  *string
+	}{{"ca_cert", r.CACert, &t.CACert}, {"cert", r.Cert, &t.Cert}, {"key", r.Key, &t.Key}} {
+		if f.expr != nil {
+			diags = append(diags, decodeExpr(f.expr, ctx, f.name, f.dst)...)
+		}
+	}
+	if (t.Cert == "") != (t.Key == "") {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Incomplete client certificate",
+			Detail:   "Give cert and key together, or neither.",
+			Subject:  r.DeclRange.Ptr(),
+		})
+	}
+	if rd.insecure {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Certificates for a plain HTTP registry",
+			Detail:   fmt.Sprintf("registry.%s is insecure (plain HTTP), so ca_cert, cert and key would never be used. Drop insecure to speak TLS.", r.Name),
+			Subject:  r.DeclRange.Ptr(),
+		})
+	}
+	rd.tls = t
+	return diags
 }
 
 // classifyEndpoint checks an endpoint and says whether it runs on this host.

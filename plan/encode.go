@@ -332,15 +332,7 @@ func (e *encoder) step(s *Step) error {
 		e.bool(b.Local)
 		e.key("platforms")
 		e.strs(b.Platforms)
-		if t := b.TLS; t != nil {
-			e.key("tls")
-			e.open('{')
-			e.optStr("ca_cert", t.CACert)
-			e.optStr("cert", t.Cert)
-			e.optStr("key", t.Key)
-			e.optStr("server_name", t.ServerName)
-			e.close('}')
-		}
+		e.tls(b.TLS)
 		e.close('}')
 	}
 	if r := s.Registry; r != nil {
@@ -349,6 +341,7 @@ func (e *encoder) step(s *Step) error {
 		e.strField("name", r.Name)
 		e.strField("host", r.Host)
 		e.optBool("insecure", r.Insecure)
+		e.tls(r.TLS)
 		e.close('}')
 	}
 	if b := s.Build; b != nil {
@@ -460,4 +453,17 @@ func (e *encoder) build(b *Build) error {
 	e.optStrMap("sensitive_fingerprints", b.SensitiveFingerprints)
 	e.close('}')
 	return nil
+}
+
+func (e *encoder) tls(t *BuilderTLS) {
+	if t == nil {
+		return
+	}
+	e.key("tls")
+	e.open('{')
+	e.optStr("ca_cert", t.CACert)
+	e.optStr("cert", t.Cert)
+	e.optStr("key", t.Key)
+	e.optStr("server_name", t.ServerName)
+	e.close('}')
 }

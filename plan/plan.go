@@ -157,7 +157,8 @@ type Builder struct {
 	TLS *BuilderTLS `json:"tls,omitempty"`
 }
 
-// BuilderTLS is how bakeplan authenticates to a tcp:// builder.
+// BuilderTLS is how bakeplan authenticates to a tcp:// builder or checks a
+// registry's certificate (and presents a client certificate to it).
 type BuilderTLS struct {
 	CACert     string `json:"ca_cert,omitempty"`
 	Cert       string `json:"cert,omitempty"`
@@ -170,6 +171,9 @@ type Registry struct {
 	Name     string `json:"name"`
 	Host     string `json:"host"`
 	Insecure bool   `json:"insecure,omitempty"`
+	// TLS is the private CA (and client certificate) that probes and tag
+	// writes use; BuildKit's pushes use its own registry configuration.
+	TLS *BuilderTLS `json:"tls,omitempty"`
 }
 
 // PlatformRun is one platform of a build step and how it runs.

@@ -150,7 +150,8 @@ func (s *Spec) decode(ctx context.Context, body hcl.Body) hcl.Diagnostics {
 			c, d := b.Body.Content(registrySchema)
 			diags = append(diags, d...)
 			s.Registries = append(s.Registries, &Registry{
-				Name: b.Labels[0], Host: attrExpr(c, "host"), Insecure: attrExpr(c, "insecure"), DeclRange: b.DefRange,
+				Name: b.Labels[0], Host: attrExpr(c, "host"), Insecure: attrExpr(c, "insecure"),
+				CACert: attrExpr(c, "ca_cert"), Cert: attrExpr(c, "cert"), Key: attrExpr(c, "key"), DeclRange: b.DefRange,
 			})
 		case "target":
 			diags = append(diags, targetDiags[i]...)

@@ -120,7 +120,7 @@ var tlsSchema = &hcl.BodySchema{
 }
 
 var registrySchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "host", Required: true}, {Name: "insecure"}},
+	Attributes: []hcl.AttributeSchema{{Name: "host", Required: true}, {Name: "insecure"}, {Name: "ca_cert"}, {Name: "cert"}, {Name: "key"}},
 }
 
 var groupSchema = &hcl.BodySchema{

@@ -94,6 +94,9 @@ type Registry struct {
 	Name      string
 	Host      hcl.Expression
 	Insecure  hcl.Expression // nil when absent
+	CACert    hcl.Expression // nil when absent, as are Cert and Key
+	Cert      hcl.Expression
+	Key       hcl.Expression
 	DeclRange hcl.Range
 }
 

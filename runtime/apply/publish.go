@@ -10,6 +10,7 @@ import (
 
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/runtime/publish"
+	"github.com/bakeplan/bakeplan/runtime/registry"
 )
 
 // tagJob is one tag a run moves, and what it pointed at before.
@@ -38,7 +39,7 @@ const putGrace = 5 * time.Second
 // tag back as it was (deleting those that did not exist) and says which it
 // could not.
 func publishAll(ctx context.Context, p *plan.Plan, results map[string]*BuildResult, sum *Summary, opts Options) error {
-	tagger := publish.New(insecureRegistries(p))
+	tagger := publish.New(registry.FromPlan(p))
 	jobs := tagJobs(p, results)
 	if len(jobs) == 0 {
 		return nil

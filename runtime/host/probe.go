@@ -11,6 +11,7 @@ import (
 
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/runtime/endpoint"
+	"github.com/bakeplan/bakeplan/runtime/registry"
 	"github.com/containerd/platforms"
 )
 
@@ -49,6 +50,7 @@ func Probe(ctx context.Context, p *plan.Plan, opts Options) []Problem {
 	// under QEMU, dialling builders and registries all wait on something
 	// else. Problems are gathered per step, so their order is the plan's.
 	found := make([][]Problem, len(p.Steps))
+	regs := registry.FromPlan(p)
 	var wg sync.WaitGroup
 	for i, st := range p.Steps {
 		add := func(st *plan.Step, summary, detail string) {
@@ -65,7 +67,7 @@ func Probe(ctx context.Context, p *plan.Plan, opts Options) []Problem {
 		case st.Builder != nil:
 			probe = func() { probeBuilder(ctx, p, st, opts, add) }
 		case st.Registry != nil:
-			probe = func() { probeRegistry(ctx, st, opts, add) }
+			probe = func() { probeRegistry(ctx, regs, st, opts, add) }
 		default:
 			continue
 		}
@@ -277,35 +279,42 @@ func probeBuilder(ctx context.Context, p *plan.Plan, st *plan.Step, opts Options
 	}
 }
 
-func probeRegistry(ctx context.Context, st *plan.Step, opts Options, add func(*plan.Step, string, string)) {
+// probeRegistry checks that a registry answers the registry API the way
+// bakeplan will reach it (scheme, certificates), and that the Docker
+// config's credentials for it are accepted: wrong credentials are found
+// here, before a build, not when the first tag is written.
+func probeRegistry(ctx context.Context, regs *registry.Registries, st *plan.Step, opts Options, add func(*plan.Step, string, string)) {
 	r := st.Registry
-	scheme := "https"
-	if r.Insecure || isLocal(r.Host) {
-		scheme = "http"
-	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+r.Host+"/v2/", nil)
+	var url string
+	resp, err := regs.Do(ctx, r.Host, "", func(base string) (*http.Request, error) {
+		url = base + "/"
+		return http.NewRequest(http.MethodGet, url, nil)
+	})
 	if err != nil {
-		add(st, "Invalid registry", err.Error())
-		return
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		add(st, fmt.Sprintf("Registry %s is not reachable", r.Name), fmt.Sprintf("GET %s://%s/v2/: %s", scheme, r.Host, err))
+		add(st, fmt.Sprintf("Registry %s is not reachable", r.Name), fmt.Sprintf("GET %s: %s", emptyOr(url, r.Host), err))
 		return
 	}
 	resp.Body.Close()
-	// 401 means the API is there and wants credentials, which the build
-	// takes from the Docker config.
-	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusUnauthorized {
-		add(st, fmt.Sprintf("Registry %s does not speak the registry API", r.Name), fmt.Sprintf("GET %s://%s/v2/ answered %s.", scheme, r.Host, resp.Status))
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized && regs.HasCredentials(r.Host):
+		add(st, fmt.Sprintf("Registry %s refuses the credentials", r.Name), fmt.Sprintf("GET %s answered %s with the credentials the Docker config holds for %s. Log in again (docker login %s).", url, resp.Status, r.Host, r.Host))
+		return
+	case resp.StatusCode == http.StatusUnauthorized:
+		add(st, fmt.Sprintf("Registry %s needs credentials", r.Name), fmt.Sprintf("GET %s answered %s, and the Docker config holds no credentials for %s. Log in first (docker login %s).", url, resp.Status, r.Host, r.Host))
+		return
+	case resp.StatusCode != http.StatusOK:
+		add(st, fmt.Sprintf("Registry %s does not speak the registry API", r.Name), fmt.Sprintf("GET %s answered %s.", url, resp.Status))
 		return
 	}
 	st.Observed = map[string]string{"api": emptyOr(resp.Header.Get("Docker-Distribution-Api-Version"), "registry/2.0 (assumed)"), "status": resp.Status}
+	if regs.HasCredentials(r.Host) {
+		st.Observed["credentials"] = "accepted"
+	}
 	st.Action = plan.ActionNoop
 	if opts.ProbeRegistryWrites {
-		left, err := ProbeIndex(ctx, r.Host, scheme == "http")
+		left, err := ProbeIndex(ctx, regs, r.Host)
 		if err != nil {
 			add(st, fmt.Sprintf("Registry %s does not take multi-platform images", r.Name), err.Error())
 			return
@@ -317,13 +326,6 @@ func probeRegistry(ctx context.Context, st *plan.Step, opts Options, add func(*p
 	}
 }
 
-func isLocal(host string) bool {
-	h := host
-	if i := strings.LastIndex(h, ":"); i >= 0 {
-		h = h[:i]
-	}
-	return h == "localhost" || h == "127.0.0.1" || h == "[::1]" || strings.HasPrefix(h, "127.")
-}
 
 func yesNo(b bool, yes, no string) string {
 	if b {

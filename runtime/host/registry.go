@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/bakeplan/bakeplan/runtime/registry"
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -21,7 +22,7 @@ const IndexProbeRepository = "bakeplan-probe"
 // blobs) to the repository bakeplan-probe and deletes it again. Registries
 // that do not allow deletes keep that untagged 100-byte manifest, which the
 // result says; callers run this probe only when the user asked for it.
-func ProbeIndex(ctx context.Context, host string, plainHTTP bool) (left bool, err error) {
+func ProbeIndex(ctx context.Context, regs *registry.Registries, host string) (left bool, err error) {
 	idx := ocispecs.Index{MediaType: ocispecs.MediaTypeImageIndex, Manifests: []ocispecs.Descriptor{}}
 	idx.SchemaVersion = 2
 	body, err := json.Marshal(idx)
@@ -29,35 +30,30 @@ func ProbeIndex(ctx context.Context, host string, plainHTTP bool) (left bool, er
 		return false, err
 	}
 	dgst := digest.FromBytes(body)
-	scheme := "https"
-	if plainHTTP {
-		scheme = "http"
-	}
-	url := fmt.Sprintf("%s://%s/v2/%s/manifests/%s", scheme, host, IndexProbeRepository, dgst)
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-
-	put, err := http.NewRequestWithContext(ctx, http.MethodPut, url, bytes.NewReader(body))
-	if err != nil {
-		return false, err
-	}
-	put.Header.Set("Content-Type", ocispecs.MediaTypeImageIndex)
-	resp, err := http.DefaultClient.Do(put)
+	path := "/" + IndexProbeRepository + "/manifests/" + dgst.String()
+	scope := "repository:" + IndexProbeRepository + ":pull,push,delete"
+	resp, err := regs.Do(ctx, host, scope, func(base string) (*http.Request, error) {
+		req, err := http.NewRequest(http.MethodPut, base+path, bytes.NewReader(body))
+		if err == nil {
+			req.Header.Set("Content-Type", ocispecs.MediaTypeImageIndex)
+		}
+		return req, err
+	})
 	if err != nil {
 		return false, fmt.Errorf("uploading a probe index: %w", err)
 	}
 	resp.Body.Close()
 	switch {
-	case resp.StatusCode == http.StatusUnauthorized:
-		return false, fmt.Errorf("the registry wants credentials for the index probe (%s); run it against a registry you can push to", resp.Status)
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return false, fmt.Errorf("the registry refused the index probe (%s): the Docker config's credentials for %s cannot push to %s", resp.Status, host, IndexProbeRepository)
 	case resp.StatusCode != http.StatusCreated:
 		return false, fmt.Errorf("the registry refused an OCI image index: %s; a multi-platform push would fail (CNCF Distribution stores indexes from 2.7.0; use 2.8.0 or later)", resp.Status)
 	}
-	del, err := http.NewRequestWithContext(ctx, http.MethodDelete, url, nil)
-	if err != nil {
-		return true, err
-	}
-	resp, err = http.DefaultClient.Do(del)
+	resp, err = regs.Do(ctx, host, scope, func(base string) (*http.Request, error) {
+		return http.NewRequest(http.MethodDelete, base+path, nil)
+	})
 	if err != nil {
 		return true, fmt.Errorf("deleting the probe index: %w", err)
 	}

@@ -7,7 +7,9 @@ import (
 	"testing"
 
 	"github.com/bakeplan/bakeplan/internal/testenv"
+	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/runtime/host"
+	"github.com/bakeplan/bakeplan/runtime/registry"
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -16,7 +18,8 @@ import (
 // registry, whose deletes are enabled, and checks the probe index is gone.
 func TestProbeIndexLeavesNothing(t *testing.T) {
 	reg := testenv.Get(t).Registry
-	left, err := host.ProbeIndex(context.Background(), reg, true)
+	regs := registry.FromPlan(&plan.Plan{})
+	left, err := host.ProbeIndex(context.Background(), regs, reg)
 	if err != nil || left {
 		t.Fatalf("ProbeIndex: left=%t err=%v", left, err)
 	}
@@ -36,7 +39,7 @@ func TestProbeIndexLeavesNothing(t *testing.T) {
 }
 
 func TestProbeIndexUnreachable(t *testing.T) {
-	if _, err := host.ProbeIndex(context.Background(), "127.0.0.1:1", true); err == nil {
+	if _, err := host.ProbeIndex(context.Background(), registry.FromPlan(&plan.Plan{}), "127.0.0.1:1"); err == nil {
 		t.Error("a registry that does not answer passed the index probe")
 	}
 }

@@ -14,12 +14,12 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bakeplan/bakeplan/runtime/registry"
 	"github.com/containerd/containerd/v2/core/remotes"
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
-	"github.com/docker/cli/cli/config"
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -27,36 +27,13 @@ import (
 // Tagger writes tags.
 type Tagger struct {
 	resolver remotes.Resolver
-	hosts    docker.RegistryHosts
+	regs     *registry.Registries
 }
 
-// New returns a Tagger that reads credentials from the Docker config file and
-// speaks plain HTTP to localhost and to the given hosts.
-func New(insecureHosts map[string]bool) *Tagger {
-	cfg := config.LoadDefaultConfigFile(io.Discard)
-	auth := docker.NewDockerAuthorizer(docker.WithAuthCreds(func(host string) (string, string, error) {
-		if host == "registry-1.docker.io" {
-			host = "https://index.docker.io/v1/"
-		}
-		ac, err := cfg.GetAuthConfig(host)
-		if err != nil {
-			return "", "", err
-		}
-		if ac.IdentityToken != "" {
-			return "", ac.IdentityToken, nil
-		}
-		return ac.Username, ac.Password, nil
-	}))
-	hosts := docker.ConfigureDefaultRegistries(
-		docker.WithAuthorizer(auth),
-		docker.WithPlainHTTP(func(host string) (bool, error) {
-			if insecureHosts[host] {
-				return true, nil
-			}
-			return docker.MatchLocalhost(host)
-		}),
-	)
-	return &Tagger{resolver: docker.NewResolver(docker.ResolverOptions{Hosts: hosts}), hosts: hosts}
+// New returns a Tagger that reaches registries as regs says: scheme,
+// certificates and the Docker config's credentials.
+func New(regs *registry.Registries) *Tagger {
+	return &Tagger{resolver: docker.NewResolver(docker.ResolverOptions{Hosts: regs.Hosts()}), regs: regs}
 }
 
 // Source is one pushed image and the platforms it holds.
@@ -160,42 +137,20 @@ func (t *Tagger) Delete(ctx context.Context, tag string) error {
 	if !ok {
 		return fmt.Errorf("%s has no tag", tag)
 	}
-	domain := reference.Domain(named)
-	hosts, err := t.hosts(domain)
-	if err != nil || len(hosts) == 0 {
-		return fmt.Errorf("deleting %s: no registry host: %v", tag, err)
-	}
-	h := hosts[0]
 	path := reference.Path(named)
-	ctx = docker.WithScope(ctx, "repository:"+path+":delete")
-	u := h.Scheme + "://" + h.Host + h.Path + "/" + path + "/manifests/" + tagged.Tag()
-	for attempt := 0; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodDelete, u, nil)
-		if err != nil {
-			return err
-		}
-		if h.Authorizer != nil {
-			if err := h.Authorizer.Authorize(ctx, req); err != nil {
-				return fmt.Errorf("deleting %s: %w", tag, err)
-			}
-		}
-		resp, err := h.Client.Do(req)
-		if err != nil {
-			return fmt.Errorf("deleting %s: %w", tag, err)
-		}
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		resp.Body.Close()
-		switch {
-		case resp.StatusCode == http.StatusUnauthorized && h.Authorizer != nil && attempt == 0:
-			if err := h.Authorizer.AddResponses(ctx, []*http.Response{resp}); err != nil {
-				return fmt.Errorf("deleting %s: %w", tag, err)
-			}
-			continue
-		case resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusNotFound:
-			return nil
-		}
-		return fmt.Errorf("deleting %s: the registry answered %s: %s", tag, resp.Status, strings.TrimSpace(string(body)))
+	resp, err := t.regs.Do(ctx, reference.Domain(named), "repository:"+path+":delete", func(base string) (*http.Request, error) {
+		return http.NewRequest(http.MethodDelete, base+"/"+path+"/manifests/"+tagged.Tag(), nil)
+	})
+	if err != nil {
+		return fmt.Errorf("deleting %s: %w", tag, err)
 	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusAccepted, http.StatusOK, http.StatusNotFound:
+		return nil
+	}
+	return fmt.Errorf("deleting %s: the registry answered %s: %s", tag, resp.Status, strings.TrimSpace(string(body)))
 }
 
 // fetch reads the manifest or index repo@dgst.
