@@ -17,6 +17,14 @@ type Env struct {
 	Base       string // BAKEPLAN_TEST_BASE, a two-platform base image
 	Bin        string // BAKEPLAN_TEST_BIN, the servers' binaries
 	Containerd string // BAKEPLAN_TEST_CONTAINERD, its socket
+
+	// A registry that speaks TLS with a private CA and wants a login, and
+	// a buildkitd that trusts the CA.
+	TLSRegistry string // BAKEPLAN_TEST_TLS_REGISTRY, host:port
+	TLSCA       string // BAKEPLAN_TEST_TLS_CA, the CA certificate
+	TLSBuildkit string // BAKEPLAN_TEST_TLS_BUILDKIT
+	TLSUser     string // BAKEPLAN_TEST_TLS_USER
+	TLSPassword string // BAKEPLAN_TEST_TLS_PASSWORD
 }
 
 // Get returns the environment, or skips (fails under CI) without it.
@@ -29,8 +37,15 @@ func Get(t testing.TB) Env {
 		Base:       os.Getenv("BAKEPLAN_TEST_BASE"),
 		Bin:        os.Getenv("BAKEPLAN_TEST_BIN"),
 		Containerd: os.Getenv("BAKEPLAN_TEST_CONTAINERD"),
+
+		TLSRegistry: os.Getenv("BAKEPLAN_TEST_TLS_REGISTRY"),
+		TLSCA:       os.Getenv("BAKEPLAN_TEST_TLS_CA"),
+		TLSBuildkit: os.Getenv("BAKEPLAN_TEST_TLS_BUILDKIT"),
+		TLSUser:     os.Getenv("BAKEPLAN_TEST_TLS_USER"),
+		TLSPassword: os.Getenv("BAKEPLAN_TEST_TLS_PASSWORD"),
 	}
-	if e.Buildkit == "" || e.Registry == "" || e.DockerHost == "" || e.Base == "" || e.Bin == "" || e.Containerd == "" {
+	if e.Buildkit == "" || e.Registry == "" || e.DockerHost == "" || e.Base == "" || e.Bin == "" || e.Containerd == "" ||
+		e.TLSRegistry == "" || e.TLSCA == "" || e.TLSBuildkit == "" || e.TLSUser == "" || e.TLSPassword == "" {
 		Missing(t, "the test environment")
 	}
 	return e
