@@ -326,7 +326,6 @@ func probeRegistry(ctx context.Context, regs *registry.Registries, st *plan.Step
 	}
 }
 
-
 func yesNo(b bool, yes, no string) string {
 	if b {
 		return yes
