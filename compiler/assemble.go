@@ -304,11 +304,16 @@ func (c *compilation) named(in *instance) bool {
 }
 
 // checkTagOwners refuses two targets that write the same tag: whichever
-// finished last would win.
+// finished last would win. A template (an abstract target, only inherited
+// from) is never built, so it writes no tag: bake files share tags through
+// one, as docker/metadata-action's target is used.
 func checkTagOwners(all []*resolved) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	owner := map[string]*resolved{}
 	for _, r := range all {
+		if r.abstract {
+			continue
+		}
 		for _, t := range r.build.Tags {
 			if o, ok := owner[t]; ok && o != r {
 				diags = append(diags, &hcl.Diagnostic{

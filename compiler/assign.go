@@ -44,7 +44,9 @@ func (c *compilation) assign(r *resolved) hcl.Diagnostics {
 			r.runs[node] = append(r.runs[node], plan.PlatformRun{Platform: p, Native: true})
 			continue
 		}
-		if _, ok := c.host.emulators[pp.Architecture]; ok && emuHost != nil && emuHost.local {
+		// QEMU's user-mode emulation runs Linux binaries only: a Windows
+		// or FreeBSD platform needs a builder that declares it.
+		if _, ok := c.host.emulators[pp.Architecture]; ok && pp.OS == "linux" && emuHost != nil && emuHost.local {
 			r.runs[emuHost] = append(r.runs[emuHost], plan.PlatformRun{Platform: p, Emulator: pp.Architecture})
 			continue
 		}
@@ -79,6 +81,12 @@ func (c *compilation) noBuilderDetail(r *resolved, p platformsSpec, emuHost *bui
 	plat := platforms.Format(p)
 	var why string
 	switch {
+	case p.OS != "linux":
+		return fmt.Sprintf("target.%s needs %s, but %s natively, and only Linux platforms can be emulated (QEMU's binfmt_misc runs Linux binaries). Declare a builder that serves %s natively.",
+			r.in.name, plat, strings.Join(served, "; "), plat)
+	case emulatorInterpreters[p.Architecture] == "":
+		return fmt.Sprintf("target.%s needs %s, but %s natively, and QEMU has no user-mode emulator for %s. Declare a builder that serves %s natively.",
+			r.in.name, plat, strings.Join(served, "; "), p.Architecture, plat)
 	case emuHost == nil:
 		why = "no local builder is declared that could run it under emulation"
 	case !emuHost.local:

@@ -102,6 +102,7 @@ func Compile(ctx context.Context, s *spec.Spec, opts Options) (*plan.Plan, hcl.D
 	// No message may carry a sensitive value: a validation's own message,
 	// a conversion error quoting its input, a function's complaint.
 	c.opts.Sensitive.RedactDiagnostics(diags)
+	c.explainUnknowns(diags)
 	return p, diags
 }
 

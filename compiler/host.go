@@ -26,6 +26,10 @@ var emulatorInterpreters = map[string]string{
 	"s390x":    "qemu-s390x",
 	"mips64le": "qemu-mips64el",
 	"mips64":   "qemu-mips64",
+	"mips":     "qemu-mips",
+	"mipsle":   "qemu-mipsel",
+	"ppc64":    "qemu-ppc64",
+	"sparc64":  "qemu-sparc64",
 	"loong64":  "qemu-loongarch64",
 }
 

@@ -583,3 +583,122 @@ func TestCompileStopsWhenCancelled(t *testing.T) {
 		t.Errorf("plan %v, diagnostics:\n%s", p != nil, describe(diags))
 	}
 }
+
+// TestBakeFilePatterns: constructs from real bake files that the compiler
+// refused or got wrong.
+func TestBakeFilePatterns(t *testing.T) {
+	tests := []struct {
+		name  string
+		src   string
+		vars  []string
+		check func(t *testing.T, p *plan.Plan)
+	}{
+		{
+			name: "a template's tags are written by the target that inherits them",
+			src: `target "meta" {
+  tags = ["example/app:local"]
+}
+target "image" {
+  inherits = [target.meta]
+}
+`,
+			check: func(t *testing.T, p *plan.Plan) {
+				if b := p.Step("build.image"); b == nil || strings.Join(b.Build.Tags, ",") != "docker.io/example/app:local" {
+					t.Errorf("build.image: %+v", b)
+				}
+				if p.Step("build.meta") != nil {
+					t.Errorf("the template is built")
+				}
+			},
+		},
+		{
+			name: "a conditional context that picks a target",
+			src: `variable "X" {
+  type    = bool
+  default = true
+}
+target "ld64" {
+}
+target "app" {
+  contexts = { ld64 = var.X ? target.ld64 : "docker-image://scratch" }
+}
+`,
+			check: func(t *testing.T, p *plan.Plan) {
+				b := p.Step("build.app").Build
+				if len(b.Contexts) != 1 || b.Contexts[0].Target != "ld64" {
+					t.Errorf("contexts %+v", b.Contexts)
+				}
+			},
+		},
+		{
+			name: "a conditional context that picks the image",
+			vars: []string{"X=false"},
+			src: `variable "X" {
+  type    = bool
+  default = true
+}
+target "ld64" {
+}
+target "app" {
+  contexts = { ld64 = var.X ? target.ld64 : "docker-image://scratch" }
+}
+`,
+			check: func(t *testing.T, p *plan.Plan) {
+				b := p.Step("build.app").Build
+				if len(b.Contexts) != 1 || b.Contexts[0].Image != "scratch" {
+					t.Errorf("contexts %+v", b.Contexts[0])
+				}
+			},
+		},
+		{
+			name: "an attribute that reads another of its own target",
+			src: `target "foo" {
+  target = "runtime"
+  tags   = ["example/${target.foo.target}:latest"]
+}
+`,
+			check: func(t *testing.T, p *plan.Plan) {
+				if tags := p.Step("build.foo").Build.Tags; len(tags) != 1 || tags[0] != "docker.io/example/runtime:latest" {
+					t.Errorf("tags %v", tags)
+				}
+			},
+		},
+		{
+			name: "a user function that reads a local",
+			src: `locals {
+  repo = "example"
+}
+function "image" {
+  params = [name]
+  result = "${local.repo}/${name}:1"
+}
+target "a" {
+  tags = [image("a")]
+}
+`,
+			check: func(t *testing.T, p *plan.Plan) {
+				if tags := p.Step("build.a").Build.Tags; len(tags) != 1 || tags[0] != "docker.io/example/a:1" {
+					t.Errorf("tags %v", tags)
+				}
+			},
+		},
+		{
+			name: "exporter attributes are kept",
+			src: `target "a" {
+  output = [{ type = "oci", dest = "out.tar", compression = "zstd", "oci-mediatypes" = true }]
+}
+`,
+			check: func(t *testing.T, p *plan.Plan) {
+				o := p.Step("build.a").Build.Outputs
+				if len(o) != 1 || o[0].Attrs["compression"] != "zstd" || o[0].Attrs["oci-mediatypes"] != "true" {
+					t.Errorf("outputs %+v", o)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.check(t, mustCompile(t, project{src: tt.src, vars: tt.vars}))
+		})
+	}
+}

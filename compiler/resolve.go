@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -76,6 +77,18 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 	// Platforms.
 	if v := obj.GetAttr("platforms"); !v.IsNull() && v.LengthInt() > 0 {
 		r.platExpr = in.exprs["platforms"]
+		for it := v.ElementIterator(); it.Next(); {
+			if _, e := it.Element(); e.IsNull() {
+				// Dropping it would drop the target's only platform,
+				// and with it the build, without a word.
+				return nil, append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Null platform",
+					Detail:   fmt.Sprintf("target.%s lists a platform that is null, such as a variable with no value; set it, or leave it out of the list.", in.name),
+					Subject:  c.declRange(in, "platforms").Ptr(),
+				})
+			}
+		}
 		ps, d := c.checkPlatforms(strList(v), r.platExpr)
 		diags = append(diags, d...)
 		r.platforms = ps
@@ -124,6 +137,17 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 		}
 		pc, d := c.namedContext(nc.Name, nc.Expr, in.ctx, allowExternal)
 		diags = append(diags, d...)
+		if pc != nil && pc.Target != "" {
+			// An expression that chose a target (var.X ? target.a : "…").
+			dep, d := c.resolveTarget(pc.Target, nc.Expr.Range())
+			if d != nil {
+				diags = append(diags, d)
+				continue
+			}
+			r.contexts = append(r.contexts, ctxEdge{name: nc.Name, to: dep, rng: nc.DeclRange})
+			r.build.Contexts = append(r.build.Contexts, &plan.NamedContext{Name: nc.Name, Target: dep.name})
+			continue
+		}
 		if pc != nil {
 			r.contexts = append(r.contexts, ctxEdge{name: nc.Name, rng: nc.DeclRange})
 			r.build.Contexts = append(r.build.Contexts, pc)
@@ -352,6 +376,33 @@ func (c *compilation) localPath(p string, rng hcl.Range, allowExternal bool, wha
 	return fsPath, rel, nil
 }
 
+// targetRefPrefix stands before a target's name where it stands for the
+// target itself in a contexts expression.
+const targetRefPrefix = "\x00target:"
+
+// targetRefCtx is ctx with target.NAME, for each target expr names, bound
+// to NAME behind targetRefPrefix.
+func targetRefCtx(ctx *hcl.EvalContext, expr hcl.Expression) *hcl.EvalContext {
+	refs := map[string]cty.Value{}
+	for _, trav := range expr.Variables() {
+		if trav.RootName() != "target" {
+			continue
+		}
+		if n, _ := attrName(trav); n != "" {
+			refs[n] = cty.StringVal(targetRefPrefix + n)
+		}
+	}
+	if len(refs) == 0 {
+		return ctx
+	}
+	vars := make(map[string]cty.Value, len(ctx.Variables)+1)
+	for k, v := range ctx.Variables {
+		vars[k] = v
+	}
+	vars["target"] = cty.ObjectVal(refs)
+	return &hcl.EvalContext{Variables: vars, Functions: ctx.Functions}
+}
+
 // specReal is the spec's directory with its symbolic links resolved, which
 // every resolved path is made relative to.
 func (c *compilation) specReal() string {
@@ -366,10 +417,21 @@ func (c *compilation) specReal() string {
 
 // namedContext turns a contexts entry that is not a target into a path or an
 // image reference.
+//
+// An expression may choose a target (var.X ? target.ld64 : "docker-image://
+// scratch"): each target.NAME in it evaluates to its name behind a prefix
+// no spec writes by accident, and such a result names that target
+// (NamedContext.Target). A mark would not do: HCL's conditional carries the
+// marks of both branches into its result.
 func (c *compilation) namedContext(name string, expr hcl.Expression, ctx *hcl.EvalContext, allowExternal bool) (*plan.NamedContext, hcl.Diagnostics) {
-	v, diags := expr.Value(ctx)
+	v, diags := expr.Value(targetRefCtx(ctx, expr))
 	if diags.HasErrors() {
 		return nil, diags
+	}
+	if !v.IsMarked() && v.Type() == cty.String && !v.IsNull() && v.IsKnown() {
+		if t, ok := strings.CutPrefix(v.AsString(), targetRefPrefix); ok {
+			return &plan.NamedContext{Name: name, Target: t}, nil
+		}
 	}
 	if v.ContainsMarked() || v.IsNull() || v.Type() != cty.String {
 		return nil, hcl.Diagnostics{{
@@ -390,6 +452,14 @@ func (c *compilation) namedContext(name string, expr hcl.Expression, ctx *hcl.Ev
 			}}
 		}
 		return &plan.NamedContext{Name: name, Image: ref}, nil
+	}
+	if t, ok := strings.CutPrefix(s, "target:"); ok {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid named context",
+			Detail:   fmt.Sprintf("The context %q is bake's \"target:%s\" string; bakeplan refers to targets as references, so the compiler can check them. Did you mean target.%s?", name, t, t),
+			Subject:  expr.Range().Ptr(),
+		}}
 	}
 	if scheme, _, ok := strings.Cut(s, "://"); ok {
 		return nil, hcl.Diagnostics{{
@@ -474,7 +544,13 @@ func (c *compilation) parsePlatform(s string) (string, error) {
 
 // containerd's parser accepts any os and architecture name; a typo such as
 // linux/amd46 would otherwise reach BuildKit and fail there.
-var knownOS = []string{"linux", "windows", "freebsd"}
+// knownOS and knownArch are the operating systems and architectures Go and
+// containerd name (GOOS and GOARCH): a platform outside them is a typo.
+// Knowing a platform is not being able to build it: only Linux platforms
+// can be emulated (assign).
+var knownOS = []string{"aix", "android", "darwin", "dragonfly", "freebsd", "illumos", "ios", "js", "linux", "netbsd", "openbsd", "plan9", "solaris", "wasip1", "windows"}
+
+var knownArch = []string{"386", "amd64", "arm", "arm64", "loong64", "mips", "mips64", "mips64le", "mipsle", "ppc64", "ppc64le", "riscv64", "s390x", "sparc64", "wasm"}
 
 func knownPlatform(p platforms.Platform) error {
 	osOK := false
@@ -488,9 +564,9 @@ func knownPlatform(p platforms.Platform) error {
 		}
 		return fmt.Errorf("%s", msg)
 	}
-	if _, ok := emulatorInterpreters[p.Architecture]; !ok {
+	if !slices.Contains(knownArch, p.Architecture) {
 		msg := fmt.Sprintf("unknown architecture %q", p.Architecture)
-		if s := suggest(p.Architecture, knownArchs()); s != "" {
+		if s := suggest(p.Architecture, knownArch); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		}
 		return fmt.Errorf("%s", msg)
@@ -567,19 +643,46 @@ func (c *compilation) outputs(r *resolved, v cty.Value, rng hcl.Range) ([]*plan.
 		if o.IsNull() {
 			continue
 		}
-		typ := optString(o.GetAttr("type"))
-		dest := ""
-		if d := o.GetAttr("dest"); !d.IsNull() {
-			dest = d.AsString()
+		m := map[string]string{}
+		for k, x := range o.AsValueMap() {
+			if !x.IsNull() {
+				m[k] = x.AsString()
+			}
+		}
+		typ, dest := m["type"], m["dest"]
+		delete(m, "type")
+		delete(m, "dest")
+		known, ok := exporterAttrs[typ]
+		if !ok {
+			detail := fmt.Sprintf("%q is not an output type; use one of %s.", typ, strings.Join(types, ", "))
+			if s := suggest(typ, types); s != "" {
+				detail += fmt.Sprintf(" Did you mean %q?", s)
+			}
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown output type", Detail: detail, Subject: rng.Ptr()})
+			continue
+		}
+		if d := checkExporterAttrs(typ, m, known, rng); d.HasErrors() {
+			diags = append(diags, d...)
+			continue
+		}
+		if len(m) == 0 {
+			m = nil
 		}
 		switch typ {
 		case "registry":
 			r.push = true
 			r.pushRange = rng
+			if dest != "" {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid output", Detail: "A registry output pushes to the target's tags and takes no dest.", Subject: rng.Ptr()})
+				continue
+			}
+			if m != nil {
+				out = append(out, &plan.Output{Type: typ, Attrs: m})
+			}
 			continue
 		case "oci", "local":
 			if dest == "" {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Output without dest", Detail: fmt.Sprintf("An %s output needs dest, the path to write.", typ), Subject: rng.Ptr()})
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Output without dest", Detail: fmt.Sprintf("%s %s output needs dest, the path to write.", article(typ), typ), Subject: rng.Ptr()})
 				continue
 			}
 		case "docker":
@@ -588,17 +691,53 @@ func (c *compilation) outputs(r *resolved, v cty.Value, rng hcl.Range) ([]*plan.
 				continue
 			}
 			r.dockerOut = rng.Ptr()
-		default:
-			detail := fmt.Sprintf("%q is not an output type; use one of %s.", typ, strings.Join(types, ", "))
-			if s := suggest(typ, types); s != "" {
-				detail += fmt.Sprintf(" Did you mean %q?", s)
-			}
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown output type", Detail: detail, Subject: rng.Ptr()})
-			continue
 		}
-		out = append(out, &plan.Output{Type: typ, Dest: dest})
+		out = append(out, &plan.Output{Type: typ, Dest: dest, Attrs: m})
 	}
 	return out, diags
+}
+
+// exporterAttrs are the attributes BuildKit's exporters take for each output
+// type, besides type and dest. bakeplan sets the image names, push and
+// annotations itself (from tags, push and annotations), so those are not
+// among them.
+var exporterAttrs = func() map[string][]string {
+	image := []string{"compression", "compression-level", "force-compression", "oci-mediatypes", "oci-artifact", "rewrite-timestamp", "store", "unpack", "dangling-name-prefix", "name-canonical", "buildinfo", "buildinfo-attrs"}
+	return map[string][]string{
+		"registry": image,
+		"docker":   image,
+		"oci":      append(slices.Clone(image), "tar"),
+		"local":    {"platform-split"},
+	}
+}()
+
+// setByBakeplan are exporter attributes that come from other attributes.
+var setByBakeplan = map[string]string{
+	"name":           "tags",
+	"push":           "push",
+	"push-by-digest": "push",
+	"annotation":     "annotations",
+}
+
+func checkExporterAttrs(typ string, m map[string]string, known []string, rng hcl.Range) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, k := range sortedKeys(m) {
+		if slices.Contains(known, k) {
+			continue
+		}
+		base, _, _ := strings.Cut(k, ".")
+		base, _, _ = strings.Cut(base, "-index")
+		if from, ok := setByBakeplan[base]; ok {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Output attribute set elsewhere", Detail: fmt.Sprintf("%q in a %s output comes from the target's %s attribute; set it there.", k, typ, from), Subject: rng.Ptr()})
+			continue
+		}
+		detail := fmt.Sprintf("A %s output has no attribute %q; it takes type, dest and %s.", typ, k, strings.Join(known, ", "))
+		if s := suggest(k, known); s != "" {
+			detail += fmt.Sprintf(" Did you mean %q?", s)
+		}
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown output attribute", Detail: detail, Subject: rng.Ptr()})
+	}
+	return diags
 }
 
 func cacheList(v cty.Value, rng hcl.Range, what string) ([]map[string]string, hcl.Diagnostics) {
@@ -732,4 +871,12 @@ func strList(v cty.Value) []string {
 		}
 	}
 	return out
+}
+
+// article is "An" before a vowel, else "A".
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "An"
+	}
+	return "A"
 }

@@ -3,8 +3,10 @@ package compiler
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/agext/levenshtein"
+	"github.com/bakeplan/bakeplan/spec"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -77,4 +79,57 @@ func (c *compilation) variables(expr hcl.Expression) []hcl.Traversal {
 	t := expr.Variables()
 	c.traversals[expr] = t
 	return t
+}
+
+// bakeFunctions are functions bake offers that bakeplan does not: HCL's
+// own suggestion for them would be a different function.
+var bakeFunctions = map[string]bool{
+	"indexof": true, "basename": true, "dirname": true, "sanitize": true,
+	"semvercmp": true, "homedir": true, "timeadd": true, "unixtimestampparse": true,
+}
+
+// explainUnknowns improves HCL's diagnostics for names it does not know:
+// a bare variable or local name as bake writes it ("Did you mean
+// var.GO_VERSION?"), local.* where locals cannot be read, and bake's own
+// functions, for which HCL would suggest an unrelated one.
+func (c *compilation) explainUnknowns(diags hcl.Diagnostics) {
+	for _, d := range diags {
+		switch d.Summary {
+		case "Unknown variable":
+			name, ok := quotedAfter(d.Detail, "There is no variable named ")
+			if !ok {
+				continue
+			}
+			switch {
+			case name == "local":
+				d.Detail = "Local values cannot be read here: variables (their defaults and validations) are resolved before locals, so they may read only var.NAME."
+			case slices.ContainsFunc(c.spec.Variables, func(v *spec.Variable) bool { return v.Name == name }):
+				d.Detail = fmt.Sprintf("There is no bare name %q; variables are read as var.NAME. Did you mean var.%s?", name, name)
+			case slices.ContainsFunc(c.spec.Locals, func(l *spec.Local) bool { return l.Name == name }):
+				d.Detail = fmt.Sprintf("There is no bare name %q; local values are read as local.NAME. Did you mean local.%s?", name, name)
+			}
+		case "Call to unknown function":
+			name, ok := quotedAfter(d.Detail, "There is no function named ")
+			if ok && bakeFunctions[name] {
+				d.Detail = fmt.Sprintf("%s is one of bake's own functions, which bakeplan does not offer; see the built-in functions in docs/spec.md.", name)
+			}
+		}
+	}
+}
+
+// quotedAfter returns the quoted string that follows prefix in s.
+func quotedAfter(s, prefix string) (string, bool) {
+	i := strings.Index(s, prefix)
+	if i < 0 {
+		return "", false
+	}
+	rest := s[i+len(prefix):]
+	if !strings.HasPrefix(rest, `"`) {
+		return "", false
+	}
+	end := strings.Index(rest[1:], `"`)
+	if end < 0 {
+		return "", false
+	}
+	return rest[1 : end+1], true
 }

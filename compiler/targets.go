@@ -21,6 +21,9 @@ type instance struct {
 
 	refs    []*instance // targets its attribute expressions or inherits read
 	parents []*instance // inherits, in order
+	// selfReads maps each attribute that reads another of this target's
+	// own attributes (tags = ["x/${target.foo.target}"] in foo) to those.
+	selfReads map[string][]string
 
 	state  int // 0 new, 1 evaluating, 2 done
 	failed bool
@@ -325,6 +328,15 @@ func (c *compilation) collectRefs(in *instance) hcl.Diagnostics {
 				diags = append(diags, d)
 				continue
 			}
+			if dep == in {
+				// Reading one's own other attributes is no cycle; it
+				// orders the target's attributes (evalInstance).
+				if in.selfReads == nil {
+					in.selfReads = map[string][]string{}
+				}
+				in.selfReads[a.Name] = append(in.selfReads[a.Name], selfAttr(trav))
+				continue
+			}
 			use(dep)
 		}
 	}
@@ -404,48 +416,134 @@ func (c *compilation) evalInstance(in *instance, stack []*instance) hcl.Diagnost
 				in.exprs[def.Name] = p.exprs[def.Name]
 			}
 		}
-		a, ok := in.decl.Attrs[def.Name]
-		if !ok {
-			continue
-		}
-		if d := c.checkInputRefs(a.Expr, "var", "local"); d.HasErrors() {
-			diags = append(diags, d...)
-			in.failed = true
-			continue
-		}
-		v, d := a.Expr.Value(in.ctx)
-		diags = append(diags, d...)
-		if d.HasErrors() {
-			in.failed = true
-			continue
-		}
-		conv, err := convertAttr(v, def.Type)
-		if err != nil {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity:    hcl.DiagError,
-				Summary:     "Incorrect attribute value type",
-				Detail:      fmt.Sprintf("Inappropriate value for attribute %q: %s.", def.Name, err),
-				Subject:     a.Expr.Range().Ptr(),
-				Expression:  a.Expr,
-				EvalContext: in.ctx,
-			})
-			in.failed = true
-			continue
-		}
-		if !conv.IsWhollyKnown() {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown value", Detail: fmt.Sprintf("The value of %q cannot be known while planning.", def.Name), Subject: a.Expr.Range().Ptr()})
-			in.failed = true
-			continue
-		}
-		if !conv.IsNull() {
-			attrs[def.Name] = conv
-			in.exprs[def.Name] = a.Expr
-		}
 	}
+	var pending []spec.AttrDef
+	for _, def := range spec.TargetAttributes {
+		if _, ok := in.decl.Attrs[def.Name]; !ok {
+			continue
+		}
+		if len(in.selfReads[def.Name]) > 0 {
+			pending = append(pending, def)
+			continue
+		}
+		diags = append(diags, c.evalAttr(in, def, in.ctx, attrs)...)
+	}
+	diags = append(diags, c.evalSelfReads(in, pending, attrs)...)
 	in.obj = attrs
 	c.targets = append(c.targets, in)
 	c.prefetch(in)
 	return diags
+}
+
+// evalAttr evaluates one of in's attributes into attrs.
+func (c *compilation) evalAttr(in *instance, def spec.AttrDef, ctx *hcl.EvalContext, attrs attrValues) hcl.Diagnostics {
+	a := in.decl.Attrs[def.Name]
+	if d := c.checkInputRefs(a.Expr, "var", "local"); d.HasErrors() {
+		in.failed = true
+		return d
+	}
+	v, diags := a.Expr.Value(ctx)
+	if diags.HasErrors() {
+		in.failed = true
+		return diags
+	}
+	conv, err := convertAttr(v, def.Type)
+	if err != nil {
+		in.failed = true
+		return append(diags, &hcl.Diagnostic{
+			Severity:    hcl.DiagError,
+			Summary:     "Incorrect attribute value type",
+			Detail:      fmt.Sprintf("Inappropriate value for attribute %q: %s.", def.Name, err),
+			Subject:     a.Expr.Range().Ptr(),
+			Expression:  a.Expr,
+			EvalContext: ctx,
+		})
+	}
+	if !conv.IsWhollyKnown() {
+		in.failed = true
+		return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown value", Detail: fmt.Sprintf("The value of %q cannot be known while planning.", def.Name), Subject: a.Expr.Range().Ptr()})
+	}
+	if !conv.IsNull() {
+		attrs[def.Name] = conv
+		in.exprs[def.Name] = a.Expr
+	}
+	return diags
+}
+
+// evalSelfReads evaluates the attributes that read others of the same
+// target, each once what it reads is known, with target.SELF bound to the
+// attributes known so far. What is left reads itself, directly or through
+// another attribute.
+func (c *compilation) evalSelfReads(in *instance, pending []spec.AttrDef, attrs attrValues) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	done := map[string]bool{}
+	for progress := true; progress && len(pending) > 0; {
+		progress = false
+		var left []spec.AttrDef
+		for _, def := range pending {
+			ready := true
+			for _, r := range in.selfReads[def.Name] {
+				_, waiting := in.selfReads[r]
+				if r == "" || (waiting && !done[r]) {
+					ready = false
+				}
+			}
+			if !ready {
+				left = append(left, def)
+				continue
+			}
+			self := make(map[string]cty.Value, len(spec.TargetAttributes))
+			for _, d := range spec.TargetAttributes {
+				self[d.Name] = attrs.GetAttr(d.Name)
+			}
+			vars := map[string]cty.Value{}
+			for k, v := range in.ctx.Variables {
+				vars[k] = v
+			}
+			refs := map[string]cty.Value{}
+			if t, ok := vars["target"]; ok && t.Type().IsObjectType() {
+				for k, v := range t.AsValueMap() {
+					refs[k] = v
+				}
+			}
+			refs[in.name] = cty.ObjectVal(self)
+			vars["target"] = cty.ObjectVal(refs)
+			diags = append(diags, c.evalAttr(in, def, &hcl.EvalContext{Variables: vars, Functions: in.ctx.Functions}, attrs)...)
+			done[def.Name] = true
+			progress = true
+		}
+		pending = left
+	}
+	for _, def := range pending {
+		in.failed = true
+		detail := fmt.Sprintf("%s of target.%s reads %s of the same target, which waits for %s in turn.", def.Name, in.name, strings.Join(in.selfReads[def.Name], ", "), def.Name)
+		for _, r := range in.selfReads[def.Name] {
+			switch r {
+			case "":
+				detail = fmt.Sprintf("%s of target.%s reads the whole target, itself included; name the attribute it needs, like target.%s.platforms.", def.Name, in.name, in.name)
+			case def.Name:
+				detail = fmt.Sprintf("%s of target.%s reads its own value.", def.Name, in.name)
+			}
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Attribute refers to itself",
+			Detail:   detail,
+			Subject:  in.decl.Attrs[def.Name].Expr.Range().Ptr(),
+		})
+	}
+	return diags
+}
+
+// selfAttr is the attribute a reference like target.foo.tags reads, or ""
+// for target.foo alone.
+func selfAttr(trav hcl.Traversal) string {
+	if len(trav) > 2 {
+		if a, ok := trav[2].(hcl.TraverseAttr); ok {
+			return a.Name
+		}
+	}
+	return ""
 }
 
 // prefetch starts digesting a target's context as soon as its attributes

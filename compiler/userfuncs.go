@@ -3,6 +3,7 @@ package compiler
 import (
 	"fmt"
 	"maps"
+	"strings"
 	"sync"
 
 	"github.com/bakeplan/bakeplan/spec"
@@ -16,7 +17,9 @@ import (
 const maxCallDepth = 64
 
 // userFunctions makes a function.Function of each user function block.
-// Bodies see var.*, their parameters and every function, including each other.
+// Bodies see var.*, local.* (once the locals are known: from targets, not
+// from the locals themselves), their parameters and every function,
+// including each other.
 func (c *compilation) userFunctions(fns []*spec.Function) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	var declared []*spec.Function
@@ -90,6 +93,11 @@ func (t *funcTables) function(f *spec.Function, depth int) function.Function {
 				return cty.DynamicVal, fmt.Errorf("function %s: calls nested deeper than %d; is it recursive?", f.Name, maxCallDepth)
 			}
 			vars := map[string]cty.Value{"var": t.c.varObj}
+			if t.c.locObj != cty.NilVal {
+				vars["local"] = t.c.locObj
+			} else if readsRoot(f.Result, "local") {
+				return cty.DynamicVal, fmt.Errorf("function %s reads local values, so a local value cannot call it: the locals are not known yet", f.Name)
+			}
 			for i, p := range f.Params {
 				vars[p] = args[i]
 			}
@@ -103,9 +111,19 @@ func (t *funcTables) function(f *spec.Function, depth int) function.Function {
 			}
 			v, d := f.Result.Value(&hcl.EvalContext{Variables: vars, Functions: t.at(depth + 1)})
 			if d.HasErrors() {
-				return cty.DynamicVal, fmt.Errorf("function %s: %s", f.Name, d.Error())
+				// cty adds its own full stop after the message.
+				return cty.DynamicVal, fmt.Errorf("function %s: %s", f.Name, strings.TrimSuffix(d.Error(), "."))
 			}
 			return v, nil
 		},
 	})
+}
+
+func readsRoot(expr hcl.Expression, root string) bool {
+	for _, trav := range expr.Variables() {
+		if trav.RootName() == root {
+			return true
+		}
+	}
+	return false
 }

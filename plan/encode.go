@@ -411,6 +411,7 @@ func (e *encoder) build(b *Build) error {
 			e.open('{')
 			e.strField("type", o.Type)
 			e.optStr("dest", o.Dest)
+			e.optStrMap("attrs", o.Attrs)
 			e.close('}')
 			return nil
 		})

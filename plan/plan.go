@@ -238,8 +238,11 @@ type NamedContext struct {
 
 // Output is one export of a build other than the registry push.
 type Output struct {
-	Type string `json:"type"` // oci, local, docker
+	Type string `json:"type"` // registry, oci, local, docker
 	Dest string `json:"dest,omitempty"`
+	// Attrs are further BuildKit exporter attributes (compression,
+	// oci-mediatypes, ...), checked against what the exporter knows.
+	Attrs map[string]string `json:"attrs,omitempty"`
 }
 
 // Secret names where a build secret is read at build time; never its value.

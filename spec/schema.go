@@ -31,7 +31,7 @@ var TargetAttributes = []AttrDef{
 	attr("annotations", "map(string)", "OCI annotations; a key may start with index:, manifest:, manifest-descriptor: or index-descriptor:"),
 	attr("tags", "list(string)", "image references to tag"),
 	attr("push", "bool", "push the tags to their registry"),
-	attr("output", "list(object({type=string, dest=optional(string)}))", "outputs: registry, oci, local, docker"),
+	attr("output", "list(map(string))", "outputs: registry, oci, local, docker, with their exporter attributes"),
 	attr("cache_from", "list(map(string))", "cache sources, as BuildKit attributes"),
 	attr("cache_to", "list(map(string))", "cache exports, as BuildKit attributes"),
 	attr("secret", "list(object({id=string, env=optional(string), file=optional(string)}))", "build secrets, named by where their value is read at build time"),

@@ -6,6 +6,7 @@ package solve
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"path/filepath"
 	"sort"
@@ -166,10 +167,21 @@ func NewRequest(st *plan.Step, opts Options) (*Request, error) {
 		for k, v := range annotations {
 			attrs[k] = v
 		}
+		for _, o := range b.Outputs {
+			if o.Type == "registry" {
+				maps.Copy(attrs, o.Attrs)
+			}
+		}
 		r.Exports = append(r.Exports, Export{Type: "image", Attrs: attrs, Push: true})
 	}
 	for _, o := range b.Outputs {
-		attrs := map[string]string{}
+		if o.Type == "registry" {
+			continue
+		}
+		attrs := maps.Clone(o.Attrs)
+		if attrs == nil {
+			attrs = map[string]string{}
+		}
 		for k, v := range annotations {
 			attrs[k] = v
 		}
@@ -180,7 +192,9 @@ func NewRequest(st *plan.Step, opts Options) (*Request, error) {
 			}
 			r.Exports = append(r.Exports, Export{Type: "oci", Attrs: attrs, Dest: abs(o.Dest)})
 		case "local":
-			r.Exports = append(r.Exports, Export{Type: "local", Attrs: map[string]string{}, Dest: abs(o.Dest)})
+			local := map[string]string{}
+			maps.Copy(local, o.Attrs)
+			r.Exports = append(r.Exports, Export{Type: "local", Attrs: local, Dest: abs(o.Dest)})
 		case "docker":
 			if len(b.Tags) > 0 {
 				attrs["name"] = strings.Join(b.Tags, ",")
