@@ -107,7 +107,18 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 			Emulator: &plan.Emulator{Arch: arch, Interpreter: emulatorInterpreters[arch], Flags: "F", Platforms: sortedKeys(emuUsers[arch])},
 		})
 	}
+	usedBuilders := map[*builderDecl]bool{}
+	for _, r := range selectedList {
+		for _, n := range r.nodes {
+			usedBuilders[n] = true
+		}
+	}
 	for _, b := range c.builders {
+		if b.declRange == nil && !usedBuilders[b] {
+			// The implicit default builder, which no build uses: a
+			// host-only spec must not need a BuildKit to plan.
+			continue
+		}
 		steps = append(steps, &plan.Step{
 			ID: "builder." + b.name, Action: plan.ActionCheck, DeclaredAt: c.rangeOf(b.declRange),
 			Builder: &plan.Builder{Name: b.name, Endpoint: b.endpoint, Local: b.local, Platforms: b.platforms, TLS: b.tls},

@@ -161,3 +161,15 @@ func TestProbeErrorNamesItsBlock(t *testing.T) {
 		t.Errorf("a probe error is placed in the variable block:\n%s", errOut)
 	}
 }
+
+// TestHostOnlySpecProbesNoBuilder: a spec with only a host block (what
+// scripts/testenv applies before any BuildKit runs) plans without a
+// builder: the implicit default builder that no build uses is not probed.
+func TestHostOnlySpecProbesNoBuilder(t *testing.T) {
+	spec := writeSpec(t, "host {\n}\n")
+	env := []string{"BUILDKIT_HOST=unix:///nonexistent/buildkitd.sock", "DOCKER_HOST=unix:///nonexistent/docker.sock"}
+	out, errOut, code := runWith(t, env, "plan", "-f", spec)
+	if code != 0 || strings.Contains(out, "builder.default") {
+		t.Errorf("exit %d\n%s%s", code, out, errOut)
+	}
+}
