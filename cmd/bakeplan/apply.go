@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/bakeplan/bakeplan/diff"
@@ -48,6 +49,16 @@ DOCKER_HOST (or Docker's default socket).`,
   bakeplan apply --target app --progress plain
   bakeplan plan -out release.plan.json && bakeplan apply release.plan.json`,
 		Args: cobra.MaximumNArgs(1),
+		PreRunE: func(*cobra.Command, []string) error {
+			// Checked before anything is read or dialled.
+			if !slices.Contains(progressModes, opts.Progress) {
+				return fmt.Errorf("--progress is one of %s, not %q", strings.Join(progressModes, ", "), opts.Progress)
+			}
+			if opts.Parallelism < 0 {
+				return fmt.Errorf("--parallelism is 0 (no limit) or more, not %d", opts.Parallelism)
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var p *plan.Plan
 			var files map[string]*hcl.File
@@ -147,8 +158,17 @@ DOCKER_HOST (or Docker's default socket).`,
 	f.BoolVar(&offline, "offline", false, "do not probe or change the host; only build")
 	f.BoolVar(&autoApprove, "auto-approve", false, "make host changes without asking")
 	f.BoolVar(&allowDestructive, "allow-destructive", false, "allow host changes that hide or lose something (the image store switch)")
+	g.probeFlags(cmd)
+	_ = cmd.RegisterFlagCompletionFunc("progress", fixedCompletion(progressModes...))
+	_ = cmd.RegisterFlagCompletionFunc("target", g.completeTargets)
+	cmd.ValidArgsFunction = func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"json"}, cobra.ShellCompDirectiveFilterFileExt
+	}
 	return cmd
 }
+
+// progressModes are progressui's display modes.
+var progressModes = []string{"auto", "tty", "plain", "rawjson", "quiet"}
 
 func (g *globals) getenv(key string) string {
 	for _, kv := range g.environ {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,9 +25,18 @@ func bakeplan(t *testing.T, args ...string) (stdout, stderr string, code int) {
 func runWith(t *testing.T, environ []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	args = append([]string{"--native-platform", "linux/amd64"}, args...)
+	args = fixedPlatform(args)
 	code = run(context.Background(), args, streams{in: strings.NewReader(""), out: &out, err: &errb}, environ)
 	return out.String(), errb.String(), code
+}
+
+// fixedPlatform adds --native-platform linux/amd64 to a verb that reads the
+// spec, so that output does not depend on the machine.
+func fixedPlatform(args []string) []string {
+	if len(args) > 0 && slices.Contains([]string{"validate", "plan", "graph", "apply", "diff"}, args[0]) {
+		return append([]string{args[0], "--native-platform", "linux/amd64"}, args[1:]...)
+	}
+	return args
 }
 
 func golden(t *testing.T, name, got string) {
@@ -135,6 +145,16 @@ func TestUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"plan", "-f", "nope.hcl"}, "reading the spec"},
+		{[]string{"plan", "-f", "/nonexistent/dir/bakeplan.hcl"}, "reading the spec /nonexistent/dir/bakeplan.hcl: no such file"},
+		{[]string{"bogus"}, "Run 'bakeplan --help' for usage."},
+		{[]string{"plan", "--bogus"}, "Run 'bakeplan plan --help' for usage."},
+		{[]string{"host", "uninstal", "arm64"}, `unknown command "uninstal"`},
+		{[]string{"host"}, "needs a command"},
+		{[]string{"apply", "--progress", "bogus", "-f", "nope.hcl"}, "--progress is one of"},
+		{[]string{"apply", "--parallelism", "-3", "-f", "nope.hcl"}, "--parallelism is 0"},
+		{[]string{"validate", "--probe-registry-writes"}, "unknown flag"},
+		{[]string{"graph", "--docker-config", "x"}, "unknown flag"},
+		{[]string{"version", "-f", "x.hcl"}, "unknown shorthand flag"},
 		{[]string{"graph", "--format", "png", "-f", "../../examples/hello/bakeplan.hcl"}, "--format is dot or mermaid"},
 		{[]string{"validate", "extra"}, "unknown command"},
 		{[]string{"plan", "--offline", "nosuchtarget", "-f", "../../examples/hello/bakeplan.hcl"}, "Unknown target or group"},
@@ -287,12 +307,59 @@ func TestInterruptWritesNothing(t *testing.T) {
 		{"plan", "--offline", "-f", "../../examples/hello/bakeplan.hcl", "-out", out},
 	} {
 		var o, e bytes.Buffer
-		code := run(ctx, append([]string{"--native-platform", "linux/amd64"}, args...), streams{in: strings.NewReader(""), out: &o, err: &e}, nil)
+		code := run(ctx, fixedPlatform(args), streams{in: strings.NewReader(""), out: &o, err: &e}, nil)
 		if code == 0 || !strings.Contains(strings.ToLower(e.String()), "interrupted") {
 			t.Errorf("%v: exit %d, stderr %q", args, code, e.String())
 		}
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("a plan file was written: %v", err)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		out, _, code := bakeplan(t, args...)
+		if code != 0 || !strings.HasPrefix(out, "bakeplan ") || !strings.Contains(out, "go1.") {
+			t.Errorf("%v: exit %d, %q", args, code, out)
+		}
+	}
+}
+
+// TestColor: colour only on a terminal, never with NO_COLOR or --no-color.
+// /dev/null is a character device, not a terminal.
+func TestColor(t *testing.T) {
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devnull.Close()
+	if isTerminal(devnull) {
+		t.Errorf("/dev/null counts as a terminal")
+	}
+	g := &globals{environ: []string{"NO_COLOR=1"}}
+	if g.color(devnull) {
+		t.Errorf("colour with NO_COLOR")
+	}
+}
+
+// TestCompletion completes target and group names and enum flag values.
+func TestCompletion(t *testing.T) {
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"__complete", "plan", "-f", "../../examples/release/bakeplan.hcl", ""}, []string{"cli\ttarget", "release\tgroup", "server\ttarget"}},
+		{[]string{"__complete", "apply", "--progress", ""}, []string{"auto", "plain", "quiet"}},
+		{[]string{"__complete", "graph", "--format", ""}, []string{"dot", "mermaid"}},
+		{[]string{"__complete", "diff", "--format", ""}, []string{"markdown", "json"}},
+	}
+	for _, tt := range tests {
+		out, errOut, code := bakeplan(t, tt.args...)
+		for _, w := range tt.want {
+			if code != 0 || !strings.Contains(out, w+"\n") {
+				t.Errorf("%v: exit %d, no %q in:\n%s%s", tt.args, code, w, out, errOut)
+			}
+		}
 	}
 }

@@ -82,7 +82,7 @@ base.`,
 			case "markdown":
 				err = diffrender.Markdown(g.streams.out, d)
 			default:
-				err = diffrender.Text(g.streams.out, d, !g.noColor && isTerminal(g.streams.out))
+				err = diffrender.Text(g.streams.out, d, g.color(g.streams.out))
 			}
 			if err != nil {
 				return err
@@ -96,6 +96,7 @@ base.`,
 	cmd.Flags().StringVar(&base, "base", "", "the git revision to compare with (default: the merge base of HEAD and the default branch)")
 	cmd.Flags().StringVar(&format, "format", "text", "text, markdown or json")
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing changed, 2 when something did, 1 on error")
+	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion("text", "markdown", "json"))
 	return cmd
 }
 

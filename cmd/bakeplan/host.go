@@ -95,6 +95,15 @@ func newHostCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "host",
 		Short: "Inspect and change the host's emulators directly",
+		// Without this cobra prints the help and exits 0 for a misspelt
+		// subcommand (bakeplan host uninstal arm64).
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unknown command %q for %q\nRun '%s --help' for usage.", args[0], cmd.CommandPath(), cmd.CommandPath())
+			}
+			return fmt.Errorf("%s needs a command: uninstall\nRun '%s --help' for usage.", cmd.CommandPath(), cmd.CommandPath())
+		},
+		RunE: func(*cobra.Command, []string) error { return nil },
 	}
 	var autoApprove bool
 	uninstall := &cobra.Command{

@@ -9,8 +9,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	goruntime "runtime"
 	"runtime/debug"
 	"strings"
+
+	"golang.org/x/term"
 
 	"github.com/bakeplan/bakeplan/compiler"
 	"github.com/bakeplan/bakeplan/internal/osfs"
@@ -57,17 +60,18 @@ requirement is checked before anything builds.`,
 		SilenceErrors: true,
 		Version:       version(),
 	}
-	pf := root.PersistentFlags()
-	pf.StringVarP(&g.file, "file", "f", "bakeplan.hcl", "the spec file (.hcl, or .json for HCL's JSON syntax)")
-	pf.StringArrayVar(&g.vars, "var", nil, "set a variable, NAME=VALUE (repeatable; wins over files and the environment)")
-	pf.StringArrayVar(&g.varFiles, "var-file", nil, "read variables from an HCL or JSON file (repeatable)")
-	pf.StringVar(&g.nativePlatform, "native-platform", "", "plan as if on this platform (default: this machine's), so plans made on different machines agree")
-	pf.BoolVar(&g.noColor, "no-color", false, "never colour diagnostics")
-	pf.BoolVar(&g.registryWrites, "probe-registry-writes", false, "also check that each declared registry stores OCI image indexes, by writing an empty one to bakeplan-probe and deleting it")
-	pf.StringVar(&g.dockerConfig, "docker-config", "", "the Docker Engine's daemon.json, for the image store switch (default: the spec's, else /etc/docker/daemon.json)")
-	pf.StringVar(&g.dockerRestart, "docker-restart-command", "", "how to restart the Docker Engine after changing daemon.json (default: the spec's, else systemctl restart docker)")
+	root.SetVersionTemplate(versionText() + "\n")
+	root.PersistentFlags().BoolVar(&g.noColor, "no-color", false, "never colour output (NO_COLOR in the environment does the same)")
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return fmt.Errorf("%w\nRun '%s --help' for usage.", err, cmd.CommandPath())
+	})
 
-	root.AddCommand(newValidateCmd(g), newPlanCmd(g), newGraphCmd(g), newApplyCmd(g), newDiffCmd(g), newHostCmd(g))
+	verbs := []*cobra.Command{newValidateCmd(g), newPlanCmd(g), newGraphCmd(g), newApplyCmd(g), newDiffCmd(g)}
+	for _, v := range verbs {
+		g.specFlags(v)
+	}
+	root.AddCommand(verbs...)
+	root.AddCommand(newHostCmd(g), newVersionCmd(g))
 	root.SetArgs(terraformFlags(args))
 	root.SetIn(s.in)
 	root.SetOut(s.out)
@@ -78,7 +82,11 @@ requirement is checked before anything builds.`,
 			return int(ec)
 		}
 		if !errors.Is(err, errReported) {
-			fmt.Fprintf(s.err, "Error: %s\n", err)
+			msg := err.Error()
+			if strings.HasPrefix(msg, "unknown command") && !strings.Contains(msg, "for usage.") {
+				msg = strings.TrimRight(msg, "\n") + "\nRun 'bakeplan --help' for usage."
+			}
+			fmt.Fprintf(s.err, "Error: %s\n", msg)
 		}
 		return 1
 	}
@@ -91,6 +99,40 @@ type exitCode int
 
 func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
+// specFlags are the flags of every verb that reads the spec.
+func (g *globals) specFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVarP(&g.file, "file", "f", "bakeplan.hcl", "the spec file (.hcl, or .json for HCL's JSON syntax)")
+	f.StringArrayVar(&g.vars, "var", nil, "set a variable, NAME=VALUE (repeatable; wins over files and the environment)")
+	f.StringArrayVar(&g.varFiles, "var-file", nil, "read variables from an HCL or JSON file (repeatable)")
+	f.StringVar(&g.nativePlatform, "native-platform", "", "plan as if on this platform (default: this machine's), so plans made on different machines agree")
+	_ = cmd.RegisterFlagCompletionFunc("file", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"hcl", "json"}, cobra.ShellCompDirectiveFilterFileExt
+	})
+}
+
+// probeFlags are the flags of the verbs that probe and fix the host.
+func (g *globals) probeFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.BoolVar(&g.registryWrites, "probe-registry-writes", false, "also check that each declared registry stores OCI image indexes, by writing an empty one to bakeplan-probe and deleting it")
+	f.StringVar(&g.dockerConfig, "docker-config", "", "the Docker Engine's daemon.json, for the image store switch (default: the spec's, else /etc/docker/daemon.json)")
+	f.StringVar(&g.dockerRestart, "docker-restart-command", "", "how to restart the Docker Engine after changing daemon.json (default: the spec's, else systemctl restart docker)")
+}
+
+// color says whether to colour what goes to w: never with --no-color or
+// NO_COLOR (https://no-color.org), else only on a terminal.
+func (g *globals) color(w io.Writer) bool {
+	if g.noColor {
+		return false
+	}
+	for _, kv := range g.environ {
+		if v, ok := strings.CutPrefix(kv, "NO_COLOR="); ok && v != "" {
+			return false
+		}
+	}
+	return isTerminal(w)
+}
+
 // version is the module version bakeplan was built from, or "devel" for a
 // build from a checkout.
 func version() string {
@@ -99,6 +141,47 @@ func version() string {
 		return "devel"
 	}
 	return bi.Main.Version
+}
+
+// versionText is version with the VCS revision and toolchain, as `bakeplan
+// version` prints it.
+func versionText() string {
+	s := "bakeplan " + version()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, modified := "", false
+		for _, kv := range bi.Settings {
+			switch kv.Key {
+			case "vcs.revision":
+				rev = kv.Value
+			case "vcs.modified":
+				modified = kv.Value == "true"
+			}
+		}
+		if rev != "" {
+			if len(rev) > 12 {
+				rev = rev[:12]
+			}
+			s += " (revision " + rev
+			if modified {
+				s += ", modified"
+			}
+			s += ")"
+		}
+		s += " " + bi.GoVersion
+	}
+	return s + " " + goruntime.GOOS + "/" + goruntime.GOARCH
+}
+
+func newVersionCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print bakeplan's version, revision and Go version",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			_, err := fmt.Fprintln(g.streams.out, versionText())
+			return err
+		},
+	}
 }
 
 // terraformFlags accepts Terraform's single-dash -out, which users type by
@@ -163,6 +246,11 @@ func (g *globals) compileFrom(ctx context.Context, src source, selectNames []str
 	parser := hclparse.NewParser()
 	data, err := fs.ReadFile(src.fsys, src.specPath)
 	if err != nil {
+		// The FS names the path without its leading slash; say it as given.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
 		return nil, fmt.Errorf("reading the spec %s: %w", src.name, err)
 	}
 	sp, diags := spec.ParseContext(ctx, parser, src.name, data)
@@ -245,8 +333,7 @@ func (g *globals) reportFiles(files map[string]*hcl.File, diags hcl.Diagnostics)
 	if len(diags) == 0 {
 		return nil
 	}
-	color := !g.noColor && isTerminal(g.streams.err)
-	w := hcl.NewDiagnosticTextWriter(g.streams.err, files, 0, color)
+	w := hcl.NewDiagnosticTextWriter(g.streams.err, files, 0, g.color(g.streams.err))
 	// Garbage in gives thousands of diagnostics, each quoting its source;
 	// the first few say what is wrong, and printing every one took minutes.
 	shown := diags
@@ -277,11 +364,9 @@ func (g *globals) reportFiles(files map[string]*hcl.File, diags hcl.Diagnostics)
 // maxDiagnostics bounds how many diagnostics one command prints.
 const maxDiagnostics = 20
 
+// isTerminal reports whether w is a terminal (not /dev/null, which is a
+// character device too).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }

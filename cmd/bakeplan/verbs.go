@@ -123,6 +123,8 @@ Terraform style; a requirement bakeplan cannot fix is an error.`,
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when the host matches the spec, 2 when host changes are pending, 1 on error")
 	cmd.Flags().StringVarP(&out, "out", "o", "", "also write the plan as JSON to this file (-out works too)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as versioned JSON instead of text")
+	g.probeFlags(cmd)
+	cmd.ValidArgsFunction = g.completeTargets
 	return cmd
 }
 
@@ -148,6 +150,8 @@ func newGraphCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "dot", "dot or mermaid")
+	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion("dot", "mermaid"))
+	cmd.ValidArgsFunction = g.completeTargets
 	return cmd
 }
 
