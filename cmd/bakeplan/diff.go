@@ -172,7 +172,10 @@ func (g *globals) side(ctx context.Context, arg string, isBase bool) (*side, err
 	}
 	top, err := gitfs.TopLevel(ctx, filepath.Dir(absSpec))
 	if err != nil {
-		return nil, fmt.Errorf("%q is neither a file nor, outside a git repository, a revision: %w", arg, err)
+		if arg == "" {
+			return nil, fmt.Errorf("%s is not in a git repository, so there is no base revision to compare with; name two plan or spec files instead: bakeplan diff OLD NEW", filepath.Dir(absSpec))
+		}
+		return nil, fmt.Errorf("%q is not a file, and %s is not in a git repository where it could be a revision", arg, filepath.Dir(absSpec))
 	}
 	rev := arg
 	if rev == "" {

@@ -139,3 +139,15 @@ target "saved" {
 		t.Fatalf("apply of a fresh saved plan: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestDiffOutsideGit says plainly that there is no revision to compare with.
+func TestDiffOutsideGit(t *testing.T) {
+	spec := writeSpec(t, "target \"a\" {\n}\n")
+	if err := os.WriteFile(filepath.Join(filepath.Dir(spec), "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := runWith(t, []string{"GIT_CEILING_DIRECTORIES=" + filepath.Dir(filepath.Dir(spec))}, "diff", "-f", spec)
+	if code != 1 || !strings.Contains(errOut, "is not in a git repository") || strings.Contains(errOut, `""`) {
+		t.Errorf("exit %d: %s", code, errOut)
+	}
+}
