@@ -12,6 +12,7 @@ import (
 	"github.com/bakeplan/bakeplan/runtime/apply"
 	"github.com/bakeplan/bakeplan/runtime/endpoint"
 	"github.com/bakeplan/bakeplan/runtime/host"
+	"github.com/bakeplan/bakeplan/views"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 )
@@ -24,6 +25,7 @@ func newApplyCmd(g *globals) *cobra.Command {
 		offline          bool
 		autoApprove      bool
 		allowDestructive bool
+		asJSON           bool
 	)
 	cmd := &cobra.Command{
 		Use:   "apply [PLANFILE]",
@@ -60,6 +62,7 @@ DOCKER_HOST (or Docker's default socket).`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			g.json = asJSON
 			var p *plan.Plan
 			var files map[string]*hcl.File
 			var fresh *plan.Plan // the plan the inputs give now, for a saved plan
@@ -140,6 +143,14 @@ DOCKER_HOST (or Docker's default socket).`,
 				return apply.DryRun(g.streams.out, p, opts)
 			}
 			sum, err := apply.Apply(cmd.Context(), p, opts)
+			if g.json {
+				if sum != nil && err == nil {
+					return views.WriteJSON(g.streams.out, sum)
+				}
+				if err != nil {
+					return err
+				}
+			}
 			if sum != nil && opts.Progress == "quiet" {
 				for _, b := range sum.Builds {
 					fmt.Fprintf(g.streams.out, "%s %s\n", b.Target, b.Digest)
@@ -158,6 +169,7 @@ DOCKER_HOST (or Docker's default socket).`,
 	f.BoolVar(&offline, "offline", false, "do not probe or change the host; only build")
 	f.BoolVar(&autoApprove, "auto-approve", false, "make host changes without asking")
 	f.BoolVar(&allowDestructive, "allow-destructive", false, "allow host changes that hide or lose something (the image store switch)")
+	f.BoolVar(&asJSON, "json", false, "print what was built and tagged as JSON (errors as JSON diagnostics)")
 	g.probeFlags(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("progress", fixedCompletion(progressModes...))
 	_ = cmd.RegisterFlagCompletionFunc("target", g.completeTargets)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -361,5 +362,33 @@ func TestCompletion(t *testing.T) {
 				t.Errorf("%v: exit %d, no %q in:\n%s%s", tt.args, code, w, out, errOut)
 			}
 		}
+	}
+}
+
+// TestJSONDiagnostics: with --json, problems are JSON on stdout too, so a
+// pipeline into jq sees them; stderr stays empty.
+func TestJSONDiagnostics(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"validate-broken-json", []string{"validate", "--json", "-f", "testdata/broken.hcl"}, 1},
+		{"validate-release-json", []string{"validate", "--json", "-f", "../../examples/release/bakeplan.hcl"}, 0},
+		{"plan-broken-json", []string{"plan", "--offline", "--json", "-f", "testdata/broken.hcl"}, 1},
+		{"plan-missing-json", []string{"plan", "--offline", "--json", "-f", "testdata/missing.hcl"}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := bakeplan(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d", code, tt.code)
+			}
+			var v map[string]any
+			if err := json.Unmarshal([]byte(out), &v); err != nil {
+				t.Fatalf("stdout is not JSON: %v\n%s", err, out)
+			}
+			goldenStreams(t, tt.name, out, errOut)
+		})
 	}
 }

@@ -23,6 +23,7 @@ func newDiffCmd(g *globals) *cobra.Command {
 		base     string
 		format   string
 		detailed bool
+		asJSON   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "diff [BASE [HEAD]]",
@@ -42,6 +43,9 @@ base.`,
   bakeplan diff HEAD~1 HEAD`,
 		Args: cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if asJSON {
+				format, g.json = "json", true
+			}
 			if format != "text" && format != "markdown" && format != "json" {
 				return fmt.Errorf("--format is text, markdown or json, not %q", format)
 			}
@@ -95,6 +99,7 @@ base.`,
 	}
 	cmd.Flags().StringVar(&base, "base", "", "the git revision to compare with (default: the merge base of HEAD and the default branch)")
 	cmd.Flags().StringVar(&format, "format", "text", "text, markdown or json")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "the same as --format json (errors as JSON diagnostics too)")
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing changed, 2 when something did, 1 on error")
 	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion("text", "markdown", "json"))
 	return cmd

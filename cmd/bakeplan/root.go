@@ -19,6 +19,7 @@ import (
 	"github.com/bakeplan/bakeplan/internal/osfs"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/spec"
+	"github.com/bakeplan/bakeplan/views"
 	"github.com/containerd/platforms"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
@@ -46,6 +47,17 @@ type globals struct {
 
 	streams streams
 	environ []string
+
+	// json is set by a verb's --json: diagnostics and errors go to stdout
+	// as a views.Result instead of text on stderr.
+	json bool
+	// jsonWarnings: the verb's JSON carries warnings, so they are not also
+	// printed as text.
+	jsonWarnings bool
+	// warnings are the warnings of the last report in JSON mode, for a
+	// verb whose JSON output carries them (validate).
+	warnings hcl.Diagnostics
+	files    map[string]*hcl.File
 }
 
 func run(ctx context.Context, args []string, s streams, environ []string) int {
@@ -80,6 +92,10 @@ requirement is checked before anything builds.`,
 		var ec exitCode
 		if errors.As(err, &ec) {
 			return int(ec)
+		}
+		if !errors.Is(err, errReported) && g.json {
+			_ = views.WriteJSON(s.out, views.ErrorResult(err))
+			return 1
 		}
 		if !errors.Is(err, errReported) {
 			msg := err.Error()
@@ -333,6 +349,24 @@ func (g *globals) reportFiles(files map[string]*hcl.File, diags hcl.Diagnostics)
 	if len(diags) == 0 {
 		return nil
 	}
+	if g.json {
+		if diags.HasErrors() {
+			if err := views.WriteJSON(g.streams.out, views.NewResult(diags, files)); err != nil {
+				return err
+			}
+			return errReported
+		}
+		g.warnings, g.files = append(g.warnings, diags...), files
+		if !g.jsonWarnings {
+			return g.textDiagnostics(files, diags)
+		}
+		return nil
+	}
+	return g.textDiagnostics(files, diags)
+}
+
+// textDiagnostics prints diagnostics the HCL way, with source snippets.
+func (g *globals) textDiagnostics(files map[string]*hcl.File, diags hcl.Diagnostics) error {
 	w := hcl.NewDiagnosticTextWriter(g.streams.err, files, 0, g.color(g.streams.err))
 	// Garbage in gives thousands of diagnostics, each quoting its source;
 	// the first few say what is wrong, and printing every one took minutes.

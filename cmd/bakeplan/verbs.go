@@ -11,6 +11,7 @@ import (
 	"github.com/bakeplan/bakeplan/compiler/inputs"
 	"github.com/bakeplan/bakeplan/internal/atomicfile"
 	"github.com/bakeplan/bakeplan/internal/realpath"
+	"github.com/bakeplan/bakeplan/views"
 
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/plan/render"
@@ -19,16 +20,21 @@ import (
 )
 
 func newValidateCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "validate",
 		Short: "Check the spec and report every problem",
 		Example: `  bakeplan validate
-  bakeplan validate -f examples/release/bakeplan.hcl --var VERSION=v1.2.3`,
+  bakeplan validate -f examples/release/bakeplan.hcl --var VERSION=v1.2.3
+  bakeplan validate --json | jq '.diagnostics[] | .range.start.line'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			g.jsonWarnings = true
 			c, err := g.compile(cmd.Context(), nil)
 			if err != nil {
 				return err
+			}
+			if g.json {
+				return views.WriteJSON(g.streams.out, views.NewResult(g.warnings, g.files))
 			}
 			builds := 0
 			for _, s := range c.plan.Steps {
@@ -40,6 +46,8 @@ func newValidateCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&g.json, "json", false, "print the result and every diagnostic as versioned JSON")
+	return cmd
 }
 
 func newPlanCmd(g *globals) *cobra.Command {
@@ -65,6 +73,7 @@ Terraform style; a requirement bakeplan cannot fix is an error.`,
   bakeplan plan --detailed-exitcode   # 0: host matches, 2: host changes pending
   bakeplan plan --json | jq '.steps[].id'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			g.json = asJSON
 			c, err := g.compile(cmd.Context(), args)
 			if err != nil {
 				return err
@@ -122,7 +131,7 @@ Terraform style; a requirement bakeplan cannot fix is an error.`,
 	cmd.Flags().BoolVar(&offline, "offline", false, "plan without probing the host, builders or registries")
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when the host matches the spec, 2 when host changes are pending, 1 on error")
 	cmd.Flags().StringVarP(&out, "out", "o", "", "also write the plan as JSON to this file (-out works too)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as versioned JSON instead of text")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as versioned JSON instead of text (and errors as JSON diagnostics)")
 	g.probeFlags(cmd)
 	cmd.ValidArgsFunction = g.completeTargets
 	return cmd
