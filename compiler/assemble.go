@@ -220,7 +220,7 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 	}
 	p := &plan.Plan{
 		FormatVersion:  plan.FormatVersion,
-		Spec:           plan.Spec{File: c.opts.SpecFile, Digest: inputs.Bytes(c.spec.Source)},
+		Spec:           plan.Spec{File: c.opts.SpecFile, Digest: inputs.Bytes(c.spec.Source), Path: c.opts.SpecPath},
 		NativePlatform: c.native,
 		Select:         c.opts.Select,
 		Variables:      c.vars,

@@ -28,9 +28,17 @@ type Options struct {
 	SpecDir string
 	// SpecFile is the spec's path relative to SpecDir, recorded in the plan.
 	SpecFile string
+	// SpecPath is the spec's path as the user gave it, recorded in the
+	// plan for applying it later; may be empty.
+	SpecPath string
 
 	// Vars are NAME=VALUE assignments from the command line, in order.
 	Vars []string
+	// Recorded are the variables of a saved plan being applied: each
+	// non-sensitive one set there takes its recorded value and source,
+	// whatever the environment says now. Sensitive ones are never
+	// recorded; they come from Vars or the environment.
+	Recorded []*plan.Variable
 	// VarFiles are parsed variable files (spec.ParseVarFile), in order.
 	VarFiles []hcl.Attributes
 	// Environ is the process environment as KEY=VALUE; BAKEPLAN_VAR_NAME

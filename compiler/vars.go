@@ -73,6 +73,27 @@ func (c *compilation) resolveVariables() hcl.Diagnostics {
 			settings[a.Name] = varSetting{val: val, source: "file", rng: a.Expr.Range().Ptr()}
 		}
 	}
+	for _, rv := range c.opts.Recorded {
+		v, ok := declared[rv.Name]
+		if !ok || rv.Sensitive || rv.Source == "default" {
+			continue
+		}
+		ty := v.Type
+		if ty == cty.DynamicPseudoType {
+			t, err := ctyjson.ImpliedType(rv.Value)
+			if err != nil {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Invalid recorded value for variable %q", rv.Name), Detail: err.Error()})
+				continue
+			}
+			ty = t
+		}
+		val, err := ctyjson.Unmarshal(rv.Value, ty)
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Invalid recorded value for variable %q", rv.Name), Detail: fmt.Sprintf("The saved plan's value does not fit the spec's type: %s.", err)})
+			continue
+		}
+		settings[rv.Name] = varSetting{val: val, source: rv.Source}
+	}
 	for _, assign := range c.opts.Vars {
 		name, raw, ok := strings.Cut(assign, "=")
 		if !ok || name == "" {

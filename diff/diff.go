@@ -450,7 +450,7 @@ func variableChanges(base, head []*plan.Variable) []*Change {
 		if v.Sensitive {
 			return plan.Redacted
 		}
-		return string(v.Value)
+		return compactJSON(v.Value)
 	}
 	var out []*Change
 	for _, n := range names {
@@ -461,7 +461,7 @@ func variableChanges(base, head []*plan.Variable) []*Change {
 			out = append(out, &Change{Path: path, Action: "add", After: show(h), Sensitive: h.Sensitive})
 		case h == nil:
 			out = append(out, &Change{Path: path, Action: "remove", Before: show(b), Sensitive: b.Sensitive})
-		case string(b.Value) != string(h.Value) || b.Fingerprint != h.Fingerprint || b.Sensitive != h.Sensitive:
+		case compactJSON(b.Value) != compactJSON(h.Value) || b.Fingerprint != h.Fingerprint || b.Sensitive != h.Sensitive:
 			out = append(out, &Change{Path: path, Action: "change", Before: show(b), After: show(h), Sensitive: b.Sensitive || h.Sensitive})
 		}
 	}
@@ -578,6 +578,11 @@ func Stale(saved, now *plan.Plan) []string {
 			}
 		}
 	}
+	// A plan applied --offline is not probed now: the host it was made
+	// against cannot be compared, and applying offline accepts that.
+	if !now.Probed() {
+		return out
+	}
 	for _, s := range saved.Steps {
 		if s.Observed == nil && s.Change == nil {
 			continue
@@ -617,4 +622,14 @@ func hostState(s *plan.Step) string {
 		return "needs: " + changeSummary(s.Change)
 	}
 	return "matches"
+}
+
+// compactJSON is a value's JSON without layout: a plan read from a file
+// holds it indented, a plan just made holds it compact.
+func compactJSON(raw []byte) string {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return string(raw)
+	}
+	return b.String()
 }

@@ -227,6 +227,7 @@ func (e *encoder) plan(p *Plan) error {
 	e.open('{')
 	e.strField("file", p.Spec.File)
 	e.strField("digest", p.Spec.Digest)
+	e.optStr("path", p.Spec.Path)
 	e.close('}')
 	e.strField("native_platform", p.NativePlatform)
 	e.optStrs("select", p.Select)

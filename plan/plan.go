@@ -28,6 +28,9 @@ type Plan struct {
 type Spec struct {
 	File   string `json:"file"`   // relative to the spec directory
 	Digest string `json:"digest"` // sha256 of the file's bytes
+	// Path is the spec as plan was told to read it (-f), relative to the
+	// working directory plan ran in; apply PLANFILE reads it from there.
+	Path string `json:"path,omitempty"`
 }
 
 // Variable is one resolved input variable.

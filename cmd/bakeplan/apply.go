@@ -7,12 +7,14 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bakeplan/bakeplan/compiler"
 	"github.com/bakeplan/bakeplan/diff"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/runtime/apply"
 	"github.com/bakeplan/bakeplan/runtime/endpoint"
 	"github.com/bakeplan/bakeplan/runtime/host"
 	"github.com/bakeplan/bakeplan/views"
+	"github.com/containerd/platforms"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 )
@@ -21,14 +23,13 @@ func newApplyCmd(g *globals) *cobra.Command {
 	var (
 		opts             apply.Options
 		dryRun           bool
-		targets          []string
 		offline          bool
 		autoApprove      bool
 		allowDestructive bool
 		asJSON           bool
 	)
 	cmd := &cobra.Command{
-		Use:   "apply [PLANFILE]",
+		Use:   "apply [PLANFILE | TARGET|GROUP...]",
 		Short: "Build and publish: run the plan against BuildKit",
 		Long: `apply compiles the spec (or loads PLANFILE) and runs its builds on BuildKit in
 dependency order, independent targets at the same time. Builds push by digest;
@@ -50,7 +51,7 @@ DOCKER_HOST (or Docker's default socket).`,
 		Example: `  bakeplan apply --dry-run
   bakeplan apply --target app --progress plain
   bakeplan plan -out release.plan.json && bakeplan apply release.plan.json`,
-		Args: cobra.MaximumNArgs(1),
+		Args: cobra.ArbitraryArgs,
 		PreRunE: func(*cobra.Command, []string) error {
 			// Checked before anything is read or dialled.
 			if !slices.Contains(progressModes, opts.Progress) {
@@ -66,13 +67,23 @@ DOCKER_HOST (or Docker's default socket).`,
 			var p *plan.Plan
 			var files map[string]*hcl.File
 			var fresh *plan.Plan // the plan the inputs give now, for a saved plan
-			if len(args) == 1 {
+			planFile := ""
+			if len(args) == 1 && isPlanFile(args[0]) {
+				planFile = args[0]
+			}
+			if planFile != "" {
+				if len(g.targets) > 0 {
+					return fmt.Errorf("--target cannot be given with a plan file: %s applies the targets it was made for; make a new plan to change them", planFile)
+				}
 				data, err := os.ReadFile(args[0])
 				if err != nil {
 					return fmt.Errorf("reading the plan: %w", err)
 				}
 				if p, err = plan.Unmarshal(data); err != nil {
 					return fmt.Errorf("%s: %w", args[0], err)
+				}
+				if err := g.usePlanFile(cmd, args[0], p); err != nil {
+					return err
 				}
 				// Recompute every input the plan recorded: the spec, the
 				// variables, Dockerfiles and context trees.
@@ -82,18 +93,22 @@ DOCKER_HOST (or Docker's default socket).`,
 				}
 				fresh, files = c.plan, c.files
 			} else {
-				c, err := g.compile(cmd.Context(), targets)
+				c, err := g.compile(cmd.Context(), g.selection(args))
 				if err != nil {
 					return err
 				}
 				p, files = c.plan, c.files
 			}
+			probed := false
 			if fresh != nil {
 				if !offline && p.Probed() {
 					// The host state the plan depended on is an input too.
+					// This is the run's one probe: the plan is applied
+					// with what it found.
 					if err := g.probe(cmd.Context(), &compiled{plan: fresh, files: files}); err != nil {
 						return err
 					}
+					probed = true
 				}
 				if stale := diff.Stale(p, fresh); len(stale) > 0 {
 					return fmt.Errorf("%s is stale; nothing was run. Make a new plan. What changed:\n  %s", args[0], strings.Join(stale, "\n  "))
@@ -106,10 +121,19 @@ DOCKER_HOST (or Docker's default socket).`,
 					}
 					st.Build.SensitiveValues = fresh.Step(st.ID).Build.SensitiveValues
 				}
+				if probed {
+					for _, st := range p.Steps {
+						if n := fresh.Step(st.ID); n != nil {
+							st.Observed, st.Change, st.Action = n.Observed, n.Change, n.Action
+						}
+					}
+				}
 			}
 			if !offline {
-				if err := g.probe(cmd.Context(), &compiled{plan: p, files: files}); err != nil {
-					return err
+				if !probed {
+					if err := g.probe(cmd.Context(), &compiled{plan: p, files: files}); err != nil {
+						return err
+					}
 				}
 				if changes := host.Changes(p); len(changes) > 0 {
 					if dryRun {
@@ -165,14 +189,13 @@ DOCKER_HOST (or Docker's default socket).`,
 	f.BoolVar(&opts.KeepGoing, "keep-going", false, "after a failure, build what does not depend on it and tag what fully succeeded")
 	f.StringVar(&opts.Progress, "progress", "auto", "progress output: auto, tty, plain, rawjson or quiet")
 	f.StringVar(&opts.MetadataFile, "metadata-file", "", "write the digests and tags as JSON to this file")
-	f.StringArrayVar(&targets, "target", nil, "apply only these targets or groups and what they need (repeatable)")
 	f.BoolVar(&offline, "offline", false, "do not probe or change the host; only build")
 	f.BoolVar(&autoApprove, "auto-approve", false, "make host changes without asking")
 	f.BoolVar(&allowDestructive, "allow-destructive", false, "allow host changes that hide or lose something (the image store switch)")
 	f.BoolVar(&asJSON, "json", false, "print what was built and tagged as JSON (errors as JSON diagnostics)")
 	g.probeFlags(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("progress", fixedCompletion(progressModes...))
-	_ = cmd.RegisterFlagCompletionFunc("target", g.completeTargets)
+	g.targetFlag(cmd)
 	cmd.ValidArgsFunction = func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"json"}, cobra.ShellCompDirectiveFilterFileExt
 	}
@@ -189,4 +212,64 @@ func (g *globals) getenv(key string) string {
 		}
 	}
 	return ""
+}
+
+// usePlanFile makes the command compile exactly what the saved plan was made
+// from: its spec path, variables, targets and native platform. Flags that
+// would change those are refused; --var is allowed for sensitive
+// variables only, whose values a plan never holds and which must match the
+// fingerprints it recorded.
+func (g *globals) usePlanFile(cmd *cobra.Command, name string, p *plan.Plan) error {
+	for _, f := range []string{"file", "var-file", "native-platform"} {
+		if f == "native-platform" && cmd.Flags().Changed(f) {
+			// Naming the plan's own platform changes nothing.
+			if pl, err := platforms.Parse(g.nativePlatform); err == nil && platforms.Format(platforms.Normalize(pl)) == p.NativePlatform {
+				continue
+			}
+		}
+		if cmd.Flags().Changed(f) {
+			return fmt.Errorf("--%s cannot be given with a plan file: %s records the spec, variables, targets and native platform it was made from, and applies exactly those; make a new plan to change them", f, name)
+		}
+	}
+	sensitive := map[string]bool{}
+	for _, v := range p.Variables {
+		if v.Sensitive {
+			sensitive[v.Name] = true
+		}
+	}
+	for _, assign := range g.vars {
+		n, _, _ := strings.Cut(assign, "=")
+		if !sensitive[n] {
+			return fmt.Errorf("--var %s cannot be given with a plan file: %s recorded the value of every variable that is not sensitive; make a new plan to change it (--var is only for sensitive variables, whose values a plan never holds)", n, name)
+		}
+	}
+	if p.Spec.Path == "" {
+		return fmt.Errorf("%s records no spec path; it was made by an older bakeplan: make a new plan", name)
+	}
+	g.file = filepath.FromSlash(p.Spec.Path)
+	g.nativePlatform = p.NativePlatform
+	g.recorded = p.Variables
+	// The environment may set sensitive variables only: the others are
+	// the plan's.
+	var env []string
+	for _, kv := range g.environ {
+		if rest, ok := strings.CutPrefix(kv, compiler.EnvPrefix); ok {
+			if n, _, _ := strings.Cut(rest, "="); !sensitive[n] {
+				continue
+			}
+		}
+		env = append(env, kv)
+	}
+	g.environ = env
+	return nil
+}
+
+// isPlanFile says whether apply's argument is a saved plan rather than a
+// target: a file that exists, or a name ending in .json.
+func isPlanFile(arg string) bool {
+	if strings.HasSuffix(arg, ".json") {
+		return true
+	}
+	st, err := os.Stat(arg)
+	return err == nil && st.Mode().IsRegular()
 }

@@ -392,3 +392,31 @@ func TestJSONDiagnostics(t *testing.T) {
 		})
 	}
 }
+
+// TestSelectionInEveryVerb: targets are selected the same way in plan,
+// graph, apply and diff: --target in all of them, and as arguments where
+// the verb takes no other arguments.
+func TestSelectionInEveryVerb(t *testing.T) {
+	spec := "../../examples/release/bakeplan.hcl"
+	for _, args := range [][]string{
+		{"plan", "--offline", "cli-alpine", "-f", spec},
+		{"plan", "--offline", "--target", "cli-alpine", "-f", spec},
+		{"graph", "cli-alpine", "-f", spec},
+		{"graph", "--target", "cli-alpine", "-f", spec},
+		{"apply", "--offline", "--dry-run", "cli-alpine", "-f", spec},
+		{"apply", "--offline", "--dry-run", "--target", "cli-alpine", "-f", spec},
+		{"diff", spec, spec, "--target", "cli-alpine", "--format", "json"},
+	} {
+		out, errOut, code := bakeplan(t, args...)
+		if code != 0 {
+			t.Errorf("%v: exit %d: %s", args, code, errOut)
+			continue
+		}
+		if args[0] == "diff" {
+			continue // no change, so nothing to name; the selection must only be accepted
+		}
+		if !strings.Contains(out, "build.cli-alpine") || strings.Contains(out, "build.server") || strings.Contains(out, "build.cli-debian") {
+			t.Errorf("%v selected other targets:\n%s", args, out)
+		}
+	}
+}

@@ -102,6 +102,7 @@ base.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "the same as --format json (errors as JSON diagnostics too)")
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing changed, 2 when something did, 1 on error")
 	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion("text", "markdown", "json"))
+	g.targetFlag(cmd)
 	return cmd
 }
 
@@ -140,7 +141,7 @@ func (s *side) files(in *plan.Input, st *plan.Step) (map[string]string, error) {
 // (empty) the working tree for the head and the merge base for the base.
 func (g *globals) side(ctx context.Context, arg string, isBase bool) (*side, error) {
 	if arg == "" && !isBase {
-		c, err := g.compile(ctx, nil)
+		c, err := g.compile(ctx, g.targets)
 		if err != nil {
 			return nil, err
 		}
@@ -163,7 +164,7 @@ func (g *globals) side(ctx context.Context, arg string, isBase bool) (*side, err
 			if err != nil {
 				return nil, err
 			}
-			c, err := g.compileFrom(ctx, src, nil)
+			c, err := g.compileFrom(ctx, src, g.targets)
 			if err != nil {
 				return nil, err
 			}
@@ -201,7 +202,7 @@ func (g *globals) side(ctx context.Context, arg string, isBase bool) (*side, err
 	if short := gitfs.ShortRev(ctx, top, rev); short != rev {
 		label = rev + "@" + short
 	}
-	c, err := g.compileFrom(ctx, source{fsys: f, specPath: filepath.ToSlash(rel), name: rev + ":" + filepath.ToSlash(rel)}, nil)
+	c, err := g.compileFrom(ctx, source{fsys: f, specPath: filepath.ToSlash(rel), name: rev + ":" + filepath.ToSlash(rel)}, g.targets)
 	if err != nil {
 		f.Close()
 		return nil, err

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/bakeplan/bakeplan/internal/testenv"
@@ -90,16 +95,27 @@ func TestSavedPlans(t *testing.T) {
 		t.Errorf("a spec file against itself: exit %d\n%s", code, out)
 	}
 
+	// What the plan was made from is the plan's: flags that would change
+	// it are refused, and say why.
+	for _, args := range [][]string{
+		{"-f", spec}, {"--var", "V=2"}, {"--var-file", spec}, {"--target", "app"}, {"--native-platform", "linux/arm64"},
+	} {
+		_, errOut, code := bakeplan(t, append([]string{"apply", planFile, "--offline", "--dry-run"}, args...)...)
+		if code != 1 || !strings.Contains(errOut, "cannot be given with a plan file") {
+			t.Errorf("%v with a plan file: exit %d\n%s", args, code, errOut)
+		}
+	}
+
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nLABEL x=y\n"), 0o644)
-	_, errOut, code := bakeplan(t, "apply", planFile, "-f", spec, "--offline", "--var", "V=2")
+	_, errOut, code := bakeplan(t, "apply", planFile, "--offline")
 	if code != 1 || !strings.Contains(errOut, "is stale; nothing was run") ||
-		!strings.Contains(errOut, "build.app: dockerfile Dockerfile changed") || !strings.Contains(errOut, "var.V changed") {
+		!strings.Contains(errOut, "build.app: dockerfile Dockerfile changed") {
 		t.Errorf("a stale plan: exit %d\n%s", code, errOut)
 	}
 
 	data, _ := os.ReadFile(planFile)
 	os.WriteFile(planFile, []byte(strings.Replace(string(data), `"V": "1"`, `"V": "3"`, 1)), 0o644)
-	_, errOut, code = bakeplan(t, "apply", planFile, "-f", spec, "--offline")
+	_, errOut, code = bakeplan(t, "apply", planFile, "--offline")
 	if code != 1 || !strings.Contains(errOut, "the file was changed after it was written") {
 		t.Errorf("a tampered plan: exit %d\n%s", code, errOut)
 	}
@@ -134,7 +150,7 @@ target "saved" {
 	if b, _ := os.ReadFile(planFile); strings.Contains(string(b), "s3cret") {
 		t.Fatal("the saved plan holds the sensitive value")
 	}
-	out, errOut, code := runWith(t, env, "apply", planFile, "-f", spec, "--progress", "quiet")
+	out, errOut, code := runWith(t, env, "apply", planFile, "--progress", "quiet")
 	if code != 0 || !strings.HasPrefix(out, "saved sha256:") {
 		t.Fatalf("apply of a fresh saved plan: exit %d\n%s%s", code, out, errOut)
 	}
@@ -149,5 +165,105 @@ func TestDiffOutsideGit(t *testing.T) {
 	_, errOut, code := runWith(t, []string{"GIT_CEILING_DIRECTORIES=" + filepath.Dir(filepath.Dir(spec))}, "diff", "-f", spec)
 	if code != 1 || !strings.Contains(errOut, "is not in a git repository") || strings.Contains(errOut, `""`) {
 		t.Errorf("exit %d: %s", code, errOut)
+	}
+}
+
+// TestSavedPlanRecordsItsInputs: a plan applies with what it was made from
+// (variables from --var, a var file or the environment, the selected
+// targets), whatever the command line and environment say at apply; a
+// sensitive value must be supplied again and match its fingerprint; a plan
+// made online applies --offline.
+func TestSavedPlanRecordsItsInputs(t *testing.T) {
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "bakeplan.hcl")
+	os.WriteFile(spec, []byte(`variable "VERSION" {
+  default = "dev"
+}
+variable "LIST" {
+  type    = list(string)
+  default = []
+}
+variable "TOKEN" {
+  sensitive = true
+}
+target "app" {
+  args = { VERSION = var.VERSION, N = length(var.LIST) }
+  labels = { token = var.TOKEN }
+}
+target "other" {
+}
+`), 0o644)
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\n"), 0o644)
+	varFile := filepath.Join(t.TempDir(), "v.hcl")
+	os.WriteFile(varFile, []byte(`LIST = ["a", "b"]`+"\n"), 0o644)
+	planFile := filepath.Join(t.TempDir(), "p.json")
+	env := []string{"BAKEPLAN_VAR_TOKEN=s3cret"}
+	if _, errOut, code := runWith(t, env, "plan", "--offline", "-f", spec, "--var", "VERSION=v1.2.3", "--var-file", varFile, "app", "-out", planFile); code != 0 {
+		t.Fatal(errOut)
+	}
+	// The environment cannot change a recorded or defaulted variable.
+	applyEnv := []string{"BAKEPLAN_VAR_TOKEN=s3cret", "BAKEPLAN_VAR_VERSION=v9.9.9"}
+	out, errOut, code := runWith(t, applyEnv, "apply", planFile, "--offline", "--dry-run")
+	if code != 0 || !strings.Contains(out, "build.app") || strings.Contains(out, "build.other") || !strings.Contains(out, "v1.2.3") {
+		t.Errorf("applying the plan: exit %d\n%s%s", code, out, errOut)
+	}
+	// The sensitive value comes again, from the environment or --var.
+	if _, errOut, code := runWith(t, nil, "apply", planFile, "--offline", "--dry-run", "--var", "TOKEN=s3cret"); code != 0 {
+		t.Errorf("--var for a sensitive variable: exit %d\n%s", code, errOut)
+	}
+	_, errOut, code = runWith(t, []string{"BAKEPLAN_VAR_TOKEN=other"}, "apply", planFile, "--offline", "--dry-run")
+	if code != 1 || !strings.Contains(errOut, "var.TOKEN changed") {
+		t.Errorf("a sensitive value that does not match: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestSavedPlanProbesOnce: applying a plan made online probes the host
+// once (with --probe-registry-writes, one probe write per registry, not
+// two), and the same plan applies --offline.
+func TestSavedPlanProbesOnce(t *testing.T) {
+	e := testenv.Get(t)
+	var mu sync.Mutex
+	writes := 0
+	upstream, _ := url.Parse("http://" + e.Registry)
+	rp := httputil.NewSingleHostReverseProxy(upstream)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/bakeplan-probe/") {
+			mu.Lock()
+			writes++
+			mu.Unlock()
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "bakeplan.hcl")
+	os.WriteFile(spec, []byte(`builder "default" {
+  endpoint = "`+e.Buildkit+`"
+}
+registry "counted" {
+  host     = "`+host+`"
+  insecure = true
+}
+target "app" {
+  dockerfile_inline = "FROM scratch"
+  platforms = ["linux/amd64"]
+}
+`), 0o644)
+	planFile := filepath.Join(t.TempDir(), "p.json")
+	if _, errOut, code := runWith(t, nil, "plan", "--probe-registry-writes", "-f", spec, "-out", planFile); code != 0 {
+		t.Fatal(errOut)
+	}
+	mu.Lock()
+	writes = 0
+	mu.Unlock()
+	if out, errOut, code := runWith(t, nil, "apply", planFile, "--probe-registry-writes", "--dry-run"); code != 0 {
+		t.Fatalf("apply: exit %d\n%s%s", code, out, errOut)
+	}
+	if writes != 1 {
+		t.Errorf("applying the saved plan made %d probe writes, want 1", writes)
+	}
+	if out, errOut, code := runWith(t, nil, "apply", planFile, "--offline", "--dry-run"); code != 0 {
+		t.Errorf("apply --offline of a plan made online: exit %d\n%s%s", code, out, errOut)
 	}
 }

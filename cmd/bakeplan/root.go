@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"golang.org/x/term"
@@ -50,7 +51,10 @@ type globals struct {
 
 	// json is set by a verb's --json: diagnostics and errors go to stdout
 	// as a views.Result instead of text on stderr.
-	json bool
+	json    bool
+	targets []string // --target
+	// recorded are a saved plan's variables, when applying one.
+	recorded []*plan.Variable
 	// jsonWarnings: the verb's JSON carries warnings, so they are not also
 	// printed as text.
 	jsonWarnings bool
@@ -125,6 +129,19 @@ func (g *globals) specFlags(cmd *cobra.Command) {
 	_ = cmd.RegisterFlagCompletionFunc("file", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"hcl", "json"}, cobra.ShellCompDirectiveFilterFileExt
 	})
+}
+
+// targetFlag adds --target, which selects targets and groups the same way
+// in every verb (plan, graph and apply take them as arguments too).
+func (g *globals) targetFlag(cmd *cobra.Command) {
+	cmd.Flags().StringArrayVar(&g.targets, "target", nil, "plan only these targets or groups and what they need (repeatable)")
+	_ = cmd.RegisterFlagCompletionFunc("target", g.completeTargets)
+}
+
+// selection is the targets and groups a command names: --target, then its
+// arguments.
+func (g *globals) selection(args []string) []string {
+	return append(slices.Clone(g.targets), args...)
 }
 
 // probeFlags are the flags of the verbs that probe and fix the host.
@@ -230,6 +247,7 @@ type source struct {
 	fsys     fs.FS
 	specPath string // within fsys
 	name     string // for diagnostics
+	path     string // on disk, as given; "" for a git revision
 }
 
 // workingTree is the spec named by -f, on disk.
@@ -243,7 +261,7 @@ func onDisk(path string) (source, error) {
 	if err != nil {
 		return source{}, fmt.Errorf("locating the spec: %w", err)
 	}
-	return source{fsys: osfs.New("/"), specPath: strings.TrimPrefix(filepath.ToSlash(abs), "/"), name: path}, nil
+	return source{fsys: osfs.New("/"), specPath: strings.TrimPrefix(filepath.ToSlash(abs), "/"), name: path, path: filepath.ToSlash(path)}, nil
 }
 
 // compile reads, parses and compiles the spec in the working tree, printing
@@ -315,7 +333,9 @@ func (g *globals) compileFrom(ctx context.Context, src source, selectNames []str
 		FS:             src.fsys,
 		SpecDir:        specDir,
 		SpecFile:       path.Base(src.specPath),
+		SpecPath:       src.path,
 		Vars:           g.vars,
+		Recorded:       g.recorded,
 		VarFiles:       varFiles,
 		Environ:        g.environ,
 		NativePlatform: native,

@@ -74,7 +74,7 @@ Terraform style; a requirement bakeplan cannot fix is an error.`,
   bakeplan plan --json | jq '.steps[].id'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g.json = asJSON
-			c, err := g.compile(cmd.Context(), args)
+			c, err := g.compile(cmd.Context(), g.selection(args))
 			if err != nil {
 				return err
 			}
@@ -133,6 +133,7 @@ Terraform style; a requirement bakeplan cannot fix is an error.`,
 	cmd.Flags().StringVarP(&out, "out", "o", "", "also write the plan as JSON to this file (-out works too)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as versioned JSON instead of text (and errors as JSON diagnostics)")
 	g.probeFlags(cmd)
+	g.targetFlag(cmd)
 	cmd.ValidArgsFunction = g.completeTargets
 	return cmd
 }
@@ -148,7 +149,7 @@ func newGraphCmd(g *globals) *cobra.Command {
 			if format != "dot" && format != "mermaid" {
 				return fmt.Errorf("--format is dot or mermaid, not %q", format)
 			}
-			c, err := g.compile(cmd.Context(), args)
+			c, err := g.compile(cmd.Context(), g.selection(args))
 			if err != nil {
 				return err
 			}
@@ -160,6 +161,7 @@ func newGraphCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&format, "format", "dot", "dot or mermaid")
 	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion("dot", "mermaid"))
+	g.targetFlag(cmd)
 	cmd.ValidArgsFunction = g.completeTargets
 	return cmd
 }
