@@ -138,15 +138,18 @@ DOCKER_HOST (or Docker's default socket).`,
 				if changes := host.Changes(p); len(changes) > 0 {
 					if dryRun {
 						fmt.Fprintf(g.streams.out, "Host changes apply would make (nothing is changed now):\n")
-						if err := host.Preview(p, g.hostOptions(p), g.streams.out); err != nil {
+						actions, err := host.Preview(p, g.hostOptions(p))
+						if err != nil {
 							return err
 						}
+						views.HostPreview(g.streams.out, actions)
 						fmt.Fprintln(g.streams.out)
 					} else {
 						if err := g.approveHostChanges(p, autoApprove, allowDestructive); err != nil {
 							return err
 						}
-						if err := host.Fix(cmd.Context(), p, g.hostOptions(p), g.streams.err); err != nil {
+						progress := func(st *plan.Step) { views.HostChange(g.streams.err, st) }
+						if err := host.Fix(cmd.Context(), p, g.hostOptions(p), progress); err != nil {
 							return err
 						}
 					}
@@ -164,9 +167,16 @@ DOCKER_HOST (or Docker's default socket).`,
 			opts.Env = endpoint.Env{BuildkitHost: g.getenv("BUILDKIT_HOST"), DockerHost: g.getenv("DOCKER_HOST")}
 			opts.Out = g.streams.err
 			if dryRun {
-				return apply.DryRun(g.streams.out, p, opts)
+				reqs, err := apply.Requests(p, opts)
+				if err != nil {
+					return err
+				}
+				return views.DryRun(g.streams.out, p, reqs, opts.Env)
 			}
 			sum, err := apply.Apply(cmd.Context(), p, opts)
+			if sum != nil && len(sum.Builds) > 0 {
+				views.ApplySummary(opts.Out, sum)
+			}
 			if g.json {
 				if sum != nil && err == nil {
 					return views.WriteJSON(g.streams.out, sum)

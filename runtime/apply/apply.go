@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/bakeplan/bakeplan/internal/atomicfile"
@@ -196,17 +195,14 @@ func Apply(ctx context.Context, p *plan.Plan, opts Options) (*Summary, error) {
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		writeSummary(opts.Out, sum)
 		return sum, fmt.Errorf("interrupted; no tag was written: %w", err)
 	}
 	if len(failures) > 0 && !opts.KeepGoing {
-		writeSummary(opts.Out, sum)
 		_ = writeMetadata(opts.MetadataFile, sum)
 		return sum, fmt.Errorf("%d build(s) failed; no tag was written:\n  %s", len(failures), strings.Join(failures, "\n  "))
 	}
 
 	pubErr := publishAll(ctx, p, results, sum, opts)
-	writeSummary(opts.Out, sum)
 	if err := writeMetadata(opts.MetadataFile, sum); err != nil {
 		return sum, err
 	}
@@ -343,31 +339,6 @@ func insecureRegistries(p *plan.Plan) map[string]bool {
 		}
 	}
 	return out
-}
-
-func writeSummary(w io.Writer, sum *Summary) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nTARGET\tPLATFORMS\tDIGEST\tRESULT\tDURATION")
-	for _, b := range sum.Builds {
-		result := "built"
-		switch {
-		case b.Skipped:
-			result = "skipped"
-		case b.Error != "":
-			result = "failed"
-		case b.Cached:
-			result = "cached"
-		}
-		digest := b.Digest
-		if digest == "" {
-			digest = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", b.Target, strings.Join(b.Platforms, ","), digest, result, b.Duration.Round(10*time.Millisecond))
-	}
-	tw.Flush()
-	for _, pb := range sum.Published {
-		fmt.Fprintf(w, "tagged %s -> %s\n", pb.Tag, pb.Digest)
-	}
 }
 
 // checkWritable makes sure file can be written the way atomicfile writes

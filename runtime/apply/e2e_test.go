@@ -24,6 +24,7 @@ import (
 	"github.com/bakeplan/bakeplan/runtime/apply"
 	"github.com/bakeplan/bakeplan/runtime/endpoint"
 	"github.com/bakeplan/bakeplan/spec"
+	"github.com/bakeplan/bakeplan/views"
 	"github.com/containerd/platforms"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -514,7 +515,7 @@ target "img" {
 `, e.base, e.registry, repo),
 	})
 	var out bytes.Buffer
-	if err := apply.DryRun(&out, p, e.options(dir)); err != nil {
+	if err := dryRun(&out, p, e.options(dir)); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"endpoint auto (" + e.buildkit + ")", "push-by-digest=true", "tag      " + e.registry + "/" + repo + ":1"} {
@@ -584,7 +585,7 @@ target "img" {
 		t.Fatal("the secret's value is in the plan")
 	}
 	var dry bytes.Buffer
-	if err := apply.DryRun(&dry, p, e.options(dir)); err != nil || strings.Contains(dry.String(), value) {
+	if err := dryRun(&dry, p, e.options(dir)); err != nil || strings.Contains(dry.String(), value) {
 		t.Fatalf("dry run: %v, or it shows the value", err)
 	}
 	if _, err := apply.Apply(ctx(t), p, e.options(dir)); err != nil {
@@ -709,4 +710,12 @@ target "app" {
 	if got := strings.TrimSpace(reg.file(t, repo, idx, "linux/arm64", "arch")); got != "aarch64" {
 		t.Errorf("arm64 image says %q", got)
 	}
+}
+
+func dryRun(w io.Writer, p *plan.Plan, opts apply.Options) error {
+	reqs, err := apply.Requests(p, opts)
+	if err != nil {
+		return err
+	}
+	return views.DryRun(w, p, reqs, opts.Env)
 }

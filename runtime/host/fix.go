@@ -3,8 +3,6 @@ package host
 import (
 	"context"
 	"fmt"
-	"io"
-	"strings"
 
 	"github.com/bakeplan/bakeplan/plan"
 )
@@ -22,9 +20,13 @@ func Changes(p *plan.Plan) []*plan.Step {
 
 // Fix makes the plan's host changes and checks each took effect. The caller
 // must have the user's approval, and consent for destructive changes.
-func Fix(ctx context.Context, p *plan.Plan, opts Options, out io.Writer) error {
+//
+// progress, when set, is told of each change before it is made.
+func Fix(ctx context.Context, p *plan.Plan, opts Options, progress func(*plan.Step)) error {
 	for _, st := range Changes(p) {
-		fmt.Fprintf(out, "%s %s: %s\n", st.Change.Symbol, st.ID, st.Change.Summary)
+		if progress != nil {
+			progress(st)
+		}
 		switch {
 		case st.Emulator != nil:
 			e := st.Emulator
@@ -47,36 +49,45 @@ func Fix(ctx context.Context, p *plan.Plan, opts Options, out io.Writer) error {
 	return nil
 }
 
-// Preview writes exactly what Fix would write to the host: the binfmt_misc
-// registration lines and the new daemon.json.
-func Preview(p *plan.Plan, opts Options, out io.Writer) error {
+// Action is exactly what Fix does for one step: files written (in order)
+// and the command run after them.
+type Action struct {
+	Step   *plan.Step
+	Writes []Write
+	Run    []string // a command, after the writes; nil for none
+}
+
+// Write is one file Fix writes, or copies when From is set.
+type Write struct {
+	Path    string
+	Content string
+	From    string // a backup: Path gets a copy of From
+}
+
+// Preview returns what Fix would do, change by change, without doing it:
+// the binfmt_misc registration lines and the new daemon.json.
+func Preview(p *plan.Plan, opts Options) ([]Action, error) {
+	var out []Action
 	for _, st := range Changes(p) {
-		fmt.Fprintf(out, "%s %s: %s\n", st.Change.Symbol, st.ID, st.Change.Summary)
+		a := Action{Step: st}
 		switch {
 		case st.Emulator != nil:
 			if st.Change.Symbol != "+" {
-				fmt.Fprintf(out, "  write \"-1\" to %s/%s\n", opts.Binfmt.Dir, st.Emulator.Interpreter)
+				a.Writes = append(a.Writes, Write{Path: opts.Binfmt.Dir + "/" + st.Emulator.Interpreter, Content: "-1"})
 			}
-			fmt.Fprintf(out, "  write to %s/register:\n    %s\n", opts.Binfmt.Dir, st.Change.After)
+			a.Writes = append(a.Writes, Write{Path: opts.Binfmt.Dir + "/register", Content: st.Change.After})
 		case st.Docker != nil:
 			before, after, err := ContainerdStoreConfig(opts.Daemon.Path)
 			if err != nil {
-				return fmt.Errorf("%s: %w", st.ID, err)
+				return nil, fmt.Errorf("%s: %w", st.ID, err)
 			}
 			if before != nil {
-				fmt.Fprintf(out, "  copy %s to %s.bakeplan-backup\n", opts.Daemon.Path, opts.Daemon.Path)
+				a.Writes = append(a.Writes, Write{Path: opts.Daemon.Path + ".bakeplan-backup", From: opts.Daemon.Path})
 			}
-			fmt.Fprintf(out, "  write %s:\n%s", opts.Daemon.Path, indent(string(after), "    "))
-			fmt.Fprintf(out, "  run %q, wait for Docker, check the image store\n", opts.Daemon.RestartCommand)
+			a.Writes = append(a.Writes, Write{Path: opts.Daemon.Path, Content: string(after)})
+			a.Run = opts.Daemon.RestartCommand
 		}
+		out = append(out, a)
 	}
-	return nil
-}
-
-func indent(s, prefix string) string {
-	var b strings.Builder
-	for _, line := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
-		b.WriteString(prefix + line + "\n")
-	}
-	return b.String()
+	return out, nil
 }

@@ -1,4 +1,4 @@
-package apply
+package views
 
 import (
 	"fmt"
@@ -6,20 +6,18 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bakeplan/bakeplan/internal/escape"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/runtime/endpoint"
 	"github.com/bakeplan/bakeplan/runtime/solve"
 )
 
-// DryRun writes, for every step, exactly what Apply would send: endpoints,
+// DryRun writes, for every step, exactly what apply.Apply would send: endpoints,
 // frontend attributes, local directories, exports, caches, secrets and
 // tags. It connects to nothing and changes nothing. Sensitive values are
 // shown redacted.
-func DryRun(w io.Writer, p *plan.Plan, opts Options) error {
-	reqs, err := Requests(p, opts)
-	if err != nil {
-		return err
-	}
+func DryRun(w io.Writer, p *plan.Plan, reqs []*solve.Request, env endpoint.Env) error {
+	w = terminalWriter{w}
 	byStep := map[string]*solve.Request{}
 	for _, r := range reqs {
 		byStep[r.Step] = r
@@ -29,7 +27,7 @@ func DryRun(w io.Writer, p *plan.Plan, opts Options) error {
 		fmt.Fprintf(w, "\n%s %s\n", st.Action, st.ID)
 		switch {
 		case st.Builder != nil:
-			ep := endpoint.ForBuilder(st.Builder, opts.Env)
+			ep := endpoint.ForBuilder(st.Builder, env)
 			fmt.Fprintf(w, "  connect  %s, and check that BuildKit answers before any solve\n", ep)
 			if t := ep.TLS; t != nil {
 				fmt.Fprintf(w, "  tls      ca_cert=%s cert=%s key=%s server_name=%s\n", t.CACert, t.Cert, t.Key, t.ServerName)
@@ -130,4 +128,24 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// terminalWriter escapes control characters in what it writes line by
+// line: the dry run quotes args, labels and paths from the spec.
+type terminalWriter struct{ w io.Writer }
+
+func (t terminalWriter) Write(b []byte) (int, error) {
+	lines := strings.SplitAfter(string(b), "\n")
+	for i, l := range lines {
+		nl := strings.HasSuffix(l, "\n")
+		l = escape.Terminal(strings.TrimSuffix(l, "\n"))
+		if nl {
+			l += "\n"
+		}
+		lines[i] = l
+	}
+	if _, err := io.WriteString(t.w, strings.Join(lines, "")); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
