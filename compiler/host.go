@@ -259,18 +259,7 @@ func sensitiveHere(what string, rng hcl.Range) *hcl.Diagnostic {
 // ~ is the home directory when bakeplan connects): certificates usually live
 // outside the repository.
 func (c *compilation) evalTLS(b *spec.Builder, ep string) (*plan.BuilderTLS, hcl.Diagnostics) {
-	var diags hcl.Diagnostics
-	ctx := c.evalCtx(nil)
-	t := &plan.BuilderTLS{}
-	for _, f := range []struct {
-		name string
-		expr hcl.Expression
-		dst  *string
-	}{{"ca_cert", b.TLS.CACert, &t.CACert}, {"cert", b.TLS.Cert, &t.Cert}, {"key", b.TLS.Key, &t.Key}, {"server_name", b.TLS.ServerName, &t.ServerName}} {
-		if f.expr != nil {
-			diags = append(diags, decodeExpr(f.expr, ctx, f.name, f.dst)...)
-		}
-	}
+	t, diags := c.decodeTLS(b.TLS.CACert, b.TLS.Cert, b.TLS.Key, b.TLS.ServerName, b.TLS.DeclRange)
 	if !strings.HasPrefix(ep, "tcp://") {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
@@ -279,43 +268,16 @@ func (c *compilation) evalTLS(b *spec.Builder, ep string) (*plan.BuilderTLS, hcl
 			Subject:  b.TLS.DeclRange.Ptr(),
 		})
 	}
-	if (t.Cert == "") != (t.Key == "") {
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Incomplete client certificate",
-			Detail:   "Give cert and key together, or neither.",
-			Subject:  b.TLS.DeclRange.Ptr(),
-		})
-	}
 	return t, diags
 }
 
-// registryTLS reads a registry's ca_cert, cert and key. Paths are kept as
-// written, like a builder's (certificates live outside the repository).
+// registryTLS reads a registry's ca_cert, cert and key, kept as written
+// like a builder's.
 func (c *compilation) registryTLS(r *spec.Registry, rd *registryDecl) hcl.Diagnostics {
 	if r.CACert == nil && r.Cert == nil && r.Key == nil {
 		return nil
 	}
-	var diags hcl.Diagnostics
-	ctx := c.evalCtx(nil)
-	t := &plan.BuilderTLS{}
-	for _, f := range []struct {
-		name string
-		expr hcl.Expression
-		dst  *string
-	}{{"ca_cert", r.CACert, &t.CACert}, {"cert", r.Cert, &t.Cert}, {"key", r.Key, &t.Key}} {
-		if f.expr != nil {
-			diags = append(diags, decodeExpr(f.expr, ctx, f.name, f.dst)...)
-		}
-	}
-	if (t.Cert == "") != (t.Key == "") {
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Incomplete client certificate",
-			Detail:   "Give cert and key together, or neither.",
-			Subject:  r.DeclRange.Ptr(),
-		})
-	}
+	t, diags := c.decodeTLS(r.CACert, r.Cert, r.Key, nil, r.DeclRange)
 	if rd.insecure {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
@@ -326,6 +288,32 @@ func (c *compilation) registryTLS(r *spec.Registry, rd *registryDecl) hcl.Diagno
 	}
 	rd.tls = t
 	return diags
+}
+
+// decodeTLS reads certificate paths (any expression may be nil) and checks
+// that a client certificate comes with its key.
+func (c *compilation) decodeTLS(ca, cert, key, serverName hcl.Expression, rng hcl.Range) (*plan.BuilderTLS, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	ctx := c.evalCtx(nil)
+	t := &plan.BuilderTLS{}
+	for _, f := range []struct {
+		name string
+		expr hcl.Expression
+		dst  *string
+	}{{"ca_cert", ca, &t.CACert}, {"cert", cert, &t.Cert}, {"key", key, &t.Key}, {"server_name", serverName, &t.ServerName}} {
+		if f.expr != nil {
+			diags = append(diags, decodeExpr(f.expr, ctx, f.name, f.dst)...)
+		}
+	}
+	if (t.Cert == "") != (t.Key == "") {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Incomplete client certificate",
+			Detail:   "Give cert and key together, or neither.",
+			Subject:  rng.Ptr(),
+		})
+	}
+	return t, diags
 }
 
 // classifyEndpoint checks an endpoint and says whether it runs on this host.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bakeplan/bakeplan/internal/realpath"
 	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/spec"
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
 	"github.com/hashicorp/hcl/v2"
@@ -124,28 +125,25 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 		}
 	}
 	allowExternal := boolAttr(obj, "allow_external_paths")
+	targetContext := func(nc *spec.NamedContext, name string, rng hcl.Range) {
+		dep, d := c.resolveTarget(name, rng)
+		if d != nil {
+			diags = append(diags, d)
+			return
+		}
+		r.contexts = append(r.contexts, ctxEdge{name: nc.Name, to: dep, rng: nc.DeclRange})
+		r.build.Contexts = append(r.build.Contexts, &plan.NamedContext{Name: nc.Name, Target: dep.name})
+	}
 	for _, nc := range in.decl.Contexts {
 		if nc.Target != nil {
-			dep, d := c.resolveTarget(nc.Target.Name, nc.Target.Range)
-			if d != nil {
-				diags = append(diags, d)
-				continue
-			}
-			r.contexts = append(r.contexts, ctxEdge{name: nc.Name, to: dep, rng: nc.DeclRange})
-			r.build.Contexts = append(r.build.Contexts, &plan.NamedContext{Name: nc.Name, Target: dep.name})
+			targetContext(nc, nc.Target.Name, nc.Target.Range)
 			continue
 		}
 		pc, d := c.namedContext(nc.Name, nc.Expr, in.ctx, allowExternal)
 		diags = append(diags, d...)
 		if pc != nil && pc.Target != "" {
 			// An expression that chose a target (var.X ? target.a : "…").
-			dep, d := c.resolveTarget(pc.Target, nc.Expr.Range())
-			if d != nil {
-				diags = append(diags, d)
-				continue
-			}
-			r.contexts = append(r.contexts, ctxEdge{name: nc.Name, to: dep, rng: nc.DeclRange})
-			r.build.Contexts = append(r.build.Contexts, &plan.NamedContext{Name: nc.Name, Target: dep.name})
+			targetContext(nc, pc.Target, nc.Expr.Range())
 			continue
 		}
 		if pc != nil {
