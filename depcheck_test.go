@@ -26,8 +26,9 @@ func TestDependencyDirection(t *testing.T) {
 		"runtime/host":     {"plan", "runtime/endpoint", "runtime/registry", "internal/atomicfile"},
 		"diff":             {"plan"},
 		"diff/render":      {"diff", "internal/escape"},
+		"project":          {"spec", "compiler", "plan", "diff", "runtime/host", "internal/osfs"},
 		"views":            {"plan", "runtime/apply", "runtime/host", "runtime/solve", "runtime/endpoint", "internal/escape"},
-		"cmd/bakeplan":     {"spec", "compiler", "plan", "runtime", "diff", "internal/gitfs", "internal/atomicfile", "internal/osfs", "internal/realpath", "internal/escape", "views"},
+		"cmd/bakeplan":     {"spec", "compiler", "plan", "runtime", "diff", "internal/gitfs", "internal/atomicfile", "internal/osfs", "internal/realpath", "internal/escape", "views", "project"},
 	}
 	for pkg, ok := range allowed {
 		p, err := build.Import(mod+pkg, ".", 0)

@@ -7,14 +7,12 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/bakeplan/bakeplan/compiler"
-	"github.com/bakeplan/bakeplan/diff"
 	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/project"
 	"github.com/bakeplan/bakeplan/runtime/apply"
 	"github.com/bakeplan/bakeplan/runtime/endpoint"
 	"github.com/bakeplan/bakeplan/runtime/host"
 	"github.com/bakeplan/bakeplan/views"
-	"github.com/containerd/platforms"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 )
@@ -72,9 +70,6 @@ DOCKER_HOST (or Docker's default socket).`,
 				planFile = args[0]
 			}
 			if planFile != "" {
-				if len(g.targets) > 0 {
-					return fmt.Errorf("--target cannot be given with a plan file: %s applies the targets it was made for; make a new plan to change them", planFile)
-				}
 				data, err := os.ReadFile(args[0])
 				if err != nil {
 					return fmt.Errorf("reading the plan: %w", err)
@@ -82,22 +77,26 @@ DOCKER_HOST (or Docker's default socket).`,
 				if p, err = plan.Unmarshal(data); err != nil {
 					return fmt.Errorf("%s: %w", args[0], err)
 				}
-				if err := g.usePlanFile(cmd, args[0], p); err != nil {
-					return err
-				}
-				// Recompute every input the plan recorded: the spec, the
-				// variables, Dockerfiles and context trees.
-				c, err := g.compile(cmd.Context(), p.Select)
+				src, in, err := project.SavedInputs(p, planFile, project.Overrides{
+					Changed: cmd.Flags().Changed, NativePlatform: g.nativePlatform, Vars: g.vars, Targets: g.targets, Environ: g.environ,
+				})
 				if err != nil {
 					return err
 				}
-				fresh, files = c.plan, c.files
+				g.saved, g.file = &in, src.Name
+				// Recompute every input the plan recorded: the spec, the
+				// variables, Dockerfiles and context trees.
+				c, err := g.compileFrom(cmd.Context(), src, nil)
+				if err != nil {
+					return err
+				}
+				fresh, files = c.Plan, c.Files
 			} else {
 				c, err := g.compile(cmd.Context(), g.selection(args))
 				if err != nil {
 					return err
 				}
-				p, files = c.plan, c.files
+				p, files = c.Plan, c.Files
 			}
 			probed := false
 			if fresh != nil {
@@ -105,33 +104,20 @@ DOCKER_HOST (or Docker's default socket).`,
 					// The host state the plan depended on is an input too.
 					// This is the run's one probe: the plan is applied
 					// with what it found.
-					if err := g.probe(cmd.Context(), &compiled{plan: fresh, files: files}); err != nil {
+					if err := g.probe(cmd.Context(), &project.Compiled{Plan: fresh, Files: files}); err != nil {
 						return err
 					}
 					probed = true
 				}
-				if stale := diff.Stale(p, fresh); len(stale) > 0 {
-					return fmt.Errorf("%s is stale; nothing was run. Make a new plan. What changed:\n  %s", args[0], strings.Join(stale, "\n  "))
+				checked, err := project.CheckSaved(p, fresh, planFile, probed)
+				if err != nil {
+					return err
 				}
-				// Sensitive values never enter a plan file; the fresh plan
-				// has them, and its fingerprints match.
-				for _, st := range p.Steps {
-					if st.Build == nil || len(st.Build.SensitiveFingerprints) == 0 {
-						continue
-					}
-					st.Build.SensitiveValues = fresh.Step(st.ID).Build.SensitiveValues
-				}
-				if probed {
-					for _, st := range p.Steps {
-						if n := fresh.Step(st.ID); n != nil {
-							st.Observed, st.Change, st.Action = n.Observed, n.Change, n.Action
-						}
-					}
-				}
+				p = checked
 			}
 			if !offline {
 				if !probed {
-					if err := g.probe(cmd.Context(), &compiled{plan: p, files: files}); err != nil {
+					if err := g.probe(cmd.Context(), &project.Compiled{Plan: p, Files: files}); err != nil {
 						return err
 					}
 				}
@@ -222,56 +208,6 @@ func (g *globals) getenv(key string) string {
 		}
 	}
 	return ""
-}
-
-// usePlanFile makes the command compile exactly what the saved plan was made
-// from: its spec path, variables, targets and native platform. Flags that
-// would change those are refused; --var is allowed for sensitive
-// variables only, whose values a plan never holds and which must match the
-// fingerprints it recorded.
-func (g *globals) usePlanFile(cmd *cobra.Command, name string, p *plan.Plan) error {
-	for _, f := range []string{"file", "var-file", "native-platform"} {
-		if f == "native-platform" && cmd.Flags().Changed(f) {
-			// Naming the plan's own platform changes nothing.
-			if pl, err := platforms.Parse(g.nativePlatform); err == nil && platforms.Format(platforms.Normalize(pl)) == p.NativePlatform {
-				continue
-			}
-		}
-		if cmd.Flags().Changed(f) {
-			return fmt.Errorf("--%s cannot be given with a plan file: %s records the spec, variables, targets and native platform it was made from, and applies exactly those; make a new plan to change them", f, name)
-		}
-	}
-	sensitive := map[string]bool{}
-	for _, v := range p.Variables {
-		if v.Sensitive {
-			sensitive[v.Name] = true
-		}
-	}
-	for _, assign := range g.vars {
-		n, _, _ := strings.Cut(assign, "=")
-		if !sensitive[n] {
-			return fmt.Errorf("--var %s cannot be given with a plan file: %s recorded the value of every variable that is not sensitive; make a new plan to change it (--var is only for sensitive variables, whose values a plan never holds)", n, name)
-		}
-	}
-	if p.Spec.Path == "" {
-		return fmt.Errorf("%s records no spec path; it was made by an older bakeplan: make a new plan", name)
-	}
-	g.file = filepath.FromSlash(p.Spec.Path)
-	g.nativePlatform = p.NativePlatform
-	g.recorded = p.Variables
-	// The environment may set sensitive variables only: the others are
-	// the plan's.
-	var env []string
-	for _, kv := range g.environ {
-		if rest, ok := strings.CutPrefix(kv, compiler.EnvPrefix); ok {
-			if n, _, _ := strings.Cut(rest, "="); !sensitive[n] {
-				continue
-			}
-		}
-		env = append(env, kv)
-	}
-	g.environ = env
-	return nil
 }
 
 // isPlanFile says whether apply's argument is a saved plan rather than a

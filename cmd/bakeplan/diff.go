@@ -15,6 +15,7 @@ import (
 	diffrender "github.com/bakeplan/bakeplan/diff/render"
 	"github.com/bakeplan/bakeplan/internal/gitfs"
 	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/project"
 	"github.com/spf13/cobra"
 )
 
@@ -145,7 +146,7 @@ func (g *globals) side(ctx context.Context, arg string, isBase bool) (*side, err
 		if err != nil {
 			return nil, err
 		}
-		return &side{plan: c.plan, label: "working tree", fsys: c.fsys, specDir: c.specDir}, nil
+		return &side{plan: c.Plan, label: "working tree", fsys: c.FS, specDir: c.SpecDir}, nil
 	}
 	if arg != "" {
 		if st, err := os.Stat(arg); err == nil && !st.IsDir() {
@@ -160,7 +161,7 @@ func (g *globals) side(ctx context.Context, arg string, isBase bool) (*side, err
 				}
 				return &side{plan: p, label: arg}, nil
 			}
-			src, err := onDisk(arg)
+			src, err := project.OnDisk(arg)
 			if err != nil {
 				return nil, err
 			}
@@ -168,7 +169,7 @@ func (g *globals) side(ctx context.Context, arg string, isBase bool) (*side, err
 			if err != nil {
 				return nil, err
 			}
-			return &side{plan: c.plan, label: arg, fsys: c.fsys, specDir: c.specDir}, nil
+			return &side{plan: c.Plan, label: arg, fsys: c.FS, specDir: c.SpecDir}, nil
 		}
 	}
 	// A git revision of the spec.
@@ -202,10 +203,10 @@ func (g *globals) side(ctx context.Context, arg string, isBase bool) (*side, err
 	if short := gitfs.ShortRev(ctx, top, rev); short != rev {
 		label = rev + "@" + short
 	}
-	c, err := g.compileFrom(ctx, source{fsys: f, specPath: filepath.ToSlash(rel), name: rev + ":" + filepath.ToSlash(rel)}, g.targets)
+	c, err := g.compileFrom(ctx, project.Source{FS: f, SpecPath: filepath.ToSlash(rel), Name: rev + ":" + filepath.ToSlash(rel)}, g.targets)
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	return &side{plan: c.plan, label: label, fsys: f, specDir: c.specDir, closeFn: func() { f.Close() }}, nil
+	return &side{plan: c.Plan, label: label, fsys: f, specDir: c.SpecDir, closeFn: func() { f.Close() }}, nil
 }

@@ -2,18 +2,16 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/bakeplan/bakeplan/compiler"
 	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/project"
 	"github.com/bakeplan/bakeplan/runtime/endpoint"
 	"github.com/bakeplan/bakeplan/runtime/host"
-	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 )
 
@@ -46,20 +44,8 @@ func (g *globals) hostOptions(p *plan.Plan) host.Options {
 
 // probe checks the host against the plan and reports what cannot be fixed
 // as diagnostics at the spec line that declared it.
-func (g *globals) probe(ctx context.Context, c *compiled) error {
-	problems := host.Probe(ctx, c.plan, g.hostOptions(c.plan))
-	if len(problems) == 0 {
-		return nil
-	}
-	var diags hcl.Diagnostics
-	for _, pr := range problems {
-		d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: pr.Summary, Detail: pr.Detail}
-		if st := c.plan.Step(pr.Step); st != nil && st.DeclaredAt != nil {
-			d.Subject = sourceRange(c.files, g.file, st.DeclaredAt)
-		}
-		diags = append(diags, d)
-	}
-	return g.reportFiles(c.files, diags)
+func (g *globals) probe(ctx context.Context, c *project.Compiled) error {
+	return g.reportFiles(c.Files, project.Probe(ctx, c, g.file, g.hostOptions(c.Plan)))
 }
 
 // approveHostChanges asks before changing the host: an interactive yes, or
@@ -143,37 +129,4 @@ func newHostCmd(g *globals) *cobra.Command {
 	uninstall.Flags().BoolVar(&autoApprove, "auto-approve", false, "do not ask")
 	cmd.AddCommand(uninstall)
 	return cmd
-}
-
-// sourceRange turns a plan range back into an HCL range with byte offsets.
-// The diagnostic writer finds the block to name ("in registry "secure"")
-// by byte offset, so a range without them named the file's first block.
-func sourceRange(files map[string]*hcl.File, name string, r *plan.Range) *hcl.Range {
-	rng := &hcl.Range{
-		Filename: name,
-		Start:    hcl.Pos{Line: r.Line, Column: r.Column},
-		End:      hcl.Pos{Line: r.EndLine, Column: r.EndColumn},
-	}
-	if f := files[name]; f != nil {
-		rng.Start.Byte = byteOffset(f.Bytes, r.Line, r.Column)
-		rng.End.Byte = byteOffset(f.Bytes, r.EndLine, r.EndColumn)
-	}
-	return rng
-}
-
-// byteOffset finds line:column (both from 1, columns in characters) in src.
-func byteOffset(src []byte, line, column int) int {
-	off := 0
-	for l := 1; l < line; l++ {
-		i := bytes.IndexByte(src[off:], '\n')
-		if i < 0 {
-			return len(src)
-		}
-		off += i + 1
-	}
-	for c := 1; c < column && off < len(src) && src[off] != '\n'; c++ {
-		_, size := utf8.DecodeRune(src[off:])
-		off += size
-	}
-	return off
 }

@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path"
-	"path/filepath"
 	goruntime "runtime"
 	"runtime/debug"
 	"slices"
@@ -16,14 +13,9 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/bakeplan/bakeplan/compiler"
-	"github.com/bakeplan/bakeplan/internal/osfs"
-	"github.com/bakeplan/bakeplan/plan"
-	"github.com/bakeplan/bakeplan/spec"
+	"github.com/bakeplan/bakeplan/project"
 	"github.com/bakeplan/bakeplan/views"
-	"github.com/containerd/platforms"
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/spf13/cobra"
 )
 
@@ -53,8 +45,9 @@ type globals struct {
 	// as a views.Result instead of text on stderr.
 	json    bool
 	targets []string // --target
-	// recorded are a saved plan's variables, when applying one.
-	recorded []*plan.Variable
+	// saved are a saved plan's inputs, when applying one: they replace
+	// the command line's.
+	saved *project.Inputs
 	// jsonWarnings: the verb's JSON carries warnings, so they are not also
 	// printed as text.
 	jsonWarnings bool
@@ -230,137 +223,37 @@ func terraformFlags(args []string) []string {
 	return out
 }
 
-// compiled is a compiled spec and the parsed files, for diagnostics found
-// after compiling (host probes) that point into the spec.
-type compiled struct {
-	plan  *plan.Plan
-	files map[string]*hcl.File
-	// fsys and specDir locate the spec's files, for naming changed files in
-	// diffs.
-	fsys    fs.FS
-	specDir string
-}
-
-// source is where a spec and the files it points at are read from: the
-// working tree or a git revision.
-type source struct {
-	fsys     fs.FS
-	specPath string // within fsys
-	name     string // for diagnostics
-	path     string // on disk, as given; "" for a git revision
-}
-
-// workingTree is the spec named by -f, on disk.
-func (g *globals) workingTree() (source, error) {
-	return onDisk(g.file)
-}
-
-// onDisk is the spec file at path, on disk.
-func onDisk(path string) (source, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return source{}, fmt.Errorf("locating the spec: %w", err)
-	}
-	return source{fsys: osfs.New("/"), specPath: strings.TrimPrefix(filepath.ToSlash(abs), "/"), name: path, path: filepath.ToSlash(path)}, nil
-}
-
-// compile reads, parses and compiles the spec in the working tree, printing
-// every diagnostic. It returns errReported when any is an error.
-func (g *globals) compile(ctx context.Context, selectNames []string) (*compiled, error) {
-	src, err := g.workingTree()
+// compile reads, parses and compiles the spec named by -f, printing every
+// diagnostic. It returns errReported when any is an error.
+func (g *globals) compile(ctx context.Context, selectNames []string) (*project.Compiled, error) {
+	src, err := project.OnDisk(g.file)
 	if err != nil {
 		return nil, err
 	}
 	return g.compileFrom(ctx, src, selectNames)
 }
 
-// compileFrom stops, with an error and nothing written, when ctx is done:
-// after parsing, and from within the compiler.
-func (g *globals) compileFrom(ctx context.Context, src source, selectNames []string) (*compiled, error) {
-	parser := hclparse.NewParser()
-	data, err := fs.ReadFile(src.fsys, src.specPath)
+// compileFrom compiles src with the command line's inputs and reports the
+// diagnostics; it stops, with an error and nothing written, when ctx is
+// done.
+func (g *globals) compileFrom(ctx context.Context, src project.Source, selectNames []string) (*project.Compiled, error) {
+	c, err := project.Compile(ctx, src, g.inputs(selectNames))
 	if err != nil {
-		// The FS names the path without its leading slash; say it as given.
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, fmt.Errorf("reading the spec %s: %w", src.name, err)
-	}
-	sp, diags := spec.ParseContext(ctx, parser, src.name, data)
-	var varFiles []hcl.Attributes
-	// A variable file that does not parse may hold a sensitive value
-	// anywhere; its lines are not quoted when the spec has any.
-	var unquoted []string
-	for _, vf := range g.varFiles {
-		b, err := os.ReadFile(vf)
-		if err != nil {
-			return nil, fmt.Errorf("reading a variable file: %w", err)
-		}
-		attrs, d := spec.ParseVarFile(parser, vf, b)
-		diags = append(diags, d...)
-		varFiles = append(varFiles, attrs)
-		if d.HasErrors() {
-			unquoted = append(unquoted, vf)
-		}
-	}
-	sens := &compiler.Sensitive{}
-	report := func(diags hcl.Diagnostics) error {
-		files := sens.MaskFiles(parser.Files())
-		if sp == nil || hasSensitive(sp) {
-			for _, vf := range unquoted {
-				delete(files, vf)
-			}
-		}
-		return g.reportFiles(files, diags)
-	}
-	if sp == nil {
-		return nil, report(diags)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("interrupted: %w", err)
-	}
-	native := platforms.DefaultSpec()
-	if g.nativePlatform != "" {
-		p, err := platforms.Parse(g.nativePlatform)
-		if err != nil {
-			return nil, fmt.Errorf("--native-platform: %w", err)
-		}
-		native = p
-	}
-	specDir := path.Dir(src.specPath)
-	p, d := compiler.Compile(ctx, sp, compiler.Options{
-		FS:             src.fsys,
-		SpecDir:        specDir,
-		SpecFile:       path.Base(src.specPath),
-		SpecPath:       src.path,
-		Vars:           g.vars,
-		Recorded:       g.recorded,
-		VarFiles:       varFiles,
-		Environ:        g.environ,
-		NativePlatform: native,
-		Select:         selectNames,
-		Sensitive:      sens,
-	})
-	diags = append(diags, d...)
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("interrupted: %w", err)
-	}
-	if err := report(diags); err != nil {
-		// Errors from parsing or variable files also mean no plan, even if
-		// the compiler found nothing more.
 		return nil, err
 	}
-	return &compiled{plan: p, files: sens.MaskFiles(parser.Files()), fsys: src.fsys, specDir: specDir}, nil
+	if err := g.reportFiles(c.Files, c.Diags); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
-func hasSensitive(sp *spec.Spec) bool {
-	for _, v := range sp.Variables {
-		if v.Sensitive {
-			return true
-		}
+// inputs are the command line's inputs of a compilation.
+func (g *globals) inputs(selectNames []string) project.Inputs {
+	if g.saved != nil {
+		in := *g.saved
+		return in
 	}
-	return false
+	return project.Inputs{Vars: g.vars, VarFiles: g.varFiles, Environ: g.environ, NativePlatform: g.nativePlatform, Select: selectNames}
 }
 
 // reportFiles prints diagnostics the HCL way, with source snippets from

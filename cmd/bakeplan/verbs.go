@@ -11,6 +11,7 @@ import (
 	"github.com/bakeplan/bakeplan/compiler/inputs"
 	"github.com/bakeplan/bakeplan/internal/atomicfile"
 	"github.com/bakeplan/bakeplan/internal/realpath"
+	"github.com/bakeplan/bakeplan/project"
 	"github.com/bakeplan/bakeplan/views"
 
 	"github.com/bakeplan/bakeplan/plan"
@@ -37,12 +38,12 @@ func newValidateCmd(g *globals) *cobra.Command {
 				return views.WriteJSON(g.streams.out, views.NewResult(g.warnings, g.files))
 			}
 			builds := 0
-			for _, s := range c.plan.Steps {
+			for _, s := range c.Plan.Steps {
 				if s.Build != nil {
 					builds++
 				}
 			}
-			fmt.Fprintf(g.streams.out, "The spec is valid: %s.\n", render.Count(len(c.plan.Steps), "step")+", "+render.Count(builds, "build"))
+			fmt.Fprintf(g.streams.out, "The spec is valid: %s.\n", render.Count(len(c.Plan.Steps), "step")+", "+render.Count(builds, "build"))
 			return nil
 		},
 	}
@@ -90,7 +91,7 @@ Terraform style; a requirement bakeplan cannot fix is an error.`,
 			}
 			// The syntax trees are needed no more; let them go before the
 			// plan is encoded, which matters for large specs.
-			c.files = nil
+			c.Files = nil
 			var enc plan.Encoding
 			if out != "" || asJSON {
 				// They and the compiler's working state are garbage now.
@@ -98,7 +99,7 @@ Terraform style; a requirement bakeplan cannot fix is an error.`,
 				// a large plan's JSON reuse that memory instead of growing
 				// the process by its size.
 				go runtime.GC()
-				if enc, err = plan.Encode(c.plan); err != nil {
+				if enc, err = plan.Encode(c.Plan); err != nil {
 					return err
 				}
 			}
@@ -111,18 +112,18 @@ Terraform style; a requirement bakeplan cannot fix is an error.`,
 				if _, err = enc.WriteTo(g.streams.out); err != nil {
 					return err
 				}
-				if detailed && len(host.Changes(c.plan)) > 0 {
+				if detailed && len(host.Changes(c.Plan)) > 0 {
 					return exitCode(2)
 				}
 				return nil
 			}
-			if err := render.Text(g.streams.out, c.plan); err != nil {
+			if err := render.Text(g.streams.out, c.Plan); err != nil {
 				return err
 			}
 			if out != "" {
-				fmt.Fprintf(g.streams.out, "\nSaved the plan to %s (%s).\n", out, c.plan.Digest)
+				fmt.Fprintf(g.streams.out, "\nSaved the plan to %s (%s).\n", out, c.Plan.Digest)
 			}
-			if detailed && len(host.Changes(c.plan)) > 0 {
+			if detailed && len(host.Changes(c.Plan)) > 0 {
 				return exitCode(2)
 			}
 			return nil
@@ -154,9 +155,9 @@ func newGraphCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if format == "mermaid" {
-				return render.Mermaid(g.streams.out, c.plan)
+				return render.Mermaid(g.streams.out, c.Plan)
 			}
-			return render.Dot(g.streams.out, c.plan)
+			return render.Dot(g.streams.out, c.Plan)
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "dot", "dot or mermaid")
@@ -170,14 +171,14 @@ func newGraphCmd(g *globals) *cobra.Command {
 // include: writing it would change that context's digest, and the plan would
 // be stale the moment it exists. It runs before anything is written, so an
 // existing file there is left as it was.
-func planOutsideContexts(out string, c *compiled) error {
+func planOutsideContexts(out string, c *project.Compiled) error {
 	abs, err := realOutPath(out)
 	if err != nil {
 		return err
 	}
 	rel := strings.TrimPrefix(filepath.ToSlash(abs), "/")
-	h := inputs.New(c.fsys)
-	for _, st := range c.plan.Steps {
+	h := inputs.New(c.FS)
+	for _, st := range c.Plan.Steps {
 		if st.Build == nil {
 			continue
 		}
@@ -185,8 +186,8 @@ func planOutsideContexts(out string, c *compiled) error {
 			if !strings.HasPrefix(in.Kind, "context") {
 				continue
 			}
-			dir := path.Join(c.specDir, in.Path)
-			if real, err := realpath.Resolve(c.fsys, dir); err == nil {
+			dir := path.Join(c.SpecDir, in.Path)
+			if real, err := realpath.Resolve(c.FS, dir); err == nil {
 				dir = real
 			}
 			if !strings.HasPrefix(rel, dir+"/") {
@@ -194,7 +195,7 @@ func planOutsideContexts(out string, c *compiled) error {
 			}
 			dockerfile := ""
 			if in.Kind == "context" && st.Build.Dockerfile != "" {
-				dockerfile = path.Join(c.specDir, st.Build.Dockerfile)
+				dockerfile = path.Join(c.SpecDir, st.Build.Dockerfile)
 			}
 			inside, err := h.Includes(dir, dockerfile, strings.TrimPrefix(rel, dir+"/"))
 			if err != nil {

@@ -1,0 +1,206 @@
+// Package project carries out what the verbs share before anything is
+// rendered: reading a spec (from disk or a git revision) with its variable
+// files, compiling it, placing host probe problems at the spec lines that
+// declared them, and holding a saved plan to the inputs it recorded.
+// Commands parse flags, call it, and pass the result to a view.
+package project
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/bakeplan/bakeplan/compiler"
+	"github.com/bakeplan/bakeplan/internal/osfs"
+	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/runtime/host"
+	"github.com/bakeplan/bakeplan/spec"
+	"github.com/containerd/platforms"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+)
+
+// Source is where a spec and the files it points at are read from: the
+// working tree or a git revision.
+type Source struct {
+	FS       fs.FS
+	SpecPath string // within FS
+	Name     string // for diagnostics
+	Path     string // on disk, as given; "" for a git revision
+}
+
+// OnDisk is the spec file at path, on disk.
+func OnDisk(p string) (Source, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return Source{}, fmt.Errorf("locating the spec: %w", err)
+	}
+	return Source{FS: osfs.New("/"), SpecPath: strings.TrimPrefix(filepath.ToSlash(abs), "/"), Name: p, Path: filepath.ToSlash(p)}, nil
+}
+
+// Inputs are what a compilation takes besides the spec.
+type Inputs struct {
+	Vars           []string         // --var NAME=VALUE
+	VarFiles       []string         // --var-file paths
+	Recorded       []*plan.Variable // a saved plan's variables, when applying one
+	Environ        []string
+	NativePlatform string // "" for this machine's
+	Select         []string
+}
+
+// Compiled is a compiled spec: the plan (nil on errors), every diagnostic,
+// and the files the diagnostics point into, with sensitive values masked.
+type Compiled struct {
+	Plan    *plan.Plan
+	Diags   hcl.Diagnostics
+	Files   map[string]*hcl.File
+	FS      fs.FS
+	SpecDir string // within FS
+}
+
+// Compile reads, parses and compiles src. Problems with the spec are
+// diagnostics (Plan is nil when any is an error); the error is for what
+// stops it otherwise: a file that cannot be read, an interrupt.
+func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
+	parser := hclparse.NewParser()
+	data, err := fs.ReadFile(src.FS, src.SpecPath)
+	if err != nil {
+		// The FS names the path without its leading slash; say it as given.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("reading the spec %s: %w", src.Name, err)
+	}
+	sp, diags := spec.ParseContext(ctx, parser, src.Name, data)
+	var varFiles []hcl.Attributes
+	// A variable file that does not parse may hold a sensitive value
+	// anywhere; its lines are not quoted when the spec has any.
+	var unquoted []string
+	for _, vf := range in.VarFiles {
+		b, err := os.ReadFile(vf)
+		if err != nil {
+			return nil, fmt.Errorf("reading a variable file: %w", err)
+		}
+		attrs, d := spec.ParseVarFile(parser, vf, b)
+		diags = append(diags, d...)
+		varFiles = append(varFiles, attrs)
+		if d.HasErrors() {
+			unquoted = append(unquoted, vf)
+		}
+	}
+	sens := &compiler.Sensitive{}
+	c := &Compiled{FS: src.FS, SpecDir: path.Dir(src.SpecPath)}
+	done := func() (*Compiled, error) {
+		c.Files = sens.MaskFiles(parser.Files())
+		if sp == nil || hasSensitive(sp) {
+			for _, vf := range unquoted {
+				delete(c.Files, vf)
+			}
+		}
+		c.Diags = diags
+		if diags.HasErrors() {
+			// Errors from parsing or variable files also mean no plan,
+			// even if the compiler found nothing more.
+			c.Plan = nil
+		}
+		return c, nil
+	}
+	if sp == nil {
+		return done()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("interrupted: %w", err)
+	}
+	native := platforms.DefaultSpec()
+	if in.NativePlatform != "" {
+		p, err := platforms.Parse(in.NativePlatform)
+		if err != nil {
+			return nil, fmt.Errorf("--native-platform: %w", err)
+		}
+		native = p
+	}
+	p, d := compiler.Compile(ctx, sp, compiler.Options{
+		FS:             src.FS,
+		SpecDir:        c.SpecDir,
+		SpecFile:       path.Base(src.SpecPath),
+		SpecPath:       src.Path,
+		Vars:           in.Vars,
+		Recorded:       in.Recorded,
+		VarFiles:       varFiles,
+		Environ:        in.Environ,
+		NativePlatform: native,
+		Select:         in.Select,
+		Sensitive:      sens,
+	})
+	diags = append(diags, d...)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("interrupted: %w", err)
+	}
+	c.Plan = p
+	return done()
+}
+
+func hasSensitive(sp *spec.Spec) bool {
+	for _, v := range sp.Variables {
+		if v.Sensitive {
+			return true
+		}
+	}
+	return false
+}
+
+// Probe checks the host against c's plan (recording what it found in the
+// plan's host steps) and returns what cannot be fixed as diagnostics at the
+// spec lines that declared it.
+func Probe(ctx context.Context, c *Compiled, specName string, opts host.Options) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, pr := range host.Probe(ctx, c.Plan, opts) {
+		d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: pr.Summary, Detail: pr.Detail}
+		if st := c.Plan.Step(pr.Step); st != nil && st.DeclaredAt != nil {
+			d.Subject = sourceRange(c.Files, specName, st.DeclaredAt)
+		}
+		diags = append(diags, d)
+	}
+	return diags
+}
+
+// sourceRange turns a plan range back into an HCL range with byte offsets.
+// The diagnostic writer finds the block to name ("in registry "secure"")
+// by byte offset, so a range without them named the file's first block.
+func sourceRange(files map[string]*hcl.File, name string, r *plan.Range) *hcl.Range {
+	rng := &hcl.Range{
+		Filename: name,
+		Start:    hcl.Pos{Line: r.Line, Column: r.Column},
+		End:      hcl.Pos{Line: r.EndLine, Column: r.EndColumn},
+	}
+	if f := files[name]; f != nil {
+		rng.Start.Byte = byteOffset(f.Bytes, r.Line, r.Column)
+		rng.End.Byte = byteOffset(f.Bytes, r.EndLine, r.EndColumn)
+	}
+	return rng
+}
+
+// byteOffset finds line:column (both from 1, columns in characters) in src.
+func byteOffset(src []byte, line, column int) int {
+	off := 0
+	for l := 1; l < line; l++ {
+		i := bytes.IndexByte(src[off:], '\n')
+		if i < 0 {
+			return len(src)
+		}
+		off += i + 1
+	}
+	for c := 1; c < column && off < len(src) && src[off] != '\n'; c++ {
+		_, size := utf8.DecodeRune(src[off:])
+		off += size
+	}
+	return off
+}
