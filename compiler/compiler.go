@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bakeplan/bakeplan/internal/realpath"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/spec"
 	"github.com/containerd/platforms"
@@ -84,6 +85,7 @@ type compilation struct {
 	groups  map[string]*spec.Group
 
 	digests       *digestCache
+	resolver      *realpath.Cache
 	specRealOnce  sync.Once
 	specRealDir   string
 	platformMu    sync.Mutex
@@ -124,6 +126,8 @@ func compile(ctx context.Context, s *spec.Spec, opts Options) (*compilation, *pl
 		matrix:  map[string][]*instance{},
 		groups:  map[string]*spec.Group{},
 		digests: newDigestCache(ctx, opts.FS),
+
+		resolver: realpath.NewCache(opts.FS),
 
 		platformCache: map[string]parsedPlatform{},
 		traversals:    map[hcl.Expression][]hcl.Traversal{},

@@ -344,7 +344,7 @@ func (c *compilation) localPath(p string, rng hcl.Range, allowExternal bool, wha
 		}}
 	}
 	lexical := fsPath
-	real, err := realpath.Resolve(c.opts.FS, fsPath)
+	real, err := c.resolver.Resolve(fsPath)
 	if err != nil {
 		return "", "", hcl.Diagnostics{{
 			Severity: hcl.DiagError,

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"sync"
 )
 
 // maxLinks bounds the links followed for one path, as the kernel's ELOOP
@@ -81,4 +82,57 @@ func Resolve(fsys fs.FS, name string) (string, error) {
 		rest = append(strings.Split(target, "/"), rest...)
 	}
 	return done, nil
+}
+
+// Cache resolves many paths of one FS, remembering every directory it
+// resolved: the contexts and Dockerfiles of a large spec share most of
+// their prefixes, and resolving each path from the root cost an lstat per
+// component per path. It is safe for concurrent use.
+type Cache struct {
+	fsys fs.FS
+	mu   sync.Mutex
+	m    map[string]string
+}
+
+// NewCache returns a Cache over fsys.
+func NewCache(fsys fs.FS) *Cache { return &Cache{fsys: fsys, m: map[string]string{}} }
+
+// Resolve is the package's Resolve, remembered.
+func (c *Cache) Resolve(name string) (string, error) {
+	lfs, ok := c.fsys.(fs.ReadLinkFS)
+	if !ok || name == "." {
+		return name, nil
+	}
+	if !fs.ValidPath(name) {
+		return "", &fs.PathError{Op: "resolve", Path: name, Err: fs.ErrInvalid}
+	}
+	c.mu.Lock()
+	r, ok := c.m[name]
+	c.mu.Unlock()
+	if ok {
+		return r, nil
+	}
+	dir, base := path.Dir(name), path.Base(name)
+	parent, err := c.Resolve(dir)
+	if err != nil {
+		return "", err
+	}
+	next := path.Join(parent, base)
+	info, err := lfs.Lstat(next)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		r = next
+	case err != nil:
+		return "", err
+	case info.Mode()&fs.ModeSymlink != 0:
+		if r, err = Resolve(c.fsys, next); err != nil {
+			return "", err
+		}
+	default:
+		r = next
+	}
+	c.mu.Lock()
+	c.m[name] = r
+	c.mu.Unlock()
+	return r, nil
 }

@@ -43,15 +43,24 @@ func TestResolve(t *testing.T) {
 		{"spec/app/up", "."},
 		{".", "."},
 	}
+	cache := NewCache(fsys)
 	for _, tt := range tests {
-		got, err := Resolve(fsys, tt.in)
-		if err != nil {
-			t.Errorf("Resolve(%q): %v", tt.in, err)
-			continue
+		for name, resolve := range map[string]func(string) (string, error){
+			"Resolve":       func(p string) (string, error) { return Resolve(fsys, p) },
+			"Cache.Resolve": cache.Resolve,
+		} {
+			got, err := resolve(tt.in)
+			if err != nil {
+				t.Errorf("%s(%q): %v", name, tt.in, err)
+				continue
+			}
+			if got != tt.want {
+				t.Errorf("%s(%q) = %q, want %q", name, tt.in, got, tt.want)
+			}
 		}
-		if got != tt.want {
-			t.Errorf("Resolve(%q) = %q, want %q", tt.in, got, tt.want)
-		}
+	}
+	if _, err := cache.Resolve("spec/loop1/x"); !errors.Is(err, ErrLoop) {
+		t.Errorf("a cycle of links through the cache: %v, want ErrLoop", err)
 	}
 	if _, err := Resolve(fsys, "spec/loop1/x"); !errors.Is(err, ErrLoop) {
 		t.Errorf("a cycle of links: %v, want ErrLoop", err)
