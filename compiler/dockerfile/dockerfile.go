@@ -1,0 +1,333 @@
+// Package dockerfile reads a Dockerfile the way BuildKit's frontend does,
+// with BuildKit's own parser and instruction package, and works out what a
+// build of it does without running it: which stages a target builds, on
+// which platform each runs (a stage FROM --platform=$BUILDPLATFORM runs on
+// the builder's own platform and cross-compiles), where its RUN steps are,
+// and which build args, named contexts and images it uses.
+package dockerfile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/containerd/platforms"
+	"github.com/distribution/reference"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+)
+
+// File is a parsed Dockerfile.
+type File struct {
+	Name     string
+	Stages   []instructions.Stage
+	MetaArgs []instructions.ArgCommand
+	escape   rune
+}
+
+// Error is a problem at a line of a Dockerfile (0 when it has none).
+type Error struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// Parse reads a Dockerfile; name is how errors name it.
+func Parse(name string, data []byte) (*File, error) {
+	res, err := parser.Parse(bytes.NewReader(data))
+	if err != nil {
+		return nil, located(name, err)
+	}
+	stages, metaArgs, err := instructions.Parse(res.AST, nil)
+	if err != nil {
+		return nil, located(name, err)
+	}
+	if len(stages) == 0 {
+		return nil, &Error{File: name, Msg: "no FROM instruction"}
+	}
+	return &File{Name: name, Stages: stages, MetaArgs: metaArgs, escape: res.EscapeToken}, nil
+}
+
+func located(name string, err error) error {
+	var le *parser.LocationError
+	line := 0
+	if errors.As(err, &le) && len(le.Locations) > 0 && len(le.Locations[0]) > 0 {
+		line = le.Locations[0][0].Start.Line
+	}
+	msg := err.Error()
+	if le != nil {
+		msg = le.Unwrap().Error()
+	}
+	return &Error{File: name, Line: line, Msg: msg}
+}
+
+// StageNames are the stages' names (or indexes for unnamed ones), in order.
+func (f *File) StageNames() []string {
+	var out []string
+	for i, s := range f.Stages {
+		if s.Name != "" {
+			out = append(out, s.Name)
+		} else {
+			out = append(out, strconv.Itoa(i))
+		}
+	}
+	return out
+}
+
+// Build is one build of a Dockerfile: a target stage for one platform.
+type Build struct {
+	Target        string            // the stage to build; "" for the last
+	Args          map[string]string // build args
+	Contexts      map[string]bool   // named contexts the build is given
+	Platform      platforms.Platform
+	BuildPlatform platforms.Platform
+}
+
+// Stage is a stage a build runs.
+type Stage struct {
+	Name     string // its name, or its index for an unnamed one
+	Line     int    // of its FROM
+	Platform platforms.Platform
+	// Runs are the lines of its RUN instructions.
+	Runs []int
+}
+
+// Result is what a build of a Dockerfile does.
+type Result struct {
+	// Stages are the stages built, in Dockerfile order.
+	Stages []Stage
+	// Args are the ARG names the build declares (meta ARGs and those of
+	// its stages).
+	Args map[string]bool
+	// Contexts are the named contexts the build uses (FROM, COPY --from,
+	// RUN --mount=from).
+	Contexts map[string]bool
+	// Images are the images its FROM instructions pull, after
+	// substitution, sorted.
+	Images []string
+}
+
+// TargetError is a target stage the Dockerfile lacks.
+type TargetError struct {
+	Target string
+	Stages []string
+}
+
+func (e *TargetError) Error() string {
+	return fmt.Sprintf("there is no stage %q (stages: %s)", e.Target, strings.Join(e.Stages, ", "))
+}
+
+// Analyze works out what b does. The automatic platform ARGs
+// (TARGETPLATFORM, BUILDARCH, ...) are set as the frontend sets them.
+func (f *File) Analyze(b Build) (*Result, error) {
+	lex := shell.NewLex(f.escape)
+	platformArgs := platformArgs(b.Platform, b.BuildPlatform)
+	// Meta ARGs: their defaults, or the build's value for a declared one.
+	meta := map[string]string{}
+	declared := map[string]bool{}
+	for _, a := range f.MetaArgs {
+		for _, kv := range a.Args {
+			declared[kv.Key] = true
+			if v, ok := b.Args[kv.Key]; ok {
+				meta[kv.Key] = v
+			} else if kv.Value != nil {
+				v, _, _ := lex.ProcessWord(*kv.Value, envOf(platformArgs, meta))
+				meta[kv.Key] = v
+			}
+		}
+	}
+	fromEnv := envOf(platformArgs, meta)
+
+	byName := map[string]int{}
+	for i, s := range f.Stages {
+		if s.Name != "" {
+			byName[strings.ToLower(s.Name)] = i
+		}
+	}
+	stageRef := func(ref string) (int, bool) {
+		if i, ok := byName[strings.ToLower(ref)]; ok {
+			return i, true
+		}
+		if i, err := strconv.Atoi(ref); err == nil && i >= 0 && i < len(f.Stages) {
+			return i, true
+		}
+		return 0, false
+	}
+
+	target := len(f.Stages) - 1
+	if b.Target != "" {
+		i, ok := byName[strings.ToLower(b.Target)]
+		if !ok {
+			return nil, &TargetError{Target: b.Target, Stages: f.StageNames()}
+		}
+		target = i
+	}
+
+	res := &Result{Args: map[string]bool{}, Contexts: map[string]bool{}}
+	for k := range declared {
+		res.Args[k] = true
+	}
+	plats := make([]*platforms.Platform, len(f.Stages))
+	built := map[int]bool{}
+	var visit func(i int, stack []int) error
+	visit = func(i int, stack []int) error {
+		if built[i] {
+			return nil
+		}
+		if slices.Contains(stack, i) {
+			return &Error{File: f.Name, Line: line(f.Stages[i].Location), Msg: fmt.Sprintf("stage %s depends on itself", f.StageNames()[i])}
+		}
+		stack = append(stack, i)
+		s := f.Stages[i]
+		base, _, err := lex.ProcessWord(s.BaseName, fromEnv)
+		if err != nil {
+			return &Error{File: f.Name, Line: line(s.Location), Msg: err.Error()}
+		}
+		var plat *platforms.Platform
+		if s.Platform != "" {
+			ps, _, err := lex.ProcessWord(s.Platform, fromEnv)
+			if err == nil {
+				p, perr := platforms.Parse(ps)
+				err = perr
+				if err == nil {
+					p = platforms.Normalize(p)
+					plat = &p
+				}
+			}
+			if err != nil {
+				return &Error{File: f.Name, Line: line(s.Location), Msg: fmt.Sprintf("--platform=%s: %v", s.Platform, err)}
+			}
+		}
+		switch j, isStage := stageRef(base); {
+		case isStage && j < i:
+			if err := visit(j, stack); err != nil {
+				return err
+			}
+			if plat == nil {
+				plat = plats[j]
+			}
+		case b.Contexts[base]:
+			res.Contexts[base] = true
+		case strings.EqualFold(base, "scratch"):
+		default:
+			if base == "" {
+				return &Error{File: f.Name, Line: line(s.Location), Msg: fmt.Sprintf("FROM %s is empty after substitution", s.BaseName)}
+			}
+			if _, err := reference.ParseNormalizedNamed(base); err != nil {
+				return &Error{File: f.Name, Line: line(s.Location), Msg: fmt.Sprintf("FROM %s: %q is neither a stage, a named context nor an image reference: %v", s.BaseName, base, err)}
+			}
+			res.Images = append(res.Images, base)
+		}
+		if plat == nil {
+			p := platforms.Normalize(b.Platform)
+			plat = &p
+		}
+		plats[i] = plat
+
+		// The stage's own ARGs, for COPY --from and RUN --mount=from.
+		env := map[string]string{}
+		for k, v := range meta {
+			env[k] = v
+		}
+		st := Stage{Name: f.StageNames()[i], Line: line(s.Location), Platform: *plat}
+		for _, c := range s.Commands {
+			switch c := c.(type) {
+			case *instructions.ArgCommand:
+				for _, kv := range c.Args {
+					res.Args[kv.Key] = true
+					if v, ok := b.Args[kv.Key]; ok {
+						env[kv.Key] = v
+					} else if kv.Value != nil {
+						env[kv.Key] = *kv.Value
+					}
+				}
+			case *instructions.CopyCommand:
+				if err := f.from(c.From, c.Location(), i, lex, envOf(platformArgs, env), b, res, stageRef, visit, stack); err != nil {
+					return err
+				}
+			case *instructions.RunCommand:
+				st.Runs = append(st.Runs, line(c.Location()))
+				for _, m := range instructions.GetMounts(c) {
+					if err := f.from(m.From, c.Location(), i, lex, envOf(platformArgs, env), b, res, stageRef, visit, stack); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		built[i] = true
+		res.Stages = append(res.Stages, st)
+		return nil
+	}
+	if err := visit(target, nil); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(res.Stages, func(a, b Stage) int { return a.Line - b.Line })
+	slices.Sort(res.Images)
+	res.Images = slices.Compact(res.Images)
+	return res, nil
+}
+
+// from follows a COPY --from or RUN --mount=from: a stage (built first), a
+// named context, or an image.
+func (f *File) from(ref string, loc []parser.Range, i int, lex *shell.Lex, env shell.EnvGetter, b Build, res *Result,
+	stageRef func(string) (int, bool), visit func(int, []int) error, stack []int) error {
+	if ref == "" {
+		return nil
+	}
+	v, _, err := lex.ProcessWord(ref, env)
+	if err != nil {
+		return &Error{File: f.Name, Line: line(loc), Msg: err.Error()}
+	}
+	if j, ok := stageRef(v); ok {
+		if j == i {
+			return &Error{File: f.Name, Line: line(loc), Msg: fmt.Sprintf("--from=%s names its own stage", ref)}
+		}
+		return visit(j, stack)
+	}
+	if b.Contexts[v] {
+		res.Contexts[v] = true
+		return nil
+	}
+	if _, err := reference.ParseNormalizedNamed(v); err != nil {
+		return &Error{File: f.Name, Line: line(loc), Msg: fmt.Sprintf("--from=%s: %q is neither a stage, a named context nor an image reference", ref, v)}
+	}
+	res.Images = append(res.Images, v)
+	return nil
+}
+
+func line(loc []parser.Range) int {
+	if len(loc) == 0 {
+		return 0
+	}
+	return loc[0].Start.Line
+}
+
+// platformArgs are the ARGs BuildKit sets for every build.
+func platformArgs(target, build platforms.Platform) map[string]string {
+	t, bp := platforms.Normalize(target), platforms.Normalize(build)
+	return map[string]string{
+		"TARGETPLATFORM": platforms.Format(t), "TARGETOS": t.OS, "TARGETARCH": t.Architecture, "TARGETVARIANT": t.Variant,
+		"BUILDPLATFORM": platforms.Format(bp), "BUILDOS": bp.OS, "BUILDARCH": bp.Architecture, "BUILDVARIANT": bp.Variant,
+	}
+}
+
+func envOf(maps ...map[string]string) shell.EnvGetter {
+	var kv []string
+	for _, m := range maps {
+		for k, v := range m {
+			kv = append(kv, k+"="+v)
+		}
+	}
+	return shell.EnvsFromSlice(kv)
+}
