@@ -44,20 +44,34 @@ func (c *compilation) assign(r *resolved) hcl.Diagnostics {
 			r.runs[node] = append(r.runs[node], plan.PlatformRun{Platform: p, Native: true})
 			continue
 		}
+		// The Dockerfile decides whether a foreign platform needs an
+		// emulator at all: only a RUN in a stage that runs on it does.
+		var emu emulation
+		if emuHost != nil && len(emuHost.platforms) > 0 {
+			emu = c.emulationFor(r, pp, platforms.MustParse(emuHost.platforms[0]))
+		}
+		if emu.known && len(emu.stages) == 0 && emuHost != nil {
+			r.runs[emuHost] = append(r.runs[emuHost], plan.PlatformRun{Platform: p, CrossCompiled: true})
+			continue
+		}
 		// QEMU's user-mode emulation runs Linux binaries only: a Windows
 		// or FreeBSD platform needs a builder that declares it.
 		if _, ok := c.host.emulators[pp.Architecture]; ok && pp.OS == "linux" && emuHost != nil && emuHost.local {
-			r.runs[emuHost] = append(r.runs[emuHost], plan.PlatformRun{Platform: p, Emulator: pp.Architecture})
+			r.runs[emuHost] = append(r.runs[emuHost], plan.PlatformRun{Platform: p, Emulator: pp.Architecture, Stages: emu.stageNames(), RunSteps: emu.runs})
 			continue
 		}
 		rng := r.in.decl.TypeRange
 		if r.platExpr != nil {
 			rng = elementRange(r.platExpr, i)
 		}
+		detail := c.noBuilderDetail(r, pp, emuHost)
+		if emu.known {
+			detail += fmt.Sprintf(" It needs emulation for %s (%d RUN step(s) in stage(s) %s run on %s).", emu.firstRun(r.build.Dockerfile), emu.runs, strings.Join(emu.stageNames(), ", "), p)
+		}
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  fmt.Sprintf("No builder serves %s", p),
-			Detail:   c.noBuilderDetail(r, pp, emuHost),
+			Detail:   detail,
 			Subject:  rng.Ptr(),
 		})
 	}

@@ -86,6 +86,8 @@ type compilation struct {
 
 	digests       *digestCache
 	resolver      *realpath.Cache
+	dockerfilesMu sync.Mutex
+	dockerfiles   map[string]*parsedDockerfile
 	specRealOnce  sync.Once
 	specRealDir   string
 	platformMu    sync.Mutex
@@ -127,7 +129,8 @@ func compile(ctx context.Context, s *spec.Spec, opts Options) (*compilation, *pl
 		groups:  map[string]*spec.Group{},
 		digests: newDigestCache(ctx, opts.FS),
 
-		resolver: realpath.NewCache(opts.FS),
+		resolver:    realpath.NewCache(opts.FS),
+		dockerfiles: map[string]*parsedDockerfile{},
 
 		platformCache: map[string]parsedPlatform{},
 		traversals:    map[hcl.Expression][]hcl.Traversal{},

@@ -32,7 +32,7 @@ func (p project) compile(t testing.TB) (*plan.Plan, hcl.Diagnostics) {
 	fsys := fstest.MapFS{}
 	files := p.files
 	if files == nil {
-		files = map[string]string{"Dockerfile": "FROM scratch\n"}
+		files = map[string]string{"Dockerfile": "FROM scratch\nRUN true\n"}
 	}
 	for name, body := range files {
 		if strings.HasPrefix(name, "/") {

@@ -59,7 +59,7 @@ group "default" {
   targets = [target.app]
 }
 `,
-		files: map[string]string{"Dockerfile": "FROM base\n", "base/Dockerfile": "FROM scratch\n", "db/Dockerfile": "FROM scratch\n"},
+		files: map[string]string{"Dockerfile": "FROM base\nRUN true\n", "base/Dockerfile": "FROM scratch\n", "db/Dockerfile": "FROM scratch\n"},
 	})
 	want := []string{
 		"host.docker.image_store", "host.emulator.arm64", "builder.default", "registry.internal",
@@ -79,7 +79,7 @@ group "default" {
 	if !equalJSON(app.Needs, wantNeeds) {
 		t.Errorf("build.app needs %+v, want %+v", app.Needs, wantNeeds)
 	}
-	wantRuns := []plan.PlatformRun{{Platform: "linux/amd64", Native: true}, {Platform: "linux/arm64", Emulator: "arm64"}}
+	wantRuns := []plan.PlatformRun{{Platform: "linux/amd64", Native: true}, {Platform: "linux/arm64", Emulator: "arm64", Stages: []string{"0"}, RunSteps: 1}}
 	if !equalJSON(app.Build.Platforms, wantRuns) {
 		t.Errorf("platforms %+v, want %+v (linux/arm64/v8 normalises to linux/arm64)", app.Build.Platforms, wantRuns)
 	}
@@ -591,6 +591,7 @@ func TestBakeFilePatterns(t *testing.T) {
 		name  string
 		src   string
 		vars  []string
+		files map[string]string
 		check func(t *testing.T, p *plan.Plan)
 	}{
 		{
@@ -651,7 +652,8 @@ target "app" {
 			},
 		},
 		{
-			name: "an attribute that reads another of its own target",
+			name:  "an attribute that reads another of its own target",
+			files: map[string]string{"Dockerfile": "FROM scratch AS runtime\n"},
 			src: `target "foo" {
   target = "runtime"
   tags   = ["example/${target.foo.target}:latest"]
@@ -698,7 +700,97 @@ target "a" {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.check(t, mustCompile(t, project{src: tt.src, vars: tt.vars}))
+			tt.check(t, mustCompile(t, project{src: tt.src, vars: tt.vars, files: tt.files}))
+		})
+	}
+}
+
+const crossDockerfile = `FROM --platform=$BUILDPLATFORM golang:1.26 AS build
+ARG TARGETOS TARGETARCH
+RUN GOOS=$TARGETOS GOARCH=$TARGETARCH go build -o /out/app .
+FROM scratch AS final
+COPY --from=build /out/app /app
+FROM debian:bookworm AS debug
+COPY --from=build /out/app /app
+RUN /app --version
+`
+
+// TestEmulationOnlyWhereARunNeedsIt: a stage on $BUILDPLATFORM
+// cross-compiles, so a target whose foreign platforms run no RUN needs no
+// emulator; one that does says which stages, and the error for a missing
+// emulator names the stage and the RUN line.
+func TestEmulationOnlyWhereARunNeedsIt(t *testing.T) {
+	p := mustCompile(t, project{
+		src:   "target \"app\" {\n  target = \"final\"\n  platforms = [\"linux/amd64\", \"linux/arm64\", \"linux/riscv64\"]\n}\n",
+		files: map[string]string{"Dockerfile": crossDockerfile},
+	})
+	want := []plan.PlatformRun{{Platform: "linux/amd64", Native: true}, {Platform: "linux/arm64", CrossCompiled: true}, {Platform: "linux/riscv64", CrossCompiled: true}}
+	if got := p.Step("build.app").Build.Platforms; !equalJSON(got, want) {
+		t.Errorf("platforms %+v, want %+v", got, want)
+	}
+	for _, st := range p.Steps {
+		if st.Emulator != nil {
+			t.Errorf("an emulator step for a cross-compiled build: %s", st.ID)
+		}
+	}
+
+	p = mustCompile(t, project{
+		src:   "host {\n  emulators = [\"arm64\"]\n}\ntarget \"app\" {\n  target = \"debug\"\n  platforms = [\"linux/amd64\", \"linux/arm64\"]\n}\n",
+		files: map[string]string{"Dockerfile": crossDockerfile},
+	})
+	run := p.Step("build.app").Build.Platforms[1]
+	if run.Emulator != "arm64" || strings.Join(run.Stages, ",") != "debug" || run.RunSteps != 1 || run.How() != "emulated: 1 RUN step in stage debug" {
+		t.Errorf("emulated run %+v (%s)", run, run.How())
+	}
+
+	_, diags := project{
+		src:   "target \"app\" {\n  target = \"debug\"\n  platforms = [\"linux/amd64\", \"linux/arm64\"]\n}\n",
+		files: map[string]string{"Dockerfile": crossDockerfile},
+	}.compile(t)
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "the RUN at Dockerfile:8 in stage debug") {
+		t.Errorf("a missing emulator: %s", describe(diags))
+	}
+}
+
+// TestDockerfileChecks: the spec checked against the Dockerfile it builds.
+func TestDockerfileChecks(t *testing.T) {
+	files := map[string]string{"Dockerfile": crossDockerfile}
+	tests := []struct {
+		name, src     string
+		files         map[string]string
+		severity      hcl.DiagnosticSeverity
+		summary, want string
+		line          int
+	}{
+		{"unknown stage", "target \"a\" {\n  target = \"fnal\"\n}\n", files, hcl.DiagError, "Unknown target stage", `Did you mean "final"?`, 2},
+		{"unused build arg", "target \"a\" {\n  args = { VERSION = \"1\" }\n}\n", files, hcl.DiagWarning, "Build arg no ARG declares", "VERSION", 2},
+		{"declared build arg", "target \"a\" {\n  args = { TARGETOS = \"x\", BUILDKIT_INLINE_CACHE = \"1\" }\n}\n", files, hcl.DiagWarning, "", "", 0},
+		{"unused context", "target \"a\" {\n  contexts = { tools = \"tools\" }\n}\n", map[string]string{"Dockerfile": crossDockerfile, "tools/x": ""}, hcl.DiagWarning, "Named context no stage uses", `"tools"`, 2},
+		{"used context", "target \"a\" {\n  contexts = { \"golang:1.26\" = \"tools\" }\n}\n", map[string]string{"Dockerfile": crossDockerfile, "tools/x": ""}, hcl.DiagWarning, "", "", 0},
+		{"bad FROM", "target \"a\" {\n}\n", map[string]string{"Dockerfile": "ARG B=Bad/Ref\nFROM $B\n"}, hcl.DiagError, "Invalid Dockerfile", "Dockerfile:2", 1},
+		{"unparsable", "target \"a\" {\n  dockerfile_inline = \"FROM scratch\\nBOGUS x\"\n}\n", nil, hcl.DiagError, "Dockerfile does not parse", "dockerfile_inline:2", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, diags := project{src: tt.src, files: tt.files}.compile(t)
+			var found *hcl.Diagnostic
+			for _, d := range diags {
+				if d.Summary == tt.summary {
+					found = d
+				}
+			}
+			if tt.summary == "" {
+				if len(diags) > 0 {
+					t.Errorf("diagnostics: %s", describe(diags))
+				}
+				return
+			}
+			if found == nil || found.Severity != tt.severity || !strings.Contains(found.Detail, tt.want) {
+				t.Fatalf("no %q with %q: %s", tt.summary, tt.want, describe(diags))
+			}
+			if tt.line > 0 && (found.Subject == nil || found.Subject.Start.Line != tt.line) {
+				t.Errorf("at %v, want line %d", found.Subject, tt.line)
+			}
 		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bakeplan/bakeplan/compiler/dockerfile"
 	"github.com/bakeplan/bakeplan/internal/realpath"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/spec"
@@ -36,8 +37,10 @@ type resolved struct {
 	// unless named explicitly, so their files are not required.
 	abstract bool
 
-	contextDir string // within the FS
-	dockerfile string // within the FS; "" with dockerfile_inline
+	contextDir string           // within the FS
+	dockerfile string           // within the FS; "" with dockerfile_inline
+	df         *dockerfile.File // parsed; nil when it could not be read
+	emulations map[string]emulation
 	runs       map[*builderDecl][]plan.PlatformRun
 	nodes      []*builderDecl // the keys of runs, in builder order
 }
@@ -276,6 +279,9 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 			Detail:   fmt.Sprintf("target.%s loads %d platforms (%s) into Docker, but only Docker's containerd image store holds multi-platform images. Declare host { docker { image_store = \"containerd\" } } so bakeplan checks and switches it, or load one platform.", in.name, len(r.platforms), strings.Join(r.platforms, ", ")),
 			Subject:  r.dockerOut,
 		})
+	}
+	if !abstract && !diags.HasErrors() {
+		diags = append(diags, c.checkDockerfile(r)...)
 	}
 	return r, diags
 }

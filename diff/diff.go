@@ -261,11 +261,7 @@ func flattenInto(out map[string]value, prefix string, obj map[string]any, s *pla
 		case p == "platforms" && s.Build != nil:
 			var l []string
 			for _, r := range s.Build.Platforms {
-				if r.Native {
-					l = append(l, r.Platform+" (native)")
-				} else {
-					l = append(l, r.Platform+" (emulated: "+r.Emulator+")")
-				}
+				l = append(l, r.Platform+" ("+r.How()+")")
 			}
 			out[p] = value{isList: true, list: l}
 		case p == "contexts" && s.Build != nil:

@@ -38,7 +38,7 @@ func (s side) compile(t *testing.T) (*plan.Plan, fstest.MapFS) {
 	fsys := fstest.MapFS{}
 	files := s.files
 	if files == nil {
-		files = map[string]string{"Dockerfile": "FROM scratch\n"}
+		files = map[string]string{"Dockerfile": "FROM scratch\nRUN true\n"}
 	}
 	for n, b := range files {
 		fsys["p/"+n] = &fstest.MapFile{Data: []byte(b)}
@@ -82,9 +82,9 @@ target "worker" {
 `
 
 var baseFiles = map[string]string{
-	"Dockerfile":      "FROM base\nCOPY . /app\n",
+	"Dockerfile":      "FROM base\nCOPY . /app\nRUN true\n",
 	"main.go":         "package main\n",
-	"base/Dockerfile": "FROM scratch\n",
+	"base/Dockerfile": "FROM scratch\nRUN true\n",
 }
 
 func with(files map[string]string, kv ...string) map[string]string {

@@ -381,6 +381,12 @@ func (e *encoder) build(b *Build) error {
 			e.key("native")
 			e.bool(r.Native)
 			e.optStr("emulator", r.Emulator)
+			e.optBool("cross_compiled", r.CrossCompiled)
+			e.optStrs("stages", r.Stages)
+			if r.RunSteps != 0 {
+				e.key("run_steps")
+				e.int(r.RunSteps)
+			}
 			e.close('}')
 		}
 		e.close(']')

@@ -1,6 +1,10 @@
 package plan
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
 
 // FormatVersion is the version of the JSON plan format. Readers accept any
 // plan with the same major version and refuse others.
@@ -185,6 +189,14 @@ type PlatformRun struct {
 	Native   bool   `json:"native"`
 	// Emulator is the architecture whose emulator an emulated platform needs.
 	Emulator string `json:"emulator,omitempty"`
+	// CrossCompiled: a foreign platform whose build runs every RUN on the
+	// builder's own platform (FROM --platform=$BUILDPLATFORM), so it needs
+	// no emulator.
+	CrossCompiled bool `json:"cross_compiled,omitempty"`
+	// Stages and RunSteps say, for an emulated platform whose Dockerfile
+	// was read, which stages run RUN steps on it and how many.
+	Stages   []string `json:"stages,omitempty"`
+	RunSteps int      `json:"run_steps,omitempty"`
 }
 
 // Build is a build.TARGET step: one Dockerfile solve on one builder node.
@@ -297,3 +309,29 @@ func (p *Plan) Probed() bool {
 	}
 	return false
 }
+
+// How says how a platform is built: "native", "cross-compiled, no
+// emulation", or "emulated: 3 RUN steps in stages build, final" (with only
+// the emulator's architecture when the Dockerfile was not read).
+func (r PlatformRun) How() string {
+	switch {
+	case r.Native:
+		return "native"
+	case r.CrossCompiled:
+		return "cross-compiled, no emulation"
+	case r.RunSteps > 0:
+		steps := "RUN steps"
+		if r.RunSteps == 1 {
+			steps = "RUN step"
+		}
+		stages := "stages"
+		if len(r.Stages) == 1 {
+			stages = "stage"
+		}
+		return fmt.Sprintf("emulated: %d %s in %s %s", r.RunSteps, steps, stages, strings.Join(r.Stages, ", "))
+	}
+	return "emulated: " + r.Emulator
+}
+
+// Emulated says whether the platform runs under an emulator.
+func (r PlatformRun) Emulated() bool { return !r.Native && !r.CrossCompiled }

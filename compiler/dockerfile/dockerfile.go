@@ -27,7 +27,15 @@ type File struct {
 	Stages   []instructions.Stage
 	MetaArgs []instructions.ArgCommand
 	escape   rune
+	// targetDependent: which stages a build runs, and where, may depend on
+	// the target platform (a TARGET* ARG in a FROM, --platform or --from).
+	targetDependent bool
 }
+
+// TargetDependent says whether the stages a build runs, and the platforms
+// they run on, may differ between two foreign target platforms. When not,
+// one analysis serves every foreign platform of a build.
+func (f *File) TargetDependent() bool { return f.targetDependent }
 
 // Error is a problem at a line of a Dockerfile (0 when it has none).
 type Error struct {
@@ -56,7 +64,40 @@ func Parse(name string, data []byte) (*File, error) {
 	if len(stages) == 0 {
 		return nil, &Error{File: name, Msg: "no FROM instruction"}
 	}
-	return &File{Name: name, Stages: stages, MetaArgs: metaArgs, escape: res.EscapeToken}, nil
+	f := &File{Name: name, Stages: stages, MetaArgs: metaArgs, escape: res.EscapeToken}
+	f.targetDependent = f.mentionsTarget()
+	return f, nil
+}
+
+func (f *File) mentionsTarget() bool {
+	has := func(s string) bool { return strings.Contains(s, "TARGET") }
+	for _, a := range f.MetaArgs {
+		for _, kv := range a.Args {
+			if kv.Value != nil && has(*kv.Value) {
+				return true
+			}
+		}
+	}
+	for _, s := range f.Stages {
+		if has(s.BaseName) || has(s.Platform) {
+			return true
+		}
+		for _, c := range s.Commands {
+			switch c := c.(type) {
+			case *instructions.CopyCommand:
+				if has(c.From) {
+					return true
+				}
+			case *instructions.RunCommand:
+				for _, m := range instructions.GetMounts(c) {
+					if has(m.From) {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
 }
 
 func located(name string, err error) error {
@@ -217,8 +258,8 @@ func (f *File) Analyze(b Build) (*Result, error) {
 			if plat == nil {
 				plat = plats[j]
 			}
-		case b.Contexts[base]:
-			res.Contexts[base] = true
+		case len(b.Contexts) > 0 && b.Contexts[contextKey(base)]:
+			res.Contexts[contextKey(base)] = true
 		case strings.EqualFold(base, "scratch"):
 		default:
 			if base == "" {
@@ -241,6 +282,14 @@ func (f *File) Analyze(b Build) (*Result, error) {
 			env[k] = v
 		}
 		st := Stage{Name: f.StageNames()[i], Line: line(s.Location), Platform: *plat}
+		// The stage's environment, made again only after an ARG changes it.
+		var stageEnv shell.EnvGetter
+		envNow := func() shell.EnvGetter {
+			if stageEnv == nil {
+				stageEnv = envOf(platformArgs, env)
+			}
+			return stageEnv
+		}
 		for _, c := range s.Commands {
 			switch c := c.(type) {
 			case *instructions.ArgCommand:
@@ -252,14 +301,21 @@ func (f *File) Analyze(b Build) (*Result, error) {
 						env[kv.Key] = *kv.Value
 					}
 				}
+				stageEnv = nil
 			case *instructions.CopyCommand:
-				if err := f.from(c.From, c.Location(), i, lex, envOf(platformArgs, env), b, res, stageRef, visit, stack); err != nil {
+				if c.From == "" {
+					continue
+				}
+				if err := f.from(c.From, c.Location(), i, lex, envNow(), b, res, stageRef, visit, stack); err != nil {
 					return err
 				}
 			case *instructions.RunCommand:
 				st.Runs = append(st.Runs, line(c.Location()))
 				for _, m := range instructions.GetMounts(c) {
-					if err := f.from(m.From, c.Location(), i, lex, envOf(platformArgs, env), b, res, stageRef, visit, stack); err != nil {
+					if m.From == "" {
+						continue
+					}
+					if err := f.from(m.From, c.Location(), i, lex, envNow(), b, res, stageRef, visit, stack); err != nil {
 						return err
 					}
 				}
@@ -295,8 +351,8 @@ func (f *File) from(ref string, loc []parser.Range, i int, lex *shell.Lex, env s
 		}
 		return visit(j, stack)
 	}
-	if b.Contexts[v] {
-		res.Contexts[v] = true
+	if len(b.Contexts) > 0 && b.Contexts[contextKey(v)] {
+		res.Contexts[contextKey(v)] = true
 		return nil
 	}
 	if _, err := reference.ParseNormalizedNamed(v); err != nil {
@@ -330,4 +386,15 @@ func envOf(maps ...map[string]string) shell.EnvGetter {
 		}
 	}
 	return shell.EnvsFromSlice(kv)
+}
+
+// contextKey is the named context that stands in for an image reference,
+// as the frontend looks it up: the familiar name without ":latest"
+// (docker.io/library/alpine:latest is "alpine", golang:1.26 stays).
+func contextKey(ref string) string {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ref
+	}
+	return strings.TrimSuffix(reference.FamiliarString(named), ":latest")
 }

@@ -13,10 +13,57 @@ import (
 // Platforms are the four platforms every generated target builds.
 var Platforms = []string{"linux/amd64", "linux/arm64", "linux/riscv64", "linux/ppc64le"}
 
-// Write creates dir/bakeplan.hcl, dir/docker-bake.hcl and n context
-// directories under dir/svc. Every tenth target takes the previous one as a
-// named context, so the graph has edges as real specs do.
+// dockerfiles are the few multi-stage Dockerfiles the targets share, as in
+// real repositories: one that cross-compiles (its RUN on $BUILDPLATFORM),
+// one whose RUN runs on every target platform, a static one, and one that
+// takes the previous target as a named context.
+var dockerfiles = map[string]string{
+	"go": `ARG GO_VERSION=1.26
+FROM --platform=$BUILDPLATFORM golang:${GO_VERSION} AS build
+ARG SERVICE VERSION TARGETOS TARGETARCH
+WORKDIR /src
+COPY . .
+RUN GOOS=$TARGETOS GOARCH=$TARGETARCH go build -ldflags "-X main.version=$VERSION" -o /out/$SERVICE .
+FROM gcr.io/distroless/static:nonroot AS runtime
+COPY --from=build /out/ /usr/local/bin/
+`,
+	"node": `FROM node:22-slim AS deps
+ARG SERVICE
+WORKDIR /app
+COPY . .
+RUN npm ci --omit=dev
+FROM node:22-slim AS runtime
+ARG VERSION
+ENV VERSION=$VERSION
+COPY --from=deps /app /app
+`,
+	"static": `FROM scratch AS runtime
+ARG SERVICE VERSION
+COPY . /srv/
+`,
+	"prev": `FROM --platform=$BUILDPLATFORM alpine:3.20 AS build
+ARG SERVICE VERSION
+RUN echo "$SERVICE $VERSION" > /version
+FROM scratch AS runtime
+COPY --from=prev / /prev/
+COPY --from=build /version /version
+`,
+}
+
+// Write creates dir/bakeplan.hcl, dir/docker-bake.hcl, the shared
+// Dockerfiles under dir/docker and n context directories under dir/svc.
+// Every tenth target takes the previous one as a named context, so the
+// graph has edges as real specs do.
 func Write(dir string, n int) error {
+	if err := os.MkdirAll(filepath.Join(dir, "docker"), 0o755); err != nil {
+		return err
+	}
+	for name, body := range dockerfiles {
+		if err := os.WriteFile(filepath.Join(dir, "docker", name+".Dockerfile"), []byte(body), 0o644); err != nil {
+			return err
+		}
+	}
+	kinds := []string{"go", "node", "static"}
 	var bp, bake strings.Builder
 	quoted := `"` + strings.Join(Platforms, `", "`) + `"`
 	fmt.Fprintf(&bp, `variable "VERSION" {
@@ -51,7 +98,6 @@ variable "REGISTRY" {
 			return err
 		}
 		files := map[string]string{
-			"Dockerfile":    fmt.Sprintf("FROM base\nARG SERVICE=%s\nCOPY . /srv/\n", name),
 			"main.go":       fmt.Sprintf("package main\n\nfunc main() { println(%q) }\n", name),
 			".dockerignore": "*.log\n",
 		}
@@ -61,10 +107,15 @@ variable "REGISTRY" {
 			}
 		}
 		ctxLine, bakeCtx := "", ""
+		kind := kinds[i%len(kinds)]
 		if i%10 == 9 {
+			kind = "prev"
 			ctxLine = fmt.Sprintf("  contexts  = { prev = target.%s }\n", names[i-1])
 			bakeCtx = fmt.Sprintf("  contexts  = { prev = \"target:%s\" }\n", names[i-1])
 		}
+		df := fmt.Sprintf("  dockerfile = \"../../docker/%s.Dockerfile\"\n  target    = \"runtime\"\n", kind)
+		ctxLine += df
+		bakeCtx += df
 		fmt.Fprintf(&bp, `target %q {
   context   = "svc/%s"
   platforms = local.platforms

@@ -86,9 +86,14 @@ func nodeLines(s *plan.Step) []string {
 	if s.Build != nil {
 		var ps []string
 		for _, r := range s.Build.Platforms {
-			if r.Native {
+			switch {
+			case r.Native:
 				ps = append(ps, r.Platform)
-			} else {
+			case r.CrossCompiled:
+				ps = append(ps, r.Platform+" (cross-compiled)")
+			case len(r.Stages) > 0:
+				ps = append(ps, r.Platform+" (emulated: "+strings.Join(r.Stages, ", ")+")")
+			default:
 				ps = append(ps, r.Platform+" (emulated)")
 			}
 		}

@@ -74,7 +74,7 @@ func Summary(p *plan.Plan) string {
 			builds++
 			for _, r := range s.Build.Platforms {
 				platforms++
-				if !r.Native {
+				if r.Emulated() {
 					emulated++
 				}
 			}
@@ -182,11 +182,7 @@ func describeBuild(b *plan.Build) []string {
 	var out []string
 	var runs []string
 	for _, r := range b.Platforms {
-		if r.Native {
-			runs = append(runs, r.Platform+" (native)")
-		} else {
-			runs = append(runs, r.Platform+" (emulated: "+r.Emulator+")")
-		}
+		runs = append(runs, r.Platform+" ("+r.How()+")")
 	}
 	out = append(out, fmt.Sprintf("on builder.%s: %s", b.Builder, strings.Join(runs, ", ")))
 	src := "context " + b.Context

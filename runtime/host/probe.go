@@ -270,7 +270,7 @@ func probeBuilder(ctx context.Context, p *plan.Plan, st *plan.Step, opts Options
 			continue
 		}
 		for _, run := range other.Build.Platforms {
-			if !seen[run.Platform] && !(run.Emulator != "" && b.Local) {
+			if !seen[run.Platform] && !run.CrossCompiled && !(run.Emulator != "" && b.Local) {
 				add(st, fmt.Sprintf("Builder %s does not serve %s", b.Name, run.Platform),
 					fmt.Sprintf("%s needs %s on builder.%s (%s), whose workers serve %s. Declare a builder that serves it, or add its emulator on that builder's host.",
 						other.ID, run.Platform, b.Name, r, strings.Join(served, ", ")))

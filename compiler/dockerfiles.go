@@ -1,0 +1,238 @@
+package compiler
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/bakeplan/bakeplan/compiler/dockerfile"
+	"github.com/bakeplan/bakeplan/compiler/inputs"
+	"github.com/containerd/platforms"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// parsedDockerfile is one Dockerfile, parsed once however many targets use
+// it.
+type parsedDockerfile struct {
+	once sync.Once
+	file *dockerfile.File
+	err  error
+}
+
+// dockerfileOf parses the target's Dockerfile (file or inline), once per
+// distinct file. It returns nil without error for a target whose
+// Dockerfile cannot be read here (an abstract template).
+func (c *compilation) dockerfileOf(r *resolved) (*dockerfile.File, error) {
+	var key, name string
+	var read func() ([]byte, error)
+	switch {
+	case r.build.DockerfileInline != "":
+		key = "inline:" + inputs.Bytes([]byte(r.build.DockerfileInline))
+		name = "target." + r.in.name + ".dockerfile_inline"
+		read = func() ([]byte, error) { return []byte(r.build.DockerfileInline), nil }
+	case r.dockerfile != "":
+		key, name = r.dockerfile, r.build.Dockerfile
+		read = func() ([]byte, error) { return fs.ReadFile(c.opts.FS, r.dockerfile) }
+	default:
+		return nil, nil
+	}
+	c.dockerfilesMu.Lock()
+	pd := c.dockerfiles[key]
+	if pd == nil {
+		pd = &parsedDockerfile{}
+		c.dockerfiles[key] = pd
+	}
+	c.dockerfilesMu.Unlock()
+	pd.once.Do(func() {
+		data, err := read()
+		if err != nil {
+			pd.err = err
+			return
+		}
+		pd.file, pd.err = dockerfile.Parse(name, data)
+	})
+	return pd.file, pd.err
+}
+
+// buildkitArgs are build args BuildKit reads itself, which no ARG needs to
+// declare.
+func buildkitArg(name string) bool {
+	switch strings.ToUpper(name) {
+	case "HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY", "SOURCE_DATE_EPOCH":
+		return true
+	}
+	return strings.HasPrefix(name, "BUILDKIT_")
+}
+
+// checkDockerfile reads the target's Dockerfile and checks the spec against
+// it: the target stage exists, every FROM names a stage, a named context or
+// an image, and every build arg and named context is used (warnings, as
+// BuildKit ignores them silently). The analysis stays with r for assign.
+func (c *compilation) checkDockerfile(r *resolved) hcl.Diagnostics {
+	f, err := c.dockerfileOf(r)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // reported as a missing Dockerfile already
+		}
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Dockerfile does not parse",
+			Detail:   fmt.Sprintf("target.%s builds %s", r.in.name, err),
+			Subject:  c.dockerfileRange(r).Ptr(),
+		}}
+	}
+	if f == nil {
+		return nil
+	}
+	r.df = f
+	// One analysis serves the checks and, usually, every foreign platform
+	// (emulationFor): take a foreign platform when the target has one.
+	native := platforms.MustParse(c.native)
+	plat := native
+	for _, p := range r.platforms {
+		if p != c.native {
+			plat = platforms.MustParse(p)
+			break
+		}
+	}
+	res, err := f.Analyze(r.dockerfileBuild(plat, native))
+	if err == nil && platforms.Format(plat) != c.native {
+		r.emulations = map[string]emulation{emulationKey(f, plat, native): emulationOf(res, native)}
+	}
+	var te *dockerfile.TargetError
+	switch {
+	case errors.As(err, &te):
+		detail := fmt.Sprintf("target.%s builds the stage %q, which %s does not have; its stages are %s.", r.in.name, te.Target, f.Name, strings.Join(te.Stages, ", "))
+		if s := suggest(te.Target, te.Stages); s != "" {
+			detail += fmt.Sprintf(" Did you mean %q?", s)
+		}
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown target stage", Detail: detail, Subject: c.declRange(r.in, "target").Ptr()}}
+	case err != nil:
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid Dockerfile",
+			Detail:   fmt.Sprintf("target.%s builds %s", r.in.name, err),
+			Subject:  c.dockerfileRange(r).Ptr(),
+		}}
+	}
+	var diags hcl.Diagnostics
+	for _, k := range sortedKeys(r.build.Args) {
+		if !res.Args[k] && !buildkitArg(k) {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagWarning,
+				Summary:  "Build arg no ARG declares",
+				Detail:   fmt.Sprintf("target.%s passes the build arg %s, but no ARG of the stages it builds in %s declares it, so BuildKit ignores it.", r.in.name, k, f.Name),
+				Subject:  c.declRange(r.in, "args").Ptr(),
+			})
+		}
+	}
+	for _, nc := range r.in.decl.Contexts {
+		if !res.Contexts[nc.Name] {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagWarning,
+				Summary:  "Named context no stage uses",
+				Detail:   fmt.Sprintf("target.%s passes the context %q, but no FROM, COPY --from or RUN --mount=from of the stages it builds in %s names it.", r.in.name, nc.Name, f.Name),
+				Subject:  nc.DeclRange.Ptr(),
+			})
+		}
+	}
+	return diags
+}
+
+// dockerfileBuild is the build of r's Dockerfile for one platform.
+func (r *resolved) dockerfileBuild(plat, buildPlat platforms.Platform) dockerfile.Build {
+	ctxs := map[string]bool{}
+	for _, nc := range r.build.Contexts {
+		ctxs[nc.Name] = true
+	}
+	return dockerfile.Build{Target: r.build.Stage, Args: r.build.Args, Contexts: ctxs, Platform: plat, BuildPlatform: buildPlat}
+}
+
+func (c *compilation) dockerfileRange(r *resolved) hcl.Range {
+	if _, ok := r.in.exprs["dockerfile_inline"]; ok {
+		return c.declRange(r.in, "dockerfile_inline")
+	}
+	return c.declRange(r.in, "dockerfile")
+}
+
+// emulation is what a foreign platform of a build needs: nothing when every
+// RUN of the stages built for it runs on the builder's own platform (the
+// build cross-compiles), else the RUN steps that run on other platforms.
+type emulation struct {
+	known  bool // the Dockerfile could be analysed
+	stages []dockerfile.Stage
+	runs   int
+}
+
+// emulationFor works out what building r for p on a builder whose native
+// platform is buildPlat needs.
+func (c *compilation) emulationFor(r *resolved, p, buildPlat platforms.Platform) emulation {
+	if r.df == nil {
+		return emulation{}
+	}
+	// Without a TARGET* ARG where stages are chosen, every foreign
+	// platform runs the same stages the same way: analyse once.
+	key := emulationKey(r.df, p, buildPlat)
+	if e, ok := r.emulations[key]; ok {
+		return e
+	}
+	if r.emulations == nil {
+		r.emulations = map[string]emulation{}
+	}
+	e := c.analyseEmulation(r, p, buildPlat)
+	r.emulations[key] = e
+	return e
+}
+
+func emulationKey(f *dockerfile.File, p, buildPlat platforms.Platform) string {
+	key := "foreign " + platforms.Format(buildPlat)
+	if f.TargetDependent() {
+		key = platforms.Format(p) + " " + key
+	}
+	return key
+}
+
+func (c *compilation) analyseEmulation(r *resolved, p, buildPlat platforms.Platform) emulation {
+	res, err := r.df.Analyze(r.dockerfileBuild(p, buildPlat))
+	if err != nil {
+		return emulation{}
+	}
+	return emulationOf(res, buildPlat)
+}
+
+// emulationOf picks, from an analysed build, the RUN steps that run on
+// another platform than the builder's.
+func emulationOf(res *dockerfile.Result, buildPlat platforms.Platform) emulation {
+	e := emulation{known: true}
+	native := platforms.Only(buildPlat)
+	for _, s := range res.Stages {
+		if len(s.Runs) > 0 && !native.Match(s.Platform) {
+			e.stages = append(e.stages, s)
+			e.runs += len(s.Runs)
+		}
+	}
+	return e
+}
+
+func (e emulation) stageNames() []string {
+	var out []string
+	for _, s := range e.stages {
+		out = append(out, s.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// firstRun names the first RUN that needs emulation, as file:line.
+func (e emulation) firstRun(file string) string {
+	for _, s := range e.stages {
+		if len(s.Runs) > 0 {
+			return fmt.Sprintf("the RUN at %s:%d in stage %s", path.Base(file), s.Runs[0], s.Name)
+		}
+	}
+	return ""
+}
