@@ -86,7 +86,13 @@ func (t *Tagger) Put(ctx context.Context, tag string, m Manifest) error {
 	if err != nil {
 		return fmt.Errorf("tag %s: %w", tag, err)
 	}
-	w, err := pusher.Push(ctx, m.Desc)
+	// containerd's pusher remembers what it pushed by digest and answers
+	// "already exists" for the same digest again, which for a manifest
+	// means a second tag pointing at it would silently not be written.
+	// Naming the tag in the descriptor makes the key the tag's own.
+	desc := m.Desc
+	desc.Annotations = map[string]string{ocispecs.AnnotationRefName: tag}
+	w, err := pusher.Push(ctx, desc)
 	if errdefs.IsAlreadyExists(err) {
 		return nil
 	}
