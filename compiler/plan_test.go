@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -792,5 +793,26 @@ func TestDockerfileChecks(t *testing.T) {
 				t.Errorf("at %v, want line %d", found.Subject, tt.line)
 			}
 		})
+	}
+}
+
+// TestCrossExample: examples/cross plans three platforms with no emulator.
+func TestCrossExample(t *testing.T) {
+	df, err := os.ReadFile("../examples/cross/Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("../examples/cross/bakeplan.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := mustCompile(t, project{src: string(src), files: map[string]string{"Dockerfile": string(df)}})
+	var hows []string
+	for _, r := range p.Step("build.cross").Build.Platforms {
+		hows = append(hows, r.Platform+" "+r.How())
+	}
+	want := "linux/amd64 native, linux/arm64 cross-compiled, no emulation, linux/riscv64 cross-compiled, no emulation"
+	if got := strings.Join(hows, ", "); got != want {
+		t.Errorf("%s\nwant %s", got, want)
 	}
 }

@@ -719,3 +719,31 @@ func dryRun(w io.Writer, p *plan.Plan, opts apply.Options) error {
 	}
 	return views.DryRun(w, p, reqs, opts.Env)
 }
+
+// TestCrossCompiles builds examples/cross for linux/amd64, linux/arm64 and
+// linux/riscv64 with no emulator declared: the plan needs none, and every
+// platform's file was written by a RUN on the builder's own platform.
+func TestCrossCompiles(t *testing.T) {
+	e := envOrSkip(t)
+	dir, _ := filepath.Abs("../../examples/cross")
+	repo := unique("cross")
+	p := compileDir(t, dir, "REGISTRY="+e.registry+"/"+repo, "BASE="+e.base)
+	for _, st := range p.Steps {
+		if st.Emulator != nil {
+			t.Fatalf("the plan needs an emulator: %s", st.ID)
+		}
+	}
+	if _, err := apply.Apply(ctx(t), p, e.options(dir)); err != nil {
+		t.Fatal(err)
+	}
+	reg := registry{e.registry}
+	idx, _ := reg.index(t, repo+"/cross", "latest")
+	if got := strings.Join(platformsOf(idx), " "); got != "linux/amd64 linux/arm64 linux/riscv64" {
+		t.Errorf("index platforms %q", got)
+	}
+	for _, pl := range []string{"linux/amd64", "linux/arm64", "linux/riscv64"} {
+		if got := strings.TrimSpace(reg.file(t, repo+"/cross", idx, pl, "platform")); got != pl+", built on x86_64" {
+			t.Errorf("%s: %q", pl, got)
+		}
+	}
+}
