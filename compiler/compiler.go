@@ -53,6 +53,9 @@ type Options struct {
 	// Environ when set, else the current time.
 	Now func() time.Time
 
+	// Strict makes Dockerfile lint findings errors (validate --strict).
+	Strict bool
+
 	// Sensitive, when set, receives the sensitive values the compilation
 	// saw, for a caller that prints source snippets.
 	Sensitive *Sensitive

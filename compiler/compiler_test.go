@@ -25,6 +25,7 @@ type project struct {
 	environ  []string
 	sel      []string
 	ctx      context.Context // nil: context.Background()
+	strict   bool
 }
 
 func (p project) compile(t testing.TB) (*plan.Plan, hcl.Diagnostics) {
@@ -73,6 +74,7 @@ func (p project) compile(t testing.TB) (*plan.Plan, hcl.Diagnostics) {
 		Environ:        p.environ,
 		NativePlatform: platforms.MustParse("linux/amd64"),
 		Select:         p.sel,
+		Strict:         p.strict,
 	})
 	return pl, append(diags, d...)
 }

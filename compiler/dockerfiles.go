@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -21,6 +22,9 @@ type parsedDockerfile struct {
 	once sync.Once
 	file *dockerfile.File
 	err  error
+	// lint findings are reported once per file, with the first target
+	// that reads it.
+	reported sync.Once
 }
 
 // dockerfileOf parses the target's Dockerfile (file or inline), once per
@@ -47,6 +51,7 @@ func (c *compilation) dockerfileOf(r *resolved) (*dockerfile.File, error) {
 		c.dockerfiles[key] = pd
 	}
 	c.dockerfilesMu.Unlock()
+	r.pd = pd
 	pd.once.Do(func() {
 		data, err := read()
 		if err != nil {
@@ -89,6 +94,8 @@ func (c *compilation) checkDockerfile(r *resolved) hcl.Diagnostics {
 		return nil
 	}
 	r.df = f
+	var diags hcl.Diagnostics
+	diags = append(diags, c.lintOnce(r, f)...)
 	// One analysis serves the checks and, usually, every foreign platform
 	// (emulationFor): take a foreign platform when the target has one.
 	native := platforms.MustParse(c.native)
@@ -110,18 +117,17 @@ func (c *compilation) checkDockerfile(r *resolved) hcl.Diagnostics {
 		if s := suggest(te.Target, te.Stages); s != "" {
 			detail += fmt.Sprintf(" Did you mean %q?", s)
 		}
-		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown target stage", Detail: detail, Subject: c.declRange(r.in, "target").Ptr()}}
+		return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown target stage", Detail: detail, Subject: c.declRange(r.in, "target").Ptr()})
 	case err != nil:
-		return hcl.Diagnostics{{
+		return append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid Dockerfile",
 			Detail:   fmt.Sprintf("target.%s builds %s", r.in.name, err),
 			Subject:  c.dockerfileRange(r).Ptr(),
-		}}
+		})
 	}
-	var diags hcl.Diagnostics
 	for _, k := range sortedKeys(r.build.Args) {
-		if !res.Args[k] && !buildkitArg(k) {
+		if !res.Args[k] && !buildkitArg(k) && !dockerfile.Skips(f.Data, "UnusedBuildArg") {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagWarning,
 				Summary:  "Build arg no ARG declares",
@@ -131,7 +137,7 @@ func (c *compilation) checkDockerfile(r *resolved) hcl.Diagnostics {
 		}
 	}
 	for _, nc := range r.in.decl.Contexts {
-		if !res.Contexts[nc.Name] {
+		if !res.Contexts[nc.Name] && !dockerfile.Skips(f.Data, "UnusedNamedContext") {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagWarning,
 				Summary:  "Named context no stage uses",
@@ -235,4 +241,62 @@ func (e emulation) firstRun(file string) string {
 		}
 	}
 	return ""
+}
+
+// lintOnce runs BuildKit's lint rules over f the first time a target reads
+// it: warnings at the Dockerfile's lines (errors with Options.Strict).
+func (c *compilation) lintOnce(r *resolved, f *dockerfile.File) hcl.Diagnostics {
+	pd := r.pd
+	if pd == nil {
+		return nil
+	}
+	var diags hcl.Diagnostics
+	pd.reported.Do(func() {
+		findings, err := dockerfile.Lint(c.ctx, f.Name, f.Data)
+		if err != nil {
+			return // the checks below report what does not parse
+		}
+		sev := hcl.DiagWarning
+		if c.opts.Strict {
+			sev = hcl.DiagError
+		}
+		for _, fd := range findings {
+			d := &hcl.Diagnostic{
+				Severity: sev,
+				Summary:  "Dockerfile lint: " + fd.Rule,
+				Detail:   fmt.Sprintf("%s (%s)", fd.Detail, fd.URL),
+			}
+			if r.dockerfile != "" && fd.Line > 0 {
+				name := r.build.Dockerfile
+				if c.opts.SpecPath != "" {
+					name = path.Join(path.Dir(c.opts.SpecPath), r.build.Dockerfile)
+				}
+				start, end := lineBytes(f.Data, fd.Line)
+				d.Subject = &hcl.Range{Filename: name, Start: hcl.Pos{Line: fd.Line, Column: 1, Byte: start}, End: hcl.Pos{Line: fd.Line, Column: 1 + end - start, Byte: end}}
+			} else {
+				d.Detail = fmt.Sprintf("%s, line %d: %s", f.Name, fd.Line, d.Detail)
+				d.Subject = c.dockerfileRange(r).Ptr()
+			}
+			diags = append(diags, d)
+		}
+	})
+	return diags
+}
+
+// lineBytes returns where line (from 1) starts and ends in data.
+func lineBytes(data []byte, line int) (start, end int) {
+	for l := 1; l < line && start < len(data); l++ {
+		i := bytes.IndexByte(data[start:], '\n')
+		if i < 0 {
+			return len(data), len(data)
+		}
+		start += i + 1
+	}
+	end = start
+	if i := bytes.IndexByte(data[start:], '\n'); i >= 0 {
+		end = start + i
+	} else {
+		end = len(data)
+	}
+	return start, end
 }

@@ -816,3 +816,33 @@ func TestCrossExample(t *testing.T) {
 		t.Errorf("%s\nwant %s", got, want)
 	}
 }
+
+// TestDockerfileLint: BuildKit's lint rules run without a daemon, once per
+// Dockerfile, at the Dockerfile's lines; Strict makes them errors; the
+// Dockerfile's check=skip directive skips them, and bakeplan's own checks.
+func TestDockerfileLint(t *testing.T) {
+	df := "FROM alpine as build\nMAINTAINER me\nARG USED\nRUN true\n"
+	src := "target \"a\" {\n  args = { X = \"1\" }\n}\ntarget \"b\" {\n}\n"
+	_, diags := project{src: src, files: map[string]string{"Dockerfile": df}}.compile(t)
+	lint := map[string]int{}
+	for _, d := range diags {
+		if strings.HasPrefix(d.Summary, "Dockerfile lint: ") {
+			if d.Severity != hcl.DiagWarning || d.Subject == nil || d.Subject.Filename != "Dockerfile" {
+				t.Errorf("%s: %+v", d.Summary, d.Subject)
+			}
+			lint[strings.TrimPrefix(d.Summary, "Dockerfile lint: ")] = d.Subject.Start.Line
+		}
+	}
+	if lint["FromAsCasing"] != 1 || lint["MaintainerDeprecated"] != 2 || len(lint) != 2 {
+		t.Errorf("lint findings %v (once per Dockerfile, at its lines): %s", lint, describe(diags))
+	}
+	_, diags = project{src: src, files: map[string]string{"Dockerfile": df}, strict: true}.compile(t)
+	if !diags.HasErrors() {
+		t.Errorf("Strict: lint findings are not errors")
+	}
+	skipped := "# check=skip=all\n" + df
+	_, diags = project{src: src, files: map[string]string{"Dockerfile": skipped}}.compile(t)
+	if len(diags) != 0 {
+		t.Errorf("check=skip=all left: %s", describe(diags))
+	}
+}

@@ -40,6 +40,7 @@ type resolved struct {
 	contextDir string           // within the FS
 	dockerfile string           // within the FS; "" with dockerfile_inline
 	df         *dockerfile.File // parsed; nil when it could not be read
+	pd         *parsedDockerfile
 	emulations map[string]emulation
 	runs       map[*builderDecl][]plan.PlatformRun
 	nodes      []*builderDecl // the keys of runs, in builder order

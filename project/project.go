@@ -53,6 +53,7 @@ type Inputs struct {
 	Environ        []string
 	NativePlatform string // "" for this machine's
 	Select         []string
+	Strict         bool // Dockerfile lint findings are errors
 }
 
 // Compiled is a compiled spec: the plan (nil on errors), every diagnostic,
@@ -100,6 +101,9 @@ func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 	c := &Compiled{FS: src.FS, SpecDir: path.Dir(src.SpecPath)}
 	done := func() (*Compiled, error) {
 		c.Files = sens.MaskFiles(parser.Files())
+		if src.Path != "" {
+			addDockerfiles(c.Files, diags)
+		}
 		if sp == nil || hasSensitive(sp) {
 			for _, vf := range unquoted {
 				delete(c.Files, vf)
@@ -138,6 +142,7 @@ func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 		Environ:        in.Environ,
 		NativePlatform: native,
 		Select:         in.Select,
+		Strict:         in.Strict,
 		Sensitive:      sens,
 	})
 	diags = append(diags, d...)
@@ -203,4 +208,17 @@ func byteOffset(src []byte, line, column int) int {
 		off += size
 	}
 	return off
+}
+
+// addDockerfiles adds the files diagnostics point into that are not HCL
+// (Dockerfiles, for lint findings), so their lines are quoted too.
+func addDockerfiles(files map[string]*hcl.File, diags hcl.Diagnostics) {
+	for _, d := range diags {
+		if d.Subject == nil || files[d.Subject.Filename] != nil {
+			continue
+		}
+		if b, err := os.ReadFile(d.Subject.Filename); err == nil {
+			files[d.Subject.Filename] = &hcl.File{Bytes: b}
+		}
+	}
 }

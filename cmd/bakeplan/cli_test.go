@@ -420,3 +420,20 @@ func TestSelectionInEveryVerb(t *testing.T) {
 		}
 	}
 }
+
+// TestDockerfileDiagnostics pins what the Dockerfile checks say: an unknown
+// stage at the spec's target attribute, unused build args and contexts at
+// theirs, and lint findings at the Dockerfile's own lines (skipped rules
+// left out); --strict makes lint findings errors.
+func TestDockerfileDiagnostics(t *testing.T) {
+	spec := "testdata/dockerfile-checks/bakeplan.hcl"
+	out, errOut, code := bakeplan(t, "validate", "-f", spec)
+	if code != 1 {
+		t.Errorf("exit %d", code)
+	}
+	goldenStreams(t, "validate-dockerfile-checks", out, errOut)
+	_, errOut, code = bakeplan(t, "validate", "--strict", "-f", spec)
+	if code != 1 || !strings.Contains(errOut, "Error: Dockerfile lint: MaintainerDeprecated") || strings.Contains(errOut, "JSONArgsRecommended") {
+		t.Errorf("--strict: exit %d\n%s", code, errOut)
+	}
+}

@@ -45,6 +45,7 @@ type globals struct {
 	// as a views.Result instead of text on stderr.
 	json    bool
 	targets []string // --target
+	strict  bool     // validate --strict
 	// saved are a saved plan's inputs, when applying one: they replace
 	// the command line's.
 	saved *project.Inputs
@@ -253,7 +254,7 @@ func (g *globals) inputs(selectNames []string) project.Inputs {
 		in := *g.saved
 		return in
 	}
-	return project.Inputs{Vars: g.vars, VarFiles: g.varFiles, Environ: g.environ, NativePlatform: g.nativePlatform, Select: selectNames}
+	return project.Inputs{Vars: g.vars, VarFiles: g.varFiles, Environ: g.environ, NativePlatform: g.nativePlatform, Select: selectNames, Strict: g.strict}
 }
 
 // reportFiles prints diagnostics the HCL way, with source snippets from

@@ -48,6 +48,7 @@ func newValidateCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&g.json, "json", false, "print the result and every diagnostic as versioned JSON")
+	cmd.Flags().BoolVar(&g.strict, "strict", false, "treat Dockerfile lint findings (docker build --check's rules) as errors")
 	return cmd
 }
 

@@ -24,6 +24,7 @@ import (
 // File is a parsed Dockerfile.
 type File struct {
 	Name     string
+	Data     []byte
 	Stages   []instructions.Stage
 	MetaArgs []instructions.ArgCommand
 	escape   rune
@@ -64,7 +65,7 @@ func Parse(name string, data []byte) (*File, error) {
 	if len(stages) == 0 {
 		return nil, &Error{File: name, Msg: "no FROM instruction"}
 	}
-	f := &File{Name: name, Stages: stages, MetaArgs: metaArgs, escape: res.EscapeToken}
+	f := &File{Name: name, Data: data, Stages: stages, MetaArgs: metaArgs, escape: res.EscapeToken}
 	f.targetDependent = f.mentionsTarget()
 	return f, nil
 }

@@ -1,0 +1,4 @@
+# check=skip=JSONArgsRecommended
+FROM alpine as build
+MAINTAINER me
+CMD echo hi
