@@ -214,9 +214,15 @@ func (c *compilation) analyseEmulation(r *resolved, p, buildPlat platforms.Platf
 // another platform than the builder's.
 func emulationOf(res *dockerfile.Result, buildPlat platforms.Platform) emulation {
 	e := emulation{known: true}
-	native := platforms.Only(buildPlat)
+	var native platforms.MatchComparer
 	for _, s := range res.Stages {
-		if len(s.Runs) > 0 && !native.Match(s.Platform) {
+		if len(s.Runs) == 0 {
+			continue
+		}
+		if native == nil {
+			native = platforms.Only(buildPlat)
+		}
+		if !native.Match(s.Platform) {
 			e.stages = append(e.stages, s)
 			e.runs += len(s.Runs)
 		}

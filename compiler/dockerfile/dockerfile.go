@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
@@ -31,6 +32,13 @@ type File struct {
 	// targetDependent: which stages a build runs, and where, may depend on
 	// the target platform (a TARGET* ARG in a FROM, --platform or --from).
 	targetDependent bool
+	// refs are the ARG names the FROM, --platform and --from expressions
+	// (and the meta ARGs' defaults) read: only their values can change
+	// what a build runs.
+	refs []string
+
+	mu   sync.Mutex
+	memo map[string]*Result
 }
 
 // TargetDependent says whether the stages a build runs, and the platforms
@@ -67,7 +75,87 @@ func Parse(name string, data []byte) (*File, error) {
 	}
 	f := &File{Name: name, Data: data, Stages: stages, MetaArgs: metaArgs, escape: res.EscapeToken}
 	f.targetDependent = f.mentionsTarget()
+	f.refs = f.referencedArgs()
+	f.memo = map[string]*Result{}
 	return f, nil
+}
+
+// referencedArgs lists the variables the expressions that choose stages,
+// platforms and images read.
+func (f *File) referencedArgs() []string {
+	seen := map[string]bool{}
+	scan := func(s string) {
+		for i := 0; i < len(s); i++ {
+			if s[i] != '$' {
+				continue
+			}
+			j := i + 1
+			if j < len(s) && s[j] == '{' {
+				j++
+			}
+			k := j
+			for k < len(s) && (s[k] == '_' || s[k] >= 'a' && s[k] <= 'z' || s[k] >= 'A' && s[k] <= 'Z' || s[k] >= '0' && s[k] <= '9') {
+				k++
+			}
+			if k > j {
+				seen[s[j:k]] = true
+			}
+		}
+	}
+	for _, a := range f.MetaArgs {
+		for _, kv := range a.Args {
+			seen[kv.Key] = true // a meta ARG may be read anywhere below
+			if kv.Value != nil {
+				scan(*kv.Value)
+			}
+		}
+	}
+	for _, s := range f.Stages {
+		scan(s.BaseName)
+		scan(s.Platform)
+		for _, c := range s.Commands {
+			switch c := c.(type) {
+			case *instructions.CopyCommand:
+				scan(c.From)
+			case *instructions.RunCommand:
+				for _, m := range instructions.GetMounts(c) {
+					scan(m.From)
+				}
+			}
+		}
+	}
+	var out []string
+	for k := range seen {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// memoKey identifies the builds that run the same stages the same way:
+// the same target, contexts, platforms and values of the ARGs that choose
+// them. Other args cannot change the result.
+func (f *File) memoKey(b Build) string {
+	var sb strings.Builder
+	sb.WriteString(b.Target)
+	sb.WriteByte(0)
+	sb.WriteString(platforms.Format(b.Platform))
+	sb.WriteByte(0)
+	sb.WriteString(platforms.Format(b.BuildPlatform))
+	for _, k := range f.refs {
+		if v, ok := b.Args[k]; ok {
+			sb.WriteString("\x00" + k + "=" + v)
+		}
+	}
+	var ctxs []string
+	for k, ok := range b.Contexts {
+		if ok {
+			ctxs = append(ctxs, k)
+		}
+	}
+	slices.Sort(ctxs)
+	sb.WriteString("\x00" + strings.Join(ctxs, ","))
+	return sb.String()
 }
 
 func (f *File) mentionsTarget() bool {
@@ -172,7 +260,27 @@ func (e *TargetError) Error() string {
 
 // Analyze works out what b does. The automatic platform ARGs
 // (TARGETPLATFORM, BUILDARCH, ...) are set as the frontend sets them.
+// Builds that differ only in args no stage-choosing expression reads share
+// one analysis; callers must not change the Result.
 func (f *File) Analyze(b Build) (*Result, error) {
+	key := f.memoKey(b)
+	f.mu.Lock()
+	r, ok := f.memo[key]
+	f.mu.Unlock()
+	if ok {
+		return r, nil
+	}
+	r, err := f.analyze(b)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	f.memo[key] = r
+	f.mu.Unlock()
+	return r, nil
+}
+
+func (f *File) analyze(b Build) (*Result, error) {
 	lex := shell.NewLex(f.escape)
 	platformArgs := platformArgs(b.Platform, b.BuildPlatform)
 	// Meta ARGs: their defaults, or the build's value for a declared one.
