@@ -1,9 +1,11 @@
 package dockerfile
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/containerd/platforms"
 )
@@ -146,4 +148,31 @@ func itoa(n int) string {
 		s = string(rune('0'+n%10)) + s
 	}
 	return s
+}
+
+// FuzzAnalyze feeds arbitrary Dockerfiles through parsing, linting and
+// analysis for a foreign platform: no input may panic or hang, and every
+// problem comes back as an error.
+func FuzzAnalyze(f *testing.F) {
+	for _, s := range []string{
+		crossCompile,
+		"FROM scratch\n",
+		"ARG B=alpine\nFROM ${B} AS a\nFROM a\nCOPY --from=a / /\nRUN --mount=from=a,target=/x true\n",
+		"# check=skip=all\nFROM --platform=$TARGETPLATFORM busybox\nRUN <<EOF\necho hi\nEOF\n",
+		"FROM a AS a\n",
+	} {
+		f.Add(s, "")
+	}
+	f.Add(crossCompile, "debug")
+	amd64, arm64 := platforms.MustParse("linux/amd64"), platforms.MustParse("linux/arm64")
+	f.Fuzz(func(t *testing.T, src, target string) {
+		watchdog := time.AfterFunc(10*time.Second, func() { panic("analysing took more than 10s:\n" + src) })
+		defer watchdog.Stop()
+		file, err := Parse("Dockerfile", []byte(src))
+		if err != nil {
+			return
+		}
+		_, _ = Lint(context.Background(), "Dockerfile", []byte(src))
+		_, _ = file.Analyze(Build{Target: target, Platform: arm64, BuildPlatform: amd64, Args: map[string]string{"B": "x"}, Contexts: map[string]bool{"ctx": true}})
+	})
 }
