@@ -155,6 +155,7 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 		for _, node := range r.nodes {
 			b := r.build
 			b.Target, b.Builder, b.Platforms, b.Inputs = r.in.name, node.name, sortedRuns(r.runs[node]), ins
+			b.InputDigest = inputDigest(&b)
 			if len(b.Platforms) == 1 {
 				diags = append(diags, c.singlePlatformAnnotations(r, node.name)...)
 			}

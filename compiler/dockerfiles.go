@@ -107,6 +107,9 @@ func (c *compilation) checkDockerfile(r *resolved) hcl.Diagnostics {
 		}
 	}
 	res, err := f.Analyze(r.dockerfileBuild(plat, native))
+	if err == nil {
+		r.build.Images = res.Images
+	}
 	if err == nil && platforms.Format(plat) != c.native {
 		r.emulations = map[string]emulation{emulationKey(f, plat, native): emulationOf(res, native)}
 	}

@@ -846,3 +846,62 @@ func TestDockerfileLint(t *testing.T) {
 		t.Errorf("check=skip=all left: %s", describe(diags))
 	}
 }
+
+// TestInputDigest: the step's input digest changes with what decides the
+// build's result and with nothing else.
+func TestInputDigest(t *testing.T) {
+	base := project{
+		src: `variable "TOKEN" {
+  sensitive = true
+  default   = "a"
+}
+target "app" {
+  platforms = ["linux/amd64", "linux/arm64"]
+  args      = { V = "1", T = var.TOKEN }
+  labels    = { l = "x" }
+  tags      = ["example/app:1"]
+}
+`,
+		files: map[string]string{"Dockerfile": "FROM --platform=$BUILDPLATFORM golang:1.26 AS b\nARG V T\nRUN true\nFROM scratch\nCOPY --from=b / /\n", "main.go": "package main\n"},
+	}
+	digest := func(p project) string {
+		t.Helper()
+		return mustCompile(t, p).Step("build.app").Build.InputDigest
+	}
+	with := func(old, new string) project {
+		p := base
+		p.src = strings.Replace(base.src, old, new, 1)
+		return p
+	}
+	withFile := func(name, body string) project {
+		p := base
+		p.files = map[string]string{}
+		for k, v := range base.files {
+			p.files[k] = v
+		}
+		p.files[name] = body
+		return p
+	}
+	d := digest(base)
+	if d == "" || digest(base) != d {
+		t.Fatalf("digest %q is empty or not stable", d)
+	}
+	changes := map[string]project{
+		"an arg":            with(`V = "1"`, `V = "2"`),
+		"a sensitive value": with(`default   = "a"`, `default   = "b"`),
+		"a label":           with(`l = "x"`, `l = "y"`),
+		"a platform":        with(`"linux/amd64", "linux/arm64"`, `"linux/amd64"`),
+		"the Dockerfile":    withFile("Dockerfile", base.files["Dockerfile"]+"LABEL z=1\n"),
+		"a context file":    withFile("main.go", "package main // edited\n"),
+		"a base image":      withFile("Dockerfile", strings.Replace(base.files["Dockerfile"], "golang:1.26", "golang:1.25", 1)),
+		"the stage built":   with(`tags      = ["example/app:1"]`, "tags      = [\"example/app:1\"]\n  target    = \"b\""),
+	}
+	for what, p := range changes {
+		if digest(p) == d {
+			t.Errorf("changing %s left the input digest as it was", what)
+		}
+	}
+	if digest(with(`"example/app:1"`, `"example/app:2"`)) != d {
+		t.Errorf("a tag changed the input digest; tags do not change the image")
+	}
+}

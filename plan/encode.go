@@ -459,6 +459,8 @@ func (e *encoder) build(b *Build) error {
 		return nil
 	})
 	e.optStrMap("sensitive_fingerprints", b.SensitiveFingerprints)
+	e.optStrs("images", b.Images)
+	e.optStr("input_digest", b.InputDigest)
 	e.close('}')
 	return nil
 }

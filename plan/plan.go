@@ -231,6 +231,12 @@ type Build struct {
 	// SensitiveFingerprints maps "args.NAME" (likewise labels, annotations)
 	// to a fingerprint of a value shown as Redacted.
 	SensitiveFingerprints map[string]string `json:"sensitive_fingerprints,omitempty"`
+	// Images are the images the build pulls (FROM, COPY --from, RUN
+	// --mount=from), as its Dockerfile names them after substitution.
+	Images []string `json:"images,omitempty"`
+	// InputDigest is one digest over everything that decides the build's
+	// result; docs/plan-format.md says what it covers and what it does not.
+	InputDigest string `json:"input_digest,omitempty"`
 
 	// SensitiveValues holds the real values behind Redacted, keyed like
 	// SensitiveFingerprints. It is filled by the compiler for an in-process

@@ -216,6 +216,9 @@ func describeBuild(b *plan.Build) []string {
 	if len(b.Tags) > 0 {
 		out = append(out, "tags: "+strings.Join(b.Tags, ", "))
 	}
+	if len(b.Images) > 0 {
+		out = append(out, "images: "+strings.Join(b.Images, ", "))
+	}
 	var exports []string
 	if b.Push {
 		exports = append(exports, "push by digest")
