@@ -13,7 +13,6 @@ import (
 // ApplySummary writes what a run built and tagged: a table of the builds
 // and a line per tag.
 func ApplySummary(w io.Writer, sum *apply.Summary) {
-	w = terminalWriter{w}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nTARGET\tPLATFORMS\tDIGEST\tRESULT\tDURATION")
 	for _, b := range sum.Builds {
@@ -30,10 +29,10 @@ func ApplySummary(w io.Writer, sum *apply.Summary) {
 		if digest == "" {
 			digest = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", b.Target, strings.Join(b.Platforms, ","), digest, result, b.Duration.Round(10*time.Millisecond))
+		printf(tw, "%s\t%s\t%s\t%s\t%s\n", b.Target, strings.Join(b.Platforms, ","), digest, result, b.Duration.Round(10*time.Millisecond))
 	}
 	tw.Flush()
 	for _, pb := range sum.Published {
-		fmt.Fprintf(w, "tagged %s -> %s\n", pb.Tag, pb.Digest)
+		printf(w, "tagged %s -> %s\n", pb.Tag, pb.Digest)
 	}
 }

@@ -17,20 +17,19 @@ import (
 // tags. It connects to nothing and changes nothing. Sensitive values are
 // shown redacted.
 func DryRun(w io.Writer, p *plan.Plan, reqs []*solve.Request, env endpoint.Env) error {
-	w = terminalWriter{w}
 	byStep := map[string]*solve.Request{}
 	for _, r := range reqs {
 		byStep[r.Step] = r
 	}
-	fmt.Fprintf(w, "Dry run: nothing is solved, pushed, tagged or changed.\n")
+	printf(w, "Dry run: nothing is solved, pushed, tagged or changed.\n")
 	for _, st := range p.Steps {
-		fmt.Fprintf(w, "\n%s %s\n", st.Action, st.ID)
+		printf(w, "\n%s %s\n", st.Action, st.ID)
 		switch {
 		case st.Builder != nil:
 			ep := endpoint.ForBuilder(st.Builder, env)
-			fmt.Fprintf(w, "  connect  %s, and check that BuildKit answers before any solve\n", ep)
+			printf(w, "  connect  %s, and check that BuildKit answers before any solve\n", ep)
 			if t := ep.TLS; t != nil {
-				fmt.Fprintf(w, "  tls      ca_cert=%s cert=%s key=%s server_name=%s\n", t.CACert, t.Cert, t.Key, t.ServerName)
+				printf(w, "  tls      ca_cert=%s cert=%s key=%s server_name=%s\n", t.CACert, t.Cert, t.Key, t.ServerName)
 			}
 		case st.Build != nil:
 			dryBuild(w, byStep[st.ID])
@@ -42,16 +41,16 @@ func DryRun(w io.Writer, p *plan.Plan, reqs []*solve.Request, env endpoint.Env) 
 				}
 			}
 			for _, t := range st.Publish.Tags {
-				fmt.Fprintf(w, "  tag      %s -> the digest pushed by %s, once every build succeeded\n", t, strings.Join(from, " + "))
+				printf(w, "  tag      %s -> the digest pushed by %s, once every build succeeded\n", t, strings.Join(from, " + "))
 			}
 		default:
 			switch {
 			case st.Change != nil:
-				fmt.Fprintf(w, "  change   %s %s (made after approval, before any build)\n", st.Change.Symbol, st.Change.Summary)
+				printf(w, "  change   %s %s (made after approval, before any build)\n", st.Change.Symbol, st.Change.Summary)
 			case st.Observed != nil:
-				fmt.Fprintf(w, "  matches  the host as probed; nothing to do\n")
+				printf(w, "  matches  the host as probed; nothing to do\n")
 			default:
-				fmt.Fprintf(w, "  not probed (--offline): neither checked nor changed\n")
+				printf(w, "  not probed (--offline): neither checked nor changed\n")
 			}
 		}
 	}
@@ -59,20 +58,20 @@ func DryRun(w io.Writer, p *plan.Plan, reqs []*solve.Request, env endpoint.Env) 
 }
 
 func dryBuild(w io.Writer, r *solve.Request) {
-	fmt.Fprintf(w, "  endpoint %s\n", r.Endpoint)
-	fmt.Fprintf(w, "  frontend %s\n", r.Frontend)
+	printf(w, "  endpoint %s\n", r.Endpoint)
+	printf(w, "  frontend %s\n", r.Frontend)
 	for _, k := range sortedKeys(r.FrontendAttrs) {
 		v := r.FrontendAttrs[k]
 		if r.Sensitive[k] {
 			v = plan.Redacted
 		}
-		fmt.Fprintf(w, "    %s=%s\n", k, v)
+		printf(w, "    %s=%s\n", k, v)
 	}
 	for _, k := range sortedKeys(r.LocalDirs) {
-		fmt.Fprintf(w, "  local    %s=%s\n", k, r.LocalDirs[k])
+		printf(w, "  local    %s=%s\n", k, r.LocalDirs[k])
 	}
 	if r.InlineDockerfile != "" {
-		fmt.Fprintf(w, "  local    dockerfile=(inline, %d bytes)\n", len(r.InlineDockerfile))
+		printf(w, "  local    dockerfile=(inline, %d bytes)\n", len(r.InlineDockerfile))
 	}
 	for _, e := range r.Exports {
 		var attrs []string
@@ -93,23 +92,23 @@ func dryBuild(w io.Writer, r *solve.Request) {
 		case e.Dest != "":
 			line += " -> " + e.Dest
 		}
-		fmt.Fprintf(w, "  export   %s\n", line)
+		printf(w, "  export   %s\n", line)
 	}
 	for _, c := range r.CacheImports {
-		fmt.Fprintf(w, "  cache-from type=%s %s\n", c.Type, kv(c.Attrs))
+		printf(w, "  cache-from type=%s %s\n", c.Type, kv(c.Attrs))
 	}
 	for _, c := range r.CacheExports {
-		fmt.Fprintf(w, "  cache-to type=%s %s\n", c.Type, kv(c.Attrs))
+		printf(w, "  cache-to type=%s %s\n", c.Type, kv(c.Attrs))
 	}
 	for _, s := range r.Secrets {
 		if s.Env != "" {
-			fmt.Fprintf(w, "  secret   %s from env %s\n", s.ID, s.Env)
+			printf(w, "  secret   %s from env %s\n", s.ID, s.Env)
 		} else {
-			fmt.Fprintf(w, "  secret   %s from file %s\n", s.ID, s.File)
+			printf(w, "  secret   %s from file %s\n", s.ID, s.File)
 		}
 	}
 	for _, s := range r.SSH {
-		fmt.Fprintf(w, "  ssh      %s %s\n", s.ID, strings.Join(s.Paths, ","))
+		printf(w, "  ssh      %s %s\n", s.ID, strings.Join(s.Paths, ","))
 	}
 }
 
@@ -130,22 +129,14 @@ func sortedKeys(m map[string]string) []string {
 	return out
 }
 
-// terminalWriter escapes control characters in what it writes line by
-// line: the dry run quotes args, labels and paths from the spec.
-type terminalWriter struct{ w io.Writer }
-
-func (t terminalWriter) Write(b []byte) (int, error) {
-	lines := strings.SplitAfter(string(b), "\n")
-	for i, l := range lines {
-		nl := strings.HasSuffix(l, "\n")
-		l = escape.Terminal(strings.TrimSuffix(l, "\n"))
-		if nl {
-			l += "\n"
+// printf formats for a terminal: every string argument is data from the
+// spec or the plan and is escaped onto one visible line (control
+// characters, newlines, bidi overrides); structure comes from the format.
+func printf(w io.Writer, format string, args ...any) {
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = escape.Terminal(s)
 		}
-		lines[i] = l
 	}
-	if _, err := io.WriteString(t.w, strings.Join(lines, "")); err != nil {
-		return 0, err
-	}
-	return len(b), nil
+	fmt.Fprintf(w, format, args...)
 }

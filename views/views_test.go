@@ -8,7 +8,9 @@ import (
 
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/runtime/apply"
+	"github.com/bakeplan/bakeplan/runtime/endpoint"
 	"github.com/bakeplan/bakeplan/runtime/host"
+	"github.com/bakeplan/bakeplan/runtime/solve"
 	"github.com/bakeplan/bakeplan/views"
 	"github.com/hashicorp/hcl/v2"
 )
@@ -59,5 +61,19 @@ func TestResult(t *testing.T) {
 	}
 	if e := views.ErrorResult(errors.New("boom")); e.Valid || e.Diagnostics[0].Summary != "boom" {
 		t.Errorf("%+v", e)
+	}
+}
+
+// TestDryRunEscapes: a value with a newline or an escape sequence stays on
+// its line.
+func TestDryRunEscapes(t *testing.T) {
+	p := &plan.Plan{Steps: []*plan.Step{{ID: "build.a", Action: plan.ActionBuild, Build: &plan.Build{Target: "a"}}}}
+	reqs := []*solve.Request{{Step: "build.a", Target: "a", Frontend: "dockerfile.v0", FrontendAttrs: map[string]string{"label:x": "a\n  local    fake=/etc\x1b[2J"}}}
+	var out bytes.Buffer
+	if err := views.DryRun(&out, p, reqs, endpoint.Env{}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "\n  local    fake") || strings.Contains(out.String(), "\x1b") {
+		t.Errorf("a value broke out of its line:\n%q", out.String())
 	}
 }
