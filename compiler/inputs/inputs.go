@@ -37,6 +37,7 @@ type Hasher struct {
 	files map[string]fileSum
 	// matchers holds compiled ignore rules not in use, by ignore file content.
 	matchers map[string][]*patternmatcher.PatternMatcher
+	ignores  map[string]readResult // ignore files outside contexts, by path
 	slots    chan struct{} // bounds the goroutines Prefetch starts
 }
 
@@ -65,6 +66,7 @@ func NewContext(ctx context.Context, fsys fs.FS) *Hasher {
 		trees:    map[string]*result{},
 		files:    map[string]fileSum{},
 		matchers: map[string][]*patternmatcher.PatternMatcher{},
+		ignores:  map[string]readResult{},
 		slots:    make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
 	}
 }
@@ -158,7 +160,16 @@ func (h *Hasher) ignoreFile(contextDir string, listing []fs.DirEntry, dockerfile
 		if path.Dir(c) == path.Clean(contextDir) && !listed(listing, path.Base(c)) {
 			continue
 		}
-		b, mode, err := h.readRegular(c)
+		var b []byte
+		var mode fs.FileMode
+		var err error
+		if path.Dir(c) == path.Clean(contextDir) {
+			b, mode, err = h.readRegular(c)
+		} else {
+			// A Dockerfile outside the context is usually shared by many
+			// targets: look for its ignore file once.
+			b, mode, err = h.sharedIgnore(c)
+		}
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			continue
@@ -179,6 +190,26 @@ func listed(entries []fs.DirEntry, name string) bool {
 
 // readRegular reads a file whole if it is a regular file, and returns its
 // mode either way.
+// sharedIgnore is readRegular, remembered for the run.
+func (h *Hasher) sharedIgnore(name string) ([]byte, fs.FileMode, error) {
+	h.mu.Lock()
+	r, ok := h.ignores[name]
+	h.mu.Unlock()
+	if !ok {
+		r.data, r.mode, r.err = h.readRegular(name)
+		h.mu.Lock()
+		h.ignores[name] = r
+		h.mu.Unlock()
+	}
+	return r.data, r.mode, r.err
+}
+
+type readResult struct {
+	data []byte
+	mode fs.FileMode
+	err  error
+}
+
 func (h *Hasher) readRegular(name string) ([]byte, fs.FileMode, error) {
 	f, mode, size, err := h.openStat(name)
 	if err != nil {
