@@ -432,6 +432,12 @@ func TestDockerfileDiagnostics(t *testing.T) {
 		t.Errorf("exit %d", code)
 	}
 	goldenStreams(t, "validate-dockerfile-checks", out, errOut)
+	// A RUN on a foreign platform with no emulator: the error names it.
+	out, errOut, code = bakeplan(t, "validate", "-f", "testdata/dockerfile-emulation/bakeplan.hcl")
+	if code != 1 {
+		t.Errorf("exit %d", code)
+	}
+	goldenStreams(t, "validate-dockerfile-emulation", out, errOut)
 	_, errOut, code = bakeplan(t, "validate", "--strict", "-f", spec)
 	if code != 1 || !strings.Contains(errOut, "Error: Dockerfile lint: MaintainerDeprecated") || strings.Contains(errOut, "JSONArgsRecommended") {
 		t.Errorf("--strict: exit %d\n%s", code, errOut)

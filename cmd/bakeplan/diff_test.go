@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -153,6 +154,15 @@ target "saved" {
 	out, errOut, code := runWith(t, env, "apply", planFile, "--progress", "quiet")
 	if code != 0 || !strings.HasPrefix(out, "saved sha256:") {
 		t.Fatalf("apply of a fresh saved plan: exit %d\n%s%s", code, out, errOut)
+	}
+	// The same plan again, with --json: what was built and tagged.
+	out, errOut, code = runWith(t, env, "apply", planFile, "--progress", "quiet", "--json")
+	var sum struct {
+		Builds    []struct{ Target, Digest string }
+		Published []struct{ Tag, Digest string }
+	}
+	if err := json.Unmarshal([]byte(out), &sum); code != 0 || err != nil || len(sum.Builds) != 1 || sum.Builds[0].Digest == "" || len(sum.Published) != 1 {
+		t.Errorf("apply --json: exit %d, %v\n%s%s", code, err, out, errOut)
 	}
 }
 

@@ -7,3 +7,9 @@ target "lint" {
   args       = { VERSION = "1" }
   contexts   = { unused = "." }
 }
+target "badfrom" {
+  dockerfile = "badfrom.Dockerfile"
+}
+target "unparsable" {
+  dockerfile_inline = "FROM scratch\nBOGUS x\n"
+}

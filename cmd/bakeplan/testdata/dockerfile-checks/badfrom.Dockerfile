@@ -1,0 +1,2 @@
+ARG BASE=Bad/Reference
+FROM ${BASE}
