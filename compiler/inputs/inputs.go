@@ -38,7 +38,7 @@ type Hasher struct {
 	// matchers holds compiled ignore rules not in use, by ignore file content.
 	matchers map[string][]*patternmatcher.PatternMatcher
 	ignores  map[string]readResult // ignore files outside contexts, by path
-	slots    chan struct{} // bounds the goroutines Prefetch starts
+	slots    chan struct{}         // bounds the goroutines Prefetch starts
 }
 
 // fileSum is a file's digest and executable bit.
