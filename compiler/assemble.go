@@ -48,6 +48,7 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 			byIn[in] = r
 		}
 	}
+	diags = append(diags, c.unusedWarnings(all)...)
 	if diags.HasErrors() {
 		return nil, diags
 	}

@@ -53,6 +53,10 @@ type Options struct {
 	// Environ when set, else the current time.
 	Now func() time.Time
 
+	// Lint runs BuildKit's Dockerfile lint rules (validate does; plan and
+	// apply do not, as docker build does not run --check's rules either:
+	// they cost half a millisecond per Dockerfile).
+	Lint bool
 	// Strict makes Dockerfile lint findings errors (validate --strict).
 	Strict bool
 

@@ -74,6 +74,7 @@ func (p project) compile(t testing.TB) (*plan.Plan, hcl.Diagnostics) {
 		Environ:        p.environ,
 		NativePlatform: platforms.MustParse("linux/amd64"),
 		Select:         p.sel,
+		Lint:           true,
 		Strict:         p.strict,
 	})
 	return pl, append(diags, d...)

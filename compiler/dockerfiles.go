@@ -131,22 +131,12 @@ func (c *compilation) checkDockerfile(r *resolved) hcl.Diagnostics {
 	}
 	for _, k := range sortedKeys(r.build.Args) {
 		if !res.Args[k] && !buildkitArg(k) && !dockerfile.Skips(f.Data, "UnusedBuildArg") {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagWarning,
-				Summary:  "Build arg no ARG declares",
-				Detail:   fmt.Sprintf("target.%s passes the build arg %s, but no ARG of the stages it builds in %s declares it, so BuildKit ignores it.", r.in.name, k, f.Name),
-				Subject:  c.declRange(r.in, "args").Ptr(),
-			})
+			r.unusedArgs = append(r.unusedArgs, k)
 		}
 	}
 	for _, nc := range r.in.decl.Contexts {
 		if !res.Contexts[nc.Name] && !dockerfile.Skips(f.Data, "UnusedNamedContext") {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagWarning,
-				Summary:  "Named context no stage uses",
-				Detail:   fmt.Sprintf("target.%s passes the context %q, but no FROM, COPY --from or RUN --mount=from of the stages it builds in %s names it.", r.in.name, nc.Name, f.Name),
-				Subject:  nc.DeclRange.Ptr(),
-			})
+			r.unusedContexts = append(r.unusedContexts, nc)
 		}
 	}
 	return diags
@@ -256,7 +246,7 @@ func (e emulation) firstRun(file string) string {
 // it: warnings at the Dockerfile's lines (errors with Options.Strict).
 func (c *compilation) lintOnce(r *resolved, f *dockerfile.File) hcl.Diagnostics {
 	pd := r.pd
-	if pd == nil {
+	if pd == nil || !c.opts.Lint {
 		return nil
 	}
 	var diags hcl.Diagnostics
@@ -308,4 +298,79 @@ func lineBytes(data []byte, line int) (start, end int) {
 		end = len(data)
 	}
 	return start, end
+}
+
+// unusedWarnings reports the build args and named contexts no built stage
+// uses, one warning per name however many targets pass it: a common arg
+// passed to a thousand targets is one finding, not a thousand.
+func (c *compilation) unusedWarnings(all []*resolved) hcl.Diagnostics {
+	type group struct {
+		first   *resolved
+		rng     hcl.Range
+		targets []string
+	}
+	args, ctxs := map[string]*group{}, map[string]*group{}
+	var argOrder, ctxOrder []string
+	for _, r := range all {
+		for _, k := range r.unusedArgs {
+			g := args[k]
+			if g == nil {
+				g = &group{first: r, rng: c.declRange(r.in, "args")}
+				args[k] = g
+				argOrder = append(argOrder, k)
+			}
+			g.targets = append(g.targets, r.in.name)
+		}
+		for _, nc := range r.unusedContexts {
+			g := ctxs[nc.Name]
+			if g == nil {
+				g = &group{first: r, rng: nc.DeclRange}
+				ctxs[nc.Name] = g
+				ctxOrder = append(ctxOrder, nc.Name)
+			}
+			g.targets = append(g.targets, r.in.name)
+		}
+	}
+	var diags hcl.Diagnostics
+	for _, k := range argOrder {
+		g := args[k]
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagWarning,
+			Summary:  "Build arg no ARG declares",
+			Detail:   fmt.Sprintf("%s the build arg %s, but no ARG of the stages built declares it (%s), so BuildKit ignores it.", passes(g.targets), k, g.first.df.Name),
+			Subject:  g.rng.Ptr(),
+		})
+	}
+	for _, k := range ctxOrder {
+		g := ctxs[k]
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagWarning,
+			Summary:  "Named context no stage uses",
+			Detail:   fmt.Sprintf("%s the context %q, but no FROM, COPY --from or RUN --mount=from of the stages built names it (%s).", passes(g.targets), k, g.first.df.Name),
+			Subject:  g.rng.Ptr(),
+		})
+	}
+	return diags
+}
+
+// passes is "target.a passes" or "target.a, target.b and 5 more targets
+// pass".
+func passes(names []string) string {
+	if len(names) == 1 {
+		return "target." + names[0] + " passes"
+	}
+	return targetList(names) + " pass"
+}
+
+// targetList names a few targets and counts the rest.
+func targetList(names []string) string {
+	const shown = 3
+	out := "target." + names[0]
+	for i := 1; i < len(names) && i < shown; i++ {
+		out += ", target." + names[i]
+	}
+	if len(names) > shown {
+		out += fmt.Sprintf(" and %d more targets", len(names)-shown)
+	}
+	return out
 }

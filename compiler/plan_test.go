@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -903,5 +904,24 @@ target "app" {
 	}
 	if digest(with(`"example/app:1"`, `"example/app:2"`)) != d {
 		t.Errorf("a tag changed the input digest; tags do not change the image")
+	}
+}
+
+// TestUnusedArgOneWarningPerName: a common arg passed to many targets whose
+// Dockerfiles do not declare it is one warning, naming a few of them.
+func TestUnusedArgOneWarningPerName(t *testing.T) {
+	var src strings.Builder
+	for _, n := range []string{"a", "b", "c", "d", "e"} {
+		fmt.Fprintf(&src, "target %q {\n  args = { VERSION = \"1\" }\n}\n", n)
+	}
+	_, diags := project{src: src.String()}.compile(t)
+	var warnings []*hcl.Diagnostic
+	for _, d := range diags {
+		if d.Summary == "Build arg no ARG declares" {
+			warnings = append(warnings, d)
+		}
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0].Detail, "target.a, target.b, target.c and 2 more targets pass the build arg VERSION") {
+		t.Errorf("warnings: %s", describe(warnings))
 	}
 }

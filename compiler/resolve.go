@@ -41,9 +41,12 @@ type resolved struct {
 	dockerfile string           // within the FS; "" with dockerfile_inline
 	df         *dockerfile.File // parsed; nil when it could not be read
 	pd         *parsedDockerfile
-	emulations map[string]emulation
-	runs       map[*builderDecl][]plan.PlatformRun
-	nodes      []*builderDecl // the keys of runs, in builder order
+	// what the Dockerfile does not use, reported per name (unusedWarnings)
+	unusedArgs     []string
+	unusedContexts []*spec.NamedContext
+	emulations     map[string]emulation
+	runs           map[*builderDecl][]plan.PlatformRun
+	nodes          []*builderDecl // the keys of runs, in builder order
 }
 
 type depEdge struct {

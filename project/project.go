@@ -53,6 +53,7 @@ type Inputs struct {
 	Environ        []string
 	NativePlatform string // "" for this machine's
 	Select         []string
+	Lint           bool // run the Dockerfile lint rules
 	Strict         bool // Dockerfile lint findings are errors
 }
 
@@ -142,6 +143,7 @@ func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 		Environ:        in.Environ,
 		NativePlatform: native,
 		Select:         in.Select,
+		Lint:           in.Lint,
 		Strict:         in.Strict,
 		Sensitive:      sens,
 	})

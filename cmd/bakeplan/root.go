@@ -46,6 +46,7 @@ type globals struct {
 	json    bool
 	targets []string // --target
 	strict  bool     // validate --strict
+	lint    bool     // validate lints Dockerfiles
 	// saved are a saved plan's inputs, when applying one: they replace
 	// the command line's.
 	saved *project.Inputs
@@ -254,7 +255,7 @@ func (g *globals) inputs(selectNames []string) project.Inputs {
 		in := *g.saved
 		return in
 	}
-	return project.Inputs{Vars: g.vars, VarFiles: g.varFiles, Environ: g.environ, NativePlatform: g.nativePlatform, Select: selectNames, Strict: g.strict}
+	return project.Inputs{Vars: g.vars, VarFiles: g.varFiles, Environ: g.environ, NativePlatform: g.nativePlatform, Select: selectNames, Lint: g.lint, Strict: g.strict}
 }
 
 // reportFiles prints diagnostics the HCL way, with source snippets from

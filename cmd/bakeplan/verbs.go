@@ -29,7 +29,7 @@ func newValidateCmd(g *globals) *cobra.Command {
   bakeplan validate --json | jq '.diagnostics[] | .range.start.line'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			g.jsonWarnings = true
+			g.jsonWarnings, g.lint = true, true
 			c, err := g.compile(cmd.Context(), nil)
 			if err != nil {
 				return err
