@@ -95,8 +95,6 @@ type compilation struct {
 	resolver      *realpath.Cache
 	dockerfilesMu sync.Mutex
 	dockerfiles   map[string]*parsedDockerfile
-	specRealOnce  sync.Once
-	specRealDir   string
 	platformMu    sync.Mutex
 	platformCache map[string]parsedPlatform
 	traversals    map[hcl.Expression][]hcl.Traversal

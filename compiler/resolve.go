@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/bakeplan/bakeplan/compiler/dockerfile"
-	"github.com/bakeplan/bakeplan/internal/realpath"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/spec"
 	"github.com/containerd/platforms"
@@ -412,15 +411,12 @@ func targetRefCtx(ctx *hcl.EvalContext, expr hcl.Expression) *hcl.EvalContext {
 }
 
 // specReal is the spec's directory with its symbolic links resolved, which
-// every resolved path is made relative to.
+// every resolved path is made relative to; the resolver remembers it.
 func (c *compilation) specReal() string {
-	c.specRealOnce.Do(func() {
-		c.specRealDir = c.opts.SpecDir
-		if r, err := realpath.Resolve(c.opts.FS, c.opts.SpecDir); err == nil {
-			c.specRealDir = r
-		}
-	})
-	return c.specRealDir
+	if r, err := c.resolver.Resolve(c.opts.SpecDir); err == nil {
+		return r
+	}
+	return c.opts.SpecDir
 }
 
 // namedContext turns a contexts entry that is not a target into a path or an
