@@ -130,12 +130,12 @@ func (c *compilation) checkDockerfile(r *resolved) hcl.Diagnostics {
 		})
 	}
 	for _, k := range sortedKeys(r.build.Args) {
-		if !res.Args[k] && !buildkitArg(k) && !dockerfile.Skips(f.Data, "UnusedBuildArg") {
+		if !res.Args[k] && !buildkitArg(k) && !f.Skips("UnusedBuildArg") {
 			r.unusedArgs = append(r.unusedArgs, k)
 		}
 	}
 	for _, nc := range r.in.decl.Contexts {
-		if !res.Contexts[nc.Name] && !dockerfile.Skips(f.Data, "UnusedNamedContext") {
+		if !res.Contexts[nc.Name] && !f.Skips("UnusedNamedContext") {
 			r.unusedContexts = append(r.unusedContexts, nc)
 		}
 	}

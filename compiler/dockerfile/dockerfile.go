@@ -36,6 +36,8 @@ type File struct {
 	// (and the meta ARGs' defaults) read: only their values can change
 	// what a build runs.
 	refs []string
+	// skip is the file's "# check=skip=…" directive.
+	skip skipRules
 
 	mu   sync.Mutex
 	memo map[string]*Result
@@ -74,17 +76,22 @@ func Parse(name string, data []byte) (*File, error) {
 		return nil, &Error{File: name, Msg: "no FROM instruction"}
 	}
 	f := &File{Name: name, Data: data, Stages: stages, MetaArgs: metaArgs, escape: res.EscapeToken}
-	f.targetDependent = f.mentionsTarget()
-	f.refs = f.referencedArgs()
+	f.refs, f.targetDependent = f.selectorArgs()
+	f.skip = checkSkips(data)
 	f.memo = map[string]*Result{}
 	return f, nil
 }
 
-// referencedArgs lists the variables the expressions that choose stages,
-// platforms and images read.
-func (f *File) referencedArgs() []string {
+// selectorArgs walks the expressions that choose stages, platforms and
+// images (meta ARG defaults, FROM, --platform, COPY --from, RUN
+// --mount=from) once, and returns the variables they read, with the meta
+// ARGs, and whether any of them mentions a TARGET* ARG.
+func (f *File) selectorArgs() (refs []string, targetDependent bool) {
 	seen := map[string]bool{}
 	scan := func(s string) {
+		if strings.Contains(s, "TARGET") {
+			targetDependent = true
+		}
 		for i := 0; i < len(s); i++ {
 			if s[i] != '$' {
 				continue
@@ -124,12 +131,11 @@ func (f *File) referencedArgs() []string {
 			}
 		}
 	}
-	var out []string
 	for k := range seen {
-		out = append(out, k)
+		refs = append(refs, k)
 	}
-	slices.Sort(out)
-	return out
+	slices.Sort(refs)
+	return refs, targetDependent
 }
 
 // memoKey identifies the builds that run the same stages the same way:
@@ -156,37 +162,6 @@ func (f *File) memoKey(b Build) string {
 	slices.Sort(ctxs)
 	sb.WriteString("\x00" + strings.Join(ctxs, ","))
 	return sb.String()
-}
-
-func (f *File) mentionsTarget() bool {
-	has := func(s string) bool { return strings.Contains(s, "TARGET") }
-	for _, a := range f.MetaArgs {
-		for _, kv := range a.Args {
-			if kv.Value != nil && has(*kv.Value) {
-				return true
-			}
-		}
-	}
-	for _, s := range f.Stages {
-		if has(s.BaseName) || has(s.Platform) {
-			return true
-		}
-		for _, c := range s.Commands {
-			switch c := c.(type) {
-			case *instructions.CopyCommand:
-				if has(c.From) {
-					return true
-				}
-			case *instructions.RunCommand:
-				for _, m := range instructions.GetMounts(c) {
-					if has(m.From) {
-						return true
-					}
-				}
-			}
-		}
-	}
-	return false
 }
 
 func located(name string, err error) error {

@@ -43,15 +43,27 @@ func Lint(ctx context.Context, name string, data []byte) ([]Finding, error) {
 	return out, nil
 }
 
-// Skips says whether the file's "# check=skip=…" directive skips rule,
-// for checks of bakeplan's own that follow the same directive.
-func Skips(data []byte, rule string) bool {
+// skipRules is what a "# check=skip=…" directive skips.
+type skipRules struct {
+	all   bool
+	rules []string
+}
+
+// checkSkips reads the directive as BuildKit does; one that does not parse
+// skips nothing.
+func checkSkips(data []byte) skipRules {
 	s, _, _, _ := parser.ParseDirective("check", data)
 	cfg, err := linter.ParseLintOptions(s)
 	if err != nil {
-		return false
+		return skipRules{}
 	}
-	return cfg.SkipAll || slices.Contains(cfg.SkipRules, rule)
+	return skipRules{all: cfg.SkipAll, rules: cfg.SkipRules}
+}
+
+// Skips says whether the file's "# check=skip=…" directive skips rule,
+// for checks of bakeplan's own that follow the same directive.
+func (f *File) Skips(rule string) bool {
+	return f.skip.all || slices.Contains(f.skip.rules, rule)
 }
 
 // noImages answers every image lookup with an empty configuration, so lint
