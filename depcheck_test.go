@@ -16,7 +16,7 @@ func TestDependencyDirection(t *testing.T) {
 		"plan":                {},
 		"plan/render":         {"plan", "internal/escape"},
 		"compiler/inputs":     {},
-		"compiler":            {"spec", "plan", "compiler/inputs", "compiler/dockerfile", "internal/par", "internal/realpath"},
+		"compiler":            {"spec", "plan", "compiler/inputs", "compiler/dockerfile", "internal/par", "internal/realpath", "internal/lines"},
 		"compiler/dockerfile": {},
 		"runtime":             {"plan"},
 		"runtime/endpoint":    {"plan"},
@@ -27,8 +27,8 @@ func TestDependencyDirection(t *testing.T) {
 		"runtime/host":        {"plan", "runtime/endpoint", "runtime/registry", "internal/atomicfile"},
 		"diff":                {"plan"},
 		"diff/render":         {"diff", "internal/escape"},
-		"project":             {"spec", "compiler", "plan", "diff", "runtime/host", "internal/osfs"},
-		"views":               {"plan", "runtime/apply", "runtime/host", "runtime/solve", "runtime/endpoint", "internal/escape"},
+		"project":             {"spec", "compiler", "plan", "diff", "runtime/host", "internal/osfs", "internal/lines"},
+		"views":               {"plan", "runtime/apply", "runtime/host", "runtime/solve", "runtime/endpoint", "internal/escape", "internal/lines"},
 		"cmd/bakeplan":        {"spec", "compiler", "plan", "runtime", "diff", "internal/gitfs", "internal/atomicfile", "internal/osfs", "internal/realpath", "internal/escape", "views", "project"},
 	}
 	for pkg, ok := range allowed {

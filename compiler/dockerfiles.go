@@ -1,7 +1,6 @@
 package compiler
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/bakeplan/bakeplan/compiler/dockerfile"
 	"github.com/bakeplan/bakeplan/compiler/inputs"
+	"github.com/bakeplan/bakeplan/internal/lines"
 	"github.com/containerd/platforms"
 	"github.com/hashicorp/hcl/v2"
 )
@@ -270,7 +270,7 @@ func (c *compilation) lintOnce(r *resolved, f *dockerfile.File) hcl.Diagnostics 
 				if c.opts.SpecPath != "" {
 					name = path.Join(path.Dir(c.opts.SpecPath), r.build.Dockerfile)
 				}
-				start, end := lineBytes(f.Data, fd.Line)
+				start, end := lines.Span(f.Data, fd.Line)
 				d.Subject = &hcl.Range{Filename: name, Start: hcl.Pos{Line: fd.Line, Column: 1, Byte: start}, End: hcl.Pos{Line: fd.Line, Column: 1 + end - start, Byte: end}}
 			} else {
 				d.Detail = fmt.Sprintf("%s, line %d: %s", f.Name, fd.Line, d.Detail)
@@ -280,24 +280,6 @@ func (c *compilation) lintOnce(r *resolved, f *dockerfile.File) hcl.Diagnostics 
 		}
 	})
 	return diags
-}
-
-// lineBytes returns where line (from 1) starts and ends in data.
-func lineBytes(data []byte, line int) (start, end int) {
-	for l := 1; l < line && start < len(data); l++ {
-		i := bytes.IndexByte(data[start:], '\n')
-		if i < 0 {
-			return len(data), len(data)
-		}
-		start += i + 1
-	}
-	end = start
-	if i := bytes.IndexByte(data[start:], '\n'); i >= 0 {
-		end = start + i
-	} else {
-		end = len(data)
-	}
-	return start, end
 }
 
 // unusedWarnings reports the build args and named contexts no built stage

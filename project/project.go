@@ -6,7 +6,6 @@
 package project
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,9 +14,9 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/bakeplan/bakeplan/compiler"
+	"github.com/bakeplan/bakeplan/internal/lines"
 	"github.com/bakeplan/bakeplan/internal/osfs"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/runtime/host"
@@ -189,27 +188,10 @@ func sourceRange(files map[string]*hcl.File, name string, r *plan.Range) *hcl.Ra
 		End:      hcl.Pos{Line: r.EndLine, Column: r.EndColumn},
 	}
 	if f := files[name]; f != nil {
-		rng.Start.Byte = byteOffset(f.Bytes, r.Line, r.Column)
-		rng.End.Byte = byteOffset(f.Bytes, r.EndLine, r.EndColumn)
+		rng.Start.Byte = lines.Offset(f.Bytes, r.Line, r.Column)
+		rng.End.Byte = lines.Offset(f.Bytes, r.EndLine, r.EndColumn)
 	}
 	return rng
-}
-
-// byteOffset finds line:column (both from 1, columns in characters) in src.
-func byteOffset(src []byte, line, column int) int {
-	off := 0
-	for l := 1; l < line; l++ {
-		i := bytes.IndexByte(src[off:], '\n')
-		if i < 0 {
-			return len(src)
-		}
-		off += i + 1
-	}
-	for c := 1; c < column && off < len(src) && src[off] != '\n'; c++ {
-		_, size := utf8.DecodeRune(src[off:])
-		off += size
-	}
-	return off
 }
 
 // addDockerfiles adds the files diagnostics point into that are not HCL

@@ -4,10 +4,10 @@
 package views
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 
+	"github.com/bakeplan/bakeplan/internal/lines"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -68,7 +68,8 @@ func NewResult(diags hcl.Diagnostics, files map[string]*hcl.File) Result {
 				End:      Pos{Line: s.End.Line, Column: s.End.Column, Byte: s.End.Byte},
 			}
 			if f := files[s.Filename]; f != nil {
-				jd.Snippet = lineAt(f.Bytes, s.Start.Line)
+				start, end := lines.Span(f.Bytes, s.Start.Line)
+				jd.Snippet = string(f.Bytes[start:end])
 			}
 		}
 		r.Diagnostics = append(r.Diagnostics, jd)
@@ -88,20 +89,4 @@ func WriteJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
-}
-
-func lineAt(src []byte, line int) string {
-	start := 0
-	for l := 1; l < line; l++ {
-		i := bytes.IndexByte(src[start:], '\n')
-		if i < 0 {
-			return ""
-		}
-		start += i + 1
-	}
-	end := bytes.IndexByte(src[start:], '\n')
-	if end < 0 {
-		return string(src[start:])
-	}
-	return string(src[start : start+end])
 }
