@@ -9,13 +9,13 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/bakeplan/bakeplan/internal/home"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/moby/buildkit/client"
+
 	// Connection helpers register their schemes with BuildKit's client.
 	_ "github.com/moby/buildkit/client/connhelper/dockercontainer"
 	_ "github.com/moby/buildkit/client/connhelper/kubepod"
@@ -119,23 +119,14 @@ func tlsOptions(t *TLS) []client.ClientOpt {
 	}
 	var opts []client.ClientOpt
 	if t.CACert != "" {
-		opts = append(opts, client.WithServerConfig(t.ServerName, expandHome(t.CACert)))
+		opts = append(opts, client.WithServerConfig(t.ServerName, home.Expand(t.CACert)))
 	} else {
 		opts = append(opts, client.WithServerConfigSystem(t.ServerName))
 	}
 	if t.Cert != "" {
-		opts = append(opts, client.WithCredentials(expandHome(t.Cert), expandHome(t.Key)))
+		opts = append(opts, client.WithCredentials(home.Expand(t.Cert), home.Expand(t.Key)))
 	}
 	return opts
-}
-
-func expandHome(p string) string {
-	if rest, ok := strings.CutPrefix(p, "~/"); ok {
-		if home, err := os.UserHomeDir(); err == nil {
-			return filepath.Join(home, rest)
-		}
-	}
-	return p
 }
 
 func connectDocker(ctx context.Context, host string) (*client.Client, error) {

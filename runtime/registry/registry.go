@@ -21,10 +21,10 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 
+	"github.com/bakeplan/bakeplan/internal/home"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/docker/cli/cli/config"
@@ -113,7 +113,7 @@ func (rs *Registries) transport(host string) (scheme string, rt http.RoundTrippe
 func clientTLS(r *plan.Registry) (*tls.Config, error) {
 	c := &tls.Config{MinVersion: tls.VersionTLS12}
 	if r.TLS.CACert != "" {
-		pem, err := os.ReadFile(expandHome(r.TLS.CACert))
+		pem, err := os.ReadFile(home.Expand(r.TLS.CACert))
 		if err != nil {
 			return nil, fmt.Errorf("registry.%s: ca_cert: %w", r.Name, err)
 		}
@@ -127,7 +127,7 @@ func clientTLS(r *plan.Registry) (*tls.Config, error) {
 		c.RootCAs = pool
 	}
 	if r.TLS.Cert != "" {
-		cert, err := tls.LoadX509KeyPair(expandHome(r.TLS.Cert), expandHome(r.TLS.Key))
+		cert, err := tls.LoadX509KeyPair(home.Expand(r.TLS.Cert), home.Expand(r.TLS.Key))
 		if err != nil {
 			return nil, fmt.Errorf("registry.%s: client certificate: %w", r.Name, err)
 		}
@@ -203,13 +203,4 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(h)
 	return ip != nil && ip.IsLoopback()
-}
-
-func expandHome(p string) string {
-	if rest, ok := strings.CutPrefix(p, "~/"); ok {
-		if home, err := os.UserHomeDir(); err == nil {
-			return filepath.Join(home, rest)
-		}
-	}
-	return p
 }

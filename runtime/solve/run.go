@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bakeplan/bakeplan/internal/home"
 	"github.com/containerd/containerd/v2/core/content"
 	contentlocal "github.com/containerd/containerd/v2/plugins/content/local"
 	"github.com/docker/cli/cli/config"
@@ -182,7 +183,7 @@ func Run(ctx context.Context, req *Request, ro RunOptions) (*Result, error) {
 	if len(req.Secrets) > 0 {
 		var src []secretsprovider.Source
 		for _, s := range req.Secrets {
-			src = append(src, secretsprovider.Source{ID: s.ID, Env: s.Env, FilePath: expandHome(s.File)})
+			src = append(src, secretsprovider.Source{ID: s.ID, Env: s.Env, FilePath: home.Expand(s.File)})
 		}
 		store, err := secretsprovider.NewStore(src)
 		if err != nil {
@@ -298,15 +299,6 @@ func layoutDigest(dir string) (string, error) {
 	return idx.Manifests[len(idx.Manifests)-1].Digest.String(), nil
 }
 
-func expandHome(p string) string {
-	if rest, ok := strings.CutPrefix(p, "~/"); ok {
-		if home, err := os.UserHomeDir(); err == nil {
-			return filepath.Join(home, rest)
-		}
-	}
-	return p
-}
-
 // CheckSecrets reports every secret of the requests that the build could
 // not read: an environment variable that is not set, a file that is missing
 // or not a regular file. BuildKit finds out only when a RUN mounts the
@@ -321,7 +313,7 @@ func CheckSecrets(reqs []*Request, lookupEnv func(string) (string, bool)) error 
 					problems = append(problems, fmt.Sprintf("%s: secret %q reads the environment variable %s, which is not set", r.Step, s.ID, s.Env))
 				}
 			case s.File != "":
-				st, err := os.Stat(expandHome(s.File))
+				st, err := os.Stat(home.Expand(s.File))
 				if err != nil {
 					problems = append(problems, fmt.Sprintf("%s: secret %q reads %s: %v", r.Step, s.ID, s.File, errors.Unwrap(err)))
 				} else if !st.Mode().IsRegular() {
