@@ -133,10 +133,5 @@ func sortedKeys(m map[string]string) []string {
 // spec or the plan and is escaped onto one visible line (control
 // characters, newlines, bidi overrides); structure comes from the format.
 func printf(w io.Writer, format string, args ...any) {
-	for i, a := range args {
-		if s, ok := a.(string); ok {
-			args[i] = escape.Terminal(s)
-		}
-	}
-	fmt.Fprintf(w, format, args...)
+	fmt.Fprintf(w, format, escape.TerminalArgs(args)...)
 }

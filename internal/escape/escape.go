@@ -65,6 +65,18 @@ func unsafeRune(r rune) bool {
 	return (r >= 0x80 && r < 0xa0) || unicode.Is(unicode.Cf, r) || r == 0x2028 || r == 0x2029
 }
 
+// TerminalArgs escapes, in place, every string among a format's arguments:
+// a view's format holds its structure and the arguments hold data, which
+// must stay on one visible line.
+func TerminalArgs(args []any) []any {
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = Terminal(s)
+		}
+	}
+	return args
+}
+
 // MarkdownText returns s as inline Markdown text that renders as exactly
 // those characters, on one line, and cannot end a table cell: every
 // character Markdown or HTML gives a meaning is escaped.

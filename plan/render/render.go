@@ -312,10 +312,8 @@ type errWriter struct {
 // spec or the probes, and is escaped onto one visible line; structure comes
 // only from the format.
 func (e *errWriter) printf(format string, args ...any) {
-	for i, a := range args {
-		if s, ok := a.(string); ok && !e.raw {
-			args[i] = escape.Terminal(s)
-		}
+	if !e.raw {
+		escape.TerminalArgs(args)
 	}
 	if e.err == nil {
 		_, e.err = fmt.Fprintf(e.w, format, args...)
