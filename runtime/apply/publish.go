@@ -11,6 +11,7 @@ import (
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/runtime/publish"
 	"github.com/bakeplan/bakeplan/runtime/registry"
+	"github.com/distribution/reference"
 )
 
 // tagJob is one tag a run moves, and what it pointed at before.
@@ -44,9 +45,10 @@ func publishAll(ctx context.Context, p *plan.Plan, results map[string]*BuildResu
 	if len(jobs) == 0 {
 		return nil
 	}
+	prepare := preparer(ctx, tagger)
 	eachJob(jobs, func(j *tagJob) {
 		if j.prev, j.existed, j.err = tagger.Current(ctx, j.tag); j.err == nil {
-			j.next, j.err = tagger.Prepare(ctx, j.tag, j.sources)
+			j.next, j.err = prepare(j)
 		}
 	})
 	if failed := failedTags(jobs); len(failed) > 0 || ctx.Err() != nil {
@@ -103,6 +105,37 @@ func tagJobs(p *plan.Plan, results map[string]*BuildResult) []*tagJob {
 		}
 	}
 	return jobs
+}
+
+// preparer prepares what each job's tag will point at, once per repository
+// and set of sources: a target's tags in one repository point at the same
+// manifest, which need not be fetched (or joined) once per tag.
+func preparer(ctx context.Context, tagger *publish.Tagger) func(*tagJob) (publish.Manifest, error) {
+	type prepared struct {
+		once sync.Once
+		m    publish.Manifest
+		err  error
+	}
+	var mu sync.Mutex
+	done := map[string]*prepared{}
+	return func(j *tagJob) (publish.Manifest, error) {
+		key := j.tag
+		if named, err := reference.ParseNormalizedNamed(j.tag); err == nil {
+			key = named.Name()
+		}
+		for _, s := range j.sources {
+			key += " " + s.Digest
+		}
+		mu.Lock()
+		p := done[key]
+		if p == nil {
+			p = &prepared{}
+			done[key] = p
+		}
+		mu.Unlock()
+		p.once.Do(func() { p.m, p.err = tagger.Prepare(ctx, j.tag, j.sources) })
+		return p.m, p.err
+	}
 }
 
 // eachJob runs f on every job at once and waits for all of them.
@@ -164,23 +197,23 @@ func rollback(ctx context.Context, tagger *publish.Tagger, jobs []*tagJob) []str
 }
 
 func restore(ctx context.Context, tagger *publish.Tagger, j *tagJob) string {
-	cur, exists, err := tagger.Current(ctx, j.tag)
+	cur, exists, err := tagger.Points(ctx, j.tag)
 	if err != nil {
 		return fmt.Sprintf("%s: COULD NOT BE CHECKED OR RESTORED (%v); it should point at %s", j.tag, err, wasText(j))
 	}
 	switch {
-	case j.existed && exists && cur.Desc.Digest == j.prev.Desc.Digest:
+	case j.existed && exists && cur.Digest == j.prev.Desc.Digest:
 		return fmt.Sprintf("%s: unchanged (%s)", j.tag, j.prev.Desc.Digest)
 	case !j.existed && !exists:
 		return fmt.Sprintf("%s: unchanged (did not exist)", j.tag)
 	case j.existed:
 		if err := tagger.Put(ctx, j.tag, j.prev); err != nil {
-			return fmt.Sprintf("%s: COULD NOT BE RESTORED (%v); it points at %s, it pointed at %s", j.tag, err, cur.Desc.Digest, j.prev.Desc.Digest)
+			return fmt.Sprintf("%s: COULD NOT BE RESTORED (%v); it points at %s, it pointed at %s", j.tag, err, cur.Digest, j.prev.Desc.Digest)
 		}
 		return fmt.Sprintf("%s: restored to %s", j.tag, j.prev.Desc.Digest)
 	default:
 		if err := tagger.Delete(ctx, j.tag); err != nil {
-			return fmt.Sprintf("%s: COULD NOT BE DELETED (%v); it did not exist before and now points at %s", j.tag, err, cur.Desc.Digest)
+			return fmt.Sprintf("%s: COULD NOT BE DELETED (%v); it did not exist before and now points at %s", j.tag, err, cur.Digest)
 		}
 		return fmt.Sprintf("%s: deleted (it did not exist before)", j.tag)
 	}

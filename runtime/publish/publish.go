@@ -49,22 +49,9 @@ type Manifest struct {
 	Body []byte
 }
 
-// Tag points tag at a pushed image in the tag's repository. With several
-// sources (a target split across builder nodes) it writes one index holding
-// the manifests of all of them.
-func (t *Tagger) Tag(ctx context.Context, tag string, sources []Source) (string, error) {
-	m, err := t.Prepare(ctx, tag, sources)
-	if err != nil {
-		return "", err
-	}
-	if err := t.Put(ctx, tag, m); err != nil {
-		return "", err
-	}
-	return m.Desc.Digest.String(), nil
-}
-
 // Prepare reads (or, for several sources, builds) what tag will point at,
-// without writing anything.
+// without writing anything: one image as it is, several (a target split
+// across builder nodes) joined in one index.
 func (t *Tagger) Prepare(ctx context.Context, tag string, sources []Source) (Manifest, error) {
 	named, err := reference.ParseNormalizedNamed(tag)
 	if err != nil {
@@ -109,25 +96,31 @@ func (t *Tagger) Put(ctx context.Context, tag string, m Manifest) error {
 	return nil
 }
 
-// Current reads what tag points at now; ok is false when the tag does not
-// exist.
+// Current reads what tag points at now, with its bytes; ok is false when
+// the tag does not exist.
 func (t *Tagger) Current(ctx context.Context, tag string) (m Manifest, ok bool, err error) {
-	_, desc, err := t.resolver.Resolve(ctx, tag)
+	desc, ok, err := t.Points(ctx, tag)
+	if !ok || err != nil {
+		return Manifest{}, ok, err
+	}
+	body, err := t.read(ctx, tag, desc)
+	if err != nil {
+		return Manifest{}, false, fmt.Errorf("reading tag %s: %w", tag, err)
+	}
+	return Manifest{Desc: desc, Body: body}, true, nil
+}
+
+// Points says what tag points at now, without reading it; ok is false when
+// the tag does not exist.
+func (t *Tagger) Points(ctx context.Context, tag string) (desc ocispecs.Descriptor, ok bool, err error) {
+	_, desc, err = t.resolver.Resolve(ctx, tag)
 	if errdefs.IsNotFound(err) {
-		return Manifest{}, false, nil
+		return ocispecs.Descriptor{}, false, nil
 	}
 	if err != nil {
-		return Manifest{}, false, fmt.Errorf("reading tag %s: %w", tag, err)
+		return ocispecs.Descriptor{}, false, fmt.Errorf("reading tag %s: %w", tag, err)
 	}
-	named, err := reference.ParseNormalizedNamed(tag)
-	if err != nil {
-		return Manifest{}, false, err
-	}
-	d, body, err := t.fetch(ctx, named.Name(), desc.Digest.String())
-	if err != nil {
-		return Manifest{}, false, fmt.Errorf("reading tag %s: %w", tag, err)
-	}
-	return Manifest{Desc: d, Body: body}, true, nil
+	return desc, true, nil
 }
 
 // Delete removes tag, not the manifest it points at, which other tags may
@@ -166,23 +159,29 @@ func (t *Tagger) fetch(ctx context.Context, repo, dgst string) (ocispecs.Descrip
 	if err != nil {
 		return desc, nil, fmt.Errorf("resolving %s: %w", ref, err)
 	}
+	body, err := t.read(ctx, ref, desc)
+	return desc, body, err
+}
+
+// read fetches the bytes of desc, resolved from ref, and checks them.
+func (t *Tagger) read(ctx context.Context, ref string, desc ocispecs.Descriptor) ([]byte, error) {
 	f, err := t.resolver.Fetcher(ctx, ref)
 	if err != nil {
-		return desc, nil, fmt.Errorf("fetching %s: %w", ref, err)
+		return nil, fmt.Errorf("fetching %s: %w", ref, err)
 	}
 	rc, err := f.Fetch(ctx, desc)
 	if err != nil {
-		return desc, nil, fmt.Errorf("fetching %s: %w", ref, err)
+		return nil, fmt.Errorf("fetching %s: %w", ref, err)
 	}
 	defer rc.Close()
 	body, err := io.ReadAll(io.LimitReader(rc, 4<<20))
 	if err != nil {
-		return desc, nil, fmt.Errorf("fetching %s: %w", ref, err)
+		return nil, fmt.Errorf("fetching %s: %w", ref, err)
 	}
 	if digest.FromBytes(body) != desc.Digest {
-		return desc, nil, fmt.Errorf("fetching %s: content does not match its digest", ref)
+		return nil, fmt.Errorf("fetching %s: content does not match its digest", ref)
 	}
-	return desc, body, nil
+	return body, nil
 }
 
 // merge builds one index from the images several nodes pushed.
