@@ -68,6 +68,25 @@ func write(name string, data []byte, perm os.FileMode, keepMode bool) error {
 	return nil
 }
 
+// CheckWritable says whether Write could replace name, without changing
+// anything: name (or what its link points at) is not a directory, and its
+// directory takes a new file.
+func CheckWritable(name string) error {
+	name, err := target(name)
+	if err != nil {
+		return err
+	}
+	if st, err := os.Stat(name); err == nil && st.IsDir() {
+		return fmt.Errorf("%s is a directory", name)
+	}
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".check-*")
+	if err != nil {
+		return err
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
 // target follows name's symbolic links (a chain of them, up to a bound) to
 // the path a write should replace. A dangling link leads to the path it
 // names, which Write then creates.

@@ -74,3 +74,19 @@ func TestWrite(t *testing.T) {
 		t.Errorf("a cycle of links was written through")
 	}
 }
+
+func TestCheckWritable(t *testing.T) {
+	dir := t.TempDir()
+	if err := CheckWritable(filepath.Join(dir, "new.json")); err != nil {
+		t.Errorf("a new file in a writable directory: %v", err)
+	}
+	if err := CheckWritable(dir); err == nil {
+		t.Errorf("a directory passed")
+	}
+	if err := CheckWritable(filepath.Join(dir, "missing", "x.json")); err == nil {
+		t.Errorf("a file in a missing directory passed")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("the check left %v", entries)
+	}
+}

@@ -119,8 +119,10 @@ func Apply(ctx context.Context, p *plan.Plan, opts Options) (*Summary, error) {
 	}
 	// The metadata file is written after the tags move; a location that
 	// cannot take it must fail the run before anything is built.
-	if err := checkWritable(opts.MetadataFile); err != nil {
-		return nil, fmt.Errorf("metadata file: %w; nothing was built", err)
+	if opts.MetadataFile != "" {
+		if err := atomicfile.CheckWritable(opts.MetadataFile); err != nil {
+			return nil, fmt.Errorf("metadata file: %w; nothing was built", err)
+		}
 	}
 
 	// Every builder must answer before anything is solved.
@@ -339,23 +341,6 @@ func insecureRegistries(p *plan.Plan) map[string]bool {
 		}
 	}
 	return out
-}
-
-// checkWritable makes sure file can be written the way atomicfile writes
-// it: not a directory, in a directory that takes a new file.
-func checkWritable(file string) error {
-	if file == "" {
-		return nil
-	}
-	if st, err := os.Stat(file); err == nil && st.IsDir() {
-		return fmt.Errorf("%s is a directory", file)
-	}
-	f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".check-*")
-	if err != nil {
-		return err
-	}
-	f.Close()
-	return os.Remove(f.Name())
 }
 
 func writeMetadata(file string, sum *Summary) error {
