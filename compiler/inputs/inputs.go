@@ -282,18 +282,32 @@ func (h *Hasher) Includes(dir, dockerfile, rel string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	_, data, _, err := h.ignoreFile(dir, top, dockerfile)
-	if err != nil || data == nil {
+	pm, done, err := h.ignoreRules(dir, top, dockerfile)
+	if err != nil || pm == nil {
 		return err == nil, err
 	}
+	defer done()
+	excluded, err := pm.MatchesOrParentMatches(rel)
+	return !excluded, err
+}
+
+// ignoreRules returns the compiled rules of the ignore file BuildKit would
+// pick for a build of dir with dockerfile, nil when there is none, and the
+// function that hands them back for reuse.
+func (h *Hasher) ignoreRules(dir string, top []fs.DirEntry, dockerfile string) (*patternmatcher.PatternMatcher, func(), error) {
+	name, data, mode, err := h.ignoreFile(dir, top, dockerfile)
+	if err != nil || name == "" {
+		return nil, nil, err
+	}
+	// The ignore file is usually part of the context too; remember its
+	// digest so a walk need not read it again.
+	h.remember(name, Bytes(data), mode&0o111 != 0)
 	key := string(data)
 	pm, err := h.matcher(key)
 	if err != nil {
-		return false, err
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	defer h.release(key, pm)
-	excluded, err := pm.MatchesOrParentMatches(rel)
-	return !excluded, err
+	return pm, func() { h.release(key, pm) }, nil
 }
 
 // tree digests the directory dir, leaving out what the ignore file BuildKit
@@ -304,20 +318,12 @@ func (h *Hasher) tree(dir, dockerfile string, files map[string]string) (string, 
 	if err != nil {
 		return "", err
 	}
-	ignoreName, ignoreData, ignoreMode, err := h.ignoreFile(dir, top, dockerfile)
+	pm, done, err := h.ignoreRules(dir, top, dockerfile)
 	if err != nil {
 		return "", err
 	}
-	var pm *patternmatcher.PatternMatcher
-	if ignoreName != "" {
-		// The ignore file is usually part of the context too; remember its
-		// digest so the walk need not read it again.
-		h.remember(ignoreName, Bytes(ignoreData), ignoreMode&0o111 != 0)
-		key := string(ignoreData)
-		if pm, err = h.matcher(key); err != nil {
-			return "", fmt.Errorf("%s: %w", ignoreName, err)
-		}
-		defer h.release(key, pm)
+	if pm != nil {
+		defer done()
 	}
 	d := sha256.New()
 	var scratch []byte // record's buffer, reused across entries
