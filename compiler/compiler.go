@@ -72,10 +72,11 @@ type Options struct {
 
 // compilation is the state of one Compile call.
 type compilation struct {
-	ctx    context.Context
-	opts   Options
-	spec   *spec.Spec
-	native string // normalised NativePlatform
+	ctx            context.Context
+	opts           Options
+	spec           *spec.Spec
+	native         string             // normalised NativePlatform, formatted
+	nativePlatform platforms.Platform // and parsed
 
 	funcs  map[string]function.Function
 	varObj cty.Value
@@ -125,14 +126,15 @@ func Compile(ctx context.Context, s *spec.Spec, opts Options) (*plan.Plan, hcl.D
 
 func compile(ctx context.Context, s *spec.Spec, opts Options) (*compilation, *plan.Plan, hcl.Diagnostics) {
 	c := &compilation{
-		ctx:     ctx,
-		opts:    opts,
-		spec:    s,
-		native:  platforms.Format(platforms.Normalize(opts.NativePlatform)),
-		byName:  map[string]*instance{},
-		matrix:  map[string][]*instance{},
-		groups:  map[string]*spec.Group{},
-		digests: newDigestCache(ctx, opts.FS),
+		ctx:            ctx,
+		opts:           opts,
+		spec:           s,
+		native:         platforms.Format(platforms.Normalize(opts.NativePlatform)),
+		nativePlatform: platforms.Normalize(opts.NativePlatform),
+		byName:         map[string]*instance{},
+		matrix:         map[string][]*instance{},
+		groups:         map[string]*spec.Group{},
+		digests:        newDigestCache(ctx, opts.FS),
 
 		resolver:    realpath.NewCache(opts.FS),
 		dockerfiles: map[string]*parsedDockerfile{},

@@ -98,7 +98,7 @@ func (c *compilation) checkDockerfile(r *resolved) hcl.Diagnostics {
 	diags = append(diags, c.lintOnce(r, f)...)
 	// One analysis serves the checks and, usually, every foreign platform
 	// (emulationFor): take a foreign platform when the target has one.
-	native := platforms.MustParse(c.native)
+	native := c.nativePlatform
 	plat := native
 	for _, p := range r.platforms {
 		if p != c.native {
@@ -111,7 +111,7 @@ func (c *compilation) checkDockerfile(r *resolved) hcl.Diagnostics {
 		r.build.Images = res.Images
 	}
 	if err == nil && platforms.Format(plat) != c.native {
-		r.emulations = map[string]emulation{emulationKey(f, plat, native): emulationOf(res, native)}
+		r.keepEmulation(emulationKey(f, plat, native), emulationOf(res, native))
 	}
 	var te *dockerfile.TargetError
 	switch {
@@ -179,12 +179,17 @@ func (c *compilation) emulationFor(r *resolved, p, buildPlat platforms.Platform)
 	if e, ok := r.emulations[key]; ok {
 		return e
 	}
+	e := c.analyseEmulation(r, p, buildPlat)
+	r.keepEmulation(key, e)
+	return e
+}
+
+// keepEmulation remembers what a foreign platform needs, by emulationKey.
+func (r *resolved) keepEmulation(key string, e emulation) {
 	if r.emulations == nil {
 		r.emulations = map[string]emulation{}
 	}
-	e := c.analyseEmulation(r, p, buildPlat)
 	r.emulations[key] = e
-	return e
 }
 
 func emulationKey(f *dockerfile.File, p, buildPlat platforms.Platform) string {
@@ -286,49 +291,56 @@ func (c *compilation) lintOnce(r *resolved, f *dockerfile.File) hcl.Diagnostics 
 // uses, one warning per name however many targets pass it: a common arg
 // passed to a thousand targets is one finding, not a thousand.
 func (c *compilation) unusedWarnings(all []*resolved) hcl.Diagnostics {
-	type group struct {
-		first   *resolved
-		rng     hcl.Range
-		targets []string
-	}
-	args, ctxs := map[string]*group{}, map[string]*group{}
-	var argOrder, ctxOrder []string
+	var args, ctxs unusedGroups
 	for _, r := range all {
 		for _, k := range r.unusedArgs {
-			g := args[k]
-			if g == nil {
-				g = &group{first: r, rng: c.declRange(r.in, "args")}
-				args[k] = g
-				argOrder = append(argOrder, k)
-			}
-			g.targets = append(g.targets, r.in.name)
+			args.add(k, r, c.declRange(r.in, "args"))
 		}
 		for _, nc := range r.unusedContexts {
-			g := ctxs[nc.Name]
-			if g == nil {
-				g = &group{first: r, rng: nc.DeclRange}
-				ctxs[nc.Name] = g
-				ctxOrder = append(ctxOrder, nc.Name)
-			}
-			g.targets = append(g.targets, r.in.name)
+			ctxs.add(nc.Name, r, nc.DeclRange)
 		}
 	}
-	var diags hcl.Diagnostics
-	for _, k := range argOrder {
-		g := args[k]
-		diags = append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagWarning,
-			Summary:  "Build arg no ARG declares",
-			Detail:   fmt.Sprintf("%s the build arg %s, but no ARG of the stages built declares it (%s), so BuildKit ignores it.", passes(g.targets), k, g.first.df.Name),
-			Subject:  g.rng.Ptr(),
-		})
+	return append(
+		args.warnings("Build arg no ARG declares", "%s the build arg %s, but no ARG of the stages built declares it (%s), so BuildKit ignores it."),
+		ctxs.warnings("Named context no stage uses", "%s the context %q, but no FROM, COPY --from or RUN --mount=from of the stages built names it (%s).")...)
+}
+
+// unusedGroups gathers, per name, the targets that pass it unused, in the
+// order names are first met.
+type unusedGroups struct {
+	by    map[string]*unusedGroup
+	order []*unusedGroup
+}
+
+type unusedGroup struct {
+	name    string
+	first   *resolved
+	rng     hcl.Range // where the first target passes it
+	targets []string
+}
+
+func (gs *unusedGroups) add(name string, r *resolved, rng hcl.Range) {
+	g := gs.by[name]
+	if g == nil {
+		if gs.by == nil {
+			gs.by = map[string]*unusedGroup{}
+		}
+		g = &unusedGroup{name: name, first: r, rng: rng}
+		gs.by[name] = g
+		gs.order = append(gs.order, g)
 	}
-	for _, k := range ctxOrder {
-		g := ctxs[k]
+	g.targets = append(g.targets, r.in.name)
+}
+
+// warnings makes one warning per name; format takes who passes it, the
+// name and the first target's Dockerfile.
+func (gs *unusedGroups) warnings(summary, format string) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, g := range gs.order {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagWarning,
-			Summary:  "Named context no stage uses",
-			Detail:   fmt.Sprintf("%s the context %q, but no FROM, COPY --from or RUN --mount=from of the stages built names it (%s).", passes(g.targets), k, g.first.df.Name),
+			Summary:  summary,
+			Detail:   fmt.Sprintf(format, passes(g.targets), g.name, g.first.df.Name),
 			Subject:  g.rng.Ptr(),
 		})
 	}

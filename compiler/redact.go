@@ -86,21 +86,30 @@ func (s *Sensitive) Redact(text string) string {
 	if s == nil {
 		return text
 	}
-	for _, v := range s.sorted() {
-		text = strings.ReplaceAll(text, v, "(sensitive value)")
-	}
-	return text
+	return redact(s.sorted(), text)
 }
 
 // RedactDiagnostics redacts the summary and detail of each diagnostic.
 func (s *Sensitive) RedactDiagnostics(diags hcl.Diagnostics) {
-	if s == nil || len(s.values) == 0 {
+	if s == nil {
+		return
+	}
+	vals := s.sorted()
+	if len(vals) == 0 {
 		return
 	}
 	for _, d := range diags {
-		d.Summary = s.Redact(d.Summary)
-		d.Detail = s.Redact(d.Detail)
+		d.Summary = redact(vals, d.Summary)
+		d.Detail = redact(vals, d.Detail)
 	}
+}
+
+// redact replaces each of vals (longest first) in text.
+func redact(vals []string, text string) string {
+	for _, v := range vals {
+		text = strings.ReplaceAll(text, v, "(sensitive value)")
+	}
+	return text
 }
 
 // MaskFiles returns copies of files whose bytes have every sensitive value
