@@ -402,12 +402,7 @@ func targetRefCtx(ctx *hcl.EvalContext, expr hcl.Expression) *hcl.EvalContext {
 	if len(refs) == 0 {
 		return ctx
 	}
-	vars := make(map[string]cty.Value, len(ctx.Variables)+1)
-	for k, v := range ctx.Variables {
-		vars[k] = v
-	}
-	vars["target"] = cty.ObjectVal(refs)
-	return &hcl.EvalContext{Variables: vars, Functions: ctx.Functions}
+	return withVariable(ctx, "target", cty.ObjectVal(refs))
 }
 
 // specReal is the spec's directory with its symbolic links resolved, which

@@ -49,13 +49,28 @@ func (a attrValues) GetAttr(name string) cty.Value {
 // object returns in's attributes as the object target.NAME evaluates to.
 func (in *instance) object() cty.Value {
 	if in.value == cty.NilVal {
-		all := make(map[string]cty.Value, len(spec.TargetAttributes))
-		for _, def := range spec.TargetAttributes {
-			all[def.Name] = in.obj.GetAttr(def.Name)
-		}
-		in.value = cty.ObjectVal(all)
+		in.value = in.obj.object()
 	}
 	return in.value
+}
+
+// object is every target attribute, null where unset, as one object.
+func (a attrValues) object() cty.Value {
+	all := make(map[string]cty.Value, len(spec.TargetAttributes))
+	for _, def := range spec.TargetAttributes {
+		all[def.Name] = a.GetAttr(def.Name)
+	}
+	return cty.ObjectVal(all)
+}
+
+// withVariable is ctx with one variable set to v, the others as they are.
+func withVariable(ctx *hcl.EvalContext, name string, v cty.Value) *hcl.EvalContext {
+	vars := make(map[string]cty.Value, len(ctx.Variables)+1)
+	for k, x := range ctx.Variables {
+		vars[k] = x
+	}
+	vars[name] = v
+	return &hcl.EvalContext{Variables: vars, Functions: ctx.Functions}
 }
 
 // targetType is the object type of an evaluated target, as target.NAME shows it.
@@ -492,23 +507,15 @@ func (c *compilation) evalSelfReads(in *instance, pending []spec.AttrDef, attrs 
 				left = append(left, def)
 				continue
 			}
-			self := make(map[string]cty.Value, len(spec.TargetAttributes))
-			for _, d := range spec.TargetAttributes {
-				self[d.Name] = attrs.GetAttr(d.Name)
-			}
-			vars := map[string]cty.Value{}
-			for k, v := range in.ctx.Variables {
-				vars[k] = v
-			}
+			// target.SELF is what is known of the target so far.
 			refs := map[string]cty.Value{}
-			if t, ok := vars["target"]; ok && t.Type().IsObjectType() {
+			if t, ok := in.ctx.Variables["target"]; ok && t.Type().IsObjectType() {
 				for k, v := range t.AsValueMap() {
 					refs[k] = v
 				}
 			}
-			refs[in.name] = cty.ObjectVal(self)
-			vars["target"] = cty.ObjectVal(refs)
-			diags = append(diags, c.evalAttr(in, def, &hcl.EvalContext{Variables: vars, Functions: in.ctx.Functions}, attrs)...)
+			refs[in.name] = attrs.object()
+			diags = append(diags, c.evalAttr(in, def, withVariable(in.ctx, "target", cty.ObjectVal(refs)), attrs)...)
 			done[def.Name] = true
 			progress = true
 		}
