@@ -41,8 +41,9 @@ type globals struct {
 	streams streams
 	environ []string
 
-	// json is set by a verb's --json: diagnostics and errors go to stdout
-	// as a views.Result instead of text on stderr.
+	// json is set by a verb's --json: errors go to stdout as a
+	// views.Result instead of text on stderr; warnings stay on stderr, so
+	// stdout holds one JSON document (validate's result carries them).
 	json    bool
 	targets []string // --target
 	strict  bool     // validate --strict
@@ -50,13 +51,6 @@ type globals struct {
 	// saved are a saved plan's inputs, when applying one: they replace
 	// the command line's.
 	saved *project.Inputs
-	// jsonWarnings: the verb's JSON carries warnings, so they are not also
-	// printed as text.
-	jsonWarnings bool
-	// warnings are the warnings of the last report in JSON mode, for a
-	// verb whose JSON output carries them (validate).
-	warnings hcl.Diagnostics
-	files    map[string]*hcl.File
 }
 
 func run(ctx context.Context, args []string, s streams, environ []string) int {
@@ -264,18 +258,11 @@ func (g *globals) reportFiles(files map[string]*hcl.File, diags hcl.Diagnostics)
 	if len(diags) == 0 {
 		return nil
 	}
-	if g.json {
-		if diags.HasErrors() {
-			if err := views.WriteJSON(g.streams.out, views.NewResult(diags, files)); err != nil {
-				return err
-			}
-			return errReported
+	if g.json && diags.HasErrors() {
+		if err := views.WriteJSON(g.streams.out, views.NewResult(diags, files)); err != nil {
+			return err
 		}
-		g.warnings, g.files = append(g.warnings, diags...), files
-		if !g.jsonWarnings {
-			return g.textDiagnostics(files, diags)
-		}
-		return nil
+		return errReported
 	}
 	return g.textDiagnostics(files, diags)
 }

@@ -29,13 +29,28 @@ func newValidateCmd(g *globals) *cobra.Command {
   bakeplan validate --json | jq '.diagnostics[] | .range.start.line'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			g.jsonWarnings, g.lint = true, true
+			g.lint = true
+			if g.json {
+				// The result carries every diagnostic, warnings too.
+				src, err := project.OnDisk(g.file)
+				if err != nil {
+					return err
+				}
+				c, err := project.Compile(cmd.Context(), src, g.inputs(nil))
+				if err != nil {
+					return err
+				}
+				if err := views.WriteJSON(g.streams.out, views.NewResult(c.Diags, c.Files)); err != nil {
+					return err
+				}
+				if c.Diags.HasErrors() {
+					return errReported
+				}
+				return nil
+			}
 			c, err := g.compile(cmd.Context(), nil)
 			if err != nil {
 				return err
-			}
-			if g.json {
-				return views.WriteJSON(g.streams.out, views.NewResult(g.warnings, g.files))
 			}
 			builds := 0
 			for _, s := range c.Plan.Steps {
