@@ -16,7 +16,7 @@ func HostChange(w io.Writer, st *plan.Step) {
 // HostPreview writes exactly what apply would write to the host.
 func HostPreview(w io.Writer, actions []host.Action) {
 	for _, a := range actions {
-		printf(w, "%s %s: %s\n", a.Step.Change.Symbol, a.Step.ID, a.Step.Change.Summary)
+		HostChange(w, a.Step)
 		for _, wr := range a.Writes {
 			switch {
 			case wr.From != "":
