@@ -214,7 +214,7 @@ func mermaid(ew *errWriter, d *diff.Diff) {
 		if a, ok := changed[n]; ok {
 			label = symbol(a) + " " + n
 		}
-		ew.printf("  %s[\"%s\"]\n", key[n], mermaidLabel(label))
+		ew.printf("  %s[\"%s\"]\n", key[n], escape.Mermaid(label))
 	}
 	for _, e := range edges {
 		ew.printf("  %s --> %s\n", key[e.from], key[e.to])
@@ -229,11 +229,6 @@ func mermaid(ew *errWriter, d *diff.Diff) {
 			ew.printf("  style %s stroke:#bf8700,stroke-width:2px\n", key[n])
 		}
 	}
-}
-
-// mermaidLabel escapes a node label with Mermaid's entity codes.
-func mermaidLabel(s string) string {
-	return strings.NewReplacer(`"`, "#quot;", "<", "#lt;", ">", "#gt;", "`", "#96;").Replace(escape.Terminal(s))
 }
 
 type errWriter struct {

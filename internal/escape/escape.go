@@ -115,6 +115,14 @@ func MarkdownCode(s string) string {
 	return ticks + s + ticks
 }
 
+// mermaid writes the characters that could end or mark up a quoted Mermaid
+// label as Mermaid's entity codes.
+var mermaid = strings.NewReplacer(`"`, "#quot;", "<", "#lt;", ">", "#gt;", "|", "#124;", "`", "#96;")
+
+// Mermaid returns s for a quoted Mermaid label (a node's, or an edge's): on
+// one line, unable to end the label or add markup.
+func Mermaid(s string) string { return mermaid.Replace(Terminal(s)) }
+
 // Fence returns a code fence that no line of body can close: backticks, one
 // more than body's longest run of them, and at least three.
 func Fence(body string) string {

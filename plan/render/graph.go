@@ -55,7 +55,7 @@ func Mermaid(w io.Writer, p *plan.Plan) error {
 	for _, s := range p.Steps {
 		lines := nodeLines(s)
 		for i, l := range lines {
-			lines[i] = mermaidText(l)
+			lines[i] = escape.Mermaid(l)
 		}
 		label := strings.Join(lines, "<br/>")
 		if s.Build == nil && s.Publish == nil {
@@ -68,7 +68,7 @@ func Mermaid(w io.Writer, p *plan.Plan) error {
 		for _, e := range s.Needs {
 			switch e.Kind {
 			case plan.EdgeData:
-				ew.printf("  %s -->|\"context %s\"| %s\n", ids[e.Step], mermaidText(e.Name), ids[s.ID])
+				ew.printf("  %s -->|\"context %s\"| %s\n", ids[e.Step], escape.Mermaid(e.Name), ids[s.ID])
 			case plan.EdgeOrder:
 				ew.printf("  %s -. order .-> %s\n", ids[e.Step], ids[s.ID])
 			case plan.EdgeHost:
@@ -103,10 +103,4 @@ func nodeLines(s *plan.Step) []string {
 		lines = append(lines, strings.Join(s.Publish.Tags, ", "))
 	}
 	return lines
-}
-
-// mermaidText escapes data for a quoted Mermaid label with its entity codes,
-// so a value can neither end the label nor inject markup.
-func mermaidText(s string) string {
-	return strings.NewReplacer(`"`, "#quot;", "<", "#lt;", ">", "#gt;", "|", "#124;", "`", "#96;").Replace(escape.Terminal(s))
 }
