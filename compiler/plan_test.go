@@ -586,6 +586,18 @@ func TestCompileStopsWhenCancelled(t *testing.T) {
 	}
 }
 
+// conditionalContext picks a target or an image for one context.
+const conditionalContext = `variable "X" {
+  type    = bool
+  default = true
+}
+target "ld64" {
+}
+target "app" {
+  contexts = { ld64 = var.X ? target.ld64 : "docker-image://scratch" }
+}
+`
+
 // TestBakeFilePatterns: constructs from real bake files that the compiler
 // refused or got wrong.
 func TestBakeFilePatterns(t *testing.T) {
@@ -616,16 +628,7 @@ target "image" {
 		},
 		{
 			name: "a conditional context that picks a target",
-			src: `variable "X" {
-  type    = bool
-  default = true
-}
-target "ld64" {
-}
-target "app" {
-  contexts = { ld64 = var.X ? target.ld64 : "docker-image://scratch" }
-}
-`,
+			src:  conditionalContext,
 			check: func(t *testing.T, p *plan.Plan) {
 				b := p.Step("build.app").Build
 				if len(b.Contexts) != 1 || b.Contexts[0].Target != "ld64" {
@@ -636,16 +639,7 @@ target "app" {
 		{
 			name: "a conditional context that picks the image",
 			vars: []string{"X=false"},
-			src: `variable "X" {
-  type    = bool
-  default = true
-}
-target "ld64" {
-}
-target "app" {
-  contexts = { ld64 = var.X ? target.ld64 : "docker-image://scratch" }
-}
-`,
+			src:  conditionalContext,
 			check: func(t *testing.T, p *plan.Plan) {
 				b := p.Step("build.app").Build
 				if len(b.Contexts) != 1 || b.Contexts[0].Image != "scratch" {
