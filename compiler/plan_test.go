@@ -643,7 +643,7 @@ target "image" {
 			check: func(t *testing.T, p *plan.Plan) {
 				b := p.Step("build.app").Build
 				if len(b.Contexts) != 1 || b.Contexts[0].Image != "scratch" {
-					t.Errorf("contexts %+v", b.Contexts[0])
+					t.Errorf("contexts %+v", b.Contexts)
 				}
 			},
 		},
