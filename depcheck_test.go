@@ -13,10 +13,11 @@ func TestDependencyDirection(t *testing.T) {
 	const mod = "github.com/bakeplan/bakeplan/"
 	allowed := map[string][]string{
 		"spec":                {"internal/par"},
+		"lockfile":            {},
 		"plan":                {},
 		"plan/render":         {"plan", "internal/escape"},
 		"compiler/inputs":     {},
-		"compiler":            {"spec", "plan", "compiler/inputs", "compiler/dockerfile", "internal/par", "internal/realpath", "internal/lines"},
+		"compiler":            {"spec", "lockfile", "plan", "compiler/inputs", "compiler/dockerfile", "internal/par", "internal/realpath", "internal/lines"},
 		"compiler/dockerfile": {},
 		"runtime":             {"plan"},
 		"runtime/endpoint":    {"plan", "internal/home"},
@@ -27,7 +28,7 @@ func TestDependencyDirection(t *testing.T) {
 		"runtime/host":        {"plan", "runtime/endpoint", "runtime/registry", "internal/atomicfile"},
 		"diff":                {"plan"},
 		"diff/render":         {"diff", "internal/escape"},
-		"project":             {"spec", "compiler", "plan", "diff", "runtime/host", "internal/osfs", "internal/lines"},
+		"project":             {"spec", "lockfile", "compiler", "compiler/inputs", "plan", "diff", "runtime/host", "internal/osfs", "internal/lines"},
 		"views":               {"plan", "runtime/apply", "runtime/host", "runtime/solve", "runtime/endpoint", "internal/escape", "internal/lines"},
 		"cmd/bakeplan":        {"spec", "compiler", "plan", "runtime", "diff", "internal/gitfs", "internal/atomicfile", "internal/osfs", "internal/realpath", "internal/escape", "views", "project"},
 	}

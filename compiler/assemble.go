@@ -156,6 +156,7 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 		for _, node := range r.nodes {
 			b := r.build
 			b.Target, b.Builder, b.Platforms, b.Inputs = r.in.name, node.name, sortedRuns(r.runs[node]), ins
+			b.Images = c.imagesOf(r, node, b.Platforms)
 			b.InputDigest = inputDigest(&b)
 			if len(b.Platforms) == 1 {
 				diags = append(diags, c.singlePlatformAnnotations(r, node.name)...)
@@ -216,6 +217,7 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	diags = append(diags, c.lockGaps(steps)...)
 	ordered, err := plan.Order(steps)
 	if err != nil {
 		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Internal error", Detail: err.Error()})
@@ -225,6 +227,7 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 		Spec:           plan.Spec{File: c.opts.SpecFile, Digest: inputs.Bytes(c.spec.Source), Path: c.opts.SpecPath},
 		NativePlatform: c.native,
 		Select:         c.opts.Select,
+		Lock:           c.opts.LockFile,
 		Variables:      c.vars,
 		Steps:          ordered,
 	}

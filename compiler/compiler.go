@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bakeplan/bakeplan/internal/realpath"
+	"github.com/bakeplan/bakeplan/lockfile"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/spec"
 	"github.com/containerd/platforms"
@@ -59,6 +60,11 @@ type Options struct {
 	Lint bool
 	// Strict makes Dockerfile lint findings errors (validate --strict).
 	Strict bool
+
+	// Lock is the lock file's pins, when the spec has one, and LockFile
+	// identifies it in the plan.
+	Lock     *lockfile.Lock
+	LockFile *plan.LockFile
 
 	// Sensitive, when set, receives the sensitive values the compilation
 	// saw, for a caller that prints source snippets.

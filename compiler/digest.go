@@ -11,7 +11,7 @@ import (
 
 // inputDigestVersion changes whenever what the input digest covers
 // changes, so that digests made by different versions never match.
-const inputDigestVersion = 1
+const inputDigestVersion = 2
 
 // inputDigest is the build step's one digest over everything that decides
 // its result (docs/plan-format.md, "The input digest"): the Dockerfile's
@@ -26,6 +26,12 @@ func inputDigest(b *plan.Build) string {
 		How      string   `json:"how"`
 		Stages   []string `json:"stages,omitempty"`
 	}
+	type image struct {
+		Ref       string   `json:"ref"`
+		Platforms []string `json:"platforms"`
+		Syntax    bool     `json:"syntax,omitempty"`
+		Digest    string   `json:"digest"`
+	}
 	type context struct {
 		Name, Target, Path, Image string
 	}
@@ -36,7 +42,7 @@ func inputDigest(b *plan.Build) string {
 		Stage       string            `json:"stage"`
 		Args        map[string]string `json:"args"`
 		Platforms   []platform        `json:"platforms"`
-		Images      []string          `json:"images"`
+		Images      []image           `json:"images"`
 		Contexts    []context         `json:"contexts"`
 		Labels      map[string]string `json:"labels"`
 		Annotations map[string]string `json:"annotations"`
@@ -67,7 +73,9 @@ func inputDigest(b *plan.Build) string {
 		}
 		d.Platforms = append(d.Platforms, platform{Platform: r.Platform, How: how, Stages: r.Stages})
 	}
-	d.Images = b.Images
+	for _, i := range b.Images {
+		d.Images = append(d.Images, image{Ref: i.Ref, Platforms: i.Platforms, Syntax: i.Syntax, Digest: i.Digest})
+	}
 	for _, c := range b.Contexts {
 		d.Contexts = append(d.Contexts, context{Name: c.Name, Target: c.Target, Path: c.Path, Image: c.Image})
 	}

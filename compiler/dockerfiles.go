@@ -107,9 +107,6 @@ func (c *compilation) checkDockerfile(r *resolved) hcl.Diagnostics {
 		}
 	}
 	res, err := f.Analyze(r.dockerfileBuild(plat, native))
-	if err == nil {
-		r.build.Images = res.Images
-	}
 	if err == nil && platforms.Format(plat) != c.native {
 		r.keepEmulation(emulationKey(f, plat, native), emulationOf(res, native))
 	}

@@ -264,6 +264,12 @@ func flattenInto(out map[string]value, prefix string, obj map[string]any, s *pla
 				l = append(l, r.Platform+" ("+r.How()+")")
 			}
 			out[p] = value{isList: true, list: l}
+		case p == "images" && s.Build != nil:
+			var l []string
+			for _, img := range s.Build.Images {
+				l = append(l, imageText(img))
+			}
+			out[p] = value{isList: true, list: l}
 		case p == "contexts" && s.Build != nil:
 			var l []string
 			for _, c := range s.Build.Contexts {
@@ -489,7 +495,51 @@ func reasons(b, h *plan.Step, opts Options) []string {
 			out = append(out, what)
 		}
 	}
+	return append(out, imageReasons(b.Build, h.Build)...)
+}
+
+// imageReasons names each image whose pin changed.
+func imageReasons(b, h *plan.Build) []string {
+	before := map[string]*plan.Image{}
+	for _, img := range b.Images {
+		before[imageKey(img)] = img
+	}
+	var out []string
+	for _, img := range h.Images {
+		old, ok := before[imageKey(img)]
+		if !ok || old.Digest == img.Digest {
+			continue
+		}
+		out = append(out, fmt.Sprintf("base %s %s → %s", img.Familiar(), pinText(old), pinText(img)))
+	}
 	return out
+}
+
+func imageKey(img *plan.Image) string {
+	if img.Syntax {
+		return "syntax " + img.Ref
+	}
+	return img.Ref
+}
+
+func pinText(img *plan.Image) string {
+	if img.Digest == "" {
+		return "unpinned"
+	}
+	if algo, hex, ok := strings.Cut(img.Digest, ":"); ok && len(hex) > 12 {
+		return algo + ":" + hex[:12] + "…"
+	}
+	return img.Digest
+}
+
+// imageText is an image as a diff lists it: what it is and for which
+// platforms; a change of its pin is a reason (imageReasons).
+func imageText(img *plan.Image) string {
+	kind := ""
+	if img.Syntax {
+		kind = "frontend "
+	}
+	return fmt.Sprintf("%s%s (%s)", kind, img.Familiar(), strings.Join(img.Platforms, ", "))
 }
 
 func orInline(p string) string {

@@ -15,6 +15,7 @@ import (
 	"github.com/bakeplan/bakeplan/compiler/inputs"
 	"github.com/bakeplan/bakeplan/diff"
 	"github.com/bakeplan/bakeplan/diff/render"
+	"github.com/bakeplan/bakeplan/lockfile"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/spec"
 	"github.com/containerd/platforms"
@@ -31,6 +32,7 @@ type side struct {
 	src   string
 	files map[string]string
 	vars  []string
+	lock  string // the lock file, when the side has one
 }
 
 func (s side) compile(t *testing.T) (*plan.Plan, fstest.MapFS) {
@@ -47,9 +49,15 @@ func (s side) compile(t *testing.T) (*plan.Plan, fstest.MapFS) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
+	var lock *lockfile.Lock
+	if s.lock != "" {
+		if lock, diags = lockfile.Parse(lockfile.Name, []byte(s.lock)); diags.HasErrors() {
+			t.Fatal(diags)
+		}
+	}
 	p, diags := compiler.Compile(context.Background(), sp, compiler.Options{
 		FS: fsys, SpecDir: "p", SpecFile: "bakeplan.hcl", Vars: s.vars,
-		NativePlatform: platforms.MustParse("linux/amd64"),
+		NativePlatform: platforms.MustParse("linux/amd64"), Lock: lock,
 	})
 	if diags.HasErrors() {
 		t.Fatal(diags)
@@ -81,6 +89,16 @@ target "worker" {
 }
 `
 
+// pinOf is a lock file that pins the image "base" to dgst.
+func pinOf(dgst string) string {
+	return "image \"docker.io/library/base:latest\" {\n  digest = \"" + dgst + "\"\n}\n"
+}
+
+var (
+	pin1 = pinOf("sha256:" + strings.Repeat("1", 64))
+	pin2 = pinOf("sha256:" + strings.Repeat("2", 64))
+)
+
 var baseFiles = map[string]string{
 	"Dockerfile":      "FROM base\nCOPY . /app\nRUN true\n",
 	"main.go":         "package main\n",
@@ -104,28 +122,29 @@ func with(files map[string]string, kv ...string) map[string]string {
 
 // TestCatalogue pins the diff of each kind of change a reviewer meets.
 func TestCatalogue(t *testing.T) {
-	base := side{src: baseSpec, files: baseFiles}
+	base := side{src: baseSpec, files: baseFiles, lock: pin1}
 	tests := []struct {
 		name string
 		head side
 	}{
 		{"nothing-changed", base},
-		{"platform-added", side{src: strings.Replace(baseSpec, "target \"worker\" {\n", "target \"worker\" {\n  platforms = [\"linux/amd64\", \"linux/arm64\"]\n", 1), files: baseFiles}},
+		{"platform-added", side{src: strings.Replace(baseSpec, "target \"worker\" {\n", "target \"worker\" {\n  platforms = [\"linux/amd64\", \"linux/arm64\"]\n", 1), files: baseFiles, lock: pin1}},
 		{"platform-removed", side{src: strings.Replace(strings.Replace(baseSpec, `platforms = ["linux/amd64", "linux/arm64"]
   args`, `platforms = ["linux/amd64"]
   args`, 1), `platforms = ["linux/amd64", "linux/arm64"]
 }`, `platforms = ["linux/amd64"]
-}`, 1), files: baseFiles}},
-		{"tag-changed", side{src: strings.Replace(baseSpec, "r.example.com/app:1", "r.example.com/app:2", 1), files: baseFiles}},
-		{"argument-changed", side{src: strings.Replace(baseSpec, `VERSION = "1"`, `VERSION = "2"`, 1), files: baseFiles}},
-		{"sensitive-variable-changed", side{src: baseSpec, files: baseFiles, vars: []string{"TOKEN=two"}}},
-		{"target-added", side{src: baseSpec + "target \"cron\" {\n  tags = [\"r.example.com/cron:1\"]\n}\n", files: baseFiles}},
-		{"target-removed", side{src: strings.Replace(baseSpec, "target \"worker\" {\n  tags = [\"r.example.com/worker:1\"]\n}\n", "", 1), files: baseFiles}},
-		{"target-renamed", side{src: strings.Replace(baseSpec, `target "worker" {`, `target "jobs" {`, 1), files: baseFiles}},
-		{"dependency-added", side{src: strings.Replace(baseSpec, "target \"worker\" {\n", "target \"worker\" {\n  depends_on = [target.app]\n", 1), files: baseFiles}},
-		{"dockerfile-edited", side{src: baseSpec, files: with(baseFiles, "base/Dockerfile", "FROM scratch\nLABEL edited=yes\n")}},
-		{"context-files-changed", side{src: baseSpec, files: with(baseFiles, "main.go", "package main // edited\n", "util.go", "package main\n")}},
-		{"host-requirement-added", side{src: strings.Replace(baseSpec, `emulators = ["arm64"]`, "emulators = [\"arm64\"]\n  docker {\n    image_store = \"containerd\"\n  }", 1), files: baseFiles}},
+}`, 1), files: baseFiles, lock: pin1}},
+		{"tag-changed", side{src: strings.Replace(baseSpec, "r.example.com/app:1", "r.example.com/app:2", 1), files: baseFiles, lock: pin1}},
+		{"argument-changed", side{src: strings.Replace(baseSpec, `VERSION = "1"`, `VERSION = "2"`, 1), files: baseFiles, lock: pin1}},
+		{"sensitive-variable-changed", side{src: baseSpec, files: baseFiles, vars: []string{"TOKEN=two"}, lock: pin1}},
+		{"target-added", side{src: baseSpec + "target \"cron\" {\n  tags = [\"r.example.com/cron:1\"]\n}\n", files: baseFiles, lock: pin1}},
+		{"target-removed", side{src: strings.Replace(baseSpec, "target \"worker\" {\n  tags = [\"r.example.com/worker:1\"]\n}\n", "", 1), files: baseFiles, lock: pin1}},
+		{"target-renamed", side{src: strings.Replace(baseSpec, `target "worker" {`, `target "jobs" {`, 1), files: baseFiles, lock: pin1}},
+		{"dependency-added", side{src: strings.Replace(baseSpec, "target \"worker\" {\n", "target \"worker\" {\n  depends_on = [target.app]\n", 1), files: baseFiles, lock: pin1}},
+		{"dockerfile-edited", side{src: baseSpec, files: with(baseFiles, "base/Dockerfile", "FROM scratch\nLABEL edited=yes\n"), lock: pin1}},
+		{"context-files-changed", side{src: baseSpec, files: with(baseFiles, "main.go", "package main // edited\n", "util.go", "package main\n"), lock: pin1}},
+		{"base-image-moved", side{src: baseSpec, files: baseFiles, lock: pin2}},
+		{"host-requirement-added", side{src: strings.Replace(baseSpec, `emulators = ["arm64"]`, "emulators = [\"arm64\"]\n  docker {\n    image_store = \"containerd\"\n  }", 1), files: baseFiles, lock: pin1}},
 	}
 	bp, bfs := base.compile(t)
 	for _, tt := range tests {

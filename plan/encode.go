@@ -231,6 +231,13 @@ func (e *encoder) plan(p *Plan) error {
 	e.close('}')
 	e.strField("native_platform", p.NativePlatform)
 	e.optStrs("select", p.Select)
+	if p.Lock != nil {
+		e.key("lock")
+		e.open('{')
+		e.strField("file", p.Lock.File)
+		e.strField("digest", p.Lock.Digest)
+		e.close('}')
+	}
 	e.key("variables")
 	if err := list(e, p.Variables, e.variable); err != nil {
 		return err
@@ -459,7 +466,21 @@ func (e *encoder) build(b *Build) error {
 		return nil
 	})
 	e.optStrMap("sensitive_fingerprints", b.SensitiveFingerprints)
-	e.optStrs("images", b.Images)
+	if len(b.Images) > 0 {
+		e.key("images")
+		_ = list(e, b.Images, func(i *Image) error {
+			e.open('{')
+			e.strField("ref", i.Ref)
+			e.key("platforms")
+			e.strs(i.Platforms)
+			e.optBool("syntax", i.Syntax)
+			e.optStr("digest", i.Digest)
+			e.optBool("locked", i.Locked)
+			e.optStr("registry", i.Registry)
+			e.close('}')
+			return nil
+		})
+	}
 	e.optStr("input_digest", b.InputDigest)
 	e.close('}')
 	return nil

@@ -3,12 +3,13 @@ package plan
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 )
 
 // FormatVersion is the version of the JSON plan format. Readers accept any
 // plan with the same major version and refuse others.
-const FormatVersion = "1.0"
+const FormatVersion = "2.0"
 
 // Plan is a compiled, checked build plan.
 type Plan struct {
@@ -22,7 +23,10 @@ type Plan struct {
 	NativePlatform string `json:"native_platform"`
 	// Select is the targets and groups the plan was made for; empty means
 	// the default selection.
-	Select    []string    `json:"select,omitempty"`
+	Select []string `json:"select,omitempty"`
+	// Lock is the lock file the images were pinned from, when the spec has
+	// one.
+	Lock      *LockFile   `json:"lock,omitempty"`
 	Variables []*Variable `json:"variables"`
 	// Steps are in a topological order: every step follows the steps it needs.
 	Steps []*Step `json:"steps"`
@@ -35,6 +39,12 @@ type Spec struct {
 	// Path is the spec as plan was told to read it (-f), relative to the
 	// working directory plan ran in; apply PLANFILE reads it from there.
 	Path string `json:"path,omitempty"`
+}
+
+// LockFile identifies the lock file a plan read its pins from.
+type LockFile struct {
+	File   string `json:"file"`   // relative to the spec directory
+	Digest string `json:"digest"` // sha256 of the file's bytes
 }
 
 // Variable is one resolved input variable.
@@ -232,8 +242,9 @@ type Build struct {
 	// to a fingerprint of a value shown as Redacted.
 	SensitiveFingerprints map[string]string `json:"sensitive_fingerprints,omitempty"`
 	// Images are the images the build pulls (FROM, COPY --from, RUN
-	// --mount=from), as its Dockerfile names them after substitution.
-	Images []string `json:"images,omitempty"`
+	// --mount=from, docker-image:// contexts, the # syntax= frontend),
+	// sorted by reference.
+	Images []*Image `json:"images,omitempty"`
 	// InputDigest is one digest over everything that decides the build's
 	// result; docs/plan-format.md says what it covers and what it does not.
 	InputDigest string `json:"input_digest,omitempty"`
@@ -242,6 +253,60 @@ type Build struct {
 	// SensitiveFingerprints. It is filled by the compiler for an in-process
 	// apply and never serialised: a saved plan carries only fingerprints.
 	SensitiveValues map[string]string `json:"-"`
+}
+
+// Image is an image a build pulls, and what it is pinned to.
+type Image struct {
+	// Ref is the reference after ARG substitution, normalized
+	// (docker.io/library/golang:1.26).
+	Ref string `json:"ref"`
+	// Platforms are the platforms it is pulled for: the target platforms,
+	// or the builder's for a stage FROM --platform=$BUILDPLATFORM.
+	Platforms []string `json:"platforms"`
+	// Syntax marks the frontend a "# syntax=" directive names.
+	Syntax bool `json:"syntax,omitempty"`
+	// Digest is what the build pulls: the lock file's pin (Locked), or the
+	// digest the reference itself carries. Empty for an unpinned image,
+	// which the build resolves when it runs.
+	Digest string `json:"digest,omitempty"`
+	Locked bool   `json:"locked,omitempty"`
+	// Registry is, for a locked image in a plan made online, what the
+	// reference points at in the registry now ("none" when the tag is
+	// gone); it differs from Digest when the pin has drifted.
+	Registry string `json:"registry,omitempty"`
+}
+
+// Familiar is the reference as people write it: golang:1.26 for
+// docker.io/library/golang:1.26.
+func (i *Image) Familiar() string {
+	if rest, ok := strings.CutPrefix(i.Ref, "docker.io/"); ok {
+		return strings.TrimPrefix(rest, "library/")
+	}
+	return i.Ref
+}
+
+// Drifted says whether an online plan found the image's tag moved away
+// from its pin.
+func (i *Image) Drifted() bool { return i.Locked && i.Registry != "" && i.Registry != i.Digest }
+
+// Drifted lists the locked images whose tags an online plan found moved,
+// once per reference, sorted.
+func (p *Plan) Drifted() []*Image {
+	seen := map[string]bool{}
+	var out []*Image
+	for _, st := range p.Steps {
+		if st.Build == nil {
+			continue
+		}
+		for _, img := range st.Build.Images {
+			if img.Drifted() && !seen[img.Ref] {
+				seen[img.Ref] = true
+				out = append(out, img)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Ref < out[j].Ref })
+	return out
 }
 
 // Redacted stands in for a sensitive value.

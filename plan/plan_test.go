@@ -52,7 +52,7 @@ func TestUnmarshalRefuses(t *testing.T) {
 	}{
 		{"edited by hand", func(s string) string { return strings.Replace(s, "r/app:1", "r/app:2", 1) }, plan.ErrTampered.Error()},
 		{"other major version", func(s string) string {
-			return strings.Replace(s, `"format_version": "1.0"`, `"format_version": "2.0"`, 1)
+			return strings.Replace(s, `"format_version": "2.0"`, `"format_version": "1.0"`, 1)
 		}, "not supported"},
 		{"unknown field", func(s string) string { return strings.Replace(s, `"spec": {`, `"surprise": 1, "spec": {`, 1) }, "unknown field"},
 		{"not JSON", func(string) string { return "plan" }, "reading plan"},

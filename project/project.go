@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"github.com/bakeplan/bakeplan/compiler"
+	"github.com/bakeplan/bakeplan/compiler/inputs"
+	"github.com/bakeplan/bakeplan/lockfile"
 	"github.com/bakeplan/bakeplan/internal/lines"
 	"github.com/bakeplan/bakeplan/internal/osfs"
 	"github.com/bakeplan/bakeplan/plan"
@@ -123,6 +125,14 @@ func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("interrupted: %w", err)
 	}
+	lock, lockRef, d, err := readLock(src, c.SpecDir)
+	if err != nil {
+		return nil, err
+	}
+	diags = append(diags, d...)
+	if lockRef.data != nil {
+		parser.AddFile(lockRef.name, &hcl.File{Bytes: lockRef.data})
+	}
 	native := platforms.DefaultSpec()
 	if in.NativePlatform != "" {
 		p, err := platforms.Parse(in.NativePlatform)
@@ -144,6 +154,8 @@ func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 		Select:         in.Select,
 		Lint:           in.Lint,
 		Strict:         in.Strict,
+		Lock:           lock,
+		LockFile:       lockRef.plan(),
 		Sensitive:      sens,
 	})
 	diags = append(diags, d...)
@@ -152,6 +164,33 @@ func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 	}
 	c.Plan = p
 	return done()
+}
+
+// lockRead is a lock file as read: how diagnostics name it, its bytes.
+type lockRead struct {
+	name string
+	data []byte
+}
+
+func (l lockRead) plan() *plan.LockFile {
+	if l.data == nil {
+		return nil
+	}
+	return &plan.LockFile{File: lockfile.Name, Digest: inputs.Bytes(l.data)}
+}
+
+// readLock reads the lock file beside the spec, when there is one.
+func readLock(src Source, specDir string) (*lockfile.Lock, lockRead, hcl.Diagnostics, error) {
+	data, err := fs.ReadFile(src.FS, path.Join(specDir, lockfile.Name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, lockRead{}, nil, nil
+	}
+	if err != nil {
+		return nil, lockRead{}, nil, fmt.Errorf("reading the lock file: %w", err)
+	}
+	ref := lockRead{name: path.Join(path.Dir(src.Name), lockfile.Name), data: data}
+	l, diags := lockfile.Parse(ref.name, data)
+	return l, ref, diags, nil
 }
 
 func hasSensitive(sp *spec.Spec) bool {

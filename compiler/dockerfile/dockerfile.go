@@ -38,6 +38,10 @@ type File struct {
 	refs []string
 	// skip is the file's "# check=skip=…" directive.
 	skip skipRules
+	// Syntax is the frontend image a "# syntax=" directive names (BuildKit
+	// runs it in place of its built-in frontend), and its line.
+	Syntax     string
+	SyntaxLine int
 
 	mu   sync.Mutex
 	memo map[string]*Result
@@ -78,6 +82,10 @@ func Parse(name string, data []byte) (*File, error) {
 	f := &File{Name: name, Data: data, Stages: stages, MetaArgs: metaArgs, escape: res.EscapeToken}
 	f.refs, f.targetDependent = f.selectorArgs()
 	f.skip = checkSkips(data)
+	if ref, _, loc, ok := parser.DetectSyntax(data); ok {
+		f.Syntax = ref
+		f.SyntaxLine = line(loc)
+	}
 	f.memo = map[string]*Result{}
 	return f, nil
 }
@@ -218,9 +226,16 @@ type Result struct {
 	// Contexts are the named contexts the build uses (FROM, COPY --from,
 	// RUN --mount=from).
 	Contexts map[string]bool
-	// Images are the images its FROM instructions pull, after
-	// substitution, sorted.
-	Images []string
+	// Images are the images the build pulls (FROM, COPY --from, RUN
+	// --mount=from) after substitution, each with the platform it is
+	// pulled for, sorted.
+	Images []Image
+}
+
+// Image is an image a build pulls for one platform.
+type Image struct {
+	Ref      string
+	Platform string
 }
 
 // TargetError is a target stage the Dockerfile lacks.
@@ -334,6 +349,7 @@ func (f *File) analyze(b Build) (*Result, error) {
 				return &Error{File: f.Name, Line: line(s.Location), Msg: fmt.Sprintf("--platform=%s: %v", s.Platform, err)}
 			}
 		}
+		pulled := ""
 		switch j, isStage := stageRef(base); {
 		case isStage && j < i:
 			if err := visit(j, stack); err != nil {
@@ -352,13 +368,16 @@ func (f *File) analyze(b Build) (*Result, error) {
 			if _, err := reference.ParseNormalizedNamed(base); err != nil {
 				return &Error{File: f.Name, Line: line(s.Location), Msg: fmt.Sprintf("FROM %s: %q is neither a stage, a named context nor an image reference: %v", s.BaseName, base, err)}
 			}
-			res.Images = append(res.Images, base)
+			pulled = base
 		}
 		if plat == nil {
 			p := platforms.Normalize(b.Platform)
 			plat = &p
 		}
 		plats[i] = plat
+		if pulled != "" {
+			res.Images = append(res.Images, Image{Ref: pulled, Platform: platforms.Format(*plat)})
+		}
 
 		// The stage's own ARGs, for COPY --from and RUN --mount=from.
 		env := map[string]string{}
@@ -413,7 +432,12 @@ func (f *File) analyze(b Build) (*Result, error) {
 		return nil, err
 	}
 	slices.SortFunc(res.Stages, func(a, b Stage) int { return a.Line - b.Line })
-	slices.Sort(res.Images)
+	slices.SortFunc(res.Images, func(a, b Image) int {
+		if c := strings.Compare(a.Ref, b.Ref); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Platform, b.Platform)
+	})
 	res.Images = slices.Compact(res.Images)
 	return res, nil
 }
@@ -442,7 +466,8 @@ func (f *File) from(ref string, loc []parser.Range, i int, lex *shell.Lex, env s
 	if _, err := reference.ParseNormalizedNamed(v); err != nil {
 		return &Error{File: f.Name, Line: line(loc), Msg: fmt.Sprintf("--from=%s: %q is neither a stage, a named context nor an image reference", ref, v)}
 	}
-	res.Images = append(res.Images, v)
+	// The frontend pulls a --from image for the target platform.
+	res.Images = append(res.Images, Image{Ref: v, Platform: platforms.Format(platforms.Normalize(b.Platform))})
 	return nil
 }
 

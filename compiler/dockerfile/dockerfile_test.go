@@ -43,21 +43,28 @@ func TestAnalyze(t *testing.T) {
 			name:   "the final stage cross-compiles",
 			b:      Build{Target: "final", Platform: arm64, BuildPlatform: amd64},
 			stages: "build@linux/amd64:5 final@linux/arm64:",
-			images: "golang:1.26",
+			images: "golang:1.26@linux/amd64",
 			args:   "GO_VERSION TARGETARCH TARGETOS",
 		},
 		{
 			name:   "a build arg changes the image",
 			b:      Build{Target: "final", Platform: arm64, BuildPlatform: amd64, Args: map[string]string{"GO_VERSION": "1.25"}},
 			stages: "build@linux/amd64:5 final@linux/arm64:",
-			images: "golang:1.25",
+			images: "golang:1.25@linux/amd64",
+			args:   "GO_VERSION TARGETARCH TARGETOS",
+		},
+		{
+			name:   "without a named context, --mount=from pulls an image for the target platform",
+			b:      Build{Target: "debug", Platform: arm64, BuildPlatform: amd64},
+			stages: "build@linux/amd64:5 debug@linux/arm64:11,13",
+			images: "debian:bookworm@linux/arm64 golang:1.26@linux/amd64 tools@linux/arm64",
 			args:   "GO_VERSION TARGETARCH TARGETOS",
 		},
 		{
 			name:     "the debug stage runs on the target platform, and reads a named context",
 			b:        Build{Target: "debug", Platform: arm64, BuildPlatform: amd64, Contexts: map[string]bool{"tools": true}},
 			stages:   "build@linux/amd64:5 debug@linux/arm64:11,13",
-			images:   "debian:bookworm golang:1.26",
+			images:   "debian:bookworm@linux/arm64 golang:1.26@linux/amd64",
 			args:     "GO_VERSION TARGETARCH TARGETOS",
 			contexts: "tools",
 		},
@@ -82,10 +89,30 @@ func TestAnalyze(t *testing.T) {
 				}
 			}
 			check("stages", strings.Join(stages, " "), tt.stages)
-			check("images", strings.Join(r.Images, " "), tt.images)
+			var images []string
+			for _, im := range r.Images {
+				images = append(images, im.Ref+"@"+im.Platform)
+			}
+			check("images", strings.Join(images, " "), tt.images)
 			check("args", strings.Join(sorted(r.Args), " "), tt.args)
 			check("contexts", strings.Join(sorted(r.Contexts), " "), tt.contexts)
 		})
+	}
+}
+
+// TestSyntaxDirective: the frontend a "# syntax=" line names is read with
+// its line, as BuildKit detects it.
+func TestSyntaxDirective(t *testing.T) {
+	f, err := Parse("Dockerfile", []byte(crossCompile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Syntax != "docker/dockerfile:1" || f.SyntaxLine != 1 {
+		t.Fatalf("syntax %q at line %d", f.Syntax, f.SyntaxLine)
+	}
+	g, err := Parse("Dockerfile", []byte("FROM scratch\n"))
+	if err != nil || g.Syntax != "" {
+		t.Fatalf("no directive: %q, %v", g.Syntax, err)
 	}
 }
 

@@ -47,6 +47,16 @@ func Text(w io.Writer, p *plan.Plan) error {
 		}
 		ew.printf("%s\n", HostSummary(p))
 	}
+	if drifted := p.Drifted(); len(drifted) > 0 {
+		ew.printf("\nLocked images that moved in their registries:\n")
+		for _, img := range drifted {
+			now := short(img.Registry)
+			if img.Registry == "none" {
+				now = "no such tag"
+			}
+			ew.printf("  ~ base %s  %s (locked) ≠ %s (registry)\n", img.Familiar(), short(img.Digest), now)
+		}
+	}
 	ew.printf("\nSteps, in order:\n")
 	for _, s := range p.Steps {
 		ew.printf("\n  %-7s %s\n", s.Action, s.ID)
@@ -62,6 +72,9 @@ func Text(w io.Writer, p *plan.Plan) error {
 		}
 	}
 	ew.printf("\n%s\n", Summary(p))
+	if s := ImagesSummary(p); s != "" {
+		ew.printf("%s\n", s)
+	}
 	return ew.err
 }
 
@@ -127,6 +140,73 @@ func HostSummary(p *plan.Plan) string {
 		s += fmt.Sprintf(" %d destructive (apply needs --allow-destructive).", destructive)
 	}
 	return s
+}
+
+// ImageLine says what an image a build pulls is pinned to, and whether
+// its tag has moved: "image golang:1.26 (linux/amd64) sha256:ab12… (locked)
+// ≠ sha256:cd34… (registry)".
+func ImageLine(img *plan.Image) string {
+	kind := "image"
+	if img.Syntax {
+		kind = "frontend"
+	}
+	line := fmt.Sprintf("%s %s (%s) ", kind, img.Familiar(), strings.Join(img.Platforms, ", "))
+	switch {
+	case img.Locked:
+		line += short(img.Digest) + " (locked)"
+		switch {
+		case img.Registry == "none":
+			line += " ≠ no such tag (registry)"
+		case img.Drifted():
+			line += " ≠ " + short(img.Registry) + " (registry)"
+		}
+	case img.Digest != "":
+		line += "pinned by its digest"
+	default:
+		line += "unpinned"
+	}
+	return line
+}
+
+// ImagesSummary is the closing line about pins, for a plan whose builds
+// pull images: how many are locked, unpinned, and drifted.
+func ImagesSummary(p *plan.Plan) string {
+	refs := map[string]*plan.Image{}
+	for _, st := range p.Steps {
+		if st.Build == nil {
+			continue
+		}
+		for _, img := range st.Build.Images {
+			if prev := refs[img.Ref]; prev == nil || img.Drifted() {
+				refs[img.Ref] = img
+			}
+		}
+	}
+	if len(refs) == 0 {
+		return ""
+	}
+	var locked, unpinned, drifted, byDigest int
+	for _, img := range refs {
+		switch {
+		case img.Locked:
+			locked++
+		case img.Digest != "":
+			byDigest++
+		default:
+			unpinned++
+		}
+		if img.Drifted() {
+			drifted++
+		}
+	}
+	s := fmt.Sprintf("Images: %d locked, %d unpinned", locked, unpinned)
+	if byDigest > 0 {
+		s += fmt.Sprintf(", %d pinned by digest", byDigest)
+	}
+	if drifted > 0 {
+		s += fmt.Sprintf("; %d drifted from the lock (apply builds the locked bytes; bakeplan lock -upgrade moves the pins)", drifted)
+	}
+	return s + "."
 }
 
 // Count spells a count with its noun: 1 build, 2 builds, 3 publishes.
@@ -216,8 +296,8 @@ func describeBuild(b *plan.Build) []string {
 	if len(b.Tags) > 0 {
 		out = append(out, "tags: "+strings.Join(b.Tags, ", "))
 	}
-	if len(b.Images) > 0 {
-		out = append(out, "images: "+strings.Join(b.Images, ", "))
+	for _, img := range b.Images {
+		out = append(out, ImageLine(img))
 	}
 	var exports []string
 	if b.Push {

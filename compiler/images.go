@@ -1,0 +1,132 @@
+package compiler
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/bakeplan/bakeplan/lockfile"
+	"github.com/bakeplan/bakeplan/plan"
+	"github.com/containerd/platforms"
+	"github.com/distribution/reference"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// buildPlatform is BUILDPLATFORM on node: the platform it runs RUN steps
+// on natively.
+func (c *compilation) buildPlatform(node *builderDecl) platforms.Platform {
+	if len(node.platforms) == 0 || node.local && slices.Contains(node.platforms, c.native) {
+		return c.nativePlatform
+	}
+	return platforms.MustParse(node.platforms[0])
+}
+
+// imagesOf works out the images a build step pulls and what each is
+// pinned to: what its Dockerfile pulls for each platform of runs (a stage
+// FROM --platform=$BUILDPLATFORM pulls the builder's platform), its
+// docker-image:// contexts and its # syntax= frontend.
+func (c *compilation) imagesOf(r *resolved, node *builderDecl, runs []plan.PlatformRun) []*plan.Image {
+	byRef := map[string]*plan.Image{}
+	add := func(ref, platform string, syntax bool) {
+		norm, pinned, err := lockfile.Normalize(ref)
+		if err != nil {
+			return // the Dockerfile checks report it
+		}
+		key := norm
+		if syntax {
+			key = "syntax " + norm
+		}
+		img := byRef[key]
+		if img == nil {
+			img = &plan.Image{Ref: norm, Syntax: syntax}
+			if pinned {
+				img.Digest = norm[strings.LastIndex(norm, "@")+1:]
+			}
+			byRef[key] = img
+		}
+		if !slices.Contains(img.Platforms, platform) {
+			img.Platforms = append(img.Platforms, platform)
+		}
+	}
+	buildPlat := c.buildPlatform(node)
+	for _, run := range runs {
+		if r.df == nil {
+			break
+		}
+		res, err := r.df.Analyze(r.dockerfileBuild(platforms.MustParse(run.Platform), buildPlat))
+		if err != nil {
+			break // reported by checkDockerfile
+		}
+		for _, im := range res.Images {
+			add(im.Ref, im.Platform, false)
+		}
+	}
+	if r.df != nil && r.df.Syntax != "" {
+		add(r.df.Syntax, platforms.Format(buildPlat), true)
+	}
+	for _, nc := range r.build.Contexts {
+		if nc.Image == "" {
+			continue
+		}
+		for _, run := range runs {
+			add(nc.Image, run.Platform, false)
+		}
+	}
+	out := make([]*plan.Image, 0, len(byRef))
+	for _, k := range slices.Sorted(maps.Keys(byRef)) {
+		img := byRef[k]
+		slices.Sort(img.Platforms)
+		if pin := c.opts.Lock.Lookup(img.Ref); pin != nil && img.Digest == "" {
+			img.Digest, img.Locked = pin.Digest, true
+		}
+		out = append(out, img)
+	}
+	return out
+}
+
+// lockGaps warns, once per image and platform, about a pin the lock file
+// holds without a manifest for a platform a build pulls: the build still
+// pulls the locked index, but the lock was not checked to hold that
+// platform, so bakeplan lock should add it.
+func (c *compilation) lockGaps(steps []*plan.Step) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	seen := map[string]bool{}
+	for _, st := range steps {
+		if st.Build == nil {
+			continue
+		}
+		for _, img := range st.Build.Images {
+			if !img.Locked {
+				continue
+			}
+			pin := c.opts.Lock.Lookup(img.Ref)
+			if len(pin.Platforms) == 0 {
+				continue // a single manifest serves whatever it serves
+			}
+			for _, p := range img.Platforms {
+				if _, ok := pin.Platforms[p]; ok || seen[img.Ref+" "+p] {
+					continue
+				}
+				seen[img.Ref+" "+p] = true
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagWarning,
+					Summary:  "Lock file lacks a platform",
+					Detail:   fmt.Sprintf("%s pulls %s for %s, which the lock's pin of it does not list; run bakeplan lock to check that the pinned index holds %s and record it.", st.ID, familiar(img.Ref), p, p),
+					Subject:  pin.DeclRange.Ptr(),
+				})
+			}
+		}
+	}
+	return diags
+}
+
+// familiar is a reference as people write it: golang:1.26 for
+// docker.io/library/golang:1.26.
+func familiar(ref string) string {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ref
+	}
+	return reference.FamiliarString(named)
+}
