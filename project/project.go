@@ -17,9 +17,9 @@ import (
 
 	"github.com/bakeplan/bakeplan/compiler"
 	"github.com/bakeplan/bakeplan/compiler/inputs"
-	"github.com/bakeplan/bakeplan/lockfile"
 	"github.com/bakeplan/bakeplan/internal/lines"
 	"github.com/bakeplan/bakeplan/internal/osfs"
+	"github.com/bakeplan/bakeplan/lockfile"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/runtime/host"
 	"github.com/bakeplan/bakeplan/spec"
