@@ -22,15 +22,16 @@ func TestDependencyDirection(t *testing.T) {
 		"runtime":             {"plan"},
 		"runtime/endpoint":    {"plan", "internal/home"},
 		"runtime/publish":     {"runtime/registry"},
+		"runtime/pins":        {"lockfile", "plan", "runtime/registry"},
 		"runtime/registry":    {"plan", "internal/home"},
 		"runtime/solve":       {"plan", "internal/home"},
 		"runtime/apply":       {"plan", "runtime/endpoint", "runtime/solve", "runtime/publish", "runtime/registry", "internal/atomicfile"},
 		"runtime/host":        {"plan", "runtime/endpoint", "runtime/registry", "internal/atomicfile"},
 		"diff":                {"plan"},
 		"diff/render":         {"diff", "internal/escape"},
-		"project":             {"spec", "lockfile", "compiler", "compiler/inputs", "plan", "diff", "runtime/host", "internal/osfs", "internal/lines"},
-		"views":               {"plan", "runtime/apply", "runtime/host", "runtime/solve", "runtime/endpoint", "internal/escape", "internal/lines"},
-		"cmd/bakeplan":        {"spec", "compiler", "plan", "runtime", "diff", "internal/gitfs", "internal/atomicfile", "internal/osfs", "internal/realpath", "internal/escape", "views", "project"},
+		"project":             {"spec", "lockfile", "compiler", "compiler/inputs", "plan", "diff", "runtime/host", "runtime/pins", "runtime/registry", "internal/osfs", "internal/lines"},
+		"views":               {"plan", "lockfile", "runtime/pins", "runtime/apply", "runtime/host", "runtime/solve", "runtime/endpoint", "internal/escape", "internal/lines"},
+		"cmd/bakeplan":        {"spec", "lockfile", "compiler", "plan", "runtime", "diff", "internal/gitfs", "internal/atomicfile", "internal/osfs", "internal/realpath", "internal/escape", "views", "project"},
 	}
 	for pkg, ok := range allowed {
 		p, err := build.Import(mod+pkg, ".", 0)

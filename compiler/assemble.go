@@ -395,6 +395,12 @@ func (c *compilation) selection(byIn map[*instance]*resolved) (map[*resolved]boo
 
 	var roots []*instance
 	switch {
+	case c.opts.All:
+		for _, in := range c.targets {
+			if r := byIn[in]; r != nil && !r.abstract {
+				roots = append(roots, in)
+			}
+		}
 	case len(c.opts.Select) > 0:
 		for _, name := range c.opts.Select {
 			if _, ok := c.groups[name]; ok {

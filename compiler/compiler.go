@@ -74,6 +74,9 @@ type Options struct {
 	// "default" when the spec has one, else every target. Everything is
 	// checked either way.
 	Select []string
+	// All plans every target that is not abstract, whatever the default
+	// group holds: the lock file covers every build of the spec.
+	All bool
 }
 
 // compilation is the state of one Compile call.

@@ -85,6 +85,10 @@ func (c *compilation) imagesOf(r *resolved, node *builderDecl, runs []plan.Platf
 	return out
 }
 
+// LockGap is the summary of the warning about a pin that lacks a platform
+// the builds pull; bakeplan lock, which fills the gap, leaves it out.
+const LockGap = "Lock file lacks a platform"
+
 // lockGaps warns, once per image and platform, about a pin the lock file
 // holds without a manifest for a platform a build pulls: the build still
 // pulls the locked index, but the lock was not checked to hold that
@@ -111,7 +115,7 @@ func (c *compilation) lockGaps(steps []*plan.Step) hcl.Diagnostics {
 				seen[img.Ref+" "+p] = true
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagWarning,
-					Summary:  "Lock file lacks a platform",
+					Summary:  LockGap,
 					Detail:   fmt.Sprintf("%s pulls %s for %s, which the lock's pin of it does not list; run bakeplan lock to check that the pinned index holds %s and record it.", st.ID, familiar(img.Ref), p, p),
 					Subject:  pin.DeclRange.Ptr(),
 				})

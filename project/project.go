@@ -54,6 +54,7 @@ type Inputs struct {
 	Environ        []string
 	NativePlatform string // "" for this machine's
 	Select         []string
+	All            bool // every target, as the lock file needs
 	Lint           bool // run the Dockerfile lint rules
 	Strict         bool // Dockerfile lint findings are errors
 }
@@ -66,6 +67,8 @@ type Compiled struct {
 	Files   map[string]*hcl.File
 	FS      fs.FS
 	SpecDir string // within FS
+	// Lock is the lock file the spec was compiled with, when it has one.
+	Lock *lockfile.Lock
 }
 
 // Compile reads, parses and compiles src. Problems with the spec are
@@ -130,6 +133,7 @@ func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 		return nil, err
 	}
 	diags = append(diags, d...)
+	c.Lock = lock
 	if lockRef.data != nil {
 		parser.AddFile(lockRef.name, &hcl.File{Bytes: lockRef.data})
 	}
@@ -152,6 +156,7 @@ func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 		Environ:        in.Environ,
 		NativePlatform: native,
 		Select:         in.Select,
+		All:            in.All,
 		Lint:           in.Lint,
 		Strict:         in.Strict,
 		Lock:           lock,

@@ -34,7 +34,7 @@ func runWith(t *testing.T, environ []string, args ...string) (stdout, stderr str
 // fixedPlatform adds --native-platform linux/amd64 to a verb that reads the
 // spec, so that output does not depend on the machine.
 func fixedPlatform(args []string) []string {
-	if len(args) > 0 && slices.Contains([]string{"validate", "plan", "graph", "apply", "diff"}, args[0]) {
+	if len(args) > 0 && slices.Contains([]string{"validate", "plan", "graph", "apply", "diff", "lock"}, args[0]) {
 		return append([]string{args[0], "--native-platform", "linux/amd64"}, args[1:]...)
 	}
 	return args

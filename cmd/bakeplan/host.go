@@ -45,7 +45,10 @@ func (g *globals) hostOptions(p *plan.Plan) host.Options {
 // probe checks the host against the plan and reports what cannot be fixed
 // as diagnostics at the spec line that declared it.
 func (g *globals) probe(ctx context.Context, c *project.Compiled) error {
-	return g.reportFiles(c.Files, project.Probe(ctx, c, g.file, g.hostOptions(c.Plan)))
+	if err := g.reportFiles(c.Files, project.Probe(ctx, c, g.file, g.hostOptions(c.Plan))); err != nil {
+		return err
+	}
+	return project.CheckPins(ctx, c)
 }
 
 // approveHostChanges asks before changing the host: an interactive yes, or

@@ -76,7 +76,7 @@ requirement is checked before anything builds.`,
 		g.specFlags(v)
 	}
 	root.AddCommand(verbs...)
-	root.AddCommand(newHostCmd(g), newVersionCmd(g))
+	root.AddCommand(newLockCmd(g), newHostCmd(g), newVersionCmd(g))
 	root.SetArgs(terraformFlags(args))
 	root.SetIn(s.in)
 	root.SetOut(s.out)
@@ -211,7 +211,7 @@ func newVersionCmd(g *globals) *cobra.Command {
 func terraformFlags(args []string) []string {
 	out := make([]string, len(args))
 	for i, a := range args {
-		if a == "-out" || strings.HasPrefix(a, "-out=") {
+		if a == "-out" || strings.HasPrefix(a, "-out=") || a == "-upgrade" {
 			a = "-" + a
 		}
 		out[i] = a

@@ -87,7 +87,7 @@ image store, builders, registries) and shows how it differs from the spec,
 Terraform style; a requirement bakeplan cannot fix is an error.`,
 		Example: `  bakeplan plan
   bakeplan plan --offline app --var VERSION=v1.2.3 -out release.plan.json
-  bakeplan plan --detailed-exitcode   # 0: host matches, 2: host changes pending
+  bakeplan plan --detailed-exitcode   # 0: nothing pending, 2: host changes or moved pins
   bakeplan plan --json | jq '.steps[].id'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g.json = asJSON
@@ -128,7 +128,7 @@ Terraform style; a requirement bakeplan cannot fix is an error.`,
 				if _, err = enc.WriteTo(g.streams.out); err != nil {
 					return err
 				}
-				if detailed && len(host.Changes(c.Plan)) > 0 {
+				if detailed && pending(c.Plan) {
 					return exitCode(2)
 				}
 				return nil
@@ -139,14 +139,14 @@ Terraform style; a requirement bakeplan cannot fix is an error.`,
 			if out != "" {
 				fmt.Fprintf(g.streams.out, "\nSaved the plan to %s (%s).\n", out, c.Plan.Digest)
 			}
-			if detailed && len(host.Changes(c.Plan)) > 0 {
+			if detailed && pending(c.Plan) {
 				return exitCode(2)
 			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&offline, "offline", false, "plan without probing the host, builders or registries")
-	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when the host matches the spec, 2 when host changes are pending, 1 on error")
+	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when the host matches the spec and every locked image its pin, 2 when host changes are pending or a locked tag moved, 1 on error")
 	cmd.Flags().StringVarP(&out, "out", "o", "", "also write the plan as JSON to this file (-out works too)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as versioned JSON instead of text (and errors as JSON diagnostics)")
 	g.probeFlags(cmd)
@@ -181,6 +181,12 @@ func newGraphCmd(g *globals) *cobra.Command {
 	g.targetFlag(cmd)
 	cmd.ValidArgsFunction = g.completeTargets
 	return cmd
+}
+
+// pending says whether an online plan found something to act on: a host
+// change, or a locked image whose tag moved.
+func pending(p *plan.Plan) bool {
+	return len(host.Changes(p)) > 0 || len(p.Drifted()) > 0
 }
 
 // planOutsideContexts refuses a plan file that a build context would

@@ -45,16 +45,19 @@ type Options struct {
 
 // BuildResult is the outcome of one build step.
 type BuildResult struct {
-	Step      string        `json:"step"`
-	Target    string        `json:"target"`
-	Platforms []string      `json:"platforms"`
-	Digest    string        `json:"digest,omitempty"`
-	Cached    bool          `json:"cached"`
-	Duration  time.Duration `json:"duration_ns"`
-	Started   time.Time     `json:"started"`
-	Finished  time.Time     `json:"finished"`
-	Error     string        `json:"error,omitempty"`
-	Skipped   bool          `json:"skipped,omitempty"`
+	Step      string   `json:"step"`
+	Target    string   `json:"target"`
+	Platforms []string `json:"platforms"`
+	Digest    string   `json:"digest,omitempty"`
+	// Images maps each image the build pulled by digest (a lock file's
+	// pin, or a reference's own digest) to that digest.
+	Images   map[string]string `json:"images,omitempty"`
+	Cached   bool              `json:"cached"`
+	Duration time.Duration     `json:"duration_ns"`
+	Started  time.Time         `json:"started"`
+	Finished time.Time         `json:"finished"`
+	Error    string            `json:"error,omitempty"`
+	Skipped  bool              `json:"skipped,omitempty"`
 }
 
 // Published is a tag written by a publish step.
@@ -266,6 +269,14 @@ func runBuilds(ctx context.Context, cancel context.CancelFunc, p *plan.Plan, req
 			res := &BuildResult{Step: r.Step, Target: r.Target}
 			for _, pr := range st.Build.Platforms {
 				res.Platforms = append(res.Platforms, pr.Platform)
+			}
+			for _, img := range st.Build.Images {
+				if img.Digest != "" {
+					if res.Images == nil {
+						res.Images = map[string]string{}
+					}
+					res.Images[img.Ref] = img.Digest
+				}
 			}
 			record := func() {
 				mu.Lock()

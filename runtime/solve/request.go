@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/distribution/reference"
+
 	"github.com/bakeplan/bakeplan/plan"
 )
 
@@ -77,13 +79,68 @@ type Options struct {
 	InsecureRegistries map[string]bool
 }
 
+// pinImages makes the build pull the locked bytes of each image a lock
+// file pins, whatever its tag points at now, without editing the
+// Dockerfile: the frontend looks each FROM, COPY --from and RUN
+// --mount=from image up as a named context first (by its familiar name,
+// without ":latest"), and runs BUILDKIT_SYNTAX in place of the # syntax=
+// directive. A named context the spec sets itself is left alone.
+func pinImages(b *plan.Build, a map[string]string) {
+	for _, img := range b.Images {
+		if !img.Locked {
+			continue
+		}
+		at := img.Ref + "@" + img.Digest
+		if img.Syntax {
+			a["build-arg:BUILDKIT_SYNTAX"] = at
+			continue
+		}
+		key := "context:" + contextName(img.Ref)
+		if _, set := a[key]; !set {
+			a[key] = "docker-image://" + at
+		}
+	}
+}
+
+// pinned is ref with the digest the build's lock pins it to, if any.
+func pinned(b *plan.Build, ref string) string {
+	norm, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ref
+	}
+	full := reference.TagNameOnly(norm).String()
+	for _, img := range b.Images {
+		if img.Locked && !img.Syntax && img.Ref == full {
+			return full + "@" + img.Digest
+		}
+	}
+	return ref
+}
+
+// contextName is the named context the frontend looks an image up as:
+// the familiar reference without ":latest" (golang:1.26, alpine).
+func contextName(ref string) string {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ref
+	}
+	return strings.TrimSuffix(reference.FamiliarString(named), ":latest")
+}
+
 // NewRequest translates a build step into the solve bakeplan sends.
 func NewRequest(st *plan.Step, opts Options) (*Request, error) {
 	b := st.Build
 	if b == nil {
 		return nil, fmt.Errorf("step %s is not a build", st.ID)
 	}
-	abs := func(rel string) string { return filepath.Join(opts.SpecDir, filepath.FromSlash(rel)) }
+	// Plan paths are relative to the spec's directory, but an output's
+	// dest may be absolute, as in bake.
+	abs := func(rel string) string {
+		if p := filepath.FromSlash(rel); filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(opts.SpecDir, filepath.FromSlash(rel))
+	}
 	r := &Request{
 		Step:           st.ID,
 		Target:         b.Target,
@@ -139,12 +196,13 @@ func NewRequest(st *plan.Step, opts Options) (*Request, error) {
 			a[key] = "oci-layout://(result of " + dep + ")"
 			r.TargetContexts[nc.Name] = dep
 		case nc.Image != "":
-			a[key] = "docker-image://" + nc.Image
+			a[key] = "docker-image://" + pinned(b, nc.Image)
 		default:
 			a[key] = "local:" + nc.Name
 			r.LocalDirs[nc.Name] = abs(nc.Path)
 		}
 	}
+	pinImages(b, a)
 
 	annotations := map[string]string{}
 	for k, v := range b.Annotations {

@@ -98,6 +98,42 @@ func TestNewRequest(t *testing.T) {
 			exports: []solve.Export{{Type: "moby", Attrs: map[string]string{"name": "docker.io/library/app:1"}}},
 		},
 		{
+			name: "locked images: named contexts by familiar name, the frontend by BUILDKIT_SYNTAX, a spec context keeps its name",
+			step: step(&plan.Build{
+				Target: "app", Platforms: runs, Context: ".", Dockerfile: "Dockerfile",
+				Contexts: []*plan.NamedContext{{Name: "tools", Image: "alpine:3.20"}, {Name: "golang:1.26", Image: "golang:1.26"}},
+				Images: []*plan.Image{
+					{Ref: "docker.io/library/alpine:3.20", Digest: "sha256:a1", Locked: true},
+					{Ref: "docker.io/library/busybox:latest", Digest: "sha256:b1", Locked: true},
+					{Ref: "docker.io/docker/dockerfile:1", Digest: "sha256:f1", Locked: true, Syntax: true},
+					{Ref: "docker.io/library/golang:1.26", Digest: "sha256:c1", Locked: true},
+					{Ref: "docker.io/library/debian:12"},
+					{Ref: "docker.io/library/node@sha256:d1", Digest: "sha256:d1"},
+				},
+			}),
+			opts: opts,
+			attrs: map[string]string{
+				"platform": "linux/amd64,linux/arm64", "filename": "Dockerfile",
+				"context:tools":             "docker-image://docker.io/library/alpine:3.20@sha256:a1",
+				"context:golang:1.26":       "docker-image://docker.io/library/golang:1.26@sha256:c1",
+				"context:alpine:3.20":       "docker-image://docker.io/library/alpine:3.20@sha256:a1",
+				"context:busybox":           "docker-image://docker.io/library/busybox:latest@sha256:b1",
+				"build-arg:BUILDKIT_SYNTAX": "docker.io/docker/dockerfile:1@sha256:f1",
+			},
+			locals: map[string]string{"context": "/src", "dockerfile": "/src"},
+		},
+		{
+			name: "an absolute dest stays where it is",
+			step: step(&plan.Build{
+				Target: "app", Platforms: runs[:1], Context: ".", Dockerfile: "Dockerfile",
+				Outputs: []*plan.Output{{Type: "local", Dest: "/var/out"}},
+			}),
+			opts:    opts,
+			attrs:   map[string]string{"platform": "linux/amd64", "filename": "Dockerfile"},
+			locals:  map[string]string{"context": "/src", "dockerfile": "/src"},
+			exports: []solve.Export{{Type: "local", Dest: "/var/out", Attrs: map[string]string{}}},
+		},
+		{
 			name: "sensitive argument: real value sent, marked for redaction",
 			step: step(&plan.Build{
 				Target: "app", Platforms: runs[:1], Context: ".", Dockerfile: "Dockerfile",

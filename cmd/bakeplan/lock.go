@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/bakeplan/bakeplan/compiler"
+	"github.com/bakeplan/bakeplan/internal/atomicfile"
+	"github.com/bakeplan/bakeplan/lockfile"
+	"github.com/bakeplan/bakeplan/project"
+	"github.com/bakeplan/bakeplan/runtime/pins"
+	"github.com/bakeplan/bakeplan/views"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/spf13/cobra"
+)
+
+func newLockCmd(g *globals) *cobra.Command {
+	var upgrade bool
+	cmd := &cobra.Command{
+		Use:   "lock [-upgrade [REF...]]",
+		Short: "Pin every image the builds pull in bakeplan.lock.hcl",
+		Long: `lock resolves every image the spec's builds pull (each FROM after ARG
+substitution, per platform; COPY --from and RUN --mount=from images;
+docker-image:// contexts; the # syntax= frontend) at its registry, and writes
+bakeplan.lock.hcl beside the spec: per reference, the digest its tag points at
+and the manifest of each platform the builds pull. It covers every target,
+whatever the default group holds.
+
+Without -upgrade, lock only adds pins that are missing (and platforms a pin
+lacks, read from the locked index, not the tag) and drops pins no build uses;
+it never moves a pin. -upgrade moves every pin to what its tag points at now,
+or only those of the references named.
+
+With a lock file, apply builds from the locked bytes even when a tag moves,
+and plan shows a tag that moved away from its pin.`,
+		Example: `  bakeplan lock
+  bakeplan lock -upgrade
+  bakeplan lock -upgrade golang:1.26`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 && !upgrade {
+				return fmt.Errorf("lock takes references only with -upgrade, to name the pins to move")
+			}
+			src, err := project.OnDisk(g.file)
+			if err != nil {
+				return err
+			}
+			in := g.inputs(nil)
+			in.All = true
+			c, err := project.Compile(cmd.Context(), src, in)
+			if err != nil {
+				return err
+			}
+			// lock is what fills the gaps these warnings point at.
+			var diags hcl.Diagnostics
+			for _, d := range c.Diags {
+				if d.Summary != compiler.LockGap {
+					diags = append(diags, d)
+				}
+			}
+			if err := g.reportFiles(c.Files, diags); err != nil {
+				return err
+			}
+			lock, changes, err := project.UpdateLock(cmd.Context(), c, pins.UpdateOptions{Upgrade: upgrade, Refs: args})
+			if err != nil {
+				return err
+			}
+			file := filepath.Join(filepath.Dir(g.file), lockfile.Name)
+			if len(changes) == 0 && c.Lock == nil {
+				fmt.Fprintf(g.streams.out, "No build pulls an image by tag; %s was not written.\n", file)
+				return nil
+			}
+			data := lock.Bytes()
+			old, _ := os.ReadFile(file)
+			wrote := !bytes.Equal(old, data)
+			if wrote {
+				if err := atomicfile.Write(file, data, 0o644); err != nil {
+					return fmt.Errorf("writing the lock file: %w", err)
+				}
+			}
+			views.Lock(g.streams.out, changes, file, wrote)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&upgrade, "upgrade", false, "move pins to what their tags point at now (all, or the references named); -upgrade works too")
+	g.specFlags(cmd)
+	return cmd
+}
