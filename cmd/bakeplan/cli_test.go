@@ -425,6 +425,48 @@ func TestSelectionInEveryVerb(t *testing.T) {
 // stage at the spec's target attribute, unused build args and contexts at
 // theirs, and lint findings at the Dockerfile's own lines (skipped rules
 // left out); --strict makes lint findings errors.
+// TestLockFileDiagnostics: a malformed lock file is an error at its own
+// line and nothing is planned; a pin that lacks a platform the builds pull
+// is a warning at the pin, and the plan shows each image's pin.
+func TestLockFileDiagnostics(t *testing.T) {
+	out, errOut, code := bakeplan(t, "plan", "--offline", "-f", "testdata/lock-broken/bakeplan.hcl")
+	if code != 1 {
+		t.Errorf("broken lock: exit %d", code)
+	}
+	goldenStreams(t, "plan-lock-broken", out, errOut)
+	out, errOut, code = bakeplan(t, "plan", "--offline", "-f", "testdata/lock-gap/bakeplan.hcl")
+	if code != 0 {
+		t.Errorf("lock with a gap: exit %d", code)
+	}
+	goldenStreams(t, "plan-lock-gap", out, errOut)
+}
+
+// TestLockWritesNothingOnError: when a reference cannot be resolved, lock
+// fails, names it, and leaves the lock file as it was.
+func TestLockWritesNothingOnError(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"bakeplan.hcl":      "target \"app\" {}\n",
+		"Dockerfile":        "FROM 127.0.0.1:1/unreachable:v1\n",
+		"bakeplan.lock.hcl": "image \"127.0.0.1:1/old:v1\" {\n  digest = \"sha256:" + strings.Repeat("1", 64) + "\"\n}\n",
+	}
+	for n, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(b), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, errOut, code := bakeplan(t, "lock", "-f", filepath.Join(dir, "bakeplan.hcl"))
+	if code != 1 || !strings.Contains(errOut, "127.0.0.1:1/unreachable:v1") {
+		t.Errorf("exit %d\n%s", code, errOut)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "bakeplan.lock.hcl")); string(b) != files["bakeplan.lock.hcl"] {
+		t.Errorf("the lock file changed:\n%s", b)
+	}
+	if _, errOut, code := bakeplan(t, "lock", "golang:1.26", "-f", filepath.Join(dir, "bakeplan.hcl")); code != 1 || !strings.Contains(errOut, "only with -upgrade") {
+		t.Errorf("a reference without -upgrade: exit %d\n%s", code, errOut)
+	}
+}
+
 func TestDockerfileDiagnostics(t *testing.T) {
 	spec := "testdata/dockerfile-checks/bakeplan.hcl"
 	out, errOut, code := bakeplan(t, "validate", "-f", spec)

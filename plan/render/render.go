@@ -18,6 +18,9 @@ import (
 func Text(w io.Writer, p *plan.Plan) error {
 	ew := &errWriter{w: w}
 	ew.printf("Plan for %s (%s)\n", p.Spec.File, short(p.Spec.Digest))
+	if p.Lock != nil {
+		ew.printf("Images pinned by %s (%s)\n", p.Lock.File, short(p.Lock.Digest))
+	}
 	if len(p.Variables) > 0 {
 		ew.printf("\nVariables:\n")
 		for _, v := range p.Variables {

@@ -1,0 +1,3 @@
+target "app" {
+  platforms = ["linux/amd64", "linux/arm64"]
+}
