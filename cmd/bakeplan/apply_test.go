@@ -14,6 +14,7 @@ import (
 // environment, as a user would, and a failing spec that must exit 1.
 func TestApplyCLI(t *testing.T) {
 	e := testenv.Get(t)
+	testenv.Emulates(t)
 	bk, reg, base := e.Buildkit, e.Registry, e.Base
 	meta := filepath.Join(t.TempDir(), "meta.json")
 	env := []string{"BUILDKIT_HOST=" + bk, "BAKEPLAN_VAR_REGISTRY=" + reg, "BAKEPLAN_VAR_BASE=" + base}

@@ -37,6 +37,7 @@ func needRootBinfmt(t *testing.T) {
 // way of the arm64 builds other tests run.
 func TestEmulatorDriftAndFix(t *testing.T) {
 	needRootBinfmt(t)
+	testenv.ChangesBinfmt(t)
 	b := host.DefaultBinfmt()
 	b.Unregister("qemu-riscv64")
 	t.Cleanup(func() { b.Unregister("qemu-riscv64") })

@@ -23,6 +23,7 @@ import (
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/runtime/apply"
 	"github.com/bakeplan/bakeplan/runtime/endpoint"
+	"github.com/bakeplan/bakeplan/runtime/host"
 	"github.com/bakeplan/bakeplan/spec"
 	"github.com/bakeplan/bakeplan/views"
 	"github.com/containerd/platforms"
@@ -204,6 +205,7 @@ func platformsOf(idx ocispecs.Index) []string {
 // arm64 RUN step really ran under emulation.
 func TestHello(t *testing.T) {
 	e := envOrSkip(t)
+	testenv.Emulates(t)
 	dir, _ := filepath.Abs("../../examples/hello")
 	p := compileDir(t, dir, "REGISTRY="+e.registry, "BASE="+e.base)
 	sum, err := apply.Apply(ctx(t), p, e.options(dir))
@@ -238,6 +240,7 @@ func TestHello(t *testing.T) {
 // and the dependent really builds FROM the other target's result.
 func TestDAG(t *testing.T) {
 	e := envOrSkip(t)
+	testenv.Emulates(t)
 	repo := unique("dag")
 	p, dir := project(t, map[string]string{
 		"bakeplan.hcl": fmt.Sprintf(`
@@ -379,6 +382,7 @@ target "after-bad" {
 // and keeps a multi-platform image in its containerd image store.
 func TestDockerEndpoint(t *testing.T) {
 	e := envOrSkip(t)
+	testenv.Emulates(t)
 	name := "bakeplan-e2e/" + unique("docker") + ":1"
 	p, dir := project(t, map[string]string{
 		"bakeplan.hcl": fmt.Sprintf(`
@@ -445,6 +449,7 @@ func dockerPlatforms(t *testing.T, host, ref string) []string {
 // TestOCITarball writes both platforms into one OCI tarball.
 func TestOCITarball(t *testing.T) {
 	e := envOrSkip(t)
+	testenv.Emulates(t)
 	p, dir := project(t, map[string]string{
 		"bakeplan.hcl": fmt.Sprintf(`
 host {
@@ -608,6 +613,7 @@ target "img" {
 // by the standalone buildkitd into the Docker Engine's containerd store.
 func TestLoadIntoDockerFromStandaloneBuildKit(t *testing.T) {
 	e := envOrSkip(t)
+	testenv.Emulates(t)
 	name := "bakeplan-e2e/" + unique("load") + ":1"
 	p, dir := project(t, map[string]string{
 		"bakeplan.hcl": fmt.Sprintf(`
@@ -675,6 +681,7 @@ func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
 // joins them, as a native arm64 node next to an x86 one would.
 func TestSplitAcrossBuilders(t *testing.T) {
 	e := envOrSkip(t)
+	testenv.Emulates(t)
 	repo := unique("split")
 	p, dir := project(t, map[string]string{
 		"bakeplan.hcl": fmt.Sprintf(`
@@ -721,16 +728,29 @@ func dryRun(w io.Writer, p *plan.Plan, opts apply.Options) error {
 }
 
 // TestCrossCompiles builds examples/cross for linux/amd64, linux/arm64 and
-// linux/riscv64 with no emulator declared: the plan needs none, and every
-// platform's file was written by a RUN on the builder's own platform.
+// linux/riscv64 with no emulator declared and with the arm64 and riscv64
+// binfmt_misc entries disabled: the plan needs none, the build succeeds,
+// and every platform's file was written by a RUN on the builder's own
+// platform.
 func TestCrossCompiles(t *testing.T) {
 	e := envOrSkip(t)
+	// With the arm64 and riscv64 emulators disabled, a build that needed
+	// one would fail with "exec format error".
+	testenv.WithoutEmulators(t, "qemu-aarch64", "qemu-riscv64")
+	for _, arch := range []string{"arm64", "riscv64"} {
+		if err := host.Executes(ctx(t), arch); err == nil {
+			t.Fatalf("a %s binary still runs with its emulator disabled", arch)
+		}
+	}
 	dir, _ := filepath.Abs("../../examples/cross")
 	repo := unique("cross")
 	p := compileDir(t, dir, "REGISTRY="+e.registry+"/"+repo, "BASE="+e.base)
 	for _, st := range p.Steps {
 		if st.Emulator != nil {
 			t.Fatalf("the plan needs an emulator: %s", st.ID)
+		}
+		if st.Build != nil {
+			st.Build.NoCache = true // every RUN runs now, with the emulators off
 		}
 	}
 	if _, err := apply.Apply(ctx(t), p, e.options(dir)); err != nil {
