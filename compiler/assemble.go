@@ -136,13 +136,24 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 
 	// Digesting contexts is most of a large plan's I/O; do it on every core.
 	// Results land by index, so the plan does not depend on timing.
-	inputsOf := make([][]*plan.Input, len(selectedList))
+	// Each target's build steps (one per builder node) are made there too,
+	// with the images they pull and their input digests.
 	inputDiags := make([]hcl.Diagnostics, len(selectedList))
+	buildsOf := make([][]*plan.Build, len(selectedList))
 	par.Do(len(selectedList), func(i int) {
 		if c.ctx.Err() != nil {
 			return
 		}
-		inputsOf[i], inputDiags[i] = c.inputs(selectedList[i])
+		r := selectedList[i]
+		ins, d := c.inputs(r)
+		inputDiags[i] = d
+		for _, node := range r.nodes {
+			b := r.build
+			b.Target, b.Builder, b.Platforms, b.Inputs = r.in.name, node.name, sortedRuns(r.runs[node]), ins
+			b.Images = c.imagesOf(r, node, b.Platforms)
+			b.InputDigest = inputDigest(&b)
+			buildsOf[i] = append(buildsOf[i], &b)
+		}
 	})
 	if c.ctx.Err() != nil {
 		return nil, nil
@@ -150,18 +161,14 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 
 	warned := map[string]bool{}
 	for i, r := range selectedList {
-		ins, d := inputsOf[i], inputDiags[i]
-		diags = append(diags, d...)
+		diags = append(diags, inputDiags[i]...)
 		var ids []string
-		for _, node := range r.nodes {
-			b := r.build
-			b.Target, b.Builder, b.Platforms, b.Inputs = r.in.name, node.name, sortedRuns(r.runs[node]), ins
-			b.Images = c.imagesOf(r, node, b.Platforms)
-			b.InputDigest = inputDigest(&b)
+		for j, node := range r.nodes {
+			b := buildsOf[i][j]
 			if len(b.Platforms) == 1 {
 				diags = append(diags, c.singlePlatformAnnotations(r, node.name)...)
 			}
-			st := &plan.Step{ID: r.buildID(node), Action: plan.ActionBuild, DeclaredAt: c.rangeOf(&r.in.decl.DeclRange), Build: &b}
+			st := &plan.Step{ID: r.buildID(node), Action: plan.ActionBuild, DeclaredAt: c.rangeOf(&r.in.decl.DeclRange), Build: b}
 			st.Needs = append(st.Needs, plan.Edge{Step: "builder." + node.name, Kind: plan.EdgeHost})
 			for _, run := range b.Platforms {
 				if run.Emulator != "" {

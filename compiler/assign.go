@@ -32,7 +32,7 @@ func (c *compilation) assign(r *resolved) hcl.Diagnostics {
 		candidates = []*builderDecl{r.pin}
 	}
 	for i, p := range r.platforms {
-		pp := platforms.MustParse(p)
+		pp := c.platform(p)
 		var node *builderDecl
 		for _, b := range candidates {
 			if servesNatively(b, pp) {
@@ -48,7 +48,7 @@ func (c *compilation) assign(r *resolved) hcl.Diagnostics {
 		// emulator at all: only a RUN in a stage that runs on it does.
 		var emu emulation
 		if emuHost != nil && len(emuHost.platforms) > 0 {
-			emu = c.emulationFor(r, pp, platforms.MustParse(emuHost.platforms[0]))
+			emu = c.emulationFor(r, pp, c.platform(emuHost.platforms[0]))
 		}
 		if emu.known && len(emu.stages) == 0 && emuHost != nil {
 			r.runs[emuHost] = append(r.runs[emuHost], plan.PlatformRun{Platform: p, CrossCompiled: true})

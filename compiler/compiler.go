@@ -107,6 +107,8 @@ type compilation struct {
 	dockerfiles   map[string]*parsedDockerfile
 	platformMu    sync.Mutex
 	platformCache map[string]parsedPlatform
+	refMu         sync.Mutex
+	refCache      map[string]normalRef
 	traversals    map[hcl.Expression][]hcl.Traversal
 	plainCtx      *hcl.EvalContext // for targets without target references or matrix values
 }

@@ -102,7 +102,7 @@ func (c *compilation) checkDockerfile(r *resolved) hcl.Diagnostics {
 	plat := native
 	for _, p := range r.platforms {
 		if p != c.native {
-			plat = platforms.MustParse(p)
+			plat = c.platform(p)
 			break
 		}
 	}

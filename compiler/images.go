@@ -19,7 +19,7 @@ func (c *compilation) buildPlatform(node *builderDecl) platforms.Platform {
 	if len(node.platforms) == 0 || node.local && slices.Contains(node.platforms, c.native) {
 		return c.nativePlatform
 	}
-	return platforms.MustParse(node.platforms[0])
+	return c.platform(node.platforms[0])
 }
 
 // imagesOf works out the images a build step pulls and what each is
@@ -29,8 +29,8 @@ func (c *compilation) buildPlatform(node *builderDecl) platforms.Platform {
 func (c *compilation) imagesOf(r *resolved, node *builderDecl, runs []plan.PlatformRun) []*plan.Image {
 	byRef := map[string]*plan.Image{}
 	add := func(ref, platform string, syntax bool) {
-		norm, pinned, err := lockfile.Normalize(ref)
-		if err != nil {
+		norm, pinned, ok := c.normalize(ref)
+		if !ok {
 			return // the Dockerfile checks report it
 		}
 		key := norm
@@ -54,7 +54,7 @@ func (c *compilation) imagesOf(r *resolved, node *builderDecl, runs []plan.Platf
 		if r.df == nil {
 			break
 		}
-		res, err := r.df.Analyze(r.dockerfileBuild(platforms.MustParse(run.Platform), buildPlat))
+		res, err := r.df.Analyze(r.dockerfileBuild(c.platform(run.Platform), buildPlat))
 		if err != nil {
 			break // reported by checkDockerfile
 		}
@@ -77,7 +77,7 @@ func (c *compilation) imagesOf(r *resolved, node *builderDecl, runs []plan.Platf
 	for _, k := range slices.Sorted(maps.Keys(byRef)) {
 		img := byRef[k]
 		slices.Sort(img.Platforms)
-		if pin := c.opts.Lock.Lookup(img.Ref); pin != nil && img.Digest == "" {
+		if pin := c.pin(img.Ref); pin != nil && img.Digest == "" {
 			img.Digest, img.Locked = pin.Digest, true
 		}
 		out = append(out, img)
@@ -88,6 +88,37 @@ func (c *compilation) imagesOf(r *resolved, node *builderDecl, runs []plan.Platf
 // LockGap is the summary of the warning about a pin that lacks a platform
 // the builds pull; bakeplan lock, which fills the gap, leaves it out.
 const LockGap = "Lock file lacks a platform"
+
+// pin is the lock's pin of a normalized reference, or nil.
+func (c *compilation) pin(ref string) *lockfile.Image {
+	if c.opts.Lock == nil {
+		return nil
+	}
+	return c.opts.Lock.Images[ref]
+}
+
+type normalRef struct {
+	norm   string
+	pinned bool
+	ok     bool
+}
+
+// normalize is lockfile.Normalize, remembered: thousands of builds name the
+// same few images, and parsing a reference is a regular expression.
+func (c *compilation) normalize(ref string) (string, bool, bool) {
+	c.refMu.Lock()
+	defer c.refMu.Unlock()
+	r, seen := c.refCache[ref]
+	if !seen {
+		norm, pinned, err := lockfile.Normalize(ref)
+		r = normalRef{norm, pinned, err == nil}
+		if c.refCache == nil {
+			c.refCache = map[string]normalRef{}
+		}
+		c.refCache[ref] = r
+	}
+	return r.norm, r.pinned, r.ok
+}
 
 // lockGaps warns, once per image and platform, about a pin the lock file
 // holds without a manifest for a platform a build pulls: the build still
@@ -104,7 +135,7 @@ func (c *compilation) lockGaps(steps []*plan.Step) hcl.Diagnostics {
 			if !img.Locked {
 				continue
 			}
-			pin := c.opts.Lock.Lookup(img.Ref)
+			pin := c.pin(img.Ref)
 			if len(pin.Platforms) == 0 {
 				continue // a single manifest serves whatever it serves
 			}

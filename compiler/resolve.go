@@ -515,6 +515,7 @@ func (c *compilation) checkPlatforms(list []string, expr hcl.Expression) ([]stri
 
 type parsedPlatform struct {
 	normal string
+	spec   platforms.Platform // normalised
 	err    error
 }
 
@@ -533,12 +534,29 @@ func (c *compilation) parsePlatform(s string) (string, error) {
 	}
 	var n string
 	if err == nil {
-		n = platforms.Format(platforms.Normalize(p))
+		p = platforms.Normalize(p)
+		n = platforms.Format(p)
 	}
 	c.platformMu.Lock()
-	c.platformCache[s] = parsedPlatform{n, err}
+	c.platformCache[s] = parsedPlatform{n, p, err}
 	c.platformMu.Unlock()
 	return n, err
+}
+
+// platform is the parsed form of a platform the compilation has already
+// checked and normalised (parsePlatform's answer).
+func (c *compilation) platform(s string) platforms.Platform {
+	c.platformMu.Lock()
+	r, ok := c.platformCache[s]
+	c.platformMu.Unlock()
+	if ok && r.err == nil {
+		return r.spec
+	}
+	p := platforms.Normalize(platforms.MustParse(s))
+	c.platformMu.Lock()
+	c.platformCache[s] = parsedPlatform{platforms.Format(p), p, nil}
+	c.platformMu.Unlock()
+	return p
 }
 
 // containerd's parser accepts any os and architecture name; a typo such as
