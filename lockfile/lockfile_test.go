@@ -1,8 +1,10 @@
 package lockfile
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 const (
@@ -86,4 +88,34 @@ func TestParseErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzParse: any bytes either fail to parse with diagnostics or give pins
+// that write and read back to the same bytes; none panics or takes long.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("image \"docker.io/library/a:1\" {\n  digest = \"" + d1 + "\"\n  platforms = { \"linux/amd64\" = \"" + d2 + "\" }\n}\n"))
+	f.Add([]byte("image \"a\" {}\n"))
+	f.Add([]byte("image \"docker.io/library/a:1\" {\n  digest = \"" + d1 + "\"\n  platforms = {\"linux/arm64\" = 1}\n}\n"))
+	f.Add([]byte(strings.Repeat("{", 1000)))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		// A parse that never returns cannot fail a test; crash instead so
+		// the fuzzer keeps the input.
+		watchdog := time.AfterFunc(5*time.Second, func() { panic(fmt.Sprintf("Parse took over 5s on %q", data)) })
+		defer watchdog.Stop()
+		l, diags := Parse(Name, data)
+		if diags.HasErrors() {
+			if l != nil {
+				t.Fatal("a lock with errors")
+			}
+			return
+		}
+		b := l.Bytes()
+		again, diags := Parse(Name, b)
+		if diags.HasErrors() {
+			t.Fatalf("the written lock does not parse: %s\n%s", diags, b)
+		}
+		if string(again.Bytes()) != string(b) {
+			t.Fatalf("not stable:\n%s", b)
+		}
+	})
 }
