@@ -602,6 +602,9 @@ func Stale(saved, now *plan.Plan) []string {
 	if saved.Spec.Digest != now.Spec.Digest {
 		out = append(out, fmt.Sprintf("the spec %s changed", saved.Spec.File))
 	}
+	if lockDigest(saved) != lockDigest(now) {
+		out = append(out, "the lock file changed: "+lockDigest(saved)+" -> "+lockDigest(now))
+	}
 	if saved.NativePlatform != now.NativePlatform {
 		out = append(out, fmt.Sprintf("the native platform changed: %s -> %s", saved.NativePlatform, now.NativePlatform))
 	}
@@ -642,6 +645,14 @@ func Stale(saved, now *plan.Plan) []string {
 		}
 	}
 	return out
+}
+
+// lockDigest names a plan's lock file by its digest, or says it had none.
+func lockDigest(p *plan.Plan) string {
+	if p.Lock == nil {
+		return "none"
+	}
+	return p.Lock.Digest
 }
 
 func equalMaps(a, b map[string]string) bool {

@@ -50,14 +50,16 @@ func (s side) compile(t *testing.T) (*plan.Plan, fstest.MapFS) {
 		t.Fatal(diags)
 	}
 	var lock *lockfile.Lock
+	var lockRef *plan.LockFile
 	if s.lock != "" {
 		if lock, diags = lockfile.Parse(lockfile.Name, []byte(s.lock)); diags.HasErrors() {
 			t.Fatal(diags)
 		}
+		lockRef = &plan.LockFile{File: lockfile.Name, Digest: inputs.Bytes([]byte(s.lock))}
 	}
 	p, diags := compiler.Compile(context.Background(), sp, compiler.Options{
 		FS: fsys, SpecDir: "p", SpecFile: "bakeplan.hcl", Vars: s.vars,
-		NativePlatform: platforms.MustParse("linux/amd64"), Lock: lock,
+		NativePlatform: platforms.MustParse("linux/amd64"), Lock: lock, LockFile: lockRef,
 	})
 	if diags.HasErrors() {
 		t.Fatal(diags)
@@ -266,6 +268,21 @@ func TestStale(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("stale reasons miss %q:\n%s", want, got)
 		}
+	}
+
+	// Any change to the lock file makes a saved plan stale, and a moved pin
+	// names the build it changes.
+	locked, _ := side{src: baseSpec, files: baseFiles, lock: pin1}.compile(t)
+	moved, _ := side{src: baseSpec, files: baseFiles, lock: pin2}.compile(t)
+	got = strings.Join(diff.Stale(locked, moved), "\n")
+	for _, want := range []string{"the lock file changed: sha256:", "build.worker: base base:latest sha256:111111111111… → sha256:222222222222…"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("stale reasons miss %q:\n%s", want, got)
+		}
+	}
+	unrelated, _ := side{src: baseSpec, files: baseFiles, lock: pin1 + "image \"docker.io/library/other:1\" {\n  digest = \"sha256:" + strings.Repeat("3", 64) + "\"\n}\n"}.compile(t)
+	if got := diff.Stale(locked, unrelated); len(got) != 1 || !strings.Contains(got[0], "the lock file changed") {
+		t.Errorf("a lock change no build sees: %v", got)
 	}
 }
 
