@@ -139,13 +139,23 @@ func (c *compilation) checkDockerfile(r *resolved) hcl.Diagnostics {
 	return diags
 }
 
-// dockerfileBuild is the build of r's Dockerfile for one platform.
+// dockerfileBuild is the build of r's Dockerfile for one platform. The
+// parts every platform shares are made once per target.
 func (r *resolved) dockerfileBuild(plat, buildPlat platforms.Platform) dockerfile.Build {
-	ctxs := map[string]bool{}
-	for _, nc := range r.build.Contexts {
-		ctxs[nc.Name] = true
+	if r.dfBuild == nil {
+		ctxs := map[string]bool{}
+		for _, nc := range r.build.Contexts {
+			ctxs[nc.Name] = true
+		}
+		b := dockerfile.Build{Target: r.build.Stage, Args: r.build.Args, Contexts: ctxs}
+		if r.df != nil {
+			b.Key = r.df.BuildKey(b)
+		}
+		r.dfBuild = &b
 	}
-	return dockerfile.Build{Target: r.build.Stage, Args: r.build.Args, Contexts: ctxs, Platform: plat, BuildPlatform: buildPlat}
+	b := *r.dfBuild
+	b.Platform, b.BuildPlatform = plat, buildPlat
+	return b
 }
 
 func (c *compilation) dockerfileRange(r *resolved) hcl.Range {

@@ -36,9 +36,10 @@ type resolved struct {
 	// unless named explicitly, so their files are not required.
 	abstract bool
 
-	contextDir string           // within the FS
-	dockerfile string           // within the FS; "" with dockerfile_inline
-	df         *dockerfile.File // parsed; nil when it could not be read
+	contextDir string            // within the FS
+	dockerfile string            // within the FS; "" with dockerfile_inline
+	df         *dockerfile.File  // parsed; nil when it could not be read
+	dfBuild    *dockerfile.Build // what every platform's build shares (dockerfileBuild)
 	pd         *parsedDockerfile
 	// what the Dockerfile does not use, reported per name (unusedWarnings)
 	unusedArgs     []string

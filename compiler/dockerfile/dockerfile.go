@@ -150,12 +150,20 @@ func (f *File) selectorArgs() (refs []string, targetDependent bool) {
 // the same target, contexts, platforms and values of the ARGs that choose
 // them. Other args cannot change the result.
 func (f *File) memoKey(b Build) string {
+	static := b.Key
+	if static == "" {
+		static = f.BuildKey(b)
+	}
+	return platforms.Format(b.Platform) + "\x00" + platforms.Format(b.BuildPlatform) + "\x00" + static
+}
+
+// BuildKey is the part of a build's memo key that does not depend on its
+// platforms: its target, the values of the ARGs that choose stages, and its
+// named contexts. A caller that analyses one build for many platforms
+// computes it once and sets Build.Key.
+func (f *File) BuildKey(b Build) string {
 	var sb strings.Builder
 	sb.WriteString(b.Target)
-	sb.WriteByte(0)
-	sb.WriteString(platforms.Format(b.Platform))
-	sb.WriteByte(0)
-	sb.WriteString(platforms.Format(b.BuildPlatform))
 	for _, k := range f.refs {
 		if v, ok := b.Args[k]; ok {
 			sb.WriteString("\x00" + k + "=" + v)
@@ -205,6 +213,8 @@ type Build struct {
 	Contexts      map[string]bool   // named contexts the build is given
 	Platform      platforms.Platform
 	BuildPlatform platforms.Platform
+	// Key, when set, is File.BuildKey of this build, computed once.
+	Key string
 }
 
 // Stage is a stage a build runs.
