@@ -29,7 +29,7 @@ func TestDependencyDirection(t *testing.T) {
 		"runtime/host":        {"plan", "runtime/endpoint", "runtime/registry", "internal/atomicfile"},
 		"diff":                {"plan"},
 		"diff/render":         {"diff", "internal/escape"},
-		"project":             {"spec", "lockfile", "compiler", "compiler/inputs", "plan", "diff", "runtime/host", "runtime/pins", "runtime/registry", "internal/osfs", "internal/lines"},
+		"project":             {"spec", "lockfile", "compiler", "compiler/inputs", "plan", "diff", "runtime/host", "runtime/pins", "runtime/registry", "internal/osfs", "internal/lines", "internal/gitfs"},
 		"views":               {"plan", "lockfile", "runtime/pins", "runtime/apply", "runtime/host", "runtime/solve", "runtime/endpoint", "internal/escape", "internal/lines"},
 		"cmd/bakeplan":        {"spec", "lockfile", "compiler", "plan", "runtime", "diff", "internal/gitfs", "internal/atomicfile", "internal/osfs", "internal/realpath", "internal/escape", "views", "project"},
 	}

@@ -140,6 +140,7 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 	// with the images they pull and their input digests.
 	inputDiags := make([]hcl.Diagnostics, len(selectedList))
 	buildsOf := make([][]*plan.Build, len(selectedList))
+	originsOf := make([][]map[*plan.Image]hcl.Range, len(selectedList))
 	par.Do(len(selectedList), func(i int) {
 		if c.ctx.Err() != nil {
 			return
@@ -150,14 +151,18 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 		for _, node := range r.nodes {
 			b := r.build
 			b.Target, b.Builder, b.Platforms, b.Inputs = r.in.name, node.name, sortedRuns(r.runs[node]), ins
-			b.Images = c.imagesOf(r, node, b.Platforms)
-			b.InputDigest = inputDigest(&b)
+			var origins map[*plan.Image]hcl.Range
+			b.Images, origins = c.imagesOf(r, node, b.Platforms)
+			b.InputDigest = inputDigest(&b, c.planRelease())
 			buildsOf[i] = append(buildsOf[i], &b)
+			originsOf[i] = append(originsOf[i], origins)
 		}
 	})
 	if c.ctx.Err() != nil {
 		return nil, nil
 	}
+
+	diags = append(diags, c.unpinnedInRelease(selectedList, buildsOf, originsOf)...)
 
 	warned := map[string]bool{}
 	for i, r := range selectedList {
@@ -235,6 +240,7 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 		NativePlatform: c.native,
 		Select:         c.opts.Select,
 		Lock:           c.opts.LockFile,
+		Release:        c.planRelease(),
 		Variables:      c.vars,
 		Steps:          ordered,
 	}

@@ -61,6 +61,10 @@ type Options struct {
 	// Strict makes Dockerfile lint findings errors (validate --strict).
 	Strict bool
 
+	// Repo is the git repository holding the spec, for a release whose
+	// epoch is "git"; nil when there is none.
+	Repo Repo
+
 	// Lock is the lock file's pins, when the spec has one, and LockFile
 	// identifies it in the plan.
 	Lock     *lockfile.Lock
@@ -93,6 +97,7 @@ type compilation struct {
 	locObj cty.Value
 
 	host       *hostDecl
+	release    *releaseDecl // nil without a release block
 	builders   []*builderDecl
 	registries []*registryDecl
 
@@ -160,9 +165,17 @@ func compile(ctx context.Context, s *spec.Spec, opts Options) (*compilation, *pl
 	if now == nil {
 		now = clockFromEnv(opts.Environ)
 	}
-	c.funcs = stdFunctions(now)
+	// In a release, timestamp() is the epoch: nothing in the spec may
+	// depend on the day it is built.
+	c.funcs = stdFunctions(func() time.Time {
+		if c.release != nil {
+			return time.Unix(c.release.epoch, 0).UTC()
+		}
+		return now()
+	})
 
-	diags := c.resolveVariables()
+	diags := c.evalRelease()
+	diags = append(diags, c.resolveVariables()...)
 	if diags.HasErrors() {
 		// Everything below refers to variables; stop before a cascade.
 		return c, nil, diags

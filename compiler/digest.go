@@ -21,13 +21,14 @@ const inputDigestVersion = 3
 // the args (sensitive ones through their fingerprints), the platforms and
 // how each is built, the images it pulls with the digests they are pinned
 // to, the named contexts, the labels and annotations, the exporter
-// attributes that change the image, and the network mode and no_cache.
+// attributes that change the image, the network mode and no_cache, and
+// for a release its SOURCE_DATE_EPOCH and attestations.
 //
 // It is SHA-256 over a canonical encoding:
 // every field by name, every string length-prefixed, maps in key order,
 // lists in the plan's order. A thousand builds digest in a millisecond or
 // two, where encoding each as JSON first took ten.
-func inputDigest(b *plan.Build) string {
+func inputDigest(b *plan.Build, rel *plan.Release) string {
 	d := digester{b: make([]byte, 0, 1024)}
 	d.int("version", inputDigestVersion)
 	d.str("frontend", "dockerfile.v0")
@@ -90,6 +91,14 @@ func inputDigest(b *plan.Build) string {
 	}
 	d.str("network", b.Network)
 	d.bool("no_cache", b.NoCache)
+	d.bool("release", b.Release)
+	if b.Release && rel != nil {
+		d.int("source_date_epoch", int(rel.SourceDateEpoch))
+	}
+	d.int("attest", len(b.Attest))
+	for _, a := range b.Attest {
+		d.strMap("attestation", a)
+	}
 	return sum(d.b)
 }
 

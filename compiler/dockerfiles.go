@@ -11,7 +11,6 @@ import (
 
 	"github.com/bakeplan/bakeplan/compiler/dockerfile"
 	"github.com/bakeplan/bakeplan/compiler/inputs"
-	"github.com/bakeplan/bakeplan/internal/lines"
 	"github.com/containerd/platforms"
 	"github.com/hashicorp/hcl/v2"
 )
@@ -278,12 +277,7 @@ func (c *compilation) lintOnce(r *resolved, f *dockerfile.File) hcl.Diagnostics 
 				Detail:   fmt.Sprintf("%s (%s)", fd.Detail, fd.URL),
 			}
 			if r.dockerfile != "" && fd.Line > 0 {
-				name := r.build.Dockerfile
-				if c.opts.SpecPath != "" {
-					name = path.Join(path.Dir(c.opts.SpecPath), r.build.Dockerfile)
-				}
-				start, end := lines.Span(f.Data, fd.Line)
-				d.Subject = &hcl.Range{Filename: name, Start: hcl.Pos{Line: fd.Line, Column: 1, Byte: start}, End: hcl.Pos{Line: fd.Line, Column: 1 + end - start, Byte: end}}
+				d.Subject = c.dockerfileLine(r, fd.Line).Ptr()
 			} else {
 				d.Detail = fmt.Sprintf("%s, line %d: %s", f.Name, fd.Line, d.Detail)
 				d.Subject = c.dockerfileRange(r).Ptr()

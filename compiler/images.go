@@ -2,9 +2,13 @@ package compiler
 
 import (
 	"fmt"
+	"path"
+
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/bakeplan/bakeplan/internal/lines"
 
 	"github.com/bakeplan/bakeplan/lockfile"
 	"github.com/bakeplan/bakeplan/plan"
@@ -26,9 +30,13 @@ func (c *compilation) buildPlatform(node *builderDecl) platforms.Platform {
 // pinned to: what its Dockerfile pulls for each platform of runs (a stage
 // FROM --platform=$BUILDPLATFORM pulls the builder's platform), its
 // docker-image:// contexts and its # syntax= frontend.
-func (c *compilation) imagesOf(r *resolved, node *builderDecl, runs []plan.PlatformRun) []*plan.Image {
+//
+// origins says where each image is named (a Dockerfile line, or the spec's
+// contexts entry), for diagnostics.
+func (c *compilation) imagesOf(r *resolved, node *builderDecl, runs []plan.PlatformRun) (images []*plan.Image, origins map[*plan.Image]hcl.Range) {
 	byRef := map[string]*plan.Image{}
-	add := func(ref, platform string, syntax bool) {
+	origins = map[*plan.Image]hcl.Range{}
+	add := func(ref, platform string, syntax bool, origin func() hcl.Range) {
 		norm, pinned, ok := c.normalize(ref)
 		if !ok {
 			return // the Dockerfile checks report it
@@ -44,6 +52,7 @@ func (c *compilation) imagesOf(r *resolved, node *builderDecl, runs []plan.Platf
 				img.Digest = norm[strings.LastIndex(norm, "@")+1:]
 			}
 			byRef[key] = img
+			origins[img] = origin()
 		}
 		if !slices.Contains(img.Platforms, platform) {
 			img.Platforms = append(img.Platforms, platform)
@@ -59,18 +68,26 @@ func (c *compilation) imagesOf(r *resolved, node *builderDecl, runs []plan.Platf
 			break // reported by checkDockerfile
 		}
 		for _, im := range res.Images {
-			add(im.Ref, im.Platform, false)
+			add(im.Ref, im.Platform, false, func() hcl.Range { return c.dockerfileLine(r, im.Line) })
 		}
 	}
 	if r.df != nil && r.df.Syntax != "" {
-		add(r.df.Syntax, platforms.Format(buildPlat), true)
+		add(r.df.Syntax, platforms.Format(buildPlat), true, func() hcl.Range { return c.dockerfileLine(r, r.df.SyntaxLine) })
 	}
 	for _, nc := range r.build.Contexts {
 		if nc.Image == "" {
 			continue
 		}
+		origin := func() hcl.Range {
+			for _, d := range r.in.decl.Contexts {
+				if d.Name == nc.Name {
+					return d.DeclRange
+				}
+			}
+			return c.declRange(r.in, "contexts")
+		}
 		for _, run := range runs {
-			add(nc.Image, run.Platform, false)
+			add(nc.Image, run.Platform, false, origin)
 		}
 	}
 	out := make([]*plan.Image, 0, len(byRef))
@@ -82,7 +99,21 @@ func (c *compilation) imagesOf(r *resolved, node *builderDecl, runs []plan.Platf
 		}
 		out = append(out, img)
 	}
-	return out
+	return out, origins
+}
+
+// dockerfileLine is a line of r's Dockerfile as a diagnostic's subject:
+// the file's own line, or the dockerfile_inline attribute.
+func (c *compilation) dockerfileLine(r *resolved, line int) hcl.Range {
+	if r.dockerfile == "" || r.df == nil || line <= 0 {
+		return c.dockerfileRange(r)
+	}
+	name := r.build.Dockerfile
+	if c.opts.SpecPath != "" {
+		name = path.Join(path.Dir(c.opts.SpecPath), r.build.Dockerfile)
+	}
+	start, end := lines.Span(r.df.Data, line)
+	return hcl.Range{Filename: name, Start: hcl.Pos{Line: line, Column: 1, Byte: start}, End: hcl.Pos{Line: line, Column: 1 + end - start, Byte: end}}
 }
 
 // LockGap is the summary of the warning about a pin that lacks a platform

@@ -73,7 +73,7 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 	r := &resolved{in: in, abstract: abstract}
 	obj := in.obj
 
-	for _, name := range []string{"context", "dockerfile", "dockerfile_inline", "target", "platforms", "tags", "output", "cache_from", "cache_to", "secret", "ssh", "network", "push", "no_cache", "allow_external_paths"} {
+	for _, name := range []string{"context", "dockerfile", "dockerfile_inline", "target", "platforms", "tags", "output", "cache_from", "cache_to", "secret", "ssh", "network", "push", "no_cache", "allow_external_paths", "release", "attest"} {
 		if v, ok := obj[name]; ok && v.ContainsMarked() {
 			diags = append(diags, sensitiveHere(name, c.declRange(in, name)))
 		}
@@ -213,6 +213,8 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 			}
 		}
 	}
+
+	diags = append(diags, c.resolveRelease(r)...)
 
 	// Plain attributes.
 	r.build.Stage = strAttr(obj, "target", "")

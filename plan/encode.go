@@ -238,6 +238,14 @@ func (e *encoder) plan(p *Plan) error {
 		e.strField("digest", p.Lock.Digest)
 		e.close('}')
 	}
+	if p.Release != nil {
+		e.key("release")
+		e.open('{')
+		e.key("source_date_epoch")
+		e.b = strconv.AppendInt(e.b, p.Release.SourceDateEpoch, 10)
+		e.strField("source", p.Release.Source)
+		e.close('}')
+	}
 	e.key("variables")
 	if err := list(e, p.Variables, e.variable); err != nil {
 		return err
@@ -456,6 +464,8 @@ func (e *encoder) build(b *Build) error {
 	e.optBool("no_cache", b.NoCache)
 	e.optStr("network", b.Network)
 	e.optBool("push", b.Push)
+	e.optBool("release", b.Release)
+	e.optStrMaps("attest", b.Attest)
 	e.key("inputs")
 	_ = list(e, b.Inputs, func(in *Input) error {
 		e.open('{')

@@ -36,7 +36,7 @@ func fill(v reflect.Value, mode int, n *int) {
 		v.SetString(awkward[*n%len(awkward)])
 	case reflect.Bool:
 		v.SetBool(mode == 0)
-	case reflect.Int:
+	case reflect.Int, reflect.Int64:
 		v.SetInt(int64(*n))
 	case reflect.Pointer:
 		if mode == 1 {

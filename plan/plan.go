@@ -26,7 +26,9 @@ type Plan struct {
 	Select []string `json:"select,omitempty"`
 	// Lock is the lock file the images were pinned from, when the spec has
 	// one.
-	Lock      *LockFile   `json:"lock,omitempty"`
+	Lock *LockFile `json:"lock,omitempty"`
+	// Release is the SOURCE_DATE_EPOCH of a spec with a release block.
+	Release   *Release    `json:"release,omitempty"`
 	Variables []*Variable `json:"variables"`
 	// Steps are in a topological order: every step follows the steps it needs.
 	Steps []*Step `json:"steps"`
@@ -39,6 +41,13 @@ type Spec struct {
 	// Path is the spec as plan was told to read it (-f), relative to the
 	// working directory plan ran in; apply PLANFILE reads it from there.
 	Path string `json:"path,omitempty"`
+}
+
+// Release says when a reproducible release's builds say they were made,
+// and where that came from.
+type Release struct {
+	SourceDateEpoch int64  `json:"source_date_epoch"`
+	Source          string `json:"source"`
 }
 
 // LockFile identifies the lock file a plan read its pins from.
@@ -235,6 +244,12 @@ type Build struct {
 	// Push is true when the result goes to a registry; the build pushes by
 	// digest and the publish step writes the tags.
 	Push bool `json:"push,omitempty"`
+	// Release builds reproducibly: SOURCE_DATE_EPOCH (the plan's Release)
+	// for every time the image and its layers record.
+	Release bool `json:"release,omitempty"`
+	// Attest are the attestations pushed with the image, each with its
+	// type (sbom, provenance) and parameters.
+	Attest []map[string]string `json:"attest,omitempty"`
 
 	// Inputs are the files the build reads, with their digests.
 	Inputs []*Input `json:"inputs"`

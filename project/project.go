@@ -17,6 +17,7 @@ import (
 
 	"github.com/bakeplan/bakeplan/compiler"
 	"github.com/bakeplan/bakeplan/compiler/inputs"
+	"github.com/bakeplan/bakeplan/internal/gitfs"
 	"github.com/bakeplan/bakeplan/internal/lines"
 	"github.com/bakeplan/bakeplan/internal/osfs"
 	"github.com/bakeplan/bakeplan/lockfile"
@@ -35,6 +36,9 @@ type Source struct {
 	SpecPath string // within FS
 	Name     string // for diagnostics
 	Path     string // on disk, as given; "" for a git revision
+	// Repo is the git commit a release's "git" epoch reads; for a spec on
+	// disk it is found when needed.
+	Repo compiler.Repo
 }
 
 // OnDisk is the spec file at path, on disk.
@@ -137,6 +141,12 @@ func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 	if lockRef.data != nil {
 		parser.AddFile(lockRef.name, &hcl.File{Bytes: lockRef.data})
 	}
+	repo := src.Repo
+	if repo == nil && src.Path != "" && sp.Release != nil {
+		if r, ok := gitfs.WorkTree(ctx, filepath.Dir(src.Path)); ok {
+			repo = r
+		}
+	}
 	native := platforms.DefaultSpec()
 	if in.NativePlatform != "" {
 		p, err := platforms.Parse(in.NativePlatform)
@@ -159,6 +169,7 @@ func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 		All:            in.All,
 		Lint:           in.Lint,
 		Strict:         in.Strict,
+		Repo:           repo,
 		Lock:           lock,
 		LockFile:       lockRef.plan(),
 		Sensitive:      sens,

@@ -131,6 +131,19 @@ func (s *Spec) decode(ctx context.Context, body hcl.Body) hcl.Diagnostics {
 			h, d := decodeHost(b)
 			diags = append(diags, d...)
 			s.Host = h
+		case "release":
+			if s.Release != nil {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Duplicate release block",
+					Detail:   fmt.Sprintf("A release block was already declared at %s; a spec has at most one.", s.Release.DeclRange),
+					Subject:  b.DefRange.Ptr(),
+				})
+				continue
+			}
+			c, d := b.Body.Content(releaseSchema)
+			diags = append(diags, d...)
+			s.Release = &Release{SourceDateEpoch: attrExpr(c, "source_date_epoch"), AllowDirty: attrExpr(c, "allow_dirty"), DeclRange: b.DefRange}
 		case "builder":
 			c, d := b.Body.Content(builderSchema)
 			diags = append(diags, d...)

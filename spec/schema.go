@@ -39,6 +39,8 @@ var TargetAttributes = []AttrDef{
 	attr("no_cache", "bool", "ignore the build cache"),
 	attr("network", "string", "network mode for RUN: default, none or host"),
 	attr("allow_external_paths", "bool", "allow context, dockerfile and contexts paths outside the spec's directory"),
+	attr("release", "bool", "build reproducibly under the release block (default true when the spec has one; false opts out)"),
+	attr("attest", "list(map(string))", "attestations pushed with the image: {type = \"sbom\"}, {type = \"provenance\", mode = \"max\"} (BuildKit's attest:* attributes)"),
 }
 
 // Structural target attributes, read without evaluation or per matrix row.
@@ -69,6 +71,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "locals"},
 		{Type: "function", LabelNames: []string{"name"}},
 		{Type: "host"},
+		{Type: "release"},
 		{Type: "builder", LabelNames: []string{"name"}},
 		{Type: "registry", LabelNames: []string{"name"}},
 		{Type: "target", LabelNames: []string{"name"}},
@@ -99,6 +102,10 @@ var functionSchema = &hcl.BodySchema{
 		{Name: "variadic_param"},
 		{Name: "result", Required: true},
 	},
+}
+
+var releaseSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "source_date_epoch"}, {Name: "allow_dirty"}},
 }
 
 var hostSchema = &hcl.BodySchema{

@@ -14,7 +14,8 @@ type Spec struct {
 	Variables  []*Variable
 	Locals     []*Local
 	Functions  []*Function
-	Host       *Host // nil when the spec declares no host block
+	Host       *Host    // nil when the spec declares no host block
+	Release    *Release // nil when the spec declares no release block
 	Builders   []*Builder
 	Registries []*Registry
 	Targets    []*Target
@@ -54,6 +55,14 @@ type Function struct {
 	Variadic  string // "" when the function takes no variadic parameter
 	Result    hcl.Expression
 	DeclRange hcl.Range
+}
+
+// Release is the `release` block: every target builds reproducibly (unless
+// it sets release = false) with this SOURCE_DATE_EPOCH.
+type Release struct {
+	SourceDateEpoch hcl.Expression // nil when absent; "git" or a number
+	AllowDirty      hcl.Expression // nil when absent; bool
+	DeclRange       hcl.Range
 }
 
 // Host is the `host` block: what the machine running the builds must offer.

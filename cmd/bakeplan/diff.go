@@ -203,7 +203,7 @@ func (g *globals) side(ctx context.Context, arg string, isBase bool) (*side, err
 	if short := gitfs.ShortRev(ctx, top, rev); short != rev {
 		label = rev + "@" + short
 	}
-	c, err := g.compileFrom(ctx, project.Source{FS: f, SpecPath: filepath.ToSlash(rel), Name: rev + ":" + filepath.ToSlash(rel)}, g.targets)
+	c, err := g.compileFrom(ctx, project.Source{FS: f, SpecPath: filepath.ToSlash(rel), Name: rev + ":" + filepath.ToSlash(rel), Repo: gitfs.Revision(top, rev)}, g.targets)
 	if err != nil {
 		f.Close()
 		return nil, err

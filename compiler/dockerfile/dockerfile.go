@@ -246,6 +246,7 @@ type Result struct {
 type Image struct {
 	Ref      string
 	Platform string
+	Line     int // of the instruction that names it
 }
 
 // TargetError is a target stage the Dockerfile lacks.
@@ -386,7 +387,7 @@ func (f *File) analyze(b Build) (*Result, error) {
 		}
 		plats[i] = plat
 		if pulled != "" {
-			res.Images = append(res.Images, Image{Ref: pulled, Platform: platforms.Format(*plat)})
+			res.Images = append(res.Images, Image{Ref: pulled, Platform: platforms.Format(*plat), Line: line(s.Location)})
 		}
 
 		// The stage's own ARGs, for COPY --from and RUN --mount=from.
@@ -446,7 +447,10 @@ func (f *File) analyze(b Build) (*Result, error) {
 		if c := strings.Compare(a.Ref, b.Ref); c != 0 {
 			return c
 		}
-		return strings.Compare(a.Platform, b.Platform)
+		if c := strings.Compare(a.Platform, b.Platform); c != 0 {
+			return c
+		}
+		return a.Line - b.Line
 	})
 	res.Images = slices.Compact(res.Images)
 	return res, nil
@@ -477,7 +481,7 @@ func (f *File) from(ref string, loc []parser.Range, i int, lex *shell.Lex, env s
 		return &Error{File: f.Name, Line: line(loc), Msg: fmt.Sprintf("--from=%s: %q is neither a stage, a named context nor an image reference", ref, v)}
 	}
 	// The frontend pulls a --from image for the target platform.
-	res.Images = append(res.Images, Image{Ref: v, Platform: platforms.Format(platforms.Normalize(b.Platform))})
+	res.Images = append(res.Images, Image{Ref: v, Platform: platforms.Format(platforms.Normalize(b.Platform)), Line: line(loc)})
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/bakeplan/bakeplan/internal/escape"
 	"github.com/bakeplan/bakeplan/plan"
@@ -20,6 +21,9 @@ func Text(w io.Writer, p *plan.Plan) error {
 	ew.printf("Plan for %s (%s)\n", p.Spec.File, short(p.Spec.Digest))
 	if p.Lock != nil {
 		ew.printf("Images pinned by %s (%s)\n", p.Lock.File, short(p.Lock.Digest))
+	}
+	if r := p.Release; r != nil {
+		ew.printf("Release: SOURCE_DATE_EPOCH=%d (%s), from the %s\n", r.SourceDateEpoch, time.Unix(r.SourceDateEpoch, 0).UTC().Format(time.RFC3339), r.Source)
 	}
 	if len(p.Variables) > 0 {
 		ew.printf("\nVariables:\n")
@@ -327,6 +331,32 @@ func describeBuild(b *plan.Build) []string {
 	if len(secrets) > 0 {
 		out = append(out, "secrets: "+strings.Join(secrets, ", "))
 	}
+	if b.Release {
+		out = append(out, "release: reproducible (SOURCE_DATE_EPOCH for image and history times, layer file times rewritten)")
+	}
+	if len(b.Attest) > 0 {
+		var list []string
+		provenance := false
+		for _, a := range b.Attest {
+			item := a["type"]
+			var params []string
+			for _, k := range sortedKeys(a) {
+				if k != "type" {
+					params = append(params, k+"="+a[k])
+				}
+			}
+			if len(params) > 0 {
+				item += " (" + strings.Join(params, ", ") + ")"
+			}
+			provenance = provenance || a["type"] == "provenance"
+			list = append(list, item)
+		}
+		line := "attest: " + strings.Join(list, ", ")
+		if provenance && b.Release {
+			line += "; provenance records build times, so the index digest differs between builds (verify compares each platform's image)"
+		}
+		out = append(out, line)
+	}
 	var flags []string
 	if b.NoCache {
 		flags = append(flags, "no cache")
@@ -374,6 +404,15 @@ func joinMap(m map[string]string, sep string, entry func(k, v string) string) st
 		parts[i] = entry(k, m[k])
 	}
 	return strings.Join(parts, sep)
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // short abbreviates a digest for people; the plan file keeps it whole.

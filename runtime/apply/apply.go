@@ -94,6 +94,7 @@ func Requests(p *plan.Plan, opts Options) ([]*solve.Request, error) {
 		}
 		r, err := solve.NewRequest(st, solve.Options{
 			SpecDir: opts.SpecDir, Endpoint: ep.String(), DockerEndpoint: ep.Docker, InsecureRegistries: insecure,
+			Release: p.Release,
 		})
 		if err != nil {
 			return nil, err

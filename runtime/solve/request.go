@@ -9,7 +9,9 @@ import (
 	"maps"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -22,6 +24,10 @@ const Frontend = "dockerfile.v0"
 
 // Request is everything sent to BuildKit for one build step.
 type Request struct {
+	// SourceDateEpoch is set for a release build: layout exports (for
+	// builds that use this one) rewrite their timestamps too.
+	SourceDateEpoch string
+
 	Step     string
 	Target   string
 	Builder  string
@@ -77,6 +83,20 @@ type Options struct {
 	DockerEndpoint bool
 	// InsecureRegistries are hosts pushed to over plain HTTP.
 	InsecureRegistries map[string]bool
+	// Release is the plan's release epoch, for release builds.
+	Release *plan.Release
+}
+
+// attestParams are an attestation's parameters as BuildKit's attest:TYPE
+// attribute takes them: comma-separated key=value, sorted, type left out.
+func attestParams(at map[string]string) string {
+	var kv []string
+	for _, k := range slices.Sorted(maps.Keys(at)) {
+		if k != "type" {
+			kv = append(kv, k+"="+at[k])
+		}
+	}
+	return strings.Join(kv, ",")
 }
 
 // pinImages makes the build pull the locked bytes of each image a lock
@@ -203,6 +223,15 @@ func NewRequest(st *plan.Step, opts Options) (*Request, error) {
 		}
 	}
 	pinImages(b, a)
+	release := b.Release && opts.Release != nil
+	if release {
+		// BuildKit sets the image's created time and history from it.
+		a["build-arg:SOURCE_DATE_EPOCH"] = strconv.FormatInt(opts.Release.SourceDateEpoch, 10)
+		r.SourceDateEpoch = a["build-arg:SOURCE_DATE_EPOCH"]
+	}
+	for _, at := range b.Attest {
+		a["attest:"+at["type"]] = attestParams(at)
+	}
 
 	annotations := map[string]string{}
 	for k, v := range b.Annotations {
@@ -232,6 +261,7 @@ func NewRequest(st *plan.Step, opts Options) (*Request, error) {
 		}
 		r.Exports = append(r.Exports, Export{Type: "image", Attrs: attrs, Push: true})
 	}
+
 	for _, o := range b.Outputs {
 		if o.Type == "registry" {
 			continue
@@ -281,6 +311,15 @@ func NewRequest(st *plan.Step, opts Options) (*Request, error) {
 	}
 	for _, s := range b.SSH {
 		r.SSH = append(r.SSH, *s)
+	}
+	if release {
+		// And the layers' file times, where newer than the epoch, for
+		// every exporter that writes an image.
+		for i, e := range r.Exports {
+			if e.Type != "local" {
+				r.Exports[i].Attrs["rewrite-timestamp"] = "true"
+			}
+		}
 	}
 	return r, nil
 }

@@ -123,6 +123,26 @@ func TestNewRequest(t *testing.T) {
 			locals: map[string]string{"context": "/src", "dockerfile": "/src"},
 		},
 		{
+			name: "a release: SOURCE_DATE_EPOCH, timestamps rewritten by every image exporter, attestations",
+			step: step(&plan.Build{
+				Target: "app", Platforms: runs[:1], Context: ".", Dockerfile: "Dockerfile", Push: true, Release: true,
+				Tags:    []string{"127.0.0.1:5000/app:1"},
+				Outputs: []*plan.Output{{Type: "oci", Dest: "/o/app.tar"}, {Type: "local", Dest: "/o/fs"}},
+				Attest:  []map[string]string{{"type": "sbom"}, {"type": "provenance", "mode": "max"}},
+			}),
+			opts: solve.Options{SpecDir: "/src", Endpoint: "unix:///run/b.sock", InsecureRegistries: map[string]bool{"127.0.0.1:5000": true}, Release: &plan.Release{SourceDateEpoch: 1700000000}},
+			attrs: map[string]string{
+				"platform": "linux/amd64", "filename": "Dockerfile", "build-arg:SOURCE_DATE_EPOCH": "1700000000",
+				"attest:sbom": "", "attest:provenance": "mode=max",
+			},
+			locals: map[string]string{"context": "/src", "dockerfile": "/src"},
+			exports: []solve.Export{
+				{Type: "image", Push: true, Attrs: map[string]string{"name": "127.0.0.1:5000/app", "push": "true", "push-by-digest": "true", "registry.insecure": "true", "rewrite-timestamp": "true"}},
+				{Type: "oci", Dest: "/o/app.tar", Attrs: map[string]string{"name": "127.0.0.1:5000/app:1", "rewrite-timestamp": "true"}},
+				{Type: "local", Dest: "/o/fs", Attrs: map[string]string{}},
+			},
+		},
+		{
 			name: "an absolute dest stays where it is",
 			step: step(&plan.Build{
 				Target: "app", Platforms: runs[:1], Context: ".", Dockerfile: "Dockerfile",

@@ -163,9 +163,11 @@ func Run(ctx context.Context, req *Request, ro RunOptions) (*Result, error) {
 		opt.Exports = append(opt.Exports, e)
 	}
 	if ro.LayoutDir != "" {
-		opt.Exports = append(opt.Exports, client.ExportEntry{
-			Type: client.ExporterOCI, Attrs: map[string]string{"tar": "false"}, OutputDir: ro.LayoutDir,
-		})
+		attrs := map[string]string{"tar": "false"}
+		if req.SourceDateEpoch != "" {
+			attrs["rewrite-timestamp"] = "true"
+		}
+		opt.Exports = append(opt.Exports, client.ExportEntry{Type: client.ExporterOCI, Attrs: attrs, OutputDir: ro.LayoutDir})
 	}
 	for _, c := range req.CacheImports {
 		opt.CacheImports = append(opt.CacheImports, client.CacheOptionsEntry{Type: c.Type, Attrs: c.Attrs})
