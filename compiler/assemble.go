@@ -162,7 +162,9 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 		return nil, nil
 	}
 
-	diags = append(diags, c.unpinnedInRelease(selectedList, buildsOf, originsOf)...)
+	if !c.opts.Locking {
+		diags = append(diags, c.unpinnedInRelease(selectedList, buildsOf, originsOf)...)
+	}
 
 	warned := map[string]bool{}
 	for i, r := range selectedList {

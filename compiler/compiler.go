@@ -78,6 +78,9 @@ type Options struct {
 	// "default" when the spec has one, else every target. Everything is
 	// checked either way.
 	Select []string
+	// Locking plans for bakeplan lock, which pins the images a release
+	// refuses unpinned: they are not refused.
+	Locking bool
 	// All plans every target that is not abstract, whatever the default
 	// group holds: the lock file covers every build of the spec.
 	All bool

@@ -59,6 +59,7 @@ type Inputs struct {
 	NativePlatform string // "" for this machine's
 	Select         []string
 	All            bool // every target, as the lock file needs
+	Locking        bool // for bakeplan lock: unpinned images are not refused
 	Lint           bool // run the Dockerfile lint rules
 	Strict         bool // Dockerfile lint findings are errors
 }
@@ -167,6 +168,7 @@ func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 		NativePlatform: native,
 		Select:         in.Select,
 		All:            in.All,
+		Locking:        in.Locking,
 		Lint:           in.Lint,
 		Strict:         in.Strict,
 		Repo:           repo,

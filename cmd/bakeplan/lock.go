@@ -47,7 +47,7 @@ and plan shows a tag that moved away from its pin.`,
 				return err
 			}
 			in := g.inputs(nil)
-			in.All = true
+			in.All, in.Locking = true, true
 			c, err := project.Compile(cmd.Context(), src, in)
 			if err != nil {
 				return err
