@@ -23,6 +23,8 @@ func TestDependencyDirection(t *testing.T) {
 		"runtime/endpoint":    {"plan", "internal/home"},
 		"runtime/publish":     {"runtime/registry"},
 		"runtime/pins":        {"lockfile", "plan", "runtime/registry"},
+		"runtime/imagediff":   {},
+		"runtime/verify":      {"plan", "runtime/apply", "runtime/imagediff", "runtime/registry"},
 		"runtime/registry":    {"plan", "internal/home"},
 		"runtime/solve":       {"plan", "internal/home"},
 		"runtime/apply":       {"plan", "runtime/endpoint", "runtime/solve", "runtime/publish", "runtime/registry", "internal/atomicfile"},
@@ -30,7 +32,7 @@ func TestDependencyDirection(t *testing.T) {
 		"diff":                {"plan"},
 		"diff/render":         {"diff", "internal/escape"},
 		"project":             {"spec", "lockfile", "compiler", "compiler/inputs", "plan", "diff", "runtime/host", "runtime/pins", "runtime/registry", "internal/osfs", "internal/lines", "internal/gitfs"},
-		"views":               {"plan", "lockfile", "runtime/pins", "runtime/apply", "runtime/host", "runtime/solve", "runtime/endpoint", "internal/escape", "internal/lines"},
+		"views":               {"plan", "lockfile", "runtime/pins", "runtime/verify", "runtime/imagediff", "runtime/apply", "runtime/host", "runtime/solve", "runtime/endpoint", "internal/escape", "internal/lines"},
 		"cmd/bakeplan":        {"spec", "lockfile", "compiler", "plan", "runtime", "diff", "internal/gitfs", "internal/atomicfile", "internal/osfs", "internal/realpath", "internal/escape", "views", "project"},
 	}
 	for pkg, ok := range allowed {

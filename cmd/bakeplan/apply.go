@@ -70,27 +70,10 @@ DOCKER_HOST (or Docker's default socket).`,
 				planFile = args[0]
 			}
 			if planFile != "" {
-				data, err := os.ReadFile(args[0])
-				if err != nil {
-					return fmt.Errorf("reading the plan: %w", err)
-				}
-				if p, err = plan.Unmarshal(data); err != nil {
-					return fmt.Errorf("%s: %w", args[0], err)
-				}
-				src, in, err := project.SavedInputs(p, planFile, project.Overrides{
-					Changed: cmd.Flags().Changed, NativePlatform: g.nativePlatform, Vars: g.vars, Targets: g.targets, Environ: g.environ,
-				})
-				if err != nil {
+				var err error
+				if p, fresh, files, err = g.readSavedPlan(cmd, planFile); err != nil {
 					return err
 				}
-				g.saved, g.file = &in, src.Name
-				// Recompute every input the plan recorded: the spec, the
-				// variables, Dockerfiles and context trees.
-				c, err := g.compileFrom(cmd.Context(), src, nil)
-				if err != nil {
-					return err
-				}
-				fresh, files = c.Plan, c.Files
 			} else {
 				c, err := g.compile(cmd.Context(), g.selection(args))
 				if err != nil {
@@ -141,13 +124,8 @@ DOCKER_HOST (or Docker's default socket).`,
 					}
 				}
 			}
-			abs, err := filepath.Abs(g.file)
-			if err != nil {
-				return err
-			}
-			// The plan's paths are relative to the spec's real directory:
-			// the compiler resolved symbolic links before checking them.
-			if opts.SpecDir, err = filepath.EvalSymlinks(filepath.Dir(abs)); err != nil {
+			var err error
+			if opts.SpecDir, err = g.specDir(); err != nil {
 				return err
 			}
 			opts.Env = endpoint.Env{BuildkitHost: g.getenv("BUILDKIT_HOST"), DockerHost: g.getenv("DOCKER_HOST")}
@@ -196,6 +174,41 @@ DOCKER_HOST (or Docker's default socket).`,
 		return []string{"json"}, cobra.ShellCompDirectiveFilterFileExt
 	}
 	return cmd
+}
+
+// readSavedPlan reads a saved plan and compiles again the inputs it
+// recorded (the spec, variables, Dockerfiles and context trees), for
+// project.CheckSaved to compare; flags that would change them are refused.
+func (g *globals) readSavedPlan(cmd *cobra.Command, planFile string) (saved, fresh *plan.Plan, files map[string]*hcl.File, err error) {
+	data, err := os.ReadFile(planFile)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("reading the plan: %w", err)
+	}
+	if saved, err = plan.Unmarshal(data); err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: %w", planFile, err)
+	}
+	src, in, err := project.SavedInputs(saved, planFile, project.Overrides{
+		Changed: cmd.Flags().Changed, NativePlatform: g.nativePlatform, Vars: g.vars, Targets: g.targets, Environ: g.environ,
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	g.saved, g.file = &in, src.Name
+	c, err := g.compileFrom(cmd.Context(), src, nil)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return saved, c.Plan, c.Files, nil
+}
+
+// specDir is the spec's real directory, which the plan's paths are
+// relative to: the compiler resolved symbolic links before checking them.
+func (g *globals) specDir() (string, error) {
+	abs, err := filepath.Abs(g.file)
+	if err != nil {
+		return "", err
+	}
+	return filepath.EvalSymlinks(filepath.Dir(abs))
 }
 
 // progressModes are progressui's display modes.

@@ -71,7 +71,7 @@ requirement is checked before anything builds.`,
 		return fmt.Errorf("%w\nRun '%s --help' for usage.", err, cmd.CommandPath())
 	})
 
-	verbs := []*cobra.Command{newValidateCmd(g), newPlanCmd(g), newGraphCmd(g), newApplyCmd(g), newDiffCmd(g)}
+	verbs := []*cobra.Command{newValidateCmd(g), newPlanCmd(g), newGraphCmd(g), newApplyCmd(g), newDiffCmd(g), newVerifyCmd(g)}
 	for _, v := range verbs {
 		g.specFlags(v)
 	}

@@ -41,6 +41,10 @@ type Options struct {
 	// LookupEnv reads the environment build secrets come from; nil means
 	// the process environment.
 	LookupEnv func(string) (string, bool)
+	// LayoutsDir, when set, receives every build's result as an OCI
+	// layout (a directory per step, named in BuildResult.Layout), for
+	// verify to compare; it is left in place.
+	LayoutsDir string
 }
 
 // BuildResult is the outcome of one build step.
@@ -49,6 +53,9 @@ type BuildResult struct {
 	Target    string   `json:"target"`
 	Platforms []string `json:"platforms"`
 	Digest    string   `json:"digest,omitempty"`
+	// Layout is the directory holding the result as an OCI layout, with
+	// Options.LayoutsDir.
+	Layout string `json:"layout,omitempty"`
 	// Images maps each image the build pulled by digest (a lock file's
 	// pin, or a reference's own digest) to that digest.
 	Images   map[string]string `json:"images,omitempty"`
@@ -318,8 +325,12 @@ func runBuilds(ctx context.Context, cancel context.CancelFunc, p *plan.Plan, req
 				ro.Inputs[k] = v
 			}
 			mu.Unlock()
-			if layoutFor[r.Step] {
-				ro.LayoutDir = filepath.Join(work, strings.NewReplacer("/", "_", "@", "_").Replace(r.Step))
+			if layoutFor[r.Step] || opts.LayoutsDir != "" {
+				base := work
+				if opts.LayoutsDir != "" {
+					base = opts.LayoutsDir
+				}
+				ro.LayoutDir = filepath.Join(base, strings.NewReplacer("/", "_", "@", "_").Replace(r.Step))
 			}
 			res.Started = time.Now()
 			out, err := solve.Run(ctx, r, ro)
@@ -332,6 +343,9 @@ func runBuilds(ctx context.Context, cancel context.CancelFunc, p *plan.Plan, req
 				return
 			}
 			res.Digest, res.Cached, res.Duration = out.Digest, out.Cached, out.Duration
+			if out.Layout != nil && opts.LayoutsDir != "" {
+				res.Layout = out.Layout.Dir
+			}
 			if out.Layout != nil {
 				mu.Lock()
 				layouts[r.Step] = *out.Layout
