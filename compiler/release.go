@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -81,6 +82,12 @@ func (c *compilation) evalRelease() hcl.Diagnostics {
 	case cty.String:
 		if v.AsString() != "git" {
 			return bad(e.Range(), "Invalid source_date_epoch", `source_date_epoch is "git" or a number, not %q.`, v.AsString())
+		}
+		if c.opts.Locking {
+			// lock pins images; the epoch is no business of its, and a
+			// working tree about to change is no reason to stop it.
+			rel.source = "not read by bakeplan lock"
+			break
 		}
 		if c.opts.Repo == nil {
 			return bad(e.Range(), "No git repository", `source_date_epoch = "git" takes the commit time of HEAD, but the spec is not in a git repository. Commit the project to git, or give a number.`)
@@ -228,6 +235,14 @@ func (c *compilation) unpinnedInRelease(rs []*resolved, builds [][]*plan.Build, 
 			}
 		}
 	}
+	// In the order a reader meets them: by file, then line.
+	sort.SliceStable(order, func(i, j int) bool {
+		a, b := order[i].rng, order[j].rng
+		if a.Filename != b.Filename {
+			return a.Filename < b.Filename
+		}
+		return a.Start.Line < b.Start.Line
+	})
 	var diags hcl.Diagnostics
 	for _, f := range order {
 		what := "image " + f.img.Familiar()

@@ -467,6 +467,23 @@ func TestLockWritesNothingOnError(t *testing.T) {
 	}
 }
 
+// TestReleaseChecks: a release refuses every unpinned image at the line
+// that names it (the # syntax= line, the FROM, the contexts entry), not
+// for a target that opts out; locked, it plans with its epoch and
+// attestations.
+func TestReleaseChecks(t *testing.T) {
+	out, errOut, code := bakeplan(t, "plan", "--offline", "-f", "testdata/release-unpinned/bakeplan.hcl")
+	if code != 1 {
+		t.Errorf("unpinned: exit %d", code)
+	}
+	goldenStreams(t, "plan-release-unpinned", out, errOut)
+	out, errOut, code = bakeplan(t, "plan", "--offline", "-f", "testdata/release-locked/bakeplan.hcl")
+	if code != 0 {
+		t.Errorf("locked: exit %d", code)
+	}
+	goldenStreams(t, "plan-release-locked", out, errOut)
+}
+
 func TestDockerfileDiagnostics(t *testing.T) {
 	spec := "testdata/dockerfile-checks/bakeplan.hcl"
 	out, errOut, code := bakeplan(t, "validate", "-f", spec)
