@@ -79,22 +79,45 @@ func goldenStreams(t *testing.T, name, stdout, stderr string) {
 	golden(t, name+".stderr", stderr)
 }
 
+// releaseExample is examples/release copied with a lock file of made-up
+// digests (testdata/release.lock.hcl): it is a release, which refuses
+// unpinned images, and its real lock needs Docker Hub. Plans of it run
+// with releaseEnv, as the copy is in no git repository.
+func releaseExample(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "release")
+	if err := os.CopyFS(dir, os.DirFS("../../examples/release")); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := os.ReadFile("testdata/release.lock.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bakeplan.lock.hcl"), lock, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, "bakeplan.hcl")
+}
+
+var releaseEnv = []string{"SOURCE_DATE_EPOCH=1700000000"}
+
 func TestGolden(t *testing.T) {
+	release := releaseExample(t)
 	tests := []struct {
 		name string
 		args []string
 	}{
 		{"plan-hello", []string{"plan", "--offline", "-f", "../../examples/hello/bakeplan.hcl"}},
 		{"plan-browser-base", []string{"plan", "--offline", "-f", "../../examples/browser-base/bakeplan.hcl"}},
-		{"plan-release", []string{"plan", "--offline", "-f", "../../examples/release/bakeplan.hcl", "--var", "VERSION=v1.2.3"}},
+		{"plan-release", []string{"plan", "--offline", "-f", release, "--var", "VERSION=v1.2.3"}},
 		{"plan-hello-json", []string{"plan", "--offline", "--json", "-f", "../../examples/hello/bakeplan.hcl"}},
 		{"graph-browser-base-dot", []string{"graph", "-f", "../../examples/browser-base/bakeplan.hcl"}},
-		{"graph-release-mermaid", []string{"graph", "--format", "mermaid", "-f", "../../examples/release/bakeplan.hcl"}},
-		{"validate-release", []string{"validate", "-f", "../../examples/release/bakeplan.hcl"}},
+		{"graph-release-mermaid", []string{"graph", "--format", "mermaid", "-f", release}},
+		{"validate-release", []string{"validate", "-f", release}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errOut, code := bakeplan(t, tt.args...)
+			out, errOut, code := runWith(t, append([]string{"BAKEPLAN_VAR_UNUSED=1"}, releaseEnv...), tt.args...)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
@@ -374,13 +397,13 @@ func TestJSONDiagnostics(t *testing.T) {
 		code int
 	}{
 		{"validate-broken-json", []string{"validate", "--json", "-f", "testdata/broken.hcl"}, 1},
-		{"validate-release-json", []string{"validate", "--json", "-f", "../../examples/release/bakeplan.hcl"}, 0},
+		{"validate-release-json", []string{"validate", "--json", "-f", releaseExample(t)}, 0},
 		{"plan-broken-json", []string{"plan", "--offline", "--json", "-f", "testdata/broken.hcl"}, 1},
 		{"plan-missing-json", []string{"plan", "--offline", "--json", "-f", "testdata/missing.hcl"}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errOut, code := bakeplan(t, tt.args...)
+			out, errOut, code := runWith(t, releaseEnv, tt.args...)
 			if code != tt.code {
 				t.Errorf("exit %d, want %d", code, tt.code)
 			}
@@ -397,17 +420,17 @@ func TestJSONDiagnostics(t *testing.T) {
 // graph, apply and diff: --target in all of them, and as arguments where
 // the verb takes no other arguments.
 func TestSelectionInEveryVerb(t *testing.T) {
-	spec := "../../examples/release/bakeplan.hcl"
+	spec := releaseExample(t)
 	for _, args := range [][]string{
-		{"plan", "--offline", "cli-alpine", "-f", spec},
-		{"plan", "--offline", "--target", "cli-alpine", "-f", spec},
-		{"graph", "cli-alpine", "-f", spec},
-		{"graph", "--target", "cli-alpine", "-f", spec},
-		{"apply", "--offline", "--dry-run", "cli-alpine", "-f", spec},
-		{"apply", "--offline", "--dry-run", "--target", "cli-alpine", "-f", spec},
-		{"diff", spec, spec, "--target", "cli-alpine", "--format", "json"},
+		{"plan", "--offline", "cli-community", "-f", spec},
+		{"plan", "--offline", "--target", "cli-community", "-f", spec},
+		{"graph", "cli-community", "-f", spec},
+		{"graph", "--target", "cli-community", "-f", spec},
+		{"apply", "--offline", "--dry-run", "cli-community", "-f", spec},
+		{"apply", "--offline", "--dry-run", "--target", "cli-community", "-f", spec},
+		{"diff", spec, spec, "--target", "cli-community", "--format", "json"},
 	} {
-		out, errOut, code := bakeplan(t, args...)
+		out, errOut, code := runWith(t, releaseEnv, args...)
 		if code != 0 {
 			t.Errorf("%v: exit %d: %s", args, code, errOut)
 			continue
@@ -415,16 +438,12 @@ func TestSelectionInEveryVerb(t *testing.T) {
 		if args[0] == "diff" {
 			continue // no change, so nothing to name; the selection must only be accepted
 		}
-		if !strings.Contains(out, "build.cli-alpine") || strings.Contains(out, "build.server") || strings.Contains(out, "build.cli-debian") {
+		if !strings.Contains(out, "build.cli-community") || strings.Contains(out, "build.server") || strings.Contains(out, "build.cli-enterprise") {
 			t.Errorf("%v selected other targets:\n%s", args, out)
 		}
 	}
 }
 
-// TestDockerfileDiagnostics pins what the Dockerfile checks say: an unknown
-// stage at the spec's target attribute, unused build args and contexts at
-// theirs, and lint findings at the Dockerfile's own lines (skipped rules
-// left out); --strict makes lint findings errors.
 // TestLockFileDiagnostics: a malformed lock file is an error at its own
 // line and nothing is planned; a pin that lacks a platform the builds pull
 // is a warning at the pin, and the plan shows each image's pin.
@@ -484,6 +503,10 @@ func TestReleaseChecks(t *testing.T) {
 	goldenStreams(t, "plan-release-locked", out, errOut)
 }
 
+// TestDockerfileDiagnostics pins what the Dockerfile checks say: an unknown
+// stage at the spec's target attribute, unused build args and contexts at
+// theirs, and lint findings at the Dockerfile's own lines (skipped rules
+// left out); --strict makes lint findings errors.
 func TestDockerfileDiagnostics(t *testing.T) {
 	spec := "testdata/dockerfile-checks/bakeplan.hcl"
 	out, errOut, code := bakeplan(t, "validate", "-f", spec)

@@ -1,5 +1,15 @@
-# A release spec: validated variables, a user function, a matrix, groups and
-# a build secret.
+# A reproducible release: every image records the commit time of git HEAD
+# (SOURCE_DATE_EPOCH), its layers' file times are rewritten to it, and every
+# image it pulls is pinned in bakeplan.lock.hcl, so the same commit builds
+# the same digests anywhere, and bakeplan verify proves it. Run
+# `bakeplan lock` once to write the lock file, and commit it.
+#
+# It also shows validated variables, a user function, a matrix, groups and a
+# build secret.
+
+release {
+  source_date_epoch = "git"
+}
 
 variable "VERSION" {
   type        = string
@@ -9,6 +19,12 @@ variable "VERSION" {
     condition     = can(regex("^(dev|v[0-9]+[.][0-9]+[.][0-9]+)$", var.VERSION))
     error_message = "VERSION must be dev or vX.Y.Z."
   }
+}
+
+variable "BASE" {
+  type        = string
+  default     = "debian:bookworm-slim"
+  description = "The image every stage starts from; bakeplan lock pins it."
 }
 
 variable "REGISTRY" {
@@ -40,19 +56,19 @@ registry "team" {
 target "_common" {
   platforms = local.platforms
   labels    = local.labels
-  args      = { GO_VERSION = "1.26" }
+  args      = { GO_VERSION = "1.26", BASE = var.BASE }
 }
 
 target "cli" {
-  name      = "cli-${os}"
-  matrix    = { os = ["debian", "alpine"] }
+  name      = "cli-${edition}"
+  matrix    = { edition = ["community", "enterprise"] }
   inherits  = [target._common]
   context   = "cmd/cli"
-  args      = { BASE = os }
+  args      = { EDITION = edition, BASE = var.BASE }
   # A credential is a build secret, read from the environment when the
   # build runs: never a build arg, which the image's history publishes.
   secret    = [{ id = "git_token", env = "GIT_TOKEN" }]
-  tags      = [image("cli-${os}")]
+  tags      = [image("cli-${edition}")]
   push      = true
 }
 
