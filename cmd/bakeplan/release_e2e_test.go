@@ -166,6 +166,16 @@ func TestReproducibleRelease(t *testing.T) {
 		t.Fatalf("verify: exit %d\n%s%s", code, out, errOut)
 	}
 
+	// Against a release run's metadata file rather than the tag.
+	meta := filepath.Join(t.TempDir(), "release.json")
+	if _, errOut, code := bakeplan(t, "apply", "--auto-approve", "--progress", "quiet", "--metadata-file", meta, "-f", spec); code != 0 {
+		t.Fatalf("apply: exit %d\n%s", code, errOut)
+	}
+	out, errOut, code = bakeplan(t, "verify", "--progress", "quiet", "--metadata-file", meta, "-f", spec)
+	if code != 0 || !strings.Contains(out, "against the release's "+i1) {
+		t.Fatalf("verify --metadata-file: exit %d\n%s%s", code, out, errOut)
+	}
+
 	// Provenance records build times: the index differs, each platform's
 	// image does not, and verify still passes.
 	prov := "  attest = [{ type = \"provenance\", mode = \"max\" }]\n"
