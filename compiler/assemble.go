@@ -231,6 +231,7 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	withDependencies(steps)
 	diags = append(diags, c.lockGaps(steps)...)
 	ordered, err := plan.Order(steps)
 	if err != nil {

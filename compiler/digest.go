@@ -167,3 +167,43 @@ func sum(b []byte) string {
 	s := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(s[:])
 }
+
+// withDependencies folds into each build's input digest the input digests
+// of the builds that feed it as named contexts (contexts = { x = target.y
+// }), transitively: their results decide this build's, so a change to
+// one of them must change it too.
+func withDependencies(steps []*plan.Step) {
+	byID := map[string]*plan.Step{}
+	for _, st := range steps {
+		if st.Build != nil {
+			byID[st.ID] = st
+		}
+	}
+	done := map[string]bool{}
+	var fold func(st *plan.Step)
+	fold = func(st *plan.Step) {
+		if done[st.ID] {
+			return
+		}
+		done[st.ID] = true
+		d := digester{b: []byte(st.Build.InputDigest)}
+		deps := 0
+		for _, e := range st.Needs { // sorted by step, kind and name
+			dep := byID[e.Step]
+			if e.Kind != plan.EdgeData || dep == nil {
+				continue
+			}
+			fold(dep)
+			d.str("context "+e.Name, dep.Build.InputDigest)
+			deps++
+		}
+		if deps > 0 {
+			st.Build.InputDigest = sum(d.b)
+		}
+	}
+	for _, st := range steps {
+		if st.Build != nil {
+			fold(st)
+		}
+	}
+}

@@ -899,6 +899,31 @@ target "app" {
 	if digest(with(`"example/app:1"`, `"example/app:2"`)) != d {
 		t.Errorf("a tag changed the input digest; tags do not change the image")
 	}
+
+	// A target that feeds another as a named context decides its result:
+	// a change to it changes the other's digest, transitively.
+	chain := project{
+		src: `target "base" {
+  context = "base"
+}
+target "mid" {
+  context  = "mid"
+  contexts = { base = target.base }
+}
+target "app" {
+  contexts = { mid = target.mid }
+}
+`,
+		files: map[string]string{"base/Dockerfile": "FROM scratch\n", "mid/Dockerfile": "FROM base\n", "Dockerfile": "FROM mid\n"},
+	}
+	before := mustCompile(t, chain)
+	chain.files = map[string]string{"base/Dockerfile": "FROM scratch\nLABEL v=2\n", "mid/Dockerfile": "FROM base\n", "Dockerfile": "FROM mid\n"}
+	after := mustCompile(t, chain)
+	for _, id := range []string{"build.base", "build.mid", "build.app"} {
+		if before.Step(id).Build.InputDigest == after.Step(id).Build.InputDigest {
+			t.Errorf("%s: a change to target base left its input digest as it was", id)
+		}
+	}
 }
 
 // TestUnusedArgOneWarningPerName: a common arg passed to many targets whose
