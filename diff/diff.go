@@ -256,7 +256,7 @@ func flattenInto(out map[string]value, prefix string, obj map[string]any, s *pla
 			p = prefix + "." + k
 		}
 		switch {
-		case p == "sensitive_fingerprints" || p == "inputs" || p == "input_digest":
+		case p == "sensitive_fingerprints" || p == "inputs" || p == "input_digest" || p == "status":
 			continue // compared through the values they stand for, and as reasons
 		case p == "platforms" && s.Build != nil:
 			var l []string

@@ -492,6 +492,14 @@ func (e *encoder) build(b *Build) error {
 		})
 	}
 	e.optStr("input_digest", b.InputDigest)
+	if b.Status != nil {
+		e.key("status")
+		e.open('{')
+		e.strField("state", b.Status.State)
+		e.optStr("digest", b.Status.Digest)
+		e.optStrs("reasons", b.Status.Reasons)
+		e.close('}')
+	}
 	e.close('}')
 	return nil
 }

@@ -264,6 +264,10 @@ type Build struct {
 	// result; docs/plan-format.md says what it covers and what it does not.
 	InputDigest string `json:"input_digest,omitempty"`
 
+	// Status is, in a plan made online, what the registry holds for a
+	// pushed build: whether it must run and why (absent: not checked).
+	Status *BuildStatus `json:"status,omitempty"`
+
 	// SensitiveValues holds the real values behind Redacted, keyed like
 	// SensitiveFingerprints. It is filled by the compiler for an in-process
 	// apply and never serialised: a saved plan carries only fingerprints.
@@ -322,6 +326,22 @@ func (p *Plan) Drifted() []*Image {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Ref < out[j].Ref })
 	return out
+}
+
+// BuildStatus is whether a pushed build's inputs are already published.
+type BuildStatus struct {
+	// State is "up-to-date" (every tag holds an image of these inputs),
+	// "retag" (one does; the others move to it without a build) or
+	// "build".
+	State string `json:"state"`
+	// Digest is the published image that holds these inputs.
+	Digest  string   `json:"digest,omitempty"`
+	Reasons []string `json:"reasons,omitempty"`
+}
+
+// Skips says whether apply runs no solve for the build.
+func (s *BuildStatus) Skips() bool {
+	return s != nil && (s.State == "up-to-date" || s.State == "retag")
 }
 
 // Redacted stands in for a sensitive value.

@@ -93,6 +93,9 @@ func CheckSaved(saved, now *plan.Plan, name string, probed bool) (*plan.Plan, er
 		}
 		if probed {
 			st.Observed, st.Change, st.Action = n.Observed, n.Change, n.Action
+			if st.Build != nil && n.Build != nil {
+				st.Build.Status = n.Build.Status
+			}
 		}
 	}
 	return saved, nil

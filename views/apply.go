@@ -18,6 +18,8 @@ func ApplySummary(w io.Writer, sum *apply.Summary) {
 	for _, b := range sum.Builds {
 		result := "built"
 		switch {
+		case b.UpToDate:
+			result = "up to date"
 		case b.Skipped:
 			result = "skipped"
 		case b.Error != "":
@@ -33,6 +35,10 @@ func ApplySummary(w io.Writer, sum *apply.Summary) {
 	}
 	tw.Flush()
 	for _, pb := range sum.Published {
+		if pb.Unchanged {
+			printf(w, "%s already points at %s\n", pb.Tag, pb.Digest)
+			continue
+		}
 		printf(w, "tagged %s -> %s\n", pb.Tag, pb.Digest)
 	}
 }

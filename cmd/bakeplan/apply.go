@@ -13,7 +13,6 @@ import (
 	"github.com/bakeplan/bakeplan/runtime/endpoint"
 	"github.com/bakeplan/bakeplan/runtime/host"
 	"github.com/bakeplan/bakeplan/views"
-	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 )
 
@@ -25,6 +24,7 @@ func newApplyCmd(g *globals) *cobra.Command {
 		autoApprove      bool
 		allowDestructive bool
 		asJSON           bool
+		rebuild          []string
 	)
 	cmd := &cobra.Command{
 		Use:   "apply [PLANFILE | TARGET|GROUP...]",
@@ -63,36 +63,37 @@ DOCKER_HOST (or Docker's default socket).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g.json = asJSON
 			var p *plan.Plan
-			var files map[string]*hcl.File
-			var fresh *plan.Plan // the plan the inputs give now, for a saved plan
+			// comp is the compilation: its files for diagnostics, its FS
+			// for context listings; for a saved plan, the plan its inputs
+			// give now.
+			var comp *project.Compiled
 			planFile := ""
 			if len(args) == 1 && isPlanFile(args[0]) {
 				planFile = args[0]
 			}
+			var err error
 			if planFile != "" {
-				var err error
-				if p, fresh, files, err = g.readSavedPlan(cmd, planFile); err != nil {
+				if p, comp, err = g.readSavedPlan(cmd, planFile); err != nil {
 					return err
 				}
 			} else {
-				c, err := g.compile(cmd.Context(), g.selection(args))
-				if err != nil {
+				if comp, err = g.compile(cmd.Context(), g.selection(args)); err != nil {
 					return err
 				}
-				p, files = c.Plan, c.Files
+				p = comp.Plan
 			}
 			probed := false
-			if fresh != nil {
+			if planFile != "" {
 				if !offline && p.Probed() {
 					// The host state the plan depended on is an input too.
 					// This is the run's one probe: the plan is applied
 					// with what it found.
-					if err := g.probe(cmd.Context(), &project.Compiled{Plan: fresh, Files: files}); err != nil {
+					if err := g.probe(cmd.Context(), comp); err != nil {
 						return err
 					}
 					probed = true
 				}
-				checked, err := project.CheckSaved(p, fresh, planFile, probed)
+				checked, err := project.CheckSaved(p, comp.Plan, planFile, probed)
 				if err != nil {
 					return err
 				}
@@ -100,7 +101,9 @@ DOCKER_HOST (or Docker's default socket).`,
 			}
 			if !offline {
 				if !probed {
-					if err := g.probe(cmd.Context(), &project.Compiled{Plan: p, Files: files}); err != nil {
+					c := *comp
+					c.Plan = p
+					if err := g.probe(cmd.Context(), &c); err != nil {
 						return err
 					}
 				}
@@ -124,9 +127,12 @@ DOCKER_HOST (or Docker's default socket).`,
 					}
 				}
 			}
-			var err error
 			if opts.SpecDir, err = g.specDir(); err != nil {
 				return err
+			}
+			opts.Files = project.ContextFiles(comp.FS, comp.SpecDir)
+			if rebuild != nil {
+				opts.Rebuild = rebuild
 			}
 			opts.Env = endpoint.Env{BuildkitHost: g.getenv("BUILDKIT_HOST"), DockerHost: g.getenv("DOCKER_HOST")}
 			opts.Out = g.streams.err
@@ -167,6 +173,8 @@ DOCKER_HOST (or Docker's default socket).`,
 	f.BoolVar(&autoApprove, "auto-approve", false, "make host changes without asking")
 	f.BoolVar(&allowDestructive, "allow-destructive", false, "allow host changes that hide or lose something (the image store switch)")
 	f.BoolVar(&asJSON, "json", false, "print what was built and tagged as JSON (errors as JSON diagnostics)")
+	f.StringSliceVar(&rebuild, "rebuild", nil, "build even what the plan finds up to date: every target (--rebuild), or those named (--rebuild=app,worker)")
+	f.Lookup("rebuild").NoOptDefVal = "*"
 	g.probeFlags(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("progress", fixedCompletion(progressModes...))
 	g.targetFlag(cmd)
@@ -179,26 +187,26 @@ DOCKER_HOST (or Docker's default socket).`,
 // readSavedPlan reads a saved plan and compiles again the inputs it
 // recorded (the spec, variables, Dockerfiles and context trees), for
 // project.CheckSaved to compare; flags that would change them are refused.
-func (g *globals) readSavedPlan(cmd *cobra.Command, planFile string) (saved, fresh *plan.Plan, files map[string]*hcl.File, err error) {
+func (g *globals) readSavedPlan(cmd *cobra.Command, planFile string) (saved *plan.Plan, fresh *project.Compiled, err error) {
 	data, err := os.ReadFile(planFile)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("reading the plan: %w", err)
+		return nil, nil, fmt.Errorf("reading the plan: %w", err)
 	}
 	if saved, err = plan.Unmarshal(data); err != nil {
-		return nil, nil, nil, fmt.Errorf("%s: %w", planFile, err)
+		return nil, nil, fmt.Errorf("%s: %w", planFile, err)
 	}
 	src, in, err := project.SavedInputs(saved, planFile, project.Overrides{
 		Changed: cmd.Flags().Changed, NativePlatform: g.nativePlatform, Vars: g.vars, Targets: g.targets, Environ: g.environ,
 	})
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	g.saved, g.file = &in, src.Name
-	c, err := g.compileFrom(cmd.Context(), src, nil)
+	fresh, err = g.compileFrom(cmd.Context(), src, nil)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	return saved, c.Plan, c.Files, nil
+	return saved, fresh, nil
 }
 
 // specDir is the spec's real directory, which the plan's paths are

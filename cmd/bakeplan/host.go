@@ -48,7 +48,10 @@ func (g *globals) probe(ctx context.Context, c *project.Compiled) error {
 	if err := g.reportFiles(c.Files, project.Probe(ctx, c, g.file, g.hostOptions(c.Plan))); err != nil {
 		return err
 	}
-	return project.CheckPins(ctx, c)
+	if err := project.CheckPins(ctx, c); err != nil {
+		return err
+	}
+	return project.CheckPublished(ctx, c)
 }
 
 // approveHostChanges asks before changing the host: an interactive yes, or

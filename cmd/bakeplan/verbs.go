@@ -87,7 +87,7 @@ image store, builders, registries) and shows how it differs from the spec,
 Terraform style; a requirement bakeplan cannot fix is an error.`,
 		Example: `  bakeplan plan
   bakeplan plan --offline app --var VERSION=v1.2.3 -out release.plan.json
-  bakeplan plan --detailed-exitcode   # 0: nothing pending, 2: host changes or moved pins
+  bakeplan plan --detailed-exitcode   # 0: nothing to do, 2: builds, tags, host changes or moved pins pending
   bakeplan plan --json | jq '.steps[].id'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g.json = asJSON
@@ -146,7 +146,7 @@ Terraform style; a requirement bakeplan cannot fix is an error.`,
 		},
 	}
 	cmd.Flags().BoolVar(&offline, "offline", false, "plan without probing the host, builders or registries")
-	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when the host matches the spec and every locked image its pin, 2 when host changes are pending or a locked tag moved, 1 on error")
+	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing is to do (host as declared, locked tags in place, every build up to date), 2 when a host change, a moved locked tag, a build or a tag move is pending, 1 on error")
 	cmd.Flags().StringVarP(&out, "out", "o", "", "also write the plan as JSON to this file (-out works too)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as versioned JSON instead of text (and errors as JSON diagnostics)")
 	g.probeFlags(cmd)
@@ -183,10 +183,19 @@ func newGraphCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// pending says whether an online plan found something to act on: a host
-// change, or a locked image whose tag moved.
+// pending says whether a plan leaves something to do: a host change, a
+// locked image whose tag moved, or a build that is not known to be up to
+// date (one to run or re-tag, or one no registry can vouch for).
 func pending(p *plan.Plan) bool {
-	return len(host.Changes(p)) > 0 || len(p.Drifted()) > 0
+	if len(host.Changes(p)) > 0 || len(p.Drifted()) > 0 {
+		return true
+	}
+	for _, st := range p.Steps {
+		if st.Build != nil && (st.Build.Status == nil || st.Build.Status.State != "up-to-date") {
+			return true
+		}
+	}
+	return false
 }
 
 // planOutsideContexts refuses a plan file that a build context would

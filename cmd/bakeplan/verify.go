@@ -54,11 +54,11 @@ another machine it is the strongest check.`,
 			g.json = asJSON
 			var p *plan.Plan
 			if len(args) == 1 && isPlanFile(args[0]) {
-				saved, fresh, _, err := g.readSavedPlan(cmd, args[0])
+				saved, fresh, err := g.readSavedPlan(cmd, args[0])
 				if err != nil {
 					return err
 				}
-				if p, err = project.CheckSaved(saved, fresh, args[0], false); err != nil {
+				if p, err = project.CheckSaved(saved, fresh.Plan, args[0], false); err != nil {
 					return err
 				}
 			} else {

@@ -66,7 +66,11 @@ func Text(w io.Writer, p *plan.Plan) error {
 	}
 	ew.printf("\nSteps, in order:\n")
 	for _, s := range p.Steps {
-		ew.printf("\n  %-7s %s\n", s.Action, s.ID)
+		action := string(s.Action)
+		if s.Build != nil && s.Build.Status != nil && s.Build.Status.State != "build" {
+			action = s.Build.Status.State
+		}
+		ew.printf("\n  %-7s %s\n", action, s.ID)
 		for _, line := range describe(s) {
 			ew.printf("          %s\n", line)
 		}
@@ -79,6 +83,9 @@ func Text(w io.Writer, p *plan.Plan) error {
 		}
 	}
 	ew.printf("\n%s\n", Summary(p))
+	if s := BuildsSummary(p); s != "" {
+		ew.printf("%s\n", s)
+	}
 	if s := ImagesSummary(p); s != "" {
 		ew.printf("%s\n", s)
 	}
@@ -173,6 +180,58 @@ func ImageLine(img *plan.Image) string {
 		line += "unpinned"
 	}
 	return line
+}
+
+// statusLines say what an online plan found published for a build.
+func statusLines(b *plan.Build) []string {
+	st := b.Status
+	if st == nil {
+		return nil
+	}
+	switch st.State {
+	case "up-to-date":
+		return []string{"up to date: every tag holds " + short(st.Digest) + ", built from these inputs; apply sends no solve"}
+	case "retag":
+		return append([]string{"retag: " + short(st.Digest) + " was built from these inputs; apply moves the tags to it without a build"}, indent(st.Reasons)...)
+	}
+	return append([]string{"must run:"}, indent(st.Reasons)...)
+}
+
+func indent(lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = "  " + l
+	}
+	return out
+}
+
+// BuildsSummary is the closing line about what an online plan found
+// published: builds up to date, to re-tag, to run, and not checked.
+func BuildsSummary(p *plan.Plan) string {
+	var upToDate, retag, run, unchecked int
+	for _, st := range p.Steps {
+		if st.Build == nil {
+			continue
+		}
+		switch {
+		case st.Build.Status == nil:
+			unchecked++
+		case st.Build.Status.State == "up-to-date":
+			upToDate++
+		case st.Build.Status.State == "retag":
+			retag++
+		default:
+			run++
+		}
+	}
+	if upToDate+retag+run == 0 {
+		return ""
+	}
+	s := fmt.Sprintf("Builds: %d up to date, %d to re-tag, %d to run", upToDate, retag, run)
+	if unchecked > 0 {
+		s += fmt.Sprintf(", %d not checked (nothing pushed to compare with)", unchecked)
+	}
+	return s + "."
 }
 
 // ImagesSummary is the closing line about pins, for a plan whose builds
@@ -306,6 +365,7 @@ func describeBuild(b *plan.Build) []string {
 	for _, img := range b.Images {
 		out = append(out, ImageLine(img))
 	}
+	out = append(out, statusLines(b)...)
 	var exports []string
 	if b.Push {
 		exports = append(exports, "push by digest")

@@ -8,8 +8,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +20,8 @@ import (
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/runtime/endpoint"
 	"github.com/bakeplan/bakeplan/runtime/solve"
+	"github.com/bakeplan/bakeplan/runtime/uptodate"
+	"github.com/distribution/reference"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/util/progress/progressui"
 	dockerclient "github.com/moby/moby/client"
@@ -41,6 +45,13 @@ type Options struct {
 	// LookupEnv reads the environment build secrets come from; nil means
 	// the process environment.
 	LookupEnv func(string) (string, bool)
+	// Files lists a build's main context for its input record (the
+	// annotations that let a later plan tell an up-to-date build from one
+	// that must run and name the changed files); nil records no listing.
+	Files uptodate.Files
+	// Rebuild names the targets built even when the plan found them up to
+	// date; "*" is every target.
+	Rebuild []string
 	// LayoutsDir, when set, receives every build's result as an OCI
 	// layout (a directory per step, named in BuildResult.Layout), for
 	// verify to compare; it is left in place.
@@ -58,13 +69,17 @@ type BuildResult struct {
 	Layout string `json:"layout,omitempty"`
 	// Images maps each image the build pulled by digest (a lock file's
 	// pin, or a reference's own digest) to that digest.
-	Images   map[string]string `json:"images,omitempty"`
-	Cached   bool              `json:"cached"`
-	Duration time.Duration     `json:"duration_ns"`
-	Started  time.Time         `json:"started"`
-	Finished time.Time         `json:"finished"`
-	Error    string            `json:"error,omitempty"`
-	Skipped  bool              `json:"skipped,omitempty"`
+	Images map[string]string `json:"images,omitempty"`
+	Cached bool              `json:"cached"`
+	// UpToDate: the plan found an image of these inputs published, so no
+	// solve ran; Digest is that image (its tags are moved to it when
+	// they point elsewhere).
+	UpToDate bool          `json:"up_to_date,omitempty"`
+	Duration time.Duration `json:"duration_ns"`
+	Started  time.Time     `json:"started"`
+	Finished time.Time     `json:"finished"`
+	Error    string        `json:"error,omitempty"`
+	Skipped  bool          `json:"skipped,omitempty"`
 }
 
 // Published is a tag written by a publish step.
@@ -72,6 +87,8 @@ type Published struct {
 	Target string `json:"target"`
 	Tag    string `json:"tag"`
 	Digest string `json:"digest"`
+	// Unchanged: the tag already pointed there and was not written.
+	Unchanged bool `json:"unchanged,omitempty"`
 }
 
 // Summary is what a run did.
@@ -101,7 +118,7 @@ func Requests(p *plan.Plan, opts Options) ([]*solve.Request, error) {
 		}
 		r, err := solve.NewRequest(st, solve.Options{
 			SpecDir: opts.SpecDir, Endpoint: ep.String(), DockerEndpoint: ep.Docker, InsecureRegistries: insecure,
-			Release: p.Release,
+			Release: p.Release, Record: record(p, st, opts.Files),
 		})
 		if err != nil {
 			return nil, err
@@ -109,6 +126,30 @@ func Requests(p *plan.Plan, opts Options) ([]*solve.Request, error) {
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// record is the annotations that carry st's input record on its image.
+func record(p *plan.Plan, st *plan.Step, files uptodate.Files) map[string]string {
+	var list map[string]string
+	if files != nil {
+		list, _ = files(st)
+	}
+	deps := map[string]string{}
+	for _, e := range st.Needs {
+		if dep := p.Step(e.Step); e.Kind == plan.EdgeData && dep != nil && dep.Build != nil {
+			deps[e.Name] = dep.Build.InputDigest
+		}
+	}
+	return uptodate.NewRecord(st.Build, list, deps).Annotations()
+}
+
+// skips says whether the run sends no solve for st: the plan found its
+// inputs published, and no --rebuild names it.
+func skips(st *plan.Step, rebuild []string) bool {
+	if !st.Build.Status.Skips() {
+		return false
+	}
+	return !slices.Contains(rebuild, "*") && !slices.Contains(rebuild, st.Build.Target)
 }
 
 // Apply runs the plan's builds and publishes. On any failure (unless
@@ -125,7 +166,15 @@ func Apply(ctx context.Context, p *plan.Plan, opts Options) (*Summary, error) {
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
-	if err := solve.CheckSecrets(reqs, lookup); err != nil {
+	// Builds the plan found up to date send nothing: their secrets need
+	// not be set, nor their builders answer.
+	var running []*solve.Request
+	for _, r := range reqs {
+		if !skips(p.Step(r.Step), opts.Rebuild) {
+			running = append(running, r)
+		}
+	}
+	if err := solve.CheckSecrets(running, lookup); err != nil {
 		return nil, err
 	}
 	// The metadata file is written after the tags move; a location that
@@ -145,7 +194,7 @@ func Apply(ctx context.Context, p *plan.Plan, opts Options) (*Summary, error) {
 	}()
 	var docker *dockerclient.Client
 	for _, st := range p.Steps {
-		if st.Builder == nil || !usesBuilder(reqs, st.Builder.Name) {
+		if st.Builder == nil || !usesBuilder(running, st.Builder.Name) {
 			continue
 		}
 		c, err := endpoint.Connect(ctx, endpoint.ForBuilder(st.Builder, opts.Env))
@@ -319,6 +368,11 @@ func runBuilds(ctx context.Context, cancel context.CancelFunc, p *plan.Plan, req
 				res.Skipped, res.Error = true, "skipped: the run was stopped"
 				return
 			}
+			if skips(st, opts.Rebuild) {
+				res.UpToDate, res.Digest = true, st.Build.Status.Digest
+				return
+			}
+			r := withPublishedInputs(p, r, opts.Rebuild)
 			ro := solve.RunOptions{Client: clients[r.Builder], Status: status, Docker: docker, Inputs: map[string]solve.Layout{}}
 			mu.Lock()
 			for k, v := range layouts {
@@ -355,6 +409,34 @@ func runBuilds(ctx context.Context, cancel context.CancelFunc, p *plan.Plan, req
 	}
 	wg.Wait()
 	return results
+}
+
+// withPublishedInputs is r with each target context whose build is up to
+// date read from its published image, by digest, instead of an OCI layout
+// of a build that does not run.
+func withPublishedInputs(p *plan.Plan, r *solve.Request, rebuild []string) *solve.Request {
+	var c *solve.Request
+	for name, step := range r.TargetContexts {
+		dep := p.Step(step)
+		if dep == nil || dep.Build == nil || !skips(dep, rebuild) || len(dep.Build.Tags) == 0 {
+			continue
+		}
+		if c == nil {
+			copied := *r
+			copied.FrontendAttrs, copied.TargetContexts = maps.Clone(r.FrontendAttrs), maps.Clone(r.TargetContexts)
+			c = &copied
+		}
+		repo := dep.Build.Tags[0]
+		if n, err := reference.ParseNormalizedNamed(repo); err == nil {
+			repo = n.Name()
+		}
+		c.FrontendAttrs["context:"+name] = "docker-image://" + repo + "@" + dep.Build.Status.Digest
+		delete(c.TargetContexts, name)
+	}
+	if c == nil {
+		return r
+	}
+	return c
 }
 
 // insecureRegistries are the declared registries reached over plain HTTP,

@@ -54,6 +54,17 @@ func publishAll(ctx context.Context, p *plan.Plan, results map[string]*BuildResu
 	if failed := failedTags(jobs); len(failed) > 0 || ctx.Err() != nil {
 		return fmt.Errorf("publishing stopped before any tag moved:\n  %s", strings.Join(append(failed, ctxNote(ctx)...), "\n  "))
 	}
+	// A tag that already points where it should is not written again: an
+	// up-to-date build sends nothing to the registry.
+	var moving []*tagJob
+	for _, j := range jobs {
+		if j.existed && j.prev.Desc.Digest == j.next.Desc.Digest {
+			sum.Published = append(sum.Published, &Published{Target: j.target, Tag: j.tag, Digest: j.next.Desc.Digest.String(), Unchanged: true})
+			continue
+		}
+		moving = append(moving, j)
+	}
+	jobs = moving
 	// Writes in flight when the run is interrupted get a moment to finish:
 	// cut off mid-request, a write may still land after the rollback read
 	// the tag, and nothing would put it back.

@@ -24,9 +24,11 @@ const Frontend = "dockerfile.v0"
 
 // Request is everything sent to BuildKit for one build step.
 type Request struct {
-	// SourceDateEpoch is set for a release build: layout exports (for
-	// builds that use this one) rewrite their timestamps too.
-	SourceDateEpoch string
+	// LayoutAttrs are exporter attributes of the OCI layout a build
+	// exports for the builds that use it (and for verify): a release's
+	// timestamps are rewritten, and the record annotations carried, as
+	// in the image it pushes.
+	LayoutAttrs map[string]string
 
 	Step     string
 	Target   string
@@ -85,6 +87,9 @@ type Options struct {
 	InsecureRegistries map[string]bool
 	// Release is the plan's release epoch, for release builds.
 	Release *plan.Release
+	// Record are exporter annotations every image export carries (the
+	// build's input record, for make-like skipping).
+	Record map[string]string
 }
 
 // attestParams are an attestation's parameters as BuildKit's attest:TYPE
@@ -227,7 +232,6 @@ func NewRequest(st *plan.Step, opts Options) (*Request, error) {
 	if release {
 		// BuildKit sets the image's created time and history from it.
 		a["build-arg:SOURCE_DATE_EPOCH"] = strconv.FormatInt(opts.Release.SourceDateEpoch, 10)
-		r.SourceDateEpoch = a["build-arg:SOURCE_DATE_EPOCH"]
 	}
 	for _, at := range b.Attest {
 		a["attest:"+at["type"]] = attestParams(at)
@@ -312,14 +316,23 @@ func NewRequest(st *plan.Step, opts Options) (*Request, error) {
 	for _, s := range b.SSH {
 		r.SSH = append(r.SSH, *s)
 	}
-	if release {
-		// And the layers' file times, where newer than the epoch, for
-		// every exporter that writes an image.
-		for i, e := range r.Exports {
-			if e.Type != "local" {
-				r.Exports[i].Attrs["rewrite-timestamp"] = "true"
-			}
+	for i, e := range r.Exports {
+		if e.Type == "local" {
+			continue
 		}
+		if release {
+			// And the layers' file times, where newer than the epoch,
+			// for every exporter that writes an image.
+			r.Exports[i].Attrs["rewrite-timestamp"] = "true"
+		}
+		maps.Copy(r.Exports[i].Attrs, opts.Record)
+	}
+	r.LayoutAttrs = maps.Clone(opts.Record)
+	if release {
+		if r.LayoutAttrs == nil {
+			r.LayoutAttrs = map[string]string{}
+		}
+		r.LayoutAttrs["rewrite-timestamp"] = "true"
 	}
 	return r, nil
 }

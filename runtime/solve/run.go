@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -164,9 +165,7 @@ func Run(ctx context.Context, req *Request, ro RunOptions) (*Result, error) {
 	}
 	if ro.LayoutDir != "" {
 		attrs := map[string]string{"tar": "false"}
-		if req.SourceDateEpoch != "" {
-			attrs["rewrite-timestamp"] = "true"
-		}
+		maps.Copy(attrs, req.LayoutAttrs)
 		opt.Exports = append(opt.Exports, client.ExportEntry{Type: client.ExporterOCI, Attrs: attrs, OutputDir: ro.LayoutDir})
 	}
 	for _, c := range req.CacheImports {
