@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bakeplan/bakeplan/internal/testenv"
+	controlapi "github.com/moby/buildkit/api/services/control"
+	"github.com/moby/buildkit/client"
+)
+
+// solves counts the builds BuildKit has recorded in its history: a run that
+// sends no solve leaves it as it was.
+func solves(t *testing.T, addr string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := client.New(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	stream, err := c.ControlClient().ListenBuildHistory(ctx, &controlapi.BuildHistoryRequest{EarlyExit: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := map[string]bool{}
+	for {
+		ev, err := stream.Recv()
+		if err == io.EOF {
+			return len(refs)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Record != nil {
+			refs[ev.Record.Ref] = true
+		}
+	}
+}
+
+// TestUpToDateBuildsAreSkipped: three targets, each feeding the next as a
+// named context, applied twice: the second run sends no solve and says so.
+// Then one input at a time changes, and exactly the right targets rebuild
+// (or only re-tag), each with the right reason; a failed run leaves nothing
+// claiming to be up to date.
+func TestUpToDateBuildsAreSkipped(t *testing.T) {
+	env := testenv.Get(t)
+	repo := fmt.Sprintf("%s/e2e-uptodate-%d", env.Registry, time.Now().UnixNano())
+	dir := t.TempDir()
+	write := func(name, body string) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	header := fmt.Sprintf("builder \"default\" {\n  endpoint = %q\n}\nregistry \"local\" {\n  host     = %q\n  insecure = true\n}\n", env.Buildkit, env.Registry)
+	// The base image the chain starts from, pushed under one tag twice.
+	pushImage := func(marker string) {
+		t.Helper()
+		write("img/marker", marker)
+		write("img/bakeplan.hcl", header+fmt.Sprintf("target \"img\" {\n  dockerfile_inline = \"FROM scratch\\nCOPY marker /marker\"\n  platforms = [\"linux/amd64\", \"linux/arm64\", \"linux/riscv64\"]\n  tags = [%q]\n  push = true\n}\n", repo+"/img:v1"))
+		if _, errOut, code := bakeplan(t, "apply", "--auto-approve", "--progress", "quiet", "--rebuild", "-f", filepath.Join(dir, "img/bakeplan.hcl")); code != 0 {
+			t.Fatalf("pushing the base image: exit %d\n%s", code, errOut)
+		}
+	}
+	spec := func(version, platforms string) string {
+		write("app/bakeplan.hcl", header+fmt.Sprintf(`target "base" {
+  context   = "base"
+  platforms = [%[3]s]
+  tags      = ["%[1]s/base:1"]
+  push      = true
+}
+target "mid" {
+  context   = "mid"
+  contexts  = { base = target.base }
+  platforms = [%[3]s]
+  tags      = ["%[1]s/mid:1"]
+  push      = true
+}
+target "app" {
+  context   = "app"
+  contexts  = { mid = target.mid }
+  args      = { VERSION = %[2]q }
+  platforms = [%[3]s]
+  tags      = ["%[1]s/app:1", "%[1]s/app:latest"]
+  push      = true
+}
+`, repo, version, platforms))
+		return filepath.Join(dir, "app/bakeplan.hcl")
+	}
+	write("app/base/Dockerfile", fmt.Sprintf("FROM %s/img:v1\nCOPY b.txt /b.txt\n", repo))
+	write("app/base/b.txt", "base\n")
+	write("app/mid/Dockerfile", "FROM base\nCOPY m.txt /m.txt\n")
+	write("app/mid/m.txt", "mid\n")
+	write("app/app/Dockerfile", "FROM mid\nARG VERSION\nCOPY a.txt /a.txt\nLABEL version=$VERSION\n")
+	write("app/app/a.txt", "app\n")
+	two := `"linux/amd64", "linux/arm64"`
+	s := spec("1", two)
+
+	plan := func(wantCode int, want ...string) string {
+		t.Helper()
+		out, errOut, code := bakeplan(t, "plan", "--detailed-exitcode", "-f", s)
+		if code != wantCode {
+			t.Fatalf("plan: exit %d, want %d\n%s%s", code, wantCode, out, errOut)
+		}
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				t.Fatalf("plan does not say %q:\n%s", w, out)
+			}
+		}
+		return out
+	}
+	apply := func(wantSolves int, extra ...string) string {
+		t.Helper()
+		before := solves(t, env.Buildkit)
+		out, errOut, code := bakeplan(t, append([]string{"apply", "--auto-approve", "--progress", "quiet", "-f", s}, extra...)...)
+		if code != 0 {
+			t.Fatalf("apply: exit %d\n%s", code, errOut)
+		}
+		if got := solves(t, env.Buildkit) - before; got != wantSolves {
+			t.Fatalf("apply sent %d solves, want %d\n%s%s", got, wantSolves, out, errOut)
+		}
+		return errOut
+	}
+
+	pushImage("v1")
+	if _, errOut, code := bakeplan(t, "lock", "-f", s); code != 0 {
+		t.Fatalf("lock: exit %d\n%s", code, errOut)
+	}
+	plan(2, "Builds: 0 up to date, 0 to re-tag, 3 to run.", "tag "+repo+"/base:1 missing")
+	apply(3)
+	plan(0, "Builds: 3 up to date, 0 to re-tag, 0 to run.")
+	summary := apply(0)
+	if strings.Count(summary, "up to date") != 3 {
+		t.Fatalf("the summary does not say 3 up to date:\n%s", summary)
+	}
+
+	// A file in one context: that target and the one it feeds rebuild;
+	// the first is read from the registry by digest.
+	write("app/mid/m.txt", "mid, edited\n")
+	plan(2, "context mid/ changed (1 file: m.txt)", "named context mid changed", "Builds: 1 up to date, 0 to re-tag, 2 to run.")
+	apply(2)
+
+	// An arg.
+	s = spec("2", two)
+	plan(2, "arg VERSION 1 → 2", "Builds: 2 up to date, 0 to re-tag, 1 to run.")
+	apply(1)
+
+	// A deleted tag: only re-tagged, without a build.
+	deleteTag(t, env.Registry, repo+"/app:latest")
+	plan(2, "tag "+repo+"/app:latest missing", "Builds: 2 up to date, 1 to re-tag, 0 to run.")
+	apply(0)
+	plan(0, "Builds: 3 up to date")
+
+	// The locked base image moves, and lock -upgrade moves the pin.
+	pushImage("v2")
+	// The lock still holds v1: every build is up to date; the drift alone
+	// is pending.
+	plan(2, "moved in their registries", "Builds: 3 up to date, 0 to re-tag, 0 to run.")
+	if _, errOut, code := bakeplan(t, "lock", "-upgrade", "-f", s); code != 0 {
+		t.Fatalf("lock -upgrade: exit %d\n%s", code, errOut)
+	}
+	plan(2, "base "+repo+"/img:v1 sha256:", "Builds: 0 up to date, 0 to re-tag, 3 to run.")
+	apply(3)
+
+	// A platform.
+	s = spec("2", `"linux/amd64", "linux/arm64", "linux/riscv64"`)
+	plan(2, "platform linux/riscv64 added")
+	apply(3)
+
+	// --rebuild forces what is up to date.
+	apply(1, "--rebuild=base")
+
+	// A failed run leaves no image claiming to be up to date: the tags did
+	// not move, so the next plan still builds the changed target.
+	write("app/mid/m.txt", "mid, edited again\n")
+	write("app/app/Dockerfile", "FROM mid\nCOPY missing.txt /x\n")
+	if _, _, code := bakeplan(t, "apply", "--auto-approve", "--progress", "quiet", "-f", s); code != 1 {
+		t.Fatalf("a failing apply: exit %d, want 1", code)
+	}
+	write("app/app/Dockerfile", "FROM mid\nARG VERSION\nCOPY a.txt /a.txt\nLABEL version=$VERSION\n")
+	plan(2, "context mid/ changed (1 file: m.txt)", "Builds: 1 up to date, 0 to re-tag, 2 to run.")
+}
+
+// deleteTag removes a tag from the plain test registry.
+func deleteTag(t *testing.T, registry, ref string) {
+	t.Helper()
+	repo, tag, _ := strings.Cut(strings.TrimPrefix(ref, registry+"/"), ":")
+	req, _ := http.NewRequest(http.MethodDelete, fmt.Sprintf("http://%s/v2/%s/manifests/%s", registry, repo, tag), nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("deleting %s: %s", ref, resp.Status)
+	}
+}

@@ -1,0 +1,211 @@
+package uptodate
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/runtime/registry"
+	"github.com/containerd/containerd/v2/core/remotes"
+	"github.com/containerd/containerd/v2/core/remotes/docker"
+	"github.com/containerd/errdefs"
+	"github.com/distribution/reference"
+	"golang.org/x/sync/errgroup"
+)
+
+// States of a build.
+const (
+	UpToDate = "up-to-date" // every tag holds an image of these inputs
+	Retag    = "retag"      // an image of these inputs exists; some tags must move to it
+	Build    = "build"      // it must run
+)
+
+// Files lists a build's main context, path to content digest.
+type Files func(st *plan.Step) (map[string]string, error)
+
+// published is what one tag points at.
+type published struct {
+	tag         string
+	exists      bool
+	digest      string
+	inputDigest string
+	record      Record
+	hasRecord   bool
+}
+
+// Check asks the registries what each pushed build's tags point at (HEAD
+// and GET requests only, in parallel) and records in the plan, per build,
+// whether it is up to date, only needs tags moved, or must run and why.
+// Builds that push nothing or also export elsewhere, and targets split
+// across builders, are not checked (their Status stays nil).
+func Check(ctx context.Context, p *plan.Plan, files Files) error {
+	resolver := docker.NewResolver(docker.ResolverOptions{Hosts: registry.FromPlan(p).Hosts()})
+	type job struct {
+		st   *plan.Step
+		tags []*published
+	}
+	var jobs []*job
+	for _, pub := range p.Steps {
+		if pub.Publish == nil {
+			continue
+		}
+		var builds []*plan.Step
+		for _, e := range pub.Needs {
+			if e.Kind == plan.EdgeBuild {
+				builds = append(builds, p.Step(e.Step))
+			}
+		}
+		if len(builds) != 1 || builds[0] == nil || !onlyPushes(builds[0].Build) {
+			continue
+		}
+		j := &job{st: builds[0]}
+		for _, t := range pub.Publish.Tags {
+			j.tags = append(j.tags, &published{tag: t})
+		}
+		jobs = append(jobs, j)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for _, j := range jobs {
+		for _, pt := range j.tags {
+			g.Go(func() error { return read(gctx, resolver, pt) })
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		now, err := current(p, j.st, files)
+		if err != nil {
+			return err
+		}
+		j.st.Build.Status = decide(now, j.tags)
+	}
+	return nil
+}
+
+// onlyPushes says whether a build's only result is its push: one that also
+// writes a local directory, a tarball or into Docker is always run, as its
+// registry image says nothing about those.
+func onlyPushes(b *plan.Build) bool {
+	for _, o := range b.Outputs {
+		if o.Type != "registry" {
+			return false
+		}
+	}
+	return b.Push
+}
+
+// current is the record of st now.
+func current(p *plan.Plan, st *plan.Step, files Files) (Record, error) {
+	deps := map[string]string{}
+	for _, e := range st.Needs {
+		if e.Kind == plan.EdgeData {
+			if dep := p.Step(e.Step); dep != nil && dep.Build != nil {
+				deps[e.Name] = dep.Build.InputDigest
+			}
+		}
+	}
+	var list map[string]string
+	if files != nil {
+		var err error
+		if list, err = files(st); err != nil {
+			list = nil // the record then counts nothing; reasons say so
+		}
+	}
+	return NewRecord(st.Build, list, deps), nil
+}
+
+// read asks the registry what pt's tag points at and what record it has.
+func read(ctx context.Context, r remotes.Resolver, pt *published) error {
+	name, desc, err := r.Resolve(ctx, pt.tag)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", pt.tag, err)
+	}
+	pt.exists, pt.digest = true, desc.Digest.String()
+	f, err := r.Fetcher(ctx, name)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", pt.tag, err)
+	}
+	rc, err := f.Fetch(ctx, desc)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", pt.tag, err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, 4<<20))
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", pt.tag, err)
+	}
+	var m struct {
+		Annotations map[string]string `json:"annotations"`
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return fmt.Errorf("reading %s: %w", pt.tag, err)
+	}
+	pt.inputDigest = m.Annotations[AnnotationDigest]
+	pt.record, pt.hasRecord = parseRecord(m.Annotations)
+	return nil
+}
+
+// decide is a build's state from what its tags hold.
+func decide(now Record, tags []*published) *plan.BuildStatus {
+	var holder *published
+	all := true
+	for _, pt := range tags {
+		ok := pt.exists && pt.inputDigest == now.InputDigest
+		if ok && holder == nil {
+			holder = pt
+		}
+		all = all && ok && (holder == nil || pt.digest == holder.digest)
+	}
+	if all && holder != nil {
+		return &plan.BuildStatus{State: UpToDate, Digest: holder.digest}
+	}
+	var reasons []string
+	for _, pt := range tags {
+		switch {
+		case !pt.exists:
+			reasons = append(reasons, fmt.Sprintf("tag %s missing", pt.tag))
+		case holder != nil && pt.digest != holder.digest:
+			reasons = append(reasons, fmt.Sprintf("tag %s points at %s, not %s", pt.tag, short(pt.digest), short(holder.digest)))
+		}
+	}
+	if holder != nil && sameRepository(holder.tag, tags) {
+		return &plan.BuildStatus{State: Retag, Digest: holder.digest, Reasons: reasons}
+	}
+	for _, pt := range tags {
+		if !pt.exists {
+			continue
+		}
+		if !pt.hasRecord {
+			reasons = append(reasons, fmt.Sprintf("%s (%s) carries no bakeplan input record", pt.tag, short(pt.digest)))
+		} else {
+			reasons = append(reasons, Reasons(pt.record, now)...)
+		}
+		break
+	}
+	return &plan.BuildStatus{State: Build, Reasons: reasons}
+}
+
+// sameRepository says whether every tag is in holder's repository, where
+// the image it holds can be tagged without copying it.
+func sameRepository(holder string, tags []*published) bool {
+	repo := func(t string) string {
+		n, err := reference.ParseNormalizedNamed(t)
+		if err != nil {
+			return t
+		}
+		return n.Name()
+	}
+	for _, pt := range tags {
+		if repo(pt.tag) != repo(holder) {
+			return false
+		}
+	}
+	return true
+}
