@@ -31,6 +31,10 @@ func newReleaseProject(t *testing.T, run string) *releaseProject {
 	rp := &releaseProject{t: t, env: env, dir: t.TempDir()}
 	rp.write("Dockerfile", "ARG BASE\nFROM ${BASE}\nRUN "+run+"\nCOPY app /app\n")
 	rp.write("app", "the app\n")
+	// The spec (which these tests rewrite between builds, naming another
+	// builder or tag) and the lock are no input of the image; every file
+	// of the context is, through the input record the index carries.
+	rp.write(".dockerignore", "bakeplan.hcl\nbakeplan.lock.hcl\n")
 	return rp
 }
 
