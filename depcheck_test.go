@@ -24,7 +24,7 @@ func TestDependencyDirection(t *testing.T) {
 		"runtime/publish":     {"runtime/registry"},
 		"runtime/pins":        {"lockfile", "plan", "runtime/registry"},
 		"runtime/imagediff":   {},
-		"runtime/uptodate":    {"plan", "runtime/registry"},
+		"runtime/uptodate":    {"plan", "runtime/registry", "internal/atomicfile"},
 		"runtime/verify":      {"plan", "runtime/apply", "runtime/imagediff", "runtime/registry"},
 		"runtime/registry":    {"plan", "internal/home"},
 		"runtime/solve":       {"plan", "internal/home"},

@@ -30,11 +30,12 @@ func ContextFiles(fsys fs.FS, specDir string) uptodate.Files {
 }
 
 // CheckPublished asks the registries whether each pushed build of c's plan
-// is up to date, and records the answer (and, when it must run, why) in
-// the plan.
-func CheckPublished(ctx context.Context, c *Compiled) error {
+// is up to date (and the local state whether each build with local outputs
+// is), and records the answer (and, when it must run, why) in the plan.
+// specDir is the spec's real directory on disk ("" for none).
+func CheckPublished(ctx context.Context, c *Compiled, specDir string) error {
 	if c.Plan == nil || c.FS == nil {
 		return nil
 	}
-	return uptodate.Check(ctx, c.Plan, ContextFiles(c.FS, c.SpecDir))
+	return uptodate.Check(ctx, c.Plan, specDir, ContextFiles(c.FS, c.SpecDir))
 }

@@ -51,7 +51,11 @@ func (g *globals) probe(ctx context.Context, c *project.Compiled) error {
 	if err := project.CheckPins(ctx, c); err != nil {
 		return err
 	}
-	return project.CheckPublished(ctx, c)
+	dir, err := g.specDir()
+	if err != nil {
+		dir = ""
+	}
+	return project.CheckPublished(ctx, c, dir)
 }
 
 // approveHostChanges asks before changing the host: an interactive yes, or

@@ -208,3 +208,65 @@ func deleteTag(t *testing.T, registry, ref string) {
 		t.Fatalf("deleting %s: %s", ref, resp.Status)
 	}
 }
+
+// TestLocalOutputsUpToDate: a build that writes only a local directory is
+// up to date while its output is as it wrote it: the local state records
+// its inputs and the output's digest. A deleted or edited output, or a
+// changed context file, makes it run again, each with its reason.
+func TestLocalOutputsUpToDate(t *testing.T) {
+	env := testenv.Get(t)
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	files := map[string]string{
+		"bakeplan.hcl": fmt.Sprintf("builder \"default\" {\n  endpoint = %q\n}\ntarget \"site\" {\n  context = \"site\"\n  dockerfile_inline = \"FROM scratch\\nCOPY . /\"\n  output = [{ type = \"local\", dest = %q }]\n}\n", env.Buildkit, out),
+		"site/index.html": "<h1>hello</h1>\n",
+	}
+	for n, b := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, n)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(b), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec := filepath.Join(dir, "bakeplan.hcl")
+	plan := func(wantCode int, want string) {
+		t.Helper()
+		stdout, errOut, code := bakeplan(t, "plan", "--detailed-exitcode", "-f", spec)
+		if code != wantCode || !strings.Contains(stdout, want) {
+			t.Fatalf("plan: exit %d, want %d and %q\n%s%s", code, wantCode, want, stdout, errOut)
+		}
+	}
+	apply := func(wantSolves int) {
+		t.Helper()
+		before := solves(t, env.Buildkit)
+		if _, errOut, code := bakeplan(t, "apply", "--auto-approve", "--progress", "quiet", "-f", spec); code != 0 {
+			t.Fatalf("apply: exit %d\n%s", code, errOut)
+		}
+		if got := solves(t, env.Buildkit) - before; got != wantSolves {
+			t.Fatalf("apply sent %d solves, want %d", got, wantSolves)
+		}
+	}
+	plan(2, "never built here")
+	apply(1)
+	plan(0, "Builds: 1 up to date")
+	apply(0)
+
+	if err := os.RemoveAll(out); err != nil {
+		t.Fatal(err)
+	}
+	plan(2, "output "+out+" missing")
+	apply(1)
+	if err := os.WriteFile(filepath.Join(out, "index.html"), []byte("edited by hand\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plan(2, "output "+out+" changed since it was written")
+	apply(1)
+	if err := os.WriteFile(filepath.Join(dir, "site/about.html"), []byte("about\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plan(2, "context site/ changed (1 file: about.html)")
+	apply(1)
+	plan(0, "Builds: 1 up to date")
+}

@@ -247,6 +247,17 @@ func Apply(ctx context.Context, p *plan.Plan, opts Options) (*Summary, error) {
 	close(status)
 	<-displayDone
 
+	// Builds with local outputs record what they wrote, for the next plan
+	// to find them up to date. A state that cannot be written only means
+	// they are built again.
+	var built []string
+	for _, r := range results {
+		if r.Error == "" && !r.UpToDate {
+			built = append(built, r.Step)
+		}
+	}
+	_ = uptodate.SaveLocal(p, opts.SpecDir, built, opts.Files)
+
 	sum := &Summary{}
 	var failures []string
 	for _, r := range reqs {

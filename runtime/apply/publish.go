@@ -41,7 +41,7 @@ const putGrace = 5 * time.Second
 // could not.
 func publishAll(ctx context.Context, p *plan.Plan, results map[string]*BuildResult, sum *Summary, opts Options) error {
 	tagger := publish.New(registry.FromPlan(p))
-	jobs := tagJobs(p, results)
+	jobs := inPlace(p, results, sum, tagJobs(p, results))
 	if len(jobs) == 0 {
 		return nil
 	}
@@ -86,6 +86,27 @@ func publishAll(ctx context.Context, p *plan.Plan, results map[string]*BuildResu
 	report := rollback(rctx, tagger, jobs)
 	return fmt.Errorf("%d of %d tag write(s) failed%s:\n  %s\nputting every tag back as it was:\n  %s",
 		len(failed), len(jobs), interruptedNote(ctx), strings.Join(append(failed, ctxNote(ctx)...), "\n  "), strings.Join(report, "\n  "))
+}
+
+// inPlace takes out of jobs the tags of builds the plan found up to date:
+// it read every one of their tags then, so the run sends the registry
+// nothing for them.
+func inPlace(p *plan.Plan, results map[string]*BuildResult, sum *Summary, jobs []*tagJob) []*tagJob {
+	upToDate := map[string]bool{}
+	for _, st := range p.Steps {
+		if st.Build != nil && st.Build.Status != nil && st.Build.Status.State == "up-to-date" && results[st.ID] != nil && results[st.ID].UpToDate {
+			upToDate[st.Build.Target] = true
+		}
+	}
+	var out []*tagJob
+	for _, j := range jobs {
+		if upToDate[j.target] && len(j.sources) == 1 {
+			sum.Published = append(sum.Published, &Published{Target: j.target, Tag: j.tag, Digest: j.sources[0].Digest, Unchanged: true})
+			continue
+		}
+		out = append(out, j)
+	}
+	return out
 }
 
 // tagJobs lists the tags of the publish steps whose builds all succeeded.

@@ -40,7 +40,22 @@ type published struct {
 // whether it is up to date, only needs tags moved, or must run and why.
 // Builds that push nothing or also export elsewhere, and targets split
 // across builders, are not checked (their Status stays nil).
-func Check(ctx context.Context, p *plan.Plan, files Files) error {
+//
+// Builds whose only outputs are local files or directories are checked
+// against the local state file (SaveLocal) instead: specDir is the spec's
+// real directory, which their paths are relative to.
+func Check(ctx context.Context, p *plan.Plan, specDir string, files Files) error {
+	if specDir != "" {
+		if file, err := StateFile(specDir); err == nil {
+			state := readState(file)
+			for _, st := range p.Steps {
+				if st.Build != nil && onlyLocal(st.Build) {
+					now, _ := current(p, st, files)
+					st.Build.Status = checkLocal(state, specDir, st, now)
+				}
+			}
+		}
+	}
 	resolver := docker.NewResolver(docker.ResolverOptions{Hosts: registry.FromPlan(p).Hosts()})
 	type job struct {
 		st   *plan.Step
