@@ -219,7 +219,7 @@ func TestLocalOutputsUpToDate(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
 	files := map[string]string{
-		"bakeplan.hcl": fmt.Sprintf("builder \"default\" {\n  endpoint = %q\n}\ntarget \"site\" {\n  context = \"site\"\n  dockerfile_inline = \"FROM scratch\\nCOPY . /\"\n  output = [{ type = \"local\", dest = %q }]\n}\n", env.Buildkit, out),
+		"bakeplan.hcl":    fmt.Sprintf("builder \"default\" {\n  endpoint = %q\n}\ntarget \"site\" {\n  context = \"site\"\n  dockerfile_inline = \"FROM scratch\\nCOPY . /\"\n  output = [{ type = \"local\", dest = %q }]\n}\n", env.Buildkit, out),
 		"site/index.html": "<h1>hello</h1>\n",
 	}
 	for n, b := range files {
