@@ -5,13 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"strings"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/runtime/registry"
-	"github.com/containerd/containerd/v2/core/remotes"
-	"github.com/containerd/containerd/v2/core/remotes/docker"
-	"github.com/containerd/errdefs"
 	"github.com/distribution/reference"
+	"github.com/opencontainers/go-digest"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -56,7 +58,7 @@ func Check(ctx context.Context, p *plan.Plan, specDir string, files Files) error
 			}
 		}
 	}
-	resolver := docker.NewResolver(docker.ResolverOptions{Hosts: registry.FromPlan(p).Hosts()})
+	regs := registry.FromPlan(p)
 	type job struct {
 		st   *plan.Step
 		tags []*published
@@ -82,10 +84,11 @@ func Check(ctx context.Context, p *plan.Plan, specDir string, files Files) error
 		jobs = append(jobs, j)
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
+	// The requests wait on the network, not the CPU.
+	g.SetLimit(32)
 	for _, j := range jobs {
 		for _, pt := range j.tags {
-			g.Go(func() error { return read(gctx, resolver, pt) })
+			g.Go(func() error { return read(gctx, regs, pt) })
 		}
 	}
 	if err := g.Wait(); err != nil {
@@ -133,29 +136,48 @@ func current(p *plan.Plan, st *plan.Step, files Files) (Record, error) {
 	return NewRecord(st.Build, list, deps), nil
 }
 
-// read asks the registry what pt's tag points at and what record it has.
-func read(ctx context.Context, r remotes.Resolver, pt *published) error {
-	name, desc, err := r.Resolve(ctx, pt.tag)
-	if errdefs.IsNotFound(err) {
+// manifestTypes are the manifests a tag may point at.
+var manifestTypes = strings.Join([]string{
+	ocispec.MediaTypeImageIndex, ocispec.MediaTypeImageManifest,
+	"application/vnd.docker.distribution.manifest.list.v2+json", "application/vnd.docker.distribution.manifest.v2+json",
+}, ", ")
+
+// read asks the registry what pt's tag points at and what record it has:
+// one GET of the manifest, which carries both.
+func read(ctx context.Context, regs *registry.Registries, pt *published) error {
+	named, err := reference.ParseNormalizedNamed(pt.tag)
+	if err != nil {
+		return err
+	}
+	tagged, ok := named.(reference.Tagged)
+	if !ok {
+		return fmt.Errorf("%s has no tag", pt.tag)
+	}
+	path := reference.Path(named)
+	resp, err := regs.Do(ctx, reference.Domain(named), "repository:"+path+":pull", func(base string) (*http.Request, error) {
+		req, err := http.NewRequest(http.MethodGet, base+"/"+path+"/manifests/"+tagged.Tag(), nil)
+		if err == nil {
+			req.Header.Set("Accept", manifestTypes)
+		}
+		return req, err
+	})
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", pt.tag, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
 		return nil
 	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("reading %s: %s", pt.tag, resp.Status)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", pt.tag, err)
 	}
-	pt.exists, pt.digest = true, desc.Digest.String()
-	f, err := r.Fetcher(ctx, name)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", pt.tag, err)
-	}
-	rc, err := f.Fetch(ctx, desc)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", pt.tag, err)
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, 4<<20))
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", pt.tag, err)
-	}
+	pt.exists = true
+	// The digest of what the registry holds is that of these bytes.
+	pt.digest = digest.FromBytes(data).String()
 	var m struct {
 		Annotations map[string]string `json:"annotations"`
 	}
