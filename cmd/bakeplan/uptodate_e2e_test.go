@@ -16,9 +16,10 @@ import (
 	"github.com/moby/buildkit/client"
 )
 
-// solves counts the builds BuildKit has recorded in its history: a run that
-// sends no solve leaves it as it was.
-func solves(t *testing.T, addr string) int {
+// solves counts the builds BuildKit has recorded in its history whose
+// build arg TESTRUN is run: a run that sends no solve leaves the count as
+// it was. (Other packages' tests build on the same buildkitd meanwhile.)
+func solves(t *testing.T, addr, run string) int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -40,9 +41,28 @@ func solves(t *testing.T, addr string) int {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ev.Record != nil {
+		if ev.Record != nil && ev.Record.FrontendAttrs["build-arg:TESTRUN"] == run {
 			refs[ev.Record.Ref] = true
 		}
+	}
+}
+
+// solvesSince is how many solves of run BuildKit recorded after before,
+// once the count settles: a record lands in the history a moment after
+// its solve returns. It waits for want at most, and a little when want is
+// none, so that a stray solve is caught.
+func solvesSince(t *testing.T, addr, run string, before, want int) int {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	if want == 0 {
+		time.Sleep(500 * time.Millisecond)
+	}
+	for {
+		got := solves(t, addr, run) - before
+		if got >= want || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -53,7 +73,8 @@ func solves(t *testing.T, addr string) int {
 // claiming to be up to date.
 func TestUpToDateBuildsAreSkipped(t *testing.T) {
 	env := testenv.Get(t)
-	repo := fmt.Sprintf("%s/e2e-uptodate-%d", env.Registry, time.Now().UnixNano())
+	run := fmt.Sprint(time.Now().UnixNano())
+	repo := fmt.Sprintf("%s/e2e-uptodate-%s", env.Registry, run)
 	dir := t.TempDir()
 	write := func(name, body string) {
 		t.Helper()
@@ -78,12 +99,14 @@ func TestUpToDateBuildsAreSkipped(t *testing.T) {
 	spec := func(version, platforms string) string {
 		write("app/bakeplan.hcl", header+fmt.Sprintf(`target "base" {
   context   = "base"
+  args      = { TESTRUN = %[4]q }
   platforms = [%[3]s]
   tags      = ["%[1]s/base:1"]
   push      = true
 }
 target "mid" {
   context   = "mid"
+  args      = { TESTRUN = %[4]q }
   contexts  = { base = target.base }
   platforms = [%[3]s]
   tags      = ["%[1]s/mid:1"]
@@ -92,19 +115,19 @@ target "mid" {
 target "app" {
   context   = "app"
   contexts  = { mid = target.mid }
-  args      = { VERSION = %[2]q }
+  args      = { VERSION = %[2]q, TESTRUN = %[4]q }
   platforms = [%[3]s]
   tags      = ["%[1]s/app:1", "%[1]s/app:latest"]
   push      = true
 }
-`, repo, version, platforms))
+`, repo, version, platforms, run))
 		return filepath.Join(dir, "app/bakeplan.hcl")
 	}
-	write("app/base/Dockerfile", fmt.Sprintf("FROM %s/img:v1\nCOPY b.txt /b.txt\n", repo))
+	write("app/base/Dockerfile", fmt.Sprintf("FROM %s/img:v1\nARG TESTRUN\nCOPY b.txt /b.txt\n", repo))
 	write("app/base/b.txt", "base\n")
-	write("app/mid/Dockerfile", "FROM base\nCOPY m.txt /m.txt\n")
+	write("app/mid/Dockerfile", "FROM base\nARG TESTRUN\nCOPY m.txt /m.txt\n")
 	write("app/mid/m.txt", "mid\n")
-	write("app/app/Dockerfile", "FROM mid\nARG VERSION\nCOPY a.txt /a.txt\nLABEL version=$VERSION\n")
+	write("app/app/Dockerfile", "FROM mid\nARG VERSION TESTRUN\nCOPY a.txt /a.txt\nLABEL version=$VERSION\n")
 	write("app/app/a.txt", "app\n")
 	two := `"linux/amd64", "linux/arm64"`
 	s := spec("1", two)
@@ -124,12 +147,12 @@ target "app" {
 	}
 	apply := func(wantSolves int, extra ...string) string {
 		t.Helper()
-		before := solves(t, env.Buildkit)
+		before := solves(t, env.Buildkit, run)
 		out, errOut, code := bakeplan(t, append([]string{"apply", "--auto-approve", "--progress", "quiet", "-f", s}, extra...)...)
 		if code != 0 {
 			t.Fatalf("apply: exit %d\n%s", code, errOut)
 		}
-		if got := solves(t, env.Buildkit) - before; got != wantSolves {
+		if got := solvesSince(t, env.Buildkit, run, before, wantSolves); got != wantSolves {
 			t.Fatalf("apply sent %d solves, want %d\n%s%s", got, wantSolves, out, errOut)
 		}
 		return errOut
@@ -186,11 +209,11 @@ target "app" {
 	// A failed run leaves no image claiming to be up to date: the tags did
 	// not move, so the next plan still builds the changed target.
 	write("app/mid/m.txt", "mid, edited again\n")
-	write("app/app/Dockerfile", "FROM mid\nCOPY missing.txt /x\n")
+	write("app/app/Dockerfile", "FROM mid\nARG TESTRUN\nCOPY missing.txt /x\n")
 	if _, _, code := bakeplan(t, "apply", "--auto-approve", "--progress", "quiet", "-f", s); code != 1 {
 		t.Fatalf("a failing apply: exit %d, want 1", code)
 	}
-	write("app/app/Dockerfile", "FROM mid\nARG VERSION\nCOPY a.txt /a.txt\nLABEL version=$VERSION\n")
+	write("app/app/Dockerfile", "FROM mid\nARG VERSION TESTRUN\nCOPY a.txt /a.txt\nLABEL version=$VERSION\n")
 	plan(2, "context mid/ changed (1 file: m.txt)", "Builds: 1 up to date, 0 to re-tag, 2 to run.")
 }
 
@@ -216,10 +239,11 @@ func deleteTag(t *testing.T, registry, ref string) {
 func TestLocalOutputsUpToDate(t *testing.T) {
 	env := testenv.Get(t)
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	run := fmt.Sprint(time.Now().UnixNano())
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
 	files := map[string]string{
-		"bakeplan.hcl":    fmt.Sprintf("builder \"default\" {\n  endpoint = %q\n}\ntarget \"site\" {\n  context = \"site\"\n  dockerfile_inline = \"FROM scratch\\nCOPY . /\"\n  output = [{ type = \"local\", dest = %q }]\n}\n", env.Buildkit, out),
+		"bakeplan.hcl":    fmt.Sprintf("builder \"default\" {\n  endpoint = %q\n}\ntarget \"site\" {\n  context = \"site\"\n  dockerfile_inline = \"FROM scratch\\nARG TESTRUN\\nCOPY . /\"\n  args = { TESTRUN = %q }\n  output = [{ type = \"local\", dest = %q }]\n}\n", env.Buildkit, run, out),
 		"site/index.html": "<h1>hello</h1>\n",
 	}
 	for n, b := range files {
@@ -240,11 +264,11 @@ func TestLocalOutputsUpToDate(t *testing.T) {
 	}
 	apply := func(wantSolves int) {
 		t.Helper()
-		before := solves(t, env.Buildkit)
+		before := solves(t, env.Buildkit, run)
 		if _, errOut, code := bakeplan(t, "apply", "--auto-approve", "--progress", "quiet", "-f", spec); code != 0 {
 			t.Fatalf("apply: exit %d\n%s", code, errOut)
 		}
-		if got := solves(t, env.Buildkit) - before; got != wantSolves {
+		if got := solvesSince(t, env.Buildkit, run, before, wantSolves); got != wantSolves {
 			t.Fatalf("apply sent %d solves, want %d", got, wantSolves)
 		}
 	}
