@@ -268,14 +268,8 @@ func typeName(t byte) string {
 
 func diffFiles(a, b map[string]entry) ([]FileDiff, int) {
 	var out []FileDiff
-	paths := slices.Sorted(maps.Keys(a))
-	for p := range b {
-		if _, ok := a[p]; !ok {
-			paths = append(paths, p)
-		}
-	}
-	slices.Sort(paths)
 	more := 0
+	paths := unionKeys(a, b)
 	for _, p := range paths {
 		ae, inA := a[p]
 		be, inB := b[p]
@@ -307,6 +301,18 @@ func diffFiles(a, b map[string]entry) ([]FileDiff, int) {
 	return out, more
 }
 
+// unionKeys is the keys of a and b, sorted, each once.
+func unionKeys[V any](a, b map[string]V) []string {
+	keys := slices.Sorted(maps.Keys(a))
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
 // diffValues compares two JSON values field by field: "created",
 // "config.Env[1]", "history[2].created".
 func diffValues(path string, a, b any) []Change {
@@ -314,14 +320,7 @@ func diffValues(path string, a, b any) []Change {
 	bm, bok := b.(map[string]any)
 	if aok && bok {
 		var out []Change
-		keys := slices.Sorted(maps.Keys(am))
-		for k := range bm {
-			if _, ok := am[k]; !ok {
-				keys = append(keys, k)
-			}
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
+		for _, k := range unionKeys(am, bm) {
 			p := k
 			if path != "" {
 				p = path + "." + k
