@@ -258,8 +258,8 @@ group "default" {
 	if b.Labels["team"] != "core" {
 		t.Errorf("labels %v: want inherited team=core", b.Labels)
 	}
-	if b.Args["OS"] != "debian" || b.Args["A"] != "" {
-		t.Errorf("args %v: the child's map replaces the parent's", b.Args)
+	if b.Args["OS"] != "debian" || b.Args["A"] != "common" {
+		t.Errorf("args %v: the child's map merges into the parent's, as bake's", b.Args)
 	}
 	if !equalJSON(b.Tags, []string{"r.example.com/cli:v1.0.0-debian"}) {
 		t.Errorf("tags %v", b.Tags)
@@ -943,4 +943,63 @@ func TestUnusedArgOneWarningPerName(t *testing.T) {
 	if len(warnings) != 1 || !strings.Contains(warnings[0].Detail, "target.a, target.b, target.c and 2 more targets pass the build arg VERSION") {
 		t.Errorf("warnings: %s", describe(warnings))
 	}
+}
+
+// TestInheritsMergesAsBake: inherits combines attributes the way docker
+// buildx bake v0.38.2 does: maps key by key, secrets and ssh by id and
+// attestations by type (a later entry replacing an earlier one in place),
+// cache_from entries all kept; lists such as tags and platforms, and
+// scalars, replaced whole. Later parents win over earlier ones, the
+// target's own values over all, and a sensitive value stays sensitive.
+func TestInheritsMergesAsBake(t *testing.T) {
+	p := mustCompile(t, project{src: `variable "TOKEN" {
+  sensitive = true
+  default   = "s3cret-value"
+}
+target "_one" {
+  args       = { A = "one", B = "one", T = var.TOKEN }
+  labels     = { team = "core" }
+  tags       = ["r.example.com/one:1"]
+  platforms  = ["linux/amd64", "linux/arm64"]
+  secret     = [{ id = "npm", env = "NPM_TOKEN" }, { id = "netrc", file = "/dev/null" }]
+  cache_from = [{ type = "registry", ref = "r.example.com/cache:one" }]
+  target     = "build"
+}
+target "_two" {
+  args       = { B = "two", C = "two" }
+  secret     = [{ id = "npm", env = "NPM_TOKEN_2" }]
+  cache_from = [{ type = "registry", ref = "r.example.com/cache:one" }, { type = "registry", ref = "r.example.com/cache:two" }]
+}
+target "app" {
+  inherits   = [target._one, target._two]
+  args       = { C = "app", D = "app" }
+  labels     = { owner = "me" }
+  tags       = ["r.example.com/app:1"]
+  platforms  = ["linux/amd64"]
+  secret     = [{ id = "gh", env = "GH_TOKEN" }]
+}
+`, files: map[string]string{"Dockerfile": "FROM scratch AS build\nARG A B C D T\n"}})
+	b := p.Step("build.app").Build
+	check := func(what string, got, want any) {
+		t.Helper()
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: %v, want %v", what, got, want)
+		}
+	}
+	check("args", b.Args, map[string]string{"A": "one", "B": "two", "C": "app", "D": "app", "T": plan.Redacted})
+	check("sensitive arg", b.SensitiveFingerprints["args.T"] != "", true)
+	check("labels", b.Labels, map[string]string{"owner": "me", "team": "core"})
+	check("tags", b.Tags, []string{"r.example.com/app:1"})
+	check("platforms", len(b.Platforms), 1)
+	check("stage", b.Stage, "build")
+	var secrets []string
+	for _, s := range b.Secrets {
+		secrets = append(secrets, s.ID+"="+s.Env+s.File)
+	}
+	check("secrets", secrets, []string{"gh=GH_TOKEN", "netrc=/dev/null", "npm=NPM_TOKEN_2"})
+	var caches []string
+	for _, c := range b.CacheFrom {
+		caches = append(caches, c["ref"])
+	}
+	check("cache_from", caches, []string{"r.example.com/cache:one", "r.example.com/cache:two"})
 }

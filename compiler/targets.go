@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"sort"
 	"strings"
@@ -427,11 +428,16 @@ func (c *compilation) evalInstance(in *instance, stack []*instance) hcl.Diagnost
 	for _, def := range spec.TargetAttributes {
 		for _, p := range in.parents {
 			if v, ok := p.obj[def.Name]; ok {
+				if prev, ok := attrs[def.Name]; ok {
+					v = inherit(def.Name, prev, v)
+				}
 				attrs[def.Name] = v
 				in.exprs[def.Name] = p.exprs[def.Name]
 			}
 		}
 	}
+	// What the parents set, for the target's own values to merge into.
+	inherited := maps.Clone(attrs)
 	var pending []spec.AttrDef
 	for _, def := range spec.TargetAttributes {
 		if _, ok := in.decl.Attrs[def.Name]; !ok {
@@ -444,6 +450,13 @@ func (c *compilation) evalInstance(in *instance, stack []*instance) hcl.Diagnost
 		diags = append(diags, c.evalAttr(in, def, in.ctx, attrs)...)
 	}
 	diags = append(diags, c.evalSelfReads(in, pending, attrs)...)
+	for name, base := range inherited {
+		if _, own := in.decl.Attrs[name]; own {
+			if v, ok := attrs[name]; ok {
+				attrs[name] = inherit(name, base, v)
+			}
+		}
+	}
 	in.obj = attrs
 	c.targets = append(c.targets, in)
 	c.prefetch(in)

@@ -56,7 +56,7 @@ registry "team" {
 target "_common" {
   platforms = local.platforms
   labels    = local.labels
-  args      = { GO_VERSION = "1.26", BASE = var.BASE }
+  args      = { BASE = var.BASE }
 }
 
 target "cli" {
@@ -64,7 +64,7 @@ target "cli" {
   matrix    = { edition = ["community", "enterprise"] }
   inherits  = [target._common]
   context   = "cmd/cli"
-  args      = { EDITION = edition, BASE = var.BASE }
+  args      = { EDITION = edition } # merged with _common's, as bake does
   # A credential is a build secret, read from the environment when the
   # build runs: never a build arg, which the image's history publishes.
   secret    = [{ id = "git_token", env = "GIT_TOKEN" }]
@@ -76,6 +76,7 @@ target "server" {
   inherits   = [target._common]
   context    = "cmd/server"
   target     = "runtime"
+  args       = { GO_VERSION = "1.26" }
   depends_on = [target.cli]
   tags       = [image("server"), "${var.REGISTRY}/server:latest"]
   push       = true
