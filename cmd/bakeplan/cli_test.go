@@ -182,6 +182,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"graph", "--format", "png", "-f", "../../examples/hello/bakeplan.hcl"}, "--format is dot or mermaid"},
 		{[]string{"validate", "extra"}, "unknown command"},
 		{[]string{"plan", "--offline", "nosuchtarget", "-f", "../../examples/hello/bakeplan.hcl"}, "Unknown target or group"},
+		// bake merges several files; bakeplan does not yet, and must not
+		// drop one silently.
+		{[]string{"plan", "--offline", "-f", "../../examples/hello/bakeplan.hcl", "-f", "override.hcl"}, "given twice"},
 	}
 	for _, tt := range tests {
 		_, errOut, code := bakeplan(t, tt.args...)

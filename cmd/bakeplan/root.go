@@ -111,7 +111,8 @@ func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) 
 // specFlags are the flags of every verb that reads the spec.
 func (g *globals) specFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVarP(&g.file, "file", "f", "bakeplan.hcl", "the spec file (.hcl, or .json for HCL's JSON syntax)")
+	g.file = "bakeplan.hcl"
+	f.VarP(&oneFile{p: &g.file}, "file", "f", "the spec file (.hcl, or .json for HCL's JSON syntax); given once")
 	f.StringArrayVar(&g.vars, "var", nil, "set a variable, NAME=VALUE (repeatable; wins over files and the environment)")
 	f.StringArrayVar(&g.varFiles, "var-file", nil, "read variables from an HCL or JSON file (repeatable)")
 	f.StringVar(&g.nativePlatform, "native-platform", "", "plan as if on this platform (default: this machine's), so plans made on different machines agree")
@@ -119,6 +120,31 @@ func (g *globals) specFlags(cmd *cobra.Command) {
 		return []string{"hcl", "json"}, cobra.ShellCompDirectiveFilterFileExt
 	})
 }
+
+// oneFile is -f: one spec file. bake merges several (-f a.hcl -f b.hcl);
+// bakeplan does not yet, and taking only the last would drop the others
+// without a word, so a second -f is an error.
+type oneFile struct {
+	p   *string
+	set bool
+}
+
+func (o *oneFile) String() string {
+	if o.p == nil {
+		return ""
+	}
+	return *o.p
+}
+
+func (o *oneFile) Set(v string) error {
+	if o.set && v != *o.p { // the same file twice reads as once (completion parses flags again)
+		return fmt.Errorf("given twice (%s, then %s): bakeplan reads one spec file, and does not merge several as bake's -f a -f b does yet", *o.p, v)
+	}
+	*o.p, o.set = v, true
+	return nil
+}
+
+func (o *oneFile) Type() string { return "string" }
 
 // targetFlag adds --target, which selects targets and groups the same way
 // in every verb (plan, graph and apply take them as arguments too).
