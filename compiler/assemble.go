@@ -239,7 +239,7 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 	}
 	p := &plan.Plan{
 		FormatVersion:  plan.FormatVersion,
-		Spec:           plan.Spec{File: c.opts.SpecFile, Digest: inputs.Bytes(c.spec.Source), Path: c.opts.SpecPath},
+		Spec:           plan.Spec{File: c.opts.SpecFile, Digest: inputs.Bytes(c.spec.Source), Path: c.opts.SpecPath, Overrides: c.opts.OverridePaths},
 		NativePlatform: c.native,
 		Select:         c.opts.Select,
 		Lock:           c.opts.LockFile,

@@ -31,8 +31,10 @@ type Options struct {
 	// SpecFile is the spec's path relative to SpecDir, recorded in the plan.
 	SpecFile string
 	// SpecPath is the spec's path as the user gave it, recorded in the
-	// plan for applying it later; may be empty.
-	SpecPath string
+	// plan for applying it later; may be empty. OverridePaths are the
+	// further spec files merged into it, likewise.
+	SpecPath      string
+	OverridePaths []string
 
 	// Vars are NAME=VALUE assignments from the command line, in order.
 	Vars []string

@@ -1,6 +1,8 @@
 package compiler
 
 import (
+	"github.com/bakeplan/bakeplan/spec"
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -118,4 +120,52 @@ func keyOf(v cty.Value, key string) string {
 		return ""
 	}
 	return k.AsString()
+}
+
+// mergeEarlierFiles merges into attrs, for a target declared in several
+// spec files, what the earlier files set for the attributes that merge
+// (args, labels, ...): bake merges same-named targets across files as it
+// merges inherits. Other attributes are the latest file's, as attrs
+// already holds them.
+func (c *compilation) mergeEarlierFiles(in *instance, attrs attrValues) hcl.Diagnostics {
+	if len(in.decl.Earlier) == 0 {
+		return nil
+	}
+	var diags hcl.Diagnostics
+	for _, def := range spec.TargetAttributes {
+		if _, merges := inheritMerge[def.Name]; !merges {
+			continue
+		}
+		own, ok := attrs[def.Name]
+		if !ok {
+			continue
+		}
+		ownExpr := in.exprs[def.Name]
+		merged := cty.NilVal
+		for _, layer := range in.decl.Earlier {
+			if _, set := layer[def.Name]; !set {
+				continue
+			}
+			// The layer's expression, evaluated as the target's own.
+			li, ld := *in, *in.decl
+			ld.Attrs, li.decl = layer, &ld
+			tmp := attrValues{}
+			diags = append(diags, c.evalAttr(&li, def, in.ctx, tmp)...)
+			in.failed = in.failed || li.failed
+			v, ok := tmp[def.Name]
+			if !ok {
+				continue
+			}
+			if merged == cty.NilVal {
+				merged = v
+			} else {
+				merged = inherit(def.Name, merged, v)
+			}
+		}
+		in.exprs[def.Name] = ownExpr
+		if merged != cty.NilVal {
+			attrs[def.Name] = inherit(def.Name, merged, own)
+		}
+	}
+	return diags
 }

@@ -450,6 +450,7 @@ func (c *compilation) evalInstance(in *instance, stack []*instance) hcl.Diagnost
 		diags = append(diags, c.evalAttr(in, def, in.ctx, attrs)...)
 	}
 	diags = append(diags, c.evalSelfReads(in, pending, attrs)...)
+	diags = append(diags, c.mergeEarlierFiles(in, attrs)...)
 	for name, base := range inherited {
 		if _, own := in.decl.Attrs[name]; own {
 			if v, ok := attrs[name]; ok {

@@ -228,6 +228,7 @@ func (e *encoder) plan(p *Plan) error {
 	e.strField("file", p.Spec.File)
 	e.strField("digest", p.Spec.Digest)
 	e.optStr("path", p.Spec.Path)
+	e.optStrs("overrides", p.Spec.Overrides)
 	e.close('}')
 	e.strField("native_platform", p.NativePlatform)
 	e.optStrs("select", p.Select)

@@ -41,6 +41,9 @@ type Spec struct {
 	// Path is the spec as plan was told to read it (-f), relative to the
 	// working directory plan ran in; apply PLANFILE reads it from there.
 	Path string `json:"path,omitempty"`
+	// Overrides are the further spec files laid on it (-f given again),
+	// likewise; Digest covers them too.
+	Overrides []string `json:"overrides,omitempty"`
 }
 
 // Release says when a reproducible release's builds say they were made,

@@ -39,6 +39,39 @@ type Source struct {
 	// Repo is the git commit a release's "git" epoch reads; for a spec on
 	// disk it is found when needed.
 	Repo compiler.Repo
+	// Overrides are further spec files laid on the first, in order, as
+	// bake reads -f a.hcl -f b.hcl: blocks of the same name merge
+	// attribute by attribute, the later file winning.
+	Overrides []Override
+}
+
+// Override is one further spec file of a Source.
+type Override struct {
+	SpecPath string // within FS
+	Name     string // for diagnostics
+	Path     string // on disk, as given; "" for a git revision
+}
+
+func overridePaths(src Source) []string {
+	var out []string
+	for _, o := range src.Overrides {
+		if o.Path != "" {
+			out = append(out, o.Path)
+		}
+	}
+	return out
+}
+
+// WithOverrides is src with further spec files on disk, as given.
+func (src Source) WithOverrides(paths []string) (Source, error) {
+	for _, p := range paths {
+		o, err := OnDisk(p)
+		if err != nil {
+			return Source{}, err
+		}
+		src.Overrides = append(src.Overrides, Override{SpecPath: o.SpecPath, Name: o.Name, Path: o.Path})
+	}
+	return src, nil
 }
 
 // OnDisk is the spec file at path, on disk.
@@ -91,6 +124,21 @@ func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 		return nil, fmt.Errorf("reading the spec %s: %w", src.Name, err)
 	}
 	sp, diags := spec.ParseContext(ctx, parser, src.Name, data)
+	for _, o := range src.Overrides {
+		data, err := fs.ReadFile(src.FS, o.SpecPath)
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return nil, fmt.Errorf("reading the spec %s: %w", o.Name, err)
+		}
+		osp, d := spec.ParseContext(ctx, parser, o.Name, data)
+		diags = append(diags, d...)
+		if sp != nil && osp != nil {
+			sp = spec.Merge(sp, osp)
+		}
+	}
 	var varFiles []hcl.Attributes
 	// A variable file that does not parse may hold a sensitive value
 	// anywhere; its lines are not quoted when the spec has any.
@@ -161,6 +209,7 @@ func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 		SpecDir:        c.SpecDir,
 		SpecFile:       path.Base(src.SpecPath),
 		SpecPath:       src.Path,
+		OverridePaths:  overridePaths(src),
 		Vars:           in.Vars,
 		Recorded:       in.Recorded,
 		VarFiles:       varFiles,

@@ -62,6 +62,13 @@ func SavedInputs(p *plan.Plan, name string, o Overrides) (Source, Inputs, error)
 	if err != nil {
 		return Source{}, Inputs{}, err
 	}
+	var overrides []string
+	for _, o := range p.Spec.Overrides {
+		overrides = append(overrides, filepath.FromSlash(o))
+	}
+	if src, err = src.WithOverrides(overrides); err != nil {
+		return Source{}, Inputs{}, err
+	}
 	var env []string
 	for _, kv := range o.Environ {
 		if rest, ok := strings.CutPrefix(kv, compiler.EnvPrefix); ok {

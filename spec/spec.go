@@ -117,6 +117,11 @@ type Target struct {
 
 	// Attrs holds the evaluated attributes listed in TargetAttributes, by name.
 	Attrs hcl.Attributes
+	// Earlier holds, for a target declared again in a later spec file
+	// (Merge), the attributes as the earlier files left them, oldest
+	// first: attributes that merge (args, labels, ...) merge across files
+	// the way inherits merges them, as bake does.
+	Earlier []hcl.Attributes
 
 	// Structural attributes are read without evaluation (references) or
 	// evaluated per matrix combination (name).

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -182,9 +183,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"graph", "--format", "png", "-f", "../../examples/hello/bakeplan.hcl"}, "--format is dot or mermaid"},
 		{[]string{"validate", "extra"}, "unknown command"},
 		{[]string{"plan", "--offline", "nosuchtarget", "-f", "../../examples/hello/bakeplan.hcl"}, "Unknown target or group"},
-		// bake merges several files; bakeplan does not yet, and must not
-		// drop one silently.
-		{[]string{"plan", "--offline", "-f", "../../examples/hello/bakeplan.hcl", "-f", "override.hcl"}, "given twice"},
+		{[]string{"plan", "--offline", "-f", "../../examples/hello/bakeplan.hcl", "-f", "override.hcl"}, "reading the spec override.hcl: no such file"},
 	}
 	for _, tt := range tests {
 		_, errOut, code := bakeplan(t, tt.args...)
@@ -519,5 +518,82 @@ func TestDockerfileDiagnostics(t *testing.T) {
 	_, errOut, code = bakeplan(t, "validate", "--strict", "-f", spec)
 	if code != 1 || !strings.Contains(errOut, "Error: Dockerfile lint: MaintainerDeprecated") || strings.Contains(errOut, "JSONArgsRecommended") {
 		t.Errorf("--strict: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestSpecFilesMerge: -f given again lays files on the spec as bake does:
+// same-named blocks merge attribute by attribute, the later file winning,
+// with args and labels merged key by key; bakeplan.override.hcl is read
+// beside the default spec; a problem in an override names that file; a
+// saved plan records its overrides and goes stale when one changes.
+func TestSpecFilesMerge(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("Dockerfile", "FROM scratch\nARG A B C\n")
+	write("bakeplan.hcl", `variable "TAG" {
+  default = "1"
+}
+target "app" {
+  args      = { A = "base", B = "base" }
+  labels    = { team = "core" }
+  tags      = ["r.example.com/app:${var.TAG}"]
+  platforms = ["linux/amd64"]
+}
+`)
+	write("bakeplan.override.hcl", `variable "TAG" {
+  default = "2"
+}
+target "app" {
+  args      = { B = "override", C = "override" }
+  platforms = ["linux/amd64", "linux/arm64"]
+}
+target "extra" {
+  dockerfile_inline = "FROM scratch"
+}
+`)
+	t.Chdir(dir)
+	check := func(args ...string) {
+		t.Helper()
+		out, errOut, code := bakeplan(t, append([]string{"plan", "--offline", "--json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, errOut)
+		}
+		var p plan.Plan
+		if err := json.Unmarshal([]byte(out), &p); err != nil {
+			t.Fatal(err)
+		}
+		b := p.Step("build.app").Build
+		if fmt.Sprint(b.Args) != "map[A:base B:override C:override]" || b.Labels["team"] != "core" ||
+			fmt.Sprint(b.Tags) != "[docker.io/r.example.com/app:2]" && fmt.Sprint(b.Tags) != "[r.example.com/app:2]" || len(b.Platforms) != 2 || p.Step("build.extra") == nil {
+			t.Errorf("%v: merged wrongly: args %v labels %v tags %v platforms %d", args, b.Args, b.Labels, b.Tags, len(b.Platforms))
+		}
+		if fmt.Sprint(p.Spec.Overrides) != "[bakeplan.override.hcl]" {
+			t.Errorf("%v: overrides recorded %v", args, p.Spec.Overrides)
+		}
+	}
+	check()                                                    // the default override
+	check("-f", "bakeplan.hcl", "-f", "bakeplan.override.hcl") // named
+
+	write("broken.hcl", "target \"app\" {\n  platforms = [\"linux/bogus\"]\n}\n")
+	_, errOut, code := bakeplan(t, "plan", "--offline", "-f", "bakeplan.hcl", "-f", "broken.hcl")
+	if code != 1 || !strings.Contains(errOut, "on broken.hcl line 2") {
+		t.Errorf("a problem in an override: exit %d\n%s", code, errOut)
+	}
+
+	planFile := filepath.Join(t.TempDir(), "p.json")
+	if _, errOut, code := bakeplan(t, "plan", "--offline", "-out", planFile); code != 0 {
+		t.Fatalf("plan -out: exit %d\n%s", code, errOut)
+	}
+	if _, errOut, code := bakeplan(t, "apply", planFile, "--offline", "--dry-run"); code != 0 {
+		t.Fatalf("applying the saved plan: exit %d\n%s", code, errOut)
+	}
+	write("bakeplan.override.hcl", "target \"app\" {\n  args = { C = \"changed\" }\n}\n")
+	if _, errOut, code := bakeplan(t, "apply", planFile, "--offline", "--dry-run"); code != 1 || !strings.Contains(errOut, "stale") {
+		t.Errorf("a changed override: exit %d\n%s", code, errOut)
 	}
 }

@@ -203,7 +203,22 @@ func (g *globals) side(ctx context.Context, arg string, isBase bool) (*side, err
 	if short := gitfs.ShortRev(ctx, top, rev); short != rev {
 		label = rev + "@" + short
 	}
-	c, err := g.compileFrom(ctx, project.Source{FS: f, SpecPath: filepath.ToSlash(rel), Name: rev + ":" + filepath.ToSlash(rel), Repo: gitfs.Revision(top, rev)}, g.targets)
+	src := project.Source{FS: f, SpecPath: filepath.ToSlash(rel), Name: rev + ":" + filepath.ToSlash(rel), Repo: gitfs.Revision(top, rev)}
+	// The override files the working tree's spec has, as the revision
+	// holds them (one it does not hold is new since).
+	if head, err := g.source(); err == nil {
+		for _, o := range head.Overrides {
+			orel, err := filepath.Rel(top, "/"+o.SpecPath)
+			if err != nil {
+				continue
+			}
+			orel = filepath.ToSlash(orel)
+			if _, err := fs.Stat(f, orel); err == nil {
+				src.Overrides = append(src.Overrides, project.Override{SpecPath: orel, Name: rev + ":" + orel})
+			}
+		}
+	}
+	c, err := g.compileFrom(ctx, src, g.targets)
 	if err != nil {
 		f.Close()
 		return nil, err

@@ -42,7 +42,7 @@ and plan shows a tag that moved away from its pin.`,
 			if len(args) > 0 && !upgrade {
 				return fmt.Errorf("lock takes references only with -upgrade, to name the pins to move")
 			}
-			src, err := project.OnDisk(g.file)
+			src, err := g.source()
 			if err != nil {
 				return err
 			}

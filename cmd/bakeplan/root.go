@@ -30,6 +30,8 @@ var errReported = errors.New("reported")
 // globals are the options every verb shares.
 type globals struct {
 	file           string
+	overrides      []string // further spec files (-f again)
+	filesSet       bool     // -f was given
 	vars           []string
 	varFiles       []string
 	nativePlatform string
@@ -112,7 +114,8 @@ func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) 
 func (g *globals) specFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	g.file = "bakeplan.hcl"
-	f.VarP(&oneFile{p: &g.file}, "file", "f", "the spec file (.hcl, or .json for HCL's JSON syntax); given once")
+	files := &specFiles{g: g}
+	f.VarP(files, "file", "f", "the spec file (.hcl, or .json for HCL's JSON syntax); again for files laid on it, as bake's -f (default: bakeplan.hcl, and bakeplan.override.hcl when it exists)")
 	f.StringArrayVar(&g.vars, "var", nil, "set a variable, NAME=VALUE (repeatable; wins over files and the environment)")
 	f.StringArrayVar(&g.varFiles, "var-file", nil, "read variables from an HCL or JSON file (repeatable)")
 	f.StringVar(&g.nativePlatform, "native-platform", "", "plan as if on this platform (default: this machine's), so plans made on different machines agree")
@@ -121,30 +124,54 @@ func (g *globals) specFlags(cmd *cobra.Command) {
 	})
 }
 
-// oneFile is -f: one spec file. bake merges several (-f a.hcl -f b.hcl);
-// bakeplan does not yet, and taking only the last would drop the others
-// without a word, so a second -f is an error.
-type oneFile struct {
-	p   *string
+// specFiles is -f, given once or more: the spec, then files laid on it
+// in order, as bake merges -f a.hcl -f b.hcl. Without -f, the spec is
+// bakeplan.hcl, with bakeplan.override.hcl on it when that exists (bake's
+// docker-bake.override.hcl).
+type specFiles struct {
+	g   *globals
 	set bool
 }
 
-func (o *oneFile) String() string {
-	if o.p == nil {
+func (f *specFiles) String() string {
+	if f.g == nil {
 		return ""
 	}
-	return *o.p
+	return strings.Join(append([]string{f.g.file}, f.g.overrides...), ",")
 }
 
-func (o *oneFile) Set(v string) error {
-	if o.set && v != *o.p { // the same file twice reads as once (completion parses flags again)
-		return fmt.Errorf("given twice (%s, then %s): bakeplan reads one spec file, and does not merge several as bake's -f a -f b does yet", *o.p, v)
+func (f *specFiles) Set(v string) error {
+	if !f.set {
+		f.g.file, f.g.overrides, f.set, f.g.filesSet = v, nil, true, true
+		return nil
 	}
-	*o.p, o.set = v, true
+	// Completion parses the flags again: the same list, in order.
+	if v == f.g.file && len(f.g.overrides) == 0 || slices.Contains(f.g.overrides, v) {
+		return nil
+	}
+	f.g.overrides = append(f.g.overrides, v)
 	return nil
 }
 
-func (o *oneFile) Type() string { return "string" }
+func (f *specFiles) Type() string { return "string" }
+
+// defaultOverride is the override file read beside the default spec.
+const defaultOverride = "bakeplan.override.hcl"
+
+// source is the spec the command line names, with its overrides.
+func (g *globals) source() (project.Source, error) {
+	src, err := project.OnDisk(g.file)
+	if err != nil {
+		return project.Source{}, err
+	}
+	overrides := g.overrides
+	if !g.filesSet {
+		if _, err := os.Stat(defaultOverride); err == nil {
+			overrides = []string{defaultOverride}
+		}
+	}
+	return src.WithOverrides(overrides)
+}
 
 // targetFlag adds --target, which selects targets and groups the same way
 // in every verb (plan, graph and apply take them as arguments too).
@@ -248,7 +275,7 @@ func terraformFlags(args []string) []string {
 // compile reads, parses and compiles the spec named by -f, printing every
 // diagnostic. It returns errReported when any is an error.
 func (g *globals) compile(ctx context.Context, selectNames []string) (*project.Compiled, error) {
-	src, err := project.OnDisk(g.file)
+	src, err := g.source()
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ func newValidateCmd(g *globals) *cobra.Command {
 			g.lint = true
 			if g.json {
 				// The result carries every diagnostic, warnings too.
-				src, err := project.OnDisk(g.file)
+				src, err := g.source()
 				if err != nil {
 					return err
 				}
