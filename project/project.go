@@ -109,29 +109,34 @@ type Compiled struct {
 	Lock *lockfile.Lock
 }
 
-// Compile reads, parses and compiles src. Problems with the spec are
-// diagnostics (Plan is nil when any is an error); the error is for what
-// stops it otherwise: a file that cannot be read, an interrupt.
-func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
-	parser := hclparse.NewParser()
-	data, err := fs.ReadFile(src.FS, src.SpecPath)
+// readSpec reads a spec file; errors name it as given.
+func readSpec(fsys fs.FS, p, name string) ([]byte, error) {
+	data, err := fs.ReadFile(fsys, p)
 	if err != nil {
 		// The FS names the path without its leading slash; say it as given.
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return nil, fmt.Errorf("reading the spec %s: %w", src.Name, err)
+		return nil, fmt.Errorf("reading the spec %s: %w", name, err)
+	}
+	return data, nil
+}
+
+// Compile reads, parses and compiles src. Problems with the spec are
+// diagnostics (Plan is nil when any is an error); the error is for what
+// stops it otherwise: a file that cannot be read, an interrupt.
+func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
+	parser := hclparse.NewParser()
+	data, err := readSpec(src.FS, src.SpecPath, src.Name)
+	if err != nil {
+		return nil, err
 	}
 	sp, diags := spec.ParseContext(ctx, parser, src.Name, data)
 	for _, o := range src.Overrides {
-		data, err := fs.ReadFile(src.FS, o.SpecPath)
+		data, err := readSpec(src.FS, o.SpecPath, o.Name)
 		if err != nil {
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return nil, fmt.Errorf("reading the spec %s: %w", o.Name, err)
+			return nil, err
 		}
 		osp, d := spec.ParseContext(ctx, parser, o.Name, data)
 		diags = append(diags, d...)
