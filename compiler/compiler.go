@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -178,6 +179,7 @@ func compile(ctx context.Context, s *spec.Spec, opts Options) (*compilation, *pl
 		}
 		return now()
 	})
+	maps.Copy(c.funcs, bakeOwnFunctions(envValue(opts.Environ, "HOME")))
 
 	diags := c.evalRelease()
 	diags = append(diags, c.resolveVariables()...)
@@ -209,6 +211,16 @@ func compile(ctx context.Context, s *spec.Spec, opts Options) (*compilation, *pl
 		return c, nil, diags
 	}
 	return c, p, diags
+}
+
+// envValue is KEY's value in environ, or "".
+func envValue(environ []string, key string) string {
+	for _, kv := range environ {
+		if v, ok := strings.CutPrefix(kv, key+"="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // clockFromEnv honours SOURCE_DATE_EPOCH, the reproducible-builds convention.

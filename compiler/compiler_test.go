@@ -705,8 +705,8 @@ target "a" {
 			detail:  "Did you mean target.b?",
 		},
 		{
-			name:    "bake's indexof",
-			p:       project{src: "target \"a\" {\n  tags = [indexof([\"a\"], \"a\")]\n}\n"},
+			name:    "bake's semvercmp",
+			p:       project{src: "target \"a\" {\n  tags = [semvercmp(\"1.2.3\", \">= 1.0\")]\n}\n"},
 			summary: "Call to unknown function",
 			line:    2,
 			detail:  "bake's own functions",

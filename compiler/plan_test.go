@@ -1003,3 +1003,28 @@ target "app" {
 	}
 	check("cache_from", caches, []string{"r.example.com/cache:one", "r.example.com/cache:two"})
 }
+
+// TestBakeFunctions: bake's own functions behave as bake's (buildx
+// v0.38.2): indexof, basename, dirname, sanitize and homedir.
+func TestBakeFunctions(t *testing.T) {
+	for _, tc := range []struct{ expr, want string }{
+		{`indexof(["a", "b", "c"], "b")`, "1"},
+		{`basename("/src/app/main.go")`, "main.go"},
+		{`dirname("/src/app/main.go")`, "/src/app"},
+		{`sanitize("feature/login@2.0")`, "feature_login_2_0"},
+		{`homedir()`, "/home/builder"},
+	} {
+		p, diags := project{src: "target \"app\" {\n  args = { V = \"${" + tc.expr + "}\" }\n}\n", files: map[string]string{"Dockerfile": "FROM scratch\nARG V\n"}, environ: []string{"HOME=/home/builder"}}.compile(t)
+		if diags.HasErrors() {
+			t.Errorf("%s: %s", tc.expr, diags)
+			continue
+		}
+		if got := p.Step("build.app").Build.Args["V"]; got != tc.want {
+			t.Errorf("%s = %q, want %q", tc.expr, got, tc.want)
+		}
+	}
+	_, diags := project{src: "target \"app\" {\n  args = { V = \"${indexof([\"a\"], \"z\")}\" }\n}\n"}.compile(t)
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "item not found") {
+		t.Errorf("indexof of a missing item: %s", diags)
+	}
+}

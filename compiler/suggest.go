@@ -84,8 +84,7 @@ func (c *compilation) variables(expr hcl.Expression) []hcl.Traversal {
 // bakeFunctions are functions bake offers that bakeplan does not: HCL's
 // own suggestion for them would be a different function.
 var bakeFunctions = map[string]bool{
-	"indexof": true, "basename": true, "dirname": true, "sanitize": true,
-	"semvercmp": true, "homedir": true, "timeadd": true, "unixtimestampparse": true,
+	"semvercmp": true, "unixtimestampparse": true, "formattimestamp": true,
 }
 
 // explainUnknowns improves HCL's diagnostics for names it does not know:
