@@ -244,6 +244,7 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 		Select:         c.opts.Select,
 		Lock:           c.opts.LockFile,
 		Release:        c.planRelease(),
+		Set:            c.opts.Sets,
 		Variables:      c.vars,
 		Steps:          ordered,
 	}

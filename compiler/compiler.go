@@ -84,6 +84,9 @@ type Options struct {
 	// Locking plans for bakeplan lock, which pins the images a release
 	// refuses unpinned: they are not refused.
 	Locking bool
+	// Sets are --set PATTERN.KEY=VALUE overrides, applied to the matching
+	// targets as evaluated, in order, as bake's --set.
+	Sets []string
 	// All plans every target that is not abstract, whatever the default
 	// group holds: the lock file covers every build of the spec.
 	All bool
@@ -104,6 +107,7 @@ type compilation struct {
 
 	host       *hostDecl
 	release    *releaseDecl // nil without a release block
+	overrides  []*override  // --set
 	builders   []*builderDecl
 	registries []*registryDecl
 
@@ -181,7 +185,9 @@ func compile(ctx context.Context, s *spec.Spec, opts Options) (*compilation, *pl
 	})
 	maps.Copy(c.funcs, bakeOwnFunctions(envValue(opts.Environ, "HOME")))
 
-	diags := c.evalRelease()
+	overrides, diags := parseOverrides(opts.Sets)
+	c.overrides = overrides
+	diags = append(diags, c.evalRelease()...)
 	diags = append(diags, c.resolveVariables()...)
 	if diags.HasErrors() {
 		// Everything below refers to variables; stop before a cascade.

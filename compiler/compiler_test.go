@@ -24,6 +24,7 @@ type project struct {
 	varFiles map[string]string
 	environ  []string
 	sel      []string
+	sets     []string        // --set
 	ctx      context.Context // nil: context.Background()
 	strict   bool
 }
@@ -74,6 +75,7 @@ func (p project) compile(t testing.TB) (*plan.Plan, hcl.Diagnostics) {
 		Environ:        p.environ,
 		NativePlatform: platforms.MustParse("linux/amd64"),
 		Select:         p.sel,
+		Sets:           p.sets,
 		Lint:           true,
 		Strict:         p.strict,
 	})

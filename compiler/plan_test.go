@@ -1028,3 +1028,63 @@ func TestBakeFunctions(t *testing.T) {
 		t.Errorf("indexof of a missing item: %s", diags)
 	}
 }
+
+// TestSetOverrides: --set overrides targets as bake's --set does: a pattern
+// over target names, bake's key names and aliases, += to append, repeated
+// list keys adding up, CSV outputs, once per target after inherits.
+func TestSetOverrides(t *testing.T) {
+	src := `target "_common" {
+  tags = ["r.example.com/common:1"]
+}
+target "app" {
+  inherits  = [target._common]
+  args      = { A = "1" }
+  tags      = ["r.example.com/app:1"]
+  platforms = ["linux/amd64"]
+}
+target "worker" {
+  args = { A = "1" }
+}
+`
+	files := map[string]string{"Dockerfile": "FROM scratch\nARG A B\n"}
+	p, diags := project{src: src, files: files, sets: []string{
+		"*.platforms=linux/amd64,linux/arm64",
+		"app.args.B=2",
+		"app.tags+=r.example.com/app:latest",
+		"worker.tag=r.example.com/worker:1",
+		"worker.tag=r.example.com/worker:latest",
+		"worker.output=type=local,dest=out",
+		"worker.no-cache=true",
+	}}.compile(t)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	app, worker := p.Step("build.app").Build, p.Step("build.worker").Build
+	check := func(what string, got, want any) {
+		t.Helper()
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: %v, want %v", what, got, want)
+		}
+	}
+	check("app platforms", len(app.Platforms), 2)
+	check("app args", app.Args, map[string]string{"A": "1", "B": "2"})
+	check("app tags", app.Tags, []string{"r.example.com/app:1", "r.example.com/app:latest"})
+	check("worker tags", worker.Tags, []string{"r.example.com/worker:1", "r.example.com/worker:latest"})
+	check("worker outputs", len(worker.Outputs) == 1 && worker.Outputs[0].Type == "local" && worker.Outputs[0].Dest == "out", true)
+	check("worker no_cache", worker.NoCache, true)
+	check("plan records --set", len(p.Set), 7)
+
+	for _, tc := range []struct{ set, want string }{
+		{"app.bogus=1", `does not take "bogus"`},
+		{"app.args=1", "args needs a name"},
+		{"app.push+=true", "+= appends to a list"},
+		{"app", "expected PATTERN.KEY=VALUE"},
+		{"[.tags=x", "malformed"},
+		{"app.push=maybe", `"maybe" is not true or false`},
+	} {
+		_, diags := project{src: src, files: files, sets: []string{tc.set}}.compile(t)
+		if !diags.HasErrors() || !strings.Contains(diags.Error(), tc.want) {
+			t.Errorf("--set %s: %v; want %q", tc.set, diags, tc.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package compiler
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"path/filepath"
 	"slices"
@@ -72,6 +73,14 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 	var diags hcl.Diagnostics
 	r := &resolved{in: in, abstract: abstract}
 	obj := in.obj
+	if len(c.overrides) > 0 {
+		// --set applies to the target as evaluated, after inherits: once
+		// per target, not again through a parent it matched too.
+		obj = maps.Clone(obj)
+		if d := applyOverrides(in.name, obj, c.overrides); d.HasErrors() {
+			return nil, d
+		}
+	}
 
 	for _, name := range []string{"context", "dockerfile", "dockerfile_inline", "target", "platforms", "tags", "output", "cache_from", "cache_to", "secret", "ssh", "network", "push", "no_cache", "allow_external_paths", "release", "attest"} {
 		if v, ok := obj[name]; ok && v.ContainsMarked() {

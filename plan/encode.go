@@ -251,6 +251,7 @@ func (e *encoder) plan(p *Plan) error {
 	if err := list(e, p.Variables, e.variable); err != nil {
 		return err
 	}
+	e.optStrs("set", p.Set)
 	e.key("steps")
 	if err := list(e, p.Steps, func(s *Step) error {
 		defer e.spill()

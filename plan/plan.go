@@ -30,6 +30,8 @@ type Plan struct {
 	// Release is the SOURCE_DATE_EPOCH of a spec with a release block.
 	Release   *Release    `json:"release,omitempty"`
 	Variables []*Variable `json:"variables"`
+	// Set are the --set overrides the plan was made with, in order.
+	Set []string `json:"set,omitempty"`
 	// Steps are in a topological order: every step follows the steps it needs.
 	Steps []*Step `json:"steps"`
 }

@@ -86,6 +86,7 @@ func OnDisk(p string) (Source, error) {
 // Inputs are what a compilation takes besides the spec.
 type Inputs struct {
 	Vars           []string         // --var NAME=VALUE
+	Sets           []string         // --set PATTERN.KEY=VALUE
 	VarFiles       []string         // --var-file paths
 	Recorded       []*plan.Variable // a saved plan's variables, when applying one
 	Environ        []string
@@ -216,6 +217,7 @@ func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 		SpecPath:       src.Path,
 		OverridePaths:  overridePaths(src),
 		Vars:           in.Vars,
+		Sets:           in.Sets,
 		Recorded:       in.Recorded,
 		VarFiles:       varFiles,
 		Environ:        in.Environ,

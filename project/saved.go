@@ -29,7 +29,7 @@ type Overrides struct {
 // (they must match its fingerprints), and the environment may set only
 // those.
 func SavedInputs(p *plan.Plan, name string, o Overrides) (Source, Inputs, error) {
-	for _, f := range []string{"file", "var-file", "native-platform"} {
+	for _, f := range []string{"file", "var-file", "native-platform", "set"} {
 		if f == "native-platform" && o.Changed(f) {
 			// Naming the plan's own platform changes nothing.
 			if pl, err := platforms.Parse(o.NativePlatform); err == nil && platforms.Format(platforms.Normalize(pl)) == p.NativePlatform {
@@ -37,7 +37,7 @@ func SavedInputs(p *plan.Plan, name string, o Overrides) (Source, Inputs, error)
 			}
 		}
 		if o.Changed(f) {
-			return Source{}, Inputs{}, fmt.Errorf("--%s cannot be given with a plan file: %s records the spec, variables, targets and native platform it was made from, and applies exactly those; make a new plan to change them", f, name)
+			return Source{}, Inputs{}, fmt.Errorf("--%s cannot be given with a plan file: %s records the spec, variables, --set overrides, targets and native platform it was made from, and applies exactly those; make a new plan to change them", f, name)
 		}
 	}
 	if len(o.Targets) > 0 {
@@ -78,7 +78,7 @@ func SavedInputs(p *plan.Plan, name string, o Overrides) (Source, Inputs, error)
 		}
 		env = append(env, kv)
 	}
-	return src, Inputs{Vars: o.Vars, Recorded: p.Variables, Environ: env, NativePlatform: p.NativePlatform, Select: p.Select}, nil
+	return src, Inputs{Vars: o.Vars, Sets: p.Set, Recorded: p.Variables, Environ: env, NativePlatform: p.NativePlatform, Select: p.Select}, nil
 }
 
 // CheckSaved compares a saved plan with the plan its inputs give now

@@ -597,3 +597,28 @@ target "extra" {
 		t.Errorf("a changed override: exit %d\n%s", code, errOut)
 	}
 }
+
+// TestSetRecordedInThePlan: --set is part of a plan's inputs: a saved plan
+// records it and applies it again, and a --set given with a plan file is
+// refused, as --var is.
+func TestSetRecordedInThePlan(t *testing.T) {
+	planFile := filepath.Join(t.TempDir(), "p.json")
+	spec := "../../examples/hello/bakeplan.hcl"
+	if _, errOut, code := bakeplan(t, "plan", "--offline", "-f", spec, "--set", "hello.args.EXTRA=1", "--set", "*.platforms=linux/amd64", "-out", planFile); code != 0 {
+		t.Fatalf("plan: exit %d\n%s", code, errOut)
+	}
+	data, _ := os.ReadFile(planFile)
+	var p plan.Plan
+	if err := json.Unmarshal(data, &p); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(p.Set) != "[hello.args.EXTRA=1 *.platforms=linux/amd64]" || len(p.Step("build.hello").Build.Platforms) != 1 {
+		t.Fatalf("the plan records %v, platforms %v", p.Set, p.Step("build.hello").Build.Platforms)
+	}
+	if _, errOut, code := bakeplan(t, "apply", planFile, "--offline", "--dry-run"); code != 0 {
+		t.Fatalf("applying the saved plan: exit %d\n%s", code, errOut)
+	}
+	if _, errOut, code := bakeplan(t, "apply", planFile, "--offline", "--dry-run", "--set", "hello.args.EXTRA=2"); code != 1 || !strings.Contains(errOut, "--set cannot be given with a plan file") {
+		t.Errorf("--set with a plan file: exit %d\n%s", code, errOut)
+	}
+}

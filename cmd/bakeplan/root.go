@@ -31,6 +31,7 @@ var errReported = errors.New("reported")
 type globals struct {
 	file           string
 	overrides      []string // further spec files (-f again)
+	sets           []string // --set
 	filesSet       bool     // -f was given
 	vars           []string
 	varFiles       []string
@@ -118,6 +119,7 @@ func (g *globals) specFlags(cmd *cobra.Command) {
 	f.VarP(files, "file", "f", "the spec file (.hcl, or .json for HCL's JSON syntax); again for files laid on it, as bake's -f (default: bakeplan.hcl, and bakeplan.override.hcl when it exists)")
 	f.StringArrayVar(&g.vars, "var", nil, "set a variable, NAME=VALUE (repeatable; wins over files and the environment)")
 	f.StringArrayVar(&g.varFiles, "var-file", nil, "read variables from an HCL or JSON file (repeatable)")
+	f.StringArrayVar(&g.sets, "set", nil, "override a target attribute as bake's --set does: PATTERN.KEY=VALUE, such as '*.platforms=linux/arm64', app.args.VERSION=1, app.tags+=REF (repeatable)")
 	f.StringVar(&g.nativePlatform, "native-platform", "", "plan as if on this platform (default: this machine's), so plans made on different machines agree")
 	_ = cmd.RegisterFlagCompletionFunc("file", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"hcl", "json"}, cobra.ShellCompDirectiveFilterFileExt
@@ -302,7 +304,7 @@ func (g *globals) inputs(selectNames []string) project.Inputs {
 		in := *g.saved
 		return in
 	}
-	return project.Inputs{Vars: g.vars, VarFiles: g.varFiles, Environ: g.environ, NativePlatform: g.nativePlatform, Select: selectNames, Lint: g.lint, Strict: g.strict}
+	return project.Inputs{Vars: g.vars, Sets: g.sets, VarFiles: g.varFiles, Environ: g.environ, NativePlatform: g.nativePlatform, Select: selectNames, Lint: g.lint, Strict: g.strict}
 }
 
 // reportFiles prints diagnostics the HCL way, with source snippets from
