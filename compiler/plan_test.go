@@ -1088,3 +1088,38 @@ target "worker" {
 		}
 	}
 }
+
+// TestCSVForms: the CSV strings bake takes for output, cache_from, cache_to,
+// secret, ssh and attest are read as the objects they stand for, beside
+// objects in the same list.
+func TestCSVForms(t *testing.T) {
+	p := mustCompile(t, project{src: `target "app" {
+  output     = ["type=local,dest=out", { type = "oci", dest = "app.tar" }]
+  cache_from = ["type=registry,ref=r.example.com/cache"]
+  cache_to   = ["type=inline"]
+  secret     = ["id=npm,env=NPM_TOKEN", "id=netrc,src=/dev/null", "type=env,id=GH_TOKEN"]
+  ssh        = ["default", "deploy=/keys/a,/keys/b"]
+  attest     = ["type=provenance,mode=max"]
+}
+`})
+	b := p.Step("build.app").Build
+	got := fmt.Sprint(b.Outputs[0].Type, b.Outputs[0].Dest, b.Outputs[1].Type, " ", b.CacheFrom, b.CacheTo, " ", len(b.Secrets), " ", b.Attest)
+	want := "localoutoci [map[ref:r.example.com/cache type:registry]] [map[type:inline]] 3 [map[mode:max type:provenance]]"
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	var secrets, ssh []string
+	for _, s := range b.Secrets {
+		secrets = append(secrets, s.ID+":"+s.Env+s.File)
+	}
+	for _, s := range b.SSH {
+		ssh = append(ssh, s.ID+":"+strings.Join(s.Paths, "+"))
+	}
+	if fmt.Sprint(secrets) != "[GH_TOKEN:GH_TOKEN netrc:/dev/null npm:NPM_TOKEN]" || fmt.Sprint(ssh) != "[default: deploy:/keys/a+/keys/b]" {
+		t.Errorf("secrets %v, ssh %v", secrets, ssh)
+	}
+	_, diags := project{src: "target \"app\" {\n  secret = [\"id=x,bogus=1\"]\n}\n"}.compile(t)
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "a secret takes id, env and src, not bogus") {
+		t.Errorf("a malformed CSV secret: %v", diags)
+	}
+}

@@ -476,7 +476,13 @@ func (c *compilation) evalAttr(in *instance, def spec.AttrDef, ctx *hcl.EvalCont
 		in.failed = true
 		return diags
 	}
-	conv, err := convertAttr(v, def.Type)
+	v, err := fromCSV(def.Name, v)
+	if err == nil {
+		var conv cty.Value
+		conv, err = convertAttr(v, def.Type)
+		v = conv
+	}
+	conv := v
 	if err != nil {
 		in.failed = true
 		return append(diags, &hcl.Diagnostic{
