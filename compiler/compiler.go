@@ -49,6 +49,10 @@ type Options struct {
 	// Environ is the process environment as KEY=VALUE; BAKEPLAN_VAR_NAME
 	// entries set variables.
 	Environ []string
+	// BakeEnv also sets a variable from a bare NAME in Environ, in bake's
+	// forms (CSV for lists, KEY:VALUE pairs for maps), below
+	// BAKEPLAN_VAR_NAME: --env-vars bake.
+	BakeEnv bool
 
 	// NativePlatform is the platform of this machine; local builders that
 	// declare no platforms serve it natively.

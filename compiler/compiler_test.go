@@ -27,6 +27,7 @@ type project struct {
 	sets     []string        // --set
 	ctx      context.Context // nil: context.Background()
 	strict   bool
+	bakeEnv  bool
 }
 
 func (p project) compile(t testing.TB) (*plan.Plan, hcl.Diagnostics) {
@@ -76,6 +77,7 @@ func (p project) compile(t testing.TB) (*plan.Plan, hcl.Diagnostics) {
 		NativePlatform: platforms.MustParse("linux/amd64"),
 		Select:         p.sel,
 		Sets:           p.sets,
+		BakeEnv:        p.bakeEnv,
 		Lint:           true,
 		Strict:         p.strict,
 	})

@@ -1123,3 +1123,49 @@ func TestCSVForms(t *testing.T) {
 		t.Errorf("a malformed CSV secret: %v", diags)
 	}
 }
+
+// TestBakeEnvironment: with BakeEnv, a bare NAME in the environment sets
+// var.NAME in bake's forms, below BAKEPLAN_VAR_NAME; without it, a bare
+// NAME is ignored.
+func TestBakeEnvironment(t *testing.T) {
+	src := `variable "TAG" {
+  default = "dev"
+}
+variable "PLATFORMS" {
+  type    = list(string)
+  default = ["linux/amd64"]
+}
+variable "EXTRA" {
+  type    = map(string)
+  default = {}
+}
+variable "OVERRIDDEN" {
+  default = "spec"
+}
+target "app" {
+  args      = merge({ TAG = var.TAG, OVERRIDDEN = var.OVERRIDDEN }, var.EXTRA)
+  platforms = var.PLATFORMS
+}
+`
+	files := map[string]string{"Dockerfile": "FROM scratch\nARG TAG OVERRIDDEN A B\n"}
+	env := []string{"TAG=v1.2.3", "PLATFORMS=linux/amd64,linux/arm64", "EXTRA=A:1,B:2", "OVERRIDDEN=bare", "BAKEPLAN_VAR_OVERRIDDEN=prefixed"}
+	p, diags := project{src: src, files: files, environ: env, bakeEnv: true}.compile(t)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	b := p.Step("build.app").Build
+	if fmt.Sprint(b.Args) != "map[A:1 B:2 OVERRIDDEN:prefixed TAG:v1.2.3]" || len(b.Platforms) != 2 {
+		t.Errorf("args %v, platforms %v", b.Args, b.Platforms)
+	}
+	p, diags = project{src: src, files: files, environ: env}.compile(t)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if b := p.Step("build.app").Build; b.Args["TAG"] != "dev" || len(b.Platforms) != 1 {
+		t.Errorf("without BakeEnv a bare NAME was read: %v", b.Args)
+	}
+	_, diags = project{src: src, files: files, environ: []string{"EXTRA=nocolon"}, bakeEnv: true}.compile(t)
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), `"nocolon" is not KEY:VALUE`) {
+		t.Errorf("a malformed map: %v", diags)
+	}
+}

@@ -2,10 +2,13 @@ package compiler
 
 import (
 	"crypto/sha256"
+	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/bakeplan/bakeplan/plan"
@@ -43,7 +46,28 @@ func (c *compilation) resolveVariables() hcl.Diagnostics {
 	}
 	settings := map[string]varSetting{}
 
-	// Precedence, lowest first: default, environment, files, command line.
+	// Precedence, lowest first: default, environment (a bare NAME with
+	// BakeEnv, then BAKEPLAN_VAR_NAME), files, command line.
+	if c.opts.BakeEnv {
+		for _, kv := range c.opts.Environ {
+			name, raw, _ := strings.Cut(kv, "=")
+			v, ok := declared[name]
+			if !ok {
+				continue
+			}
+			c.noteSensitive(v, raw)
+			val, err := bakeEnvValue(v.Type, raw)
+			if err != nil {
+				detail := fmt.Sprintf("the environment variable %s: %v.", name, err)
+				if v.Sensitive {
+					detail = fmt.Sprintf("the environment variable %s is not a valid %s in bake's form (it is sensitive, so it is not shown).", name, typeexpr.TypeString(v.Type))
+				}
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Invalid value for variable %q", name), Detail: detail})
+				continue
+			}
+			settings[name] = varSetting{val: val, source: "env"}
+		}
+	}
 	for _, kv := range c.opts.Environ {
 		rest, ok := strings.CutPrefix(kv, EnvPrefix)
 		if !ok {
@@ -299,4 +323,92 @@ func (c *compilation) validateVariables() hcl.Diagnostics {
 		}
 	}
 	return diags
+}
+
+// bakeEnvValue reads a variable from a bare environment variable the way
+// bake does (buildx v0.38.2): a string as is; a bool or number parsed; a
+// list, set or tuple of primitives as CSV; a map of primitives as CSV of
+// KEY:VALUE pairs. An untyped variable is a string.
+func bakeEnvValue(ty cty.Type, raw string) (cty.Value, error) {
+	primitive := func(t cty.Type, s string) (cty.Value, error) {
+		switch {
+		case t.Equals(cty.String) || t.Equals(cty.DynamicPseudoType):
+			return cty.StringVal(s), nil
+		case t.Equals(cty.Bool):
+			b, err := strconv.ParseBool(s)
+			if err != nil {
+				return cty.NilVal, fmt.Errorf("%q is not a bool", s)
+			}
+			return cty.BoolVal(b), nil
+		case t.Equals(cty.Number):
+			n, err := cty.ParseNumberVal(s)
+			if err != nil {
+				return cty.NilVal, fmt.Errorf("%q is not a number", s)
+			}
+			return n, nil
+		}
+		return cty.NilVal, fmt.Errorf("a %s cannot be set from the environment in bake's form", typeexpr.TypeString(t))
+	}
+	if ty.IsPrimitiveType() || ty.Equals(cty.DynamicPseudoType) {
+		return primitive(ty, raw)
+	}
+	fields, err := csv.NewReader(strings.NewReader(raw)).Read()
+	if err == io.EOF {
+		fields, err = nil, nil
+	}
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("not CSV: %v", err)
+	}
+	var elems []cty.Value
+	switch {
+	case ty.IsListType() || ty.IsSetType():
+		for _, f := range fields {
+			v, err := primitive(ty.ElementType(), f)
+			if err != nil {
+				return cty.NilVal, err
+			}
+			elems = append(elems, v)
+		}
+		if len(elems) == 0 {
+			if ty.IsListType() {
+				return cty.ListValEmpty(ty.ElementType()), nil
+			}
+			return cty.SetValEmpty(ty.ElementType()), nil
+		}
+		if ty.IsListType() {
+			return cty.ListVal(elems), nil
+		}
+		return cty.SetVal(elems), nil
+	case ty.IsTupleType():
+		types := ty.TupleElementTypes()
+		if len(types) != len(fields) {
+			return cty.NilVal, fmt.Errorf("%s takes %d elements, not %d", typeexpr.TypeString(ty), len(types), len(fields))
+		}
+		for i, f := range fields {
+			v, err := primitive(types[i], f)
+			if err != nil {
+				return cty.NilVal, err
+			}
+			elems = append(elems, v)
+		}
+		return cty.TupleVal(elems), nil
+	case ty.IsMapType():
+		m := map[string]cty.Value{}
+		for _, f := range fields {
+			k, val, ok := strings.Cut(f, ":")
+			if !ok {
+				return cty.NilVal, fmt.Errorf("%q is not KEY:VALUE", f)
+			}
+			v, err := primitive(ty.ElementType(), val)
+			if err != nil {
+				return cty.NilVal, err
+			}
+			m[k] = v
+		}
+		if len(m) == 0 {
+			return cty.MapValEmpty(ty.ElementType()), nil
+		}
+		return cty.MapVal(m), nil
+	}
+	return cty.NilVal, fmt.Errorf("a %s cannot be set from the environment in bake's form", typeexpr.TypeString(ty))
 }

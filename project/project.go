@@ -90,6 +90,7 @@ type Inputs struct {
 	VarFiles       []string         // --var-file paths
 	Recorded       []*plan.Variable // a saved plan's variables, when applying one
 	Environ        []string
+	BakeEnv        bool // bare NAME environment variables set variables, as in bake
 	NativePlatform string // "" for this machine's
 	Select         []string
 	All            bool // every target, as the lock file needs
@@ -221,6 +222,7 @@ func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 		Recorded:       in.Recorded,
 		VarFiles:       varFiles,
 		Environ:        in.Environ,
+		BakeEnv:        in.BakeEnv,
 		NativePlatform: native,
 		Select:         in.Select,
 		All:            in.All,

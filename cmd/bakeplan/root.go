@@ -32,6 +32,7 @@ type globals struct {
 	file           string
 	overrides      []string // further spec files (-f again)
 	sets           []string // --set
+	bakeEnv        bool     // --env-vars bake
 	filesSet       bool     // -f was given
 	vars           []string
 	varFiles       []string
@@ -119,6 +120,7 @@ func (g *globals) specFlags(cmd *cobra.Command) {
 	f.VarP(files, "file", "f", "the spec file (.hcl, or .json for HCL's JSON syntax); again for files laid on it, as bake's -f (default: bakeplan.hcl, and bakeplan.override.hcl when it exists)")
 	f.StringArrayVar(&g.vars, "var", nil, "set a variable, NAME=VALUE (repeatable; wins over files and the environment)")
 	f.StringArrayVar(&g.varFiles, "var-file", nil, "read variables from an HCL or JSON file (repeatable)")
+	f.Var(&envVars{g: g}, "env-vars", "which environment variables set spec variables: bakeplan (BAKEPLAN_VAR_NAME) or bake (also a bare NAME, in bake's forms: CSV lists, KEY:VALUE maps)")
 	f.StringArrayVar(&g.sets, "set", nil, "override a target attribute as bake's --set does: PATTERN.KEY=VALUE, such as '*.platforms=linux/arm64', app.args.VERSION=1, app.tags+=REF (repeatable)")
 	f.StringVar(&g.nativePlatform, "native-platform", "", "plan as if on this platform (default: this machine's), so plans made on different machines agree")
 	_ = cmd.RegisterFlagCompletionFunc("file", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -156,6 +158,30 @@ func (f *specFiles) Set(v string) error {
 }
 
 func (f *specFiles) Type() string { return "string" }
+
+// envVars is --env-vars: bakeplan or bake.
+type envVars struct{ g *globals }
+
+func (e *envVars) String() string {
+	if e.g != nil && e.g.bakeEnv {
+		return "bake"
+	}
+	return "bakeplan"
+}
+
+func (e *envVars) Set(v string) error {
+	switch v {
+	case "bakeplan":
+		e.g.bakeEnv = false
+	case "bake":
+		e.g.bakeEnv = true
+	default:
+		return fmt.Errorf("is bakeplan or bake, not %q", v)
+	}
+	return nil
+}
+
+func (e *envVars) Type() string { return "string" }
 
 // defaultOverride is the override file read beside the default spec.
 const defaultOverride = "bakeplan.override.hcl"
@@ -304,7 +330,7 @@ func (g *globals) inputs(selectNames []string) project.Inputs {
 		in := *g.saved
 		return in
 	}
-	return project.Inputs{Vars: g.vars, Sets: g.sets, VarFiles: g.varFiles, Environ: g.environ, NativePlatform: g.nativePlatform, Select: selectNames, Lint: g.lint, Strict: g.strict}
+	return project.Inputs{Vars: g.vars, Sets: g.sets, BakeEnv: g.bakeEnv, VarFiles: g.varFiles, Environ: g.environ, NativePlatform: g.nativePlatform, Select: selectNames, Lint: g.lint, Strict: g.strict}
 }
 
 // reportFiles prints diagnostics the HCL way, with source snippets from
