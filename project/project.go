@@ -90,7 +90,7 @@ type Inputs struct {
 	VarFiles       []string         // --var-file paths
 	Recorded       []*plan.Variable // a saved plan's variables, when applying one
 	Environ        []string
-	BakeEnv        bool // bare NAME environment variables set variables, as in bake
+	BakeEnv        bool   // bare NAME environment variables set variables, as in bake
 	NativePlatform string // "" for this machine's
 	Select         []string
 	All            bool // every target, as the lock file needs
