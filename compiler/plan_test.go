@@ -1169,3 +1169,47 @@ target "app" {
 		t.Errorf("a malformed map: %v", diags)
 	}
 }
+
+// TestVariableDefaultsReadVariables: a default may read other variables,
+// in any order of declaration, as bake's may; one that reads a sensitive
+// variable is sensitive; a cycle is an error.
+func TestVariableDefaultsReadVariables(t *testing.T) {
+	src := `variable "IMAGE" {
+  default = "${var.REGISTRY}/app:${var.TAG}"
+}
+variable "REGISTRY" {
+  default = "r.example.com"
+}
+variable "TAG" {
+  default = "1"
+}
+variable "TOKEN" {
+  sensitive = true
+  default   = "s3cret-token"
+}
+variable "AUTH" {
+  default = "bearer ${var.TOKEN}"
+}
+target "app" {
+  tags = [var.IMAGE]
+  args = { AUTH = var.AUTH }
+}
+`
+	p, diags := project{src: src, files: map[string]string{"Dockerfile": "FROM scratch\nARG AUTH\n"}, vars: []string{"TAG=2"}}.compile(t)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	b := p.Step("build.app").Build
+	if fmt.Sprint(b.Tags) != "[r.example.com/app:2]" || b.Args["AUTH"] != plan.Redacted {
+		t.Errorf("tags %v, args %v", b.Tags, b.Args)
+	}
+	for _, v := range p.Variables {
+		if v.Name == "AUTH" && (!v.Sensitive || strings.Contains(string(v.Value), "s3cret")) {
+			t.Errorf("var.AUTH, read from a sensitive variable, is recorded as %+v", v)
+		}
+	}
+	_, diags = project{src: "variable \"A\" {\n  default = var.B\n}\nvariable \"B\" {\n  default = var.A\n}\n"}.compile(t)
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "Cycle in variable defaults") {
+		t.Errorf("a cycle: %v", diags)
+	}
+}

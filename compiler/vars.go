@@ -142,8 +142,26 @@ func (c *compilation) resolveVariables() hcl.Diagnostics {
 		return diags
 	}
 
+	// A default may read other variables (var.X), as in bake: each is
+	// resolved after what it reads; a cycle is an error.
 	vals := map[string]cty.Value{}
-	for _, v := range c.spec.Variables {
+	state := map[string]int{} // 0 new, 1 being resolved, 2 done
+	var resolve func(v *spec.Variable, stack []string)
+	resolve = func(v *spec.Variable, stack []string) {
+		switch state[v.Name] {
+		case 2:
+			return
+		case 1:
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Cycle in variable defaults",
+				Detail:   fmt.Sprintf("These variables' defaults read each other: var.%s -> var.%s.", strings.Join(stack, " -> var."), v.Name),
+				Subject:  v.DeclRange.Ptr(),
+			})
+			return
+		}
+		state[v.Name] = 1
+		defer func() { state[v.Name] = 2 }()
 		set, ok := settings[v.Name]
 		if !ok {
 			if v.Default == nil {
@@ -153,12 +171,20 @@ func (c *compilation) resolveVariables() hcl.Diagnostics {
 					Detail:   fmt.Sprintf("var.%s has no default. Set it with --var %s=VALUE, a --var-file, or the environment variable %s%s.", v.Name, v.Name, EnvPrefix, v.Name),
 					Subject:  v.DeclRange.Ptr(),
 				})
-				continue
+				return
 			}
-			val, d := v.Default.Value(nil)
+			for _, trav := range v.Default.Variables() {
+				if trav.RootName() != "var" || len(trav) < 2 {
+					return
+				}
+				if attr, ok := trav[1].(hcl.TraverseAttr); ok && declared[attr.Name] != nil {
+					resolve(declared[attr.Name], append(stack, v.Name))
+				}
+			}
+			val, d := v.Default.Value(&hcl.EvalContext{Variables: map[string]cty.Value{"var": cty.ObjectVal(vals)}, Functions: c.funcs})
 			diags = append(diags, d...)
 			if d.HasErrors() {
-				continue
+				return
 			}
 			if v.Sensitive {
 				c.opts.Sensitive.addValue(val)
@@ -181,7 +207,13 @@ func (c *compilation) resolveVariables() hcl.Diagnostics {
 				Detail:   fmt.Sprintf("The value (from %s) is not a %s: %s.", sourceName(set.source), typeexpr.TypeString(v.Type), err),
 				Subject:  subj,
 			})
-			continue
+			return
+		}
+		// A default that reads a sensitive variable is sensitive too: its
+		// value is never written into the plan.
+		derived := !v.Sensitive && conv.ContainsMarked()
+		if derived {
+			conv, _ = conv.UnmarkDeep()
 		}
 		pv := &plan.Variable{Name: v.Name, Type: typeexpr.TypeString(v.Type), Source: set.source}
 		raw, err := ctyjson.Marshal(conv, conv.Type())
@@ -192,9 +224,9 @@ func (c *compilation) resolveVariables() hcl.Diagnostics {
 				Detail:   err.Error(),
 				Subject:  v.DeclRange.Ptr(),
 			})
-			continue
+			return
 		}
-		if v.Sensitive {
+		if v.Sensitive || derived {
 			c.opts.Sensitive.addValue(conv)
 			pv.Sensitive = true
 			pv.Fingerprint = fingerprint("var."+v.Name, string(raw))
@@ -204,6 +236,9 @@ func (c *compilation) resolveVariables() hcl.Diagnostics {
 		}
 		vals[v.Name] = conv
 		c.vars = append(c.vars, pv)
+	}
+	for _, v := range c.spec.Variables {
+		resolve(v, nil)
 	}
 	sort.Slice(c.vars, func(i, j int) bool { return c.vars[i].Name < c.vars[j].Name })
 	c.varObj = cty.ObjectVal(vals)
