@@ -13,7 +13,7 @@ import (
 // inputDigestVersion changes whenever what the input digest covers, or
 // how it is encoded, changes, so that digests made by different versions
 // never match.
-const inputDigestVersion = 3
+const inputDigestVersion = 4
 
 // inputDigest is the build step's one digest over everything that decides
 // its result (docs/plan-format.md, "The input digest"): the Dockerfile's
@@ -91,6 +91,11 @@ func inputDigest(b *plan.Build, rel *plan.Release) string {
 	}
 	d.str("network", b.Network)
 	d.bool("no_cache", b.NoCache)
+	d.strs("no_cache_filter", b.NoCacheFilter)
+	d.int("shm_size", int(b.ShmSize))
+	d.strs("ulimits", b.Ulimits)
+	d.strMap("extra_hosts", b.ExtraHosts)
+	d.strs("entitlements", b.Entitlements)
 	d.bool("release", b.Release)
 	if b.Release && rel != nil {
 		d.int("source_date_epoch", int(rel.SourceDateEpoch))

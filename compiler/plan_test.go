@@ -1213,3 +1213,34 @@ target "app" {
 		t.Errorf("a cycle: %v", diags)
 	}
 }
+
+// TestRunOptions: shm_size, ulimits, extra_hosts, no_cache_filter and
+// entitlements reach the plan normalised, and bad values are errors at
+// their attribute.
+func TestRunOptions(t *testing.T) {
+	p := mustCompile(t, project{src: `target "app" {
+  shm_size        = "128m"
+  ulimits         = ["nofile=1024:2048", "nproc=512"]
+  extra_hosts     = { "db.local" = "10.0.0.5", "v6.local" = "[::1]" }
+  no_cache_filter = ["build"]
+  entitlements    = ["security.insecure", "network.host", "network.host"]
+}
+`})
+	b := p.Step("build.app").Build
+	got := fmt.Sprint(b.ShmSize, b.Ulimits, b.ExtraHosts, b.NoCacheFilter, b.Entitlements)
+	want := "134217728 [nofile=1024:2048 nproc=512:512] map[db.local:10.0.0.5 v6.local:[::1]] [build] [network.host security.insecure]"
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	for _, tc := range []struct{ attr, want string }{
+		{`shm_size = "lots"`, "shm_size is a size"},
+		{`ulimits = ["nofile"]`, "is not a ulimit"},
+		{`extra_hosts = { db = "nowhere" }`, "not an IP address"},
+		{`entitlements = ["root"]`, "an entitlement is"},
+	} {
+		_, diags := project{src: "target \"app\" {\n  " + tc.attr + "\n}\n"}.compile(t)
+		if !diags.HasErrors() || !strings.Contains(diags.Error(), tc.want) || diags[0].Subject == nil || diags[0].Subject.Start.Line != 2 {
+			t.Errorf("%s: %v; want %q at line 2", tc.attr, diags, tc.want)
+		}
+	}
+}

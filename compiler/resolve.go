@@ -224,6 +224,7 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 	}
 
 	diags = append(diags, c.resolveRelease(r)...)
+	diags = append(diags, c.resolveRunOptions(r)...)
 
 	// Plain attributes.
 	r.build.Stage = strAttr(obj, "target", "")

@@ -464,6 +464,14 @@ func (e *encoder) build(b *Build) error {
 		})
 	}
 	e.optBool("no_cache", b.NoCache)
+	e.optStrs("no_cache_filter", b.NoCacheFilter)
+	if b.ShmSize != 0 {
+		e.key("shm_size")
+		e.b = strconv.AppendInt(e.b, b.ShmSize, 10)
+	}
+	e.optStrs("ulimits", b.Ulimits)
+	e.optStrMap("extra_hosts", b.ExtraHosts)
+	e.optStrs("entitlements", b.Entitlements)
 	e.optStr("network", b.Network)
 	e.optBool("push", b.Push)
 	e.optBool("release", b.Release)

@@ -245,6 +245,17 @@ type Build struct {
 	Secrets          []*Secret           `json:"secrets,omitempty"`
 	SSH              []*SSH              `json:"ssh,omitempty"`
 	NoCache          bool                `json:"no_cache,omitempty"`
+	// NoCacheFilter are the stages built without the cache.
+	NoCacheFilter []string `json:"no_cache_filter,omitempty"`
+	// ShmSize is /dev/shm's size for RUN, in bytes (0: BuildKit's default).
+	ShmSize int64 `json:"shm_size,omitempty"`
+	// Ulimits are RUN's ulimits, as name=soft:hard.
+	Ulimits []string `json:"ulimits,omitempty"`
+	// ExtraHosts are extra /etc/hosts entries, host name to IP address.
+	ExtraHosts map[string]string `json:"extra_hosts,omitempty"`
+	// Entitlements are the privileges RUN may use (network.host,
+	// security.insecure).
+	Entitlements []string `json:"entitlements,omitempty"`
 	Network          string              `json:"network,omitempty"`
 	// Push is true when the result goes to a registry; the build pushes by
 	// digest and the publish step writes the tags.

@@ -39,6 +39,11 @@ var TargetAttributes = []AttrDef{
 	attr("no_cache", "bool", "ignore the build cache"),
 	attr("network", "string", "network mode for RUN: default, none or host"),
 	attr("allow_external_paths", "bool", "allow context, dockerfile and contexts paths outside the spec's directory"),
+	attr("shm_size", "string", "size of /dev/shm for RUN, such as 128m"),
+	attr("ulimits", "list(string)", "ulimits for RUN, as name=soft[:hard], such as nofile=1024:1024"),
+	attr("extra_hosts", "map(string)", "extra /etc/hosts entries for RUN: host name to IP address"),
+	attr("no_cache_filter", "list(string)", "Dockerfile stages built without the cache"),
+	attr("entitlements", "list(string)", "privileges RUN may use: network.host, security.insecure (the builder must allow them)"),
 	attr("release", "bool", "build reproducibly under the release block (default true when the spec has one; false opts out)"),
 	attr("attest", "list(map(string))", "attestations pushed with the image: {type = \"sbom\"}, {type = \"provenance\", mode = \"max\"} (BuildKit's attest:* attributes)"),
 }

@@ -424,6 +424,21 @@ func describeBuild(b *plan.Build) []string {
 	if b.Network != "" {
 		flags = append(flags, "network "+b.Network)
 	}
+	if len(b.NoCacheFilter) > 0 {
+		flags = append(flags, "no cache for stages "+strings.Join(b.NoCacheFilter, ", "))
+	}
+	if b.ShmSize > 0 {
+		flags = append(flags, fmt.Sprintf("/dev/shm %d bytes", b.ShmSize))
+	}
+	if len(b.Ulimits) > 0 {
+		flags = append(flags, "ulimits "+strings.Join(b.Ulimits, ", "))
+	}
+	if len(b.ExtraHosts) > 0 {
+		flags = append(flags, "extra hosts "+joinMap(b.ExtraHosts, ", ", func(k, v string) string { return k + "=" + v }))
+	}
+	if len(b.Entitlements) > 0 {
+		flags = append(flags, "entitlements "+strings.Join(b.Entitlements, ", "))
+	}
 	if len(flags) > 0 {
 		out = append(out, strings.Join(flags, ", "))
 	}

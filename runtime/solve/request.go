@@ -24,6 +24,9 @@ const Frontend = "dockerfile.v0"
 
 // Request is everything sent to BuildKit for one build step.
 type Request struct {
+	// Entitlements are the privileges the solve asks the builder to allow.
+	Entitlements []string
+
 	// LayoutAttrs are exporter attributes of the OCI layout a build
 	// exports for the builds that use it (and for verify): a release's
 	// timestamps are rewritten, and the record annotations carried, as
@@ -199,9 +202,28 @@ func NewRequest(st *plan.Step, opts Options) (*Request, error) {
 	for k, v := range b.Labels {
 		r.setSensitive(b, "labels."+k, "label:"+k, v)
 	}
-	if b.NoCache {
+	switch {
+	case b.NoCache:
 		a["no-cache"] = ""
+	case len(b.NoCacheFilter) > 0:
+		a["no-cache"] = strings.Join(b.NoCacheFilter, ",")
 	}
+	if b.ShmSize > 0 {
+		a["shm-size"] = strconv.FormatInt(b.ShmSize, 10)
+	}
+	if len(b.Ulimits) > 0 {
+		a["ulimit"] = strings.Join(b.Ulimits, ",")
+	}
+	if len(b.ExtraHosts) > 0 {
+		var hosts []string
+		for _, h := range slices.Sorted(maps.Keys(b.ExtraHosts)) {
+			for _, ip := range strings.Split(b.ExtraHosts[h], ",") {
+				hosts = append(hosts, h+"="+strings.TrimSuffix(strings.TrimPrefix(ip, "["), "]"))
+			}
+		}
+		a["add-hosts"] = strings.Join(hosts, ",")
+	}
+	r.Entitlements = b.Entitlements
 	if b.Network != "" && b.Network != "default" {
 		a["force-network-mode"] = b.Network
 	}

@@ -143,6 +143,20 @@ func TestNewRequest(t *testing.T) {
 			},
 		},
 		{
+			name: "RUN options: shm size, ulimits, extra hosts, no-cache filter",
+			step: step(&plan.Build{
+				Target: "app", Platforms: runs[:1], Context: ".", Dockerfile: "Dockerfile",
+				ShmSize: 134217728, Ulimits: []string{"nofile=1024:2048", "nproc=512:512"},
+				ExtraHosts: map[string]string{"db.local": "10.0.0.5", "both.local": "10.0.0.6,[::1]"}, NoCacheFilter: []string{"build", "test"},
+			}),
+			opts: opts,
+			attrs: map[string]string{
+				"platform": "linux/amd64", "filename": "Dockerfile", "shm-size": "134217728",
+				"ulimit": "nofile=1024:2048,nproc=512:512", "add-hosts": "both.local=10.0.0.6,both.local=::1,db.local=10.0.0.5", "no-cache": "build,test",
+			},
+			locals: map[string]string{"context": "/src", "dockerfile": "/src"},
+		},
+		{
 			name: "an absolute dest stays where it is",
 			step: step(&plan.Build{
 				Target: "app", Platforms: runs[:1], Context: ".", Dockerfile: "Dockerfile",

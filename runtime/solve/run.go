@@ -68,6 +68,8 @@ func Run(ctx context.Context, req *Request, ro RunOptions) (*Result, error) {
 		FrontendAttrs: map[string]string{},
 		LocalMounts:   map[string]fsutil.FS{},
 		OCIStores:     map[string]content.Store{},
+		// Privileges the spec declared; the builder must allow them too.
+		AllowedEntitlements: req.Entitlements,
 	}
 	for k, v := range req.FrontendAttrs {
 		opt.FrontendAttrs[k] = v
