@@ -256,7 +256,7 @@ type Build struct {
 	// Entitlements are the privileges RUN may use (network.host,
 	// security.insecure).
 	Entitlements []string `json:"entitlements,omitempty"`
-	Network          string              `json:"network,omitempty"`
+	Network      string   `json:"network,omitempty"`
 	// Push is true when the result goes to a registry; the build pushes by
 	// digest and the publish step writes the tags.
 	Push bool `json:"push,omitempty"`
