@@ -1244,3 +1244,29 @@ func TestRunOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestBakeOutputsAndLocalPlatform: bake's type=image,push=true is the
+// registry push and type=cacheonly exports nothing; type=image without push
+// is an error; platforms = ["local"] is the native platform.
+func TestBakeOutputsAndLocalPlatform(t *testing.T) {
+	p := mustCompile(t, project{src: `target "pushed" {
+  output    = ["type=image,push=true"]
+  tags      = ["r.example.com/app:1"]
+  platforms = ["local"]
+}
+target "cached" {
+  output = ["type=cacheonly"]
+}
+`})
+	pushed, cached := p.Step("build.pushed").Build, p.Step("build.cached").Build
+	if !pushed.Push || len(pushed.Platforms) != 1 || pushed.Platforms[0].Platform != "linux/amd64" {
+		t.Errorf("pushed: push %v, platforms %v", pushed.Push, pushed.Platforms)
+	}
+	if len(cached.Outputs) != 1 || cached.Outputs[0].Type != "cacheonly" || cached.Push {
+		t.Errorf("cached: outputs %v", cached.Outputs)
+	}
+	_, diags := project{src: "target \"a\" {\n  output = [\"type=image\"]\n}\n"}.compile(t)
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "type=image without push=true") {
+		t.Errorf("type=image without push: %v", diags)
+	}
+}

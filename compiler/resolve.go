@@ -503,6 +503,9 @@ func (c *compilation) checkPlatforms(list []string, expr hcl.Expression) ([]stri
 	seen := map[string]bool{}
 	var out []string
 	for i, s := range list {
+		if s == "local" {
+			s = c.native // bake's name for the machine's own platform
+		}
 		n, err := c.parsePlatform(s)
 		if err != nil {
 			rng := hcl.Range{}
@@ -667,7 +670,7 @@ func (c *compilation) outputs(r *resolved, v cty.Value, rng hcl.Range) ([]*plan.
 	}
 	var diags hcl.Diagnostics
 	var out []*plan.Output
-	types := []string{"registry", "oci", "local", "docker"}
+	types := []string{"registry", "oci", "local", "docker", "cacheonly"}
 	for it := v.ElementIterator(); it.Next(); {
 		_, o := it.Element()
 		if o.IsNull() {
@@ -682,6 +685,17 @@ func (c *compilation) outputs(r *resolved, v cty.Value, rng hcl.Range) ([]*plan.
 		typ, dest := m["type"], m["dest"]
 		delete(m, "type")
 		delete(m, "dest")
+		if typ == "image" {
+			// bake's type=image,push=true is the registry push; without
+			// push the image would stay inside BuildKit, where nothing
+			// reads it.
+			if push, _ := parseBool(m["push"]); !push {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Output without a destination", Detail: "type=image without push=true keeps the image inside BuildKit, where nothing reads it; push it (push = true, or type=registry), load it (type=docker), or write it (type=oci).", Subject: rng.Ptr()})
+				continue
+			}
+			typ = "registry"
+			delete(m, "push")
+		}
 		known, ok := exporterAttrs[typ]
 		if !ok {
 			detail := fmt.Sprintf("%q is not an output type; use one of %s.", typ, strings.Join(types, ", "))
@@ -710,6 +724,11 @@ func (c *compilation) outputs(r *resolved, v cty.Value, rng hcl.Range) ([]*plan.
 				out = append(out, &plan.Output{Type: typ, Attrs: m})
 			}
 			continue
+		case "cacheonly":
+			if dest != "" {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid output", Detail: "A cacheonly output exports nothing and takes no dest.", Subject: rng.Ptr()})
+				continue
+			}
 		case "oci", "local":
 			if dest == "" {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Output without dest", Detail: fmt.Sprintf("%s %s output needs dest, the path to write.", article(typ), typ), Subject: rng.Ptr()})
@@ -738,6 +757,8 @@ var exporterAttrs = func() map[string][]string {
 		"docker":   image,
 		"oci":      append(slices.Clone(image), "tar"),
 		"local":    {"platform-split"},
+		// cacheonly builds, for the cache, and exports nothing.
+		"cacheonly": {},
 	}
 }()
 
