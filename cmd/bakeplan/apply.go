@@ -99,6 +99,15 @@ DOCKER_HOST (or Docker's default socket).`,
 				}
 				p = checked
 			}
+			if offline {
+				// An offline run reads no registry, so it trusts no
+				// up-to-date finding, not even a saved plan's: it builds.
+				for _, st := range p.Steps {
+					if st.Build != nil {
+						st.Build.Status = nil
+					}
+				}
+			}
 			if !offline {
 				if !probed {
 					c := *comp

@@ -133,6 +133,7 @@ func rebuildPlan(p *plan.Plan, builder string) (*plan.Plan, []*plan.Step, error)
 		}
 		b := *st.Build
 		b.NoCache, b.Push, b.Outputs, b.CacheFrom, b.CacheTo = true, false, nil, nil, nil
+		b.Status = nil // verify rebuilds what a plan found up to date, too
 		if builder != "" {
 			b.Builder = builder
 		}
