@@ -225,6 +225,9 @@ var csvAttributes = map[string]bool{"output": true, "cache_from": true, "cache_t
 // string element of a list to the object it stands for; other values pass
 // as they are.
 func fromCSV(name string, v cty.Value) (cty.Value, error) {
+	if name == "annotations" {
+		return annotationList(v)
+	}
 	if !csvAttributes[name] || v.IsNull() || !v.IsKnown() {
 		return v, nil
 	}
@@ -295,4 +298,33 @@ func csvElement(name, s string) (cty.Value, error) {
 		return cty.NilVal, err
 	}
 	return cty.MapVal(m), nil
+}
+
+// annotationList reads annotations in bake's list form, ["KEY=VALUE", ...]
+// (as docker/metadata-action writes them, "index:KEY=VALUE" included), as
+// the map bakeplan takes; a map passes as it is.
+func annotationList(v cty.Value) (cty.Value, error) {
+	if v.IsNull() || !v.IsKnown() {
+		return v, nil
+	}
+	raw, marks := v.Unmark()
+	if !raw.Type().IsTupleType() && !raw.Type().IsListType() {
+		return v, nil
+	}
+	m := map[string]cty.Value{}
+	for i, e := range raw.AsValueSlice() {
+		e, emarks := e.Unmark()
+		if e.Type() != cty.String || e.IsNull() {
+			return v, fmt.Errorf("element %d: an annotation in a list is a \"KEY=VALUE\" string", i)
+		}
+		k, val, ok := strings.Cut(e.AsString(), "=")
+		if !ok || k == "" {
+			return v, fmt.Errorf("element %d, %q: an annotation is KEY=VALUE", i, e.AsString())
+		}
+		m[k] = cty.StringVal(val).WithMarks(emarks)
+	}
+	if len(m) == 0 {
+		return cty.MapValEmpty(cty.String).WithMarks(marks), nil
+	}
+	return cty.MapVal(m).WithMarks(marks), nil
 }

@@ -622,3 +622,53 @@ func TestSetRecordedInThePlan(t *testing.T) {
 		t.Errorf("--set with a plan file: exit %d\n%s", code, errOut)
 	}
 }
+
+// TestMetadataActionFile: the bake file docker/metadata-action writes
+// (JSON, a target "docker-metadata-action" with tags, labels, annotations
+// in bake's list form and args) is laid on the spec with -f and read by a
+// target that inherits it, as bake users write.
+func TestMetadataActionFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("Dockerfile", "FROM scratch\nARG DOCKER_META_VERSION\n")
+	write("bakeplan.hcl", `target "docker-metadata-action" {}
+target "app" {
+  inherits  = [target.docker-metadata-action]
+  labels    = { team = "core" }
+  platforms = ["linux/amd64", "linux/arm64"]
+}
+group "default" {
+  targets = [target.app]
+}
+`)
+	write("docker-metadata-action.json", `{
+  "target": {
+    "docker-metadata-action": {
+      "tags": ["r.example.com/app:1.2.3", "r.example.com/app:latest"],
+      "labels": {"org.opencontainers.image.version": "1.2.3"},
+      "annotations": ["index:org.opencontainers.image.version=1.2.3", "manifest:org.opencontainers.image.version=1.2.3"],
+      "args": {"DOCKER_META_VERSION": "1.2.3"}
+    }
+  }
+}
+`)
+	out, errOut, code := bakeplan(t, "plan", "--offline", "--json", "-f", filepath.Join(dir, "bakeplan.hcl"), "-f", filepath.Join(dir, "docker-metadata-action.json"))
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	var p plan.Plan
+	if err := json.Unmarshal([]byte(out), &p); err != nil {
+		t.Fatal(err)
+	}
+	b := p.Step("build.app").Build
+	got := fmt.Sprint(b.Tags, b.Labels, b.Annotations, b.Args)
+	want := "[r.example.com/app:1.2.3 r.example.com/app:latest] map[org.opencontainers.image.version:1.2.3 team:core] map[index:org.opencontainers.image.version:1.2.3 manifest:org.opencontainers.image.version:1.2.3] map[DOCKER_META_VERSION:1.2.3]"
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
