@@ -187,7 +187,8 @@ func compile(ctx context.Context, s *spec.Spec, opts Options) (*compilation, *pl
 		}
 		return now()
 	})
-	maps.Copy(c.funcs, bakeOwnFunctions(envValue(opts.Environ, "HOME")))
+	home, _ := lookupEnv(opts.Environ, "HOME")
+	maps.Copy(c.funcs, bakeOwnFunctions(home))
 
 	overrides, diags := parseOverrides(opts.Sets)
 	c.overrides = overrides
@@ -223,24 +224,23 @@ func compile(ctx context.Context, s *spec.Spec, opts Options) (*compilation, *pl
 	return c, p, diags
 }
 
-// envValue is KEY's value in environ, or "".
-func envValue(environ []string, key string) string {
+// lookupEnv is KEY's value in environ, as os.LookupEnv reads the
+// process's.
+func lookupEnv(environ []string, key string) (string, bool) {
 	for _, kv := range environ {
 		if v, ok := strings.CutPrefix(kv, key+"="); ok {
-			return v
+			return v, true
 		}
 	}
-	return ""
+	return "", false
 }
 
 // clockFromEnv honours SOURCE_DATE_EPOCH, the reproducible-builds convention.
 func clockFromEnv(environ []string) func() time.Time {
-	for _, kv := range environ {
-		if v, ok := strings.CutPrefix(kv, "SOURCE_DATE_EPOCH="); ok {
-			if sec, err := strconv.ParseInt(v, 10, 64); err == nil {
-				t := time.Unix(sec, 0).UTC()
-				return func() time.Time { return t }
-			}
+	if v, ok := lookupEnv(environ, "SOURCE_DATE_EPOCH"); ok {
+		if sec, err := strconv.ParseInt(v, 10, 64); err == nil {
+			t := time.Unix(sec, 0).UTC()
+			return func() time.Time { return t }
 		}
 	}
 	return time.Now

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,16 +53,14 @@ func (c *compilation) evalRelease() hcl.Diagnostics {
 		allowDirty = v.True()
 	}
 	rel := &releaseDecl{declRange: rb.DeclRange}
-	for _, kv := range c.opts.Environ {
-		if v, ok := strings.CutPrefix(kv, "SOURCE_DATE_EPOCH="); ok {
-			sec, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || sec < 0 {
-				return bad(rb.DeclRange, "Invalid SOURCE_DATE_EPOCH", "SOURCE_DATE_EPOCH in the environment is %q; it must be a whole number of seconds since 1970.", v)
-			}
-			rel.epoch, rel.source = sec, "SOURCE_DATE_EPOCH in the environment"
-			c.release = rel
-			return nil
+	if v, ok := lookupEnv(c.opts.Environ, "SOURCE_DATE_EPOCH"); ok {
+		sec, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || sec < 0 {
+			return bad(rb.DeclRange, "Invalid SOURCE_DATE_EPOCH", "SOURCE_DATE_EPOCH in the environment is %q; it must be a whole number of seconds since 1970.", v)
 		}
+		rel.epoch, rel.source = sec, "SOURCE_DATE_EPOCH in the environment"
+		c.release = rel
+		return nil
 	}
 	e := rb.SourceDateEpoch
 	if e == nil {
@@ -182,22 +181,13 @@ func (c *compilation) resolveRelease(r *resolved) hcl.Diagnostics {
 		}
 		seen[typ] = true
 		for k, allowed := range params {
-			if val, set := m[k]; set && allowed != nil && !contains(allowed, val) {
+			if val, set := m[k]; set && allowed != nil && !slices.Contains(allowed, val) {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid attestation", Detail: fmt.Sprintf("The %s attestation's %s is %s, not %q.", typ, k, strings.Join(allowed, " or "), val), Subject: rng.Ptr()})
 			}
 		}
 		r.build.Attest = append(r.build.Attest, m)
 	}
 	return diags
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // unpinnedInRelease refuses, in release builds, every image that is not
@@ -229,7 +219,7 @@ func (c *compilation) unpinnedInRelease(rs []*resolved, builds [][]*plan.Build, 
 					byKey[key] = f
 					order = append(order, f)
 				}
-				if !contains(f.targets, r.in.name) {
+				if !slices.Contains(f.targets, r.in.name) {
 					f.targets = append(f.targets, r.in.name)
 				}
 			}
