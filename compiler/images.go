@@ -13,7 +13,6 @@ import (
 	"github.com/bakeplan/bakeplan/lockfile"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/containerd/platforms"
-	"github.com/distribution/reference"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -178,21 +177,11 @@ func (c *compilation) lockGaps(steps []*plan.Step) hcl.Diagnostics {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagWarning,
 					Summary:  LockGap,
-					Detail:   fmt.Sprintf("%s pulls %s for %s, which the lock's pin of it does not list; run bakeplan lock to check that the pinned index holds %s and record it.", st.ID, familiar(img.Ref), p, p),
+					Detail:   fmt.Sprintf("%s pulls %s for %s, which the lock's pin of it does not list; run bakeplan lock to check that the pinned index holds %s and record it.", st.ID, img.Familiar(), p, p),
 					Subject:  pin.DeclRange.Ptr(),
 				})
 			}
 		}
 	}
 	return diags
-}
-
-// familiar is a reference as people write it: golang:1.26 for
-// docker.io/library/golang:1.26.
-func familiar(ref string) string {
-	named, err := reference.ParseNormalizedNamed(ref)
-	if err != nil {
-		return ref
-	}
-	return reference.FamiliarString(named)
 }

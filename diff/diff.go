@@ -526,10 +526,7 @@ func pinText(img *plan.Image) string {
 	if img.Digest == "" {
 		return "unpinned"
 	}
-	if algo, hex, ok := strings.Cut(img.Digest, ":"); ok && len(hex) > 12 {
-		return algo + ":" + hex[:12] + "…"
-	}
-	return img.Digest
+	return plan.ShortDigest(img.Digest)
 }
 
 // imageText is an image as a diff lists it: what it is and for which

@@ -313,11 +313,24 @@ type Image struct {
 
 // Familiar is the reference as people write it: golang:1.26 for
 // docker.io/library/golang:1.26.
-func (i *Image) Familiar() string {
-	if rest, ok := strings.CutPrefix(i.Ref, "docker.io/"); ok {
+func (i *Image) Familiar() string { return FamiliarRef(i.Ref) }
+
+// FamiliarRef is a normalized reference as people write it: golang:1.26
+// for docker.io/library/golang:1.26.
+func FamiliarRef(ref string) string {
+	if rest, ok := strings.CutPrefix(ref, "docker.io/"); ok {
 		return strings.TrimPrefix(rest, "library/")
 	}
-	return i.Ref
+	return ref
+}
+
+// ShortDigest abbreviates a digest for a line of prose:
+// sha256:ab12ab12ab12… (a reader compares the plan's whole digests).
+func ShortDigest(d string) string {
+	if algo, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
+		return algo + ":" + hex[:12] + "…"
+	}
+	return d
 }
 
 // Drifted says whether an online plan found the image's tag moved away

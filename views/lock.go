@@ -17,7 +17,7 @@ import (
 func Lock(w io.Writer, changes []pins.Change, file string, wrote bool) {
 	var add, change, remove int
 	for _, c := range changes {
-		name := (&plan.Image{Ref: c.Ref}).Familiar()
+		name := plan.FamiliarRef(c.Ref)
 		switch c.Action {
 		case "add":
 			add++

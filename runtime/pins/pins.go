@@ -88,7 +88,7 @@ func (r *Resolver) Pin(ctx context.Context, ref, at string, plats []string) (*lo
 	for _, p := range plats {
 		m, err := pick(idx, p)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", lockfileFamiliar(ref), err)
+			return nil, fmt.Errorf("%s: %w", plan.FamiliarRef(ref), err)
 		}
 		img.Platforms[p] = m
 	}
@@ -113,7 +113,7 @@ func singlePlatform(ctx context.Context, f remotes.Fetcher, desc ocispec.Descrip
 			return err
 		}
 		if !platforms.Only(want).Match(has) {
-			return fmt.Errorf("%s: the image is for %s only, and the builds pull it for %s", lockfileFamiliar(ref), platforms.Format(has), p)
+			return fmt.Errorf("%s: the image is for %s only, and the builds pull it for %s", plan.FamiliarRef(ref), platforms.Format(has), p)
 		}
 	}
 	return nil
@@ -162,10 +162,6 @@ func fetchJSON(ctx context.Context, f remotes.Fetcher, desc ocispec.Descriptor, 
 		return err
 	}
 	return json.Unmarshal(b, v)
-}
-
-func lockfileFamiliar(ref string) string {
-	return (&plan.Image{Ref: ref}).Familiar()
 }
 
 // Wanted is what a plan's builds pull: each lockable reference (by tag,
@@ -219,7 +215,7 @@ func Check(ctx context.Context, p *plan.Plan, r *Resolver) error {
 			case errors.Is(err, ErrNotFound):
 				d = "none"
 			case err != nil:
-				return fmt.Errorf("checking the pin of %s: %w", lockfileFamiliar(ref), err)
+				return fmt.Errorf("checking the pin of %s: %w", plan.FamiliarRef(ref), err)
 			}
 			now[i] = d
 			return nil

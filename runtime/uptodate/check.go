@@ -209,7 +209,7 @@ func decide(now Record, tags []*published) *plan.BuildStatus {
 		case !pt.exists:
 			reasons = append(reasons, fmt.Sprintf("tag %s missing", pt.tag))
 		case holder != nil && pt.digest != holder.digest:
-			reasons = append(reasons, fmt.Sprintf("tag %s points at %s, not %s", pt.tag, short(pt.digest), short(holder.digest)))
+			reasons = append(reasons, fmt.Sprintf("tag %s points at %s, not %s", pt.tag, plan.ShortDigest(pt.digest), plan.ShortDigest(holder.digest)))
 		}
 	}
 	if holder != nil && sameRepository(holder.tag, tags) {
@@ -220,7 +220,7 @@ func decide(now Record, tags []*published) *plan.BuildStatus {
 			continue
 		}
 		if !pt.hasRecord {
-			reasons = append(reasons, fmt.Sprintf("%s (%s) carries no bakeplan input record", pt.tag, short(pt.digest)))
+			reasons = append(reasons, fmt.Sprintf("%s (%s) carries no bakeplan input record", pt.tag, plan.ShortDigest(pt.digest)))
 		} else {
 			reasons = append(reasons, Reasons(pt.record, now)...)
 		}

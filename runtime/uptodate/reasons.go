@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/bakeplan/bakeplan/plan"
 )
 
 // mostFiles is how many changed files a reason names.
@@ -61,7 +63,7 @@ func Reasons(old, now Record) []string {
 		case n == "":
 			out = append(out, fmt.Sprintf("base %s removed", familiar(k)))
 		default:
-			out = append(out, fmt.Sprintf("base %s %s → %s", familiar(k), short(o), short(n)))
+			out = append(out, fmt.Sprintf("base %s %s → %s", familiar(k), plan.ShortDigest(o), plan.ShortDigest(n)))
 		}
 	}
 	if len(out) == 0 {
@@ -126,15 +128,5 @@ func familiar(ref string) string {
 	if rest, ok := strings.CutPrefix(ref, "syntax "); ok {
 		prefix, ref = "frontend ", rest
 	}
-	if rest, ok := strings.CutPrefix(ref, "docker.io/"); ok {
-		ref = strings.TrimPrefix(rest, "library/")
-	}
-	return prefix + ref
-}
-
-func short(d string) string {
-	if algo, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
-		return algo + ":" + hex[:12] + "…"
-	}
-	return d
+	return prefix + plan.FamiliarRef(ref)
 }
