@@ -232,7 +232,10 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 		return nil, diags
 	}
 	withDependencies(steps)
-	diags = append(diags, c.lockGaps(steps)...)
+	if !c.opts.Locking {
+		// bakeplan lock is what fills the gaps these warnings point at.
+		diags = append(diags, c.lockGaps(steps)...)
+	}
 	ordered, err := plan.Order(steps)
 	if err != nil {
 		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Internal error", Detail: err.Error()})

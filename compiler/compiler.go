@@ -86,7 +86,8 @@ type Options struct {
 	// checked either way.
 	Select []string
 	// Locking plans for bakeplan lock, which pins the images a release
-	// refuses unpinned: they are not refused.
+	// refuses unpinned and fills the gaps of pins that lack a platform:
+	// neither is reported.
 	Locking bool
 	// Sets are --set PATTERN.KEY=VALUE overrides, applied to the matching
 	// targets as evaluated, in order, as bake's --set.

@@ -115,10 +115,6 @@ func (c *compilation) dockerfileLine(r *resolved, line int) hcl.Range {
 	return hcl.Range{Filename: name, Start: hcl.Pos{Line: line, Column: 1, Byte: start}, End: hcl.Pos{Line: line, Column: 1 + end - start, Byte: end}}
 }
 
-// LockGap is the summary of the warning about a pin that lacks a platform
-// the builds pull; bakeplan lock, which fills the gap, leaves it out.
-const LockGap = "Lock file lacks a platform"
-
 // pin is the lock's pin of a normalized reference, or nil.
 func (c *compilation) pin(ref string) *lockfile.Image {
 	if c.opts.Lock == nil {
@@ -176,7 +172,7 @@ func (c *compilation) lockGaps(steps []*plan.Step) hcl.Diagnostics {
 				seen[img.Ref+" "+p] = true
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagWarning,
-					Summary:  LockGap,
+					Summary:  "Lock file lacks a platform",
 					Detail:   fmt.Sprintf("%s pulls %s for %s, which the lock's pin of it does not list; run bakeplan lock to check that the pinned index holds %s and record it.", st.ID, img.Familiar(), p, p),
 					Subject:  pin.DeclRange.Ptr(),
 				})

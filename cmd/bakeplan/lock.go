@@ -6,13 +6,11 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/bakeplan/bakeplan/compiler"
 	"github.com/bakeplan/bakeplan/internal/atomicfile"
 	"github.com/bakeplan/bakeplan/lockfile"
 	"github.com/bakeplan/bakeplan/project"
 	"github.com/bakeplan/bakeplan/runtime/pins"
 	"github.com/bakeplan/bakeplan/views"
-	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 )
 
@@ -52,14 +50,7 @@ and plan shows a tag that moved away from its pin.`,
 			if err != nil {
 				return err
 			}
-			// lock is what fills the gaps these warnings point at.
-			var diags hcl.Diagnostics
-			for _, d := range c.Diags {
-				if d.Summary != compiler.LockGap {
-					diags = append(diags, d)
-				}
-			}
-			if err := g.reportFiles(c.Files, diags); err != nil {
+			if err := g.reportFiles(c.Files, c.Diags); err != nil {
 				return err
 			}
 			lock, changes, err := project.UpdateLock(cmd.Context(), c, pins.UpdateOptions{Upgrade: upgrade, Refs: args})
