@@ -118,7 +118,7 @@ func Requests(p *plan.Plan, opts Options) ([]*solve.Request, error) {
 		}
 		r, err := solve.NewRequest(st, solve.Options{
 			SpecDir: opts.SpecDir, Endpoint: ep.String(), DockerEndpoint: ep.Docker, InsecureRegistries: insecure,
-			Release: p.Release, Record: record(p, st, opts.Files),
+			Release: p.Release, Record: uptodate.RecordOf(p, st, opts.Files).Annotations(),
 		})
 		if err != nil {
 			return nil, err
@@ -126,21 +126,6 @@ func Requests(p *plan.Plan, opts Options) ([]*solve.Request, error) {
 		out = append(out, r)
 	}
 	return out, nil
-}
-
-// record is the annotations that carry st's input record on its image.
-func record(p *plan.Plan, st *plan.Step, files uptodate.Files) map[string]string {
-	var list map[string]string
-	if files != nil {
-		list, _ = files(st)
-	}
-	deps := map[string]string{}
-	for _, e := range st.Needs {
-		if dep := p.Step(e.Step); e.Kind == plan.EdgeData && dep != nil && dep.Build != nil {
-			deps[e.Name] = dep.Build.InputDigest
-		}
-	}
-	return uptodate.NewRecord(st.Build, list, deps).Annotations()
 }
 
 // skips says whether the run sends no solve for st: the plan found its

@@ -52,8 +52,7 @@ func Check(ctx context.Context, p *plan.Plan, specDir string, files Files) error
 			state := readState(file)
 			for _, st := range p.Steps {
 				if st.Build != nil && onlyLocal(st.Build) {
-					now, _ := current(p, st, files)
-					st.Build.Status = checkLocal(state, specDir, st, now)
+					st.Build.Status = checkLocal(state, specDir, st, RecordOf(p, st, files))
 				}
 			}
 		}
@@ -95,11 +94,7 @@ func Check(ctx context.Context, p *plan.Plan, specDir string, files Files) error
 		return err
 	}
 	for _, j := range jobs {
-		now, err := current(p, j.st, files)
-		if err != nil {
-			return err
-		}
-		j.st.Build.Status = decide(now, j.tags)
+		j.st.Build.Status = decide(RecordOf(p, j.st, files), j.tags)
 	}
 	return nil
 }
@@ -116,8 +111,10 @@ func onlyPushes(b *plan.Build) bool {
 	return b.Push
 }
 
-// current is the record of st now.
-func current(p *plan.Plan, st *plan.Step, files Files) (Record, error) {
+// RecordOf is the record of st's inputs now: what apply puts on the image
+// it pushes (or in the local state), and what plan compares with the
+// published one.
+func RecordOf(p *plan.Plan, st *plan.Step, files Files) Record {
 	deps := map[string]string{}
 	for _, e := range st.Needs {
 		if e.Kind == plan.EdgeData {
@@ -133,7 +130,7 @@ func current(p *plan.Plan, st *plan.Step, files Files) (Record, error) {
 			list = nil // the record then counts nothing; reasons say so
 		}
 	}
-	return NewRecord(st.Build, list, deps), nil
+	return NewRecord(st.Build, list, deps)
 }
 
 // manifestTypes are the manifests a tag may point at.

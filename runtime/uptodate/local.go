@@ -111,8 +111,7 @@ func SaveLocal(p *plan.Plan, specDir string, built []string, files Files) error 
 		if st == nil || st.Build == nil || !onlyLocal(st.Build) {
 			continue
 		}
-		now, _ := current(p, st, files)
-		lb := &localBuild{Record: now, Outputs: map[string]string{}}
+		lb := &localBuild{Record: RecordOf(p, st, files), Outputs: map[string]string{}}
 		for _, o := range st.Build.Outputs {
 			d, err := outputDigest(specDir, o)
 			if err != nil {
