@@ -99,15 +99,6 @@ DOCKER_HOST (or Docker's default socket).`,
 				}
 				p = checked
 			}
-			if offline {
-				// An offline run reads no registry, so it trusts no
-				// up-to-date finding, not even a saved plan's: it builds.
-				for _, st := range p.Steps {
-					if st.Build != nil {
-						st.Build.Status = nil
-					}
-				}
-			}
 			if !offline {
 				if !probed {
 					c := *comp
@@ -140,8 +131,11 @@ DOCKER_HOST (or Docker's default socket).`,
 				return err
 			}
 			opts.Files = project.ContextFiles(comp.FS, comp.SpecDir)
-			if rebuild != nil {
-				opts.Rebuild = rebuild
+			opts.Rebuild = rebuild
+			if offline {
+				// An offline run reads no registry, so it trusts no
+				// up-to-date finding, not even a saved plan's: it builds.
+				opts.Rebuild = []string{"*"}
 			}
 			opts.Env = endpoint.Env{BuildkitHost: g.getenv("BUILDKIT_HOST"), DockerHost: g.getenv("DOCKER_HOST")}
 			opts.Out = g.streams.err
