@@ -109,6 +109,8 @@ type Compiled struct {
 	SpecDir string // within FS
 	// Lock is the lock file the spec was compiled with, when it has one.
 	Lock *lockfile.Lock
+
+	files *contextFiles // made on first use (ContextFiles); copies share it
 }
 
 // readSpec reads a spec file; errors name it as given.
@@ -164,6 +166,7 @@ func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 	}
 	sens := &compiler.Sensitive{}
 	c := &Compiled{FS: src.FS, SpecDir: path.Dir(src.SpecPath)}
+	c.files = newContextFiles(c.FS, c.SpecDir)
 	done := func() (*Compiled, error) {
 		c.Files = sens.MaskFiles(parser.Files())
 		if src.Path != "" {

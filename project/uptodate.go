@@ -5,28 +5,82 @@ import (
 	"errors"
 	"io/fs"
 	"path"
+	"sync"
 
 	"github.com/bakeplan/bakeplan/compiler/inputs"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/runtime/uptodate"
 )
 
-// ContextFiles lists a build's main context as its digest counts it,
-// path to content digest, reading fsys (where the spec's directory is
-// specDir).
-func ContextFiles(fsys fs.FS, specDir string) uptodate.Files {
-	h := inputs.New(fsys)
-	return func(st *plan.Step) (map[string]string, error) {
-		b := st.Build
-		if b == nil || b.Context == "" {
-			return nil, errors.New("no context")
-		}
-		dockerfile := ""
-		if b.Dockerfile != "" {
-			dockerfile = path.Join(specDir, b.Dockerfile)
-		}
-		return h.ContextFiles(path.Join(specDir, b.Context), dockerfile)
+// contextFiles lists the files of builds' contexts as their digests count
+// them, path to content digest, each context once: a run lists a build's
+// context for plan's check and again for the record apply writes.
+type contextFiles struct {
+	h       *inputs.Hasher
+	specDir string // within the FS
+
+	mu   sync.Mutex
+	memo map[string]listing
+}
+
+type listing struct {
+	files map[string]string
+	err   error
+}
+
+func newContextFiles(fsys fs.FS, specDir string) *contextFiles {
+	return &contextFiles{h: inputs.New(fsys), specDir: specDir, memo: map[string]listing{}}
+}
+
+// input lists a context input of st: its own .dockerignore decides, or for
+// the main context the Dockerfile's, as for its digest.
+func (f *contextFiles) input(in *plan.Input, st *plan.Step) (map[string]string, error) {
+	if in.Path == "" {
+		return nil, errors.New("no files")
 	}
+	dockerfile := ""
+	if in.Kind == "context" && st.Build.Dockerfile != "" {
+		dockerfile = path.Join(f.specDir, st.Build.Dockerfile)
+	}
+	dir := path.Join(f.specDir, in.Path)
+	key := dir + "\x00" + dockerfile
+	f.mu.Lock()
+	l, ok := f.memo[key]
+	f.mu.Unlock()
+	if !ok {
+		l.files, l.err = f.h.ContextFiles(dir, dockerfile)
+		f.mu.Lock()
+		f.memo[key] = l
+		f.mu.Unlock()
+	}
+	return l.files, l.err
+}
+
+// build lists st's main context.
+func (f *contextFiles) build(st *plan.Step) (map[string]string, error) {
+	if st.Build != nil {
+		for _, in := range st.Build.Inputs {
+			if in.Kind == "context" {
+				return f.input(in, st)
+			}
+		}
+	}
+	return nil, errors.New("no context")
+}
+
+// InputFiles lists a context input of a build read from fsys (where the
+// spec's directory is specDir), for naming the files that changed.
+func InputFiles(fsys fs.FS, specDir string) func(in *plan.Input, st *plan.Step) (map[string]string, error) {
+	return newContextFiles(fsys, specDir).input
+}
+
+// ContextFiles lists a build's main context, path to content digest, for
+// its input record; each context is listed once per compilation.
+func (c *Compiled) ContextFiles() uptodate.Files {
+	if c.files == nil {
+		c.files = newContextFiles(c.FS, c.SpecDir)
+	}
+	return c.files.build
 }
 
 // CheckPublished asks the registries whether each pushed build of c's plan
@@ -37,5 +91,5 @@ func CheckPublished(ctx context.Context, c *Compiled, specDir string) error {
 	if c.Plan == nil || c.FS == nil {
 		return nil
 	}
-	return uptodate.Check(ctx, c.Plan, specDir, ContextFiles(c.FS, c.SpecDir))
+	return uptodate.Check(ctx, c.Plan, specDir, c.ContextFiles())
 }

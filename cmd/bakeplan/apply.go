@@ -130,7 +130,7 @@ DOCKER_HOST (or Docker's default socket).`,
 			if opts.SpecDir, err = g.specDir(); err != nil {
 				return err
 			}
-			opts.Files = project.ContextFiles(comp.FS, comp.SpecDir)
+			opts.Files = comp.ContextFiles()
 			opts.Rebuild = rebuild
 			if offline {
 				// An offline run reads no registry, so it trusts no

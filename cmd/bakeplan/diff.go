@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 
-	"github.com/bakeplan/bakeplan/compiler/inputs"
 	"github.com/bakeplan/bakeplan/diff"
 	diffrender "github.com/bakeplan/bakeplan/diff/render"
 	"github.com/bakeplan/bakeplan/internal/gitfs"
@@ -113,7 +111,7 @@ type side struct {
 	label   string
 	fsys    fs.FS // nil for a saved plan: its files are not at hand
 	specDir string
-	hasher  *inputs.Hasher
+	list    func(in *plan.Input, st *plan.Step) (map[string]string, error)
 	closeFn func()
 }
 
@@ -125,17 +123,13 @@ func (s *side) close() {
 
 // files lists the files of a context input, for naming what changed.
 func (s *side) files(in *plan.Input, st *plan.Step) (map[string]string, error) {
-	if s.fsys == nil || in.Path == "" {
+	if s.fsys == nil {
 		return nil, errors.New("no files")
 	}
-	if s.hasher == nil {
-		s.hasher = inputs.New(s.fsys)
+	if s.list == nil {
+		s.list = project.InputFiles(s.fsys, s.specDir)
 	}
-	dockerfile := ""
-	if in.Kind == "context" && st.Build.Dockerfile != "" {
-		dockerfile = path.Join(s.specDir, st.Build.Dockerfile)
-	}
-	return s.hasher.ContextFiles(path.Join(s.specDir, in.Path), dockerfile)
+	return s.list(in, st)
 }
 
 // side resolves an argument: a saved plan, a spec file, a git revision, or
