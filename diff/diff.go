@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bakeplan/bakeplan/internal/keys"
 	"github.com/bakeplan/bakeplan/plan"
 )
 
@@ -338,7 +339,7 @@ func needsList(es []plan.Edge) []string {
 func compareSteps(b, h *plan.Step) []*Change {
 	bf, hf := flatten(b), flatten(h)
 	var out []*Change
-	for _, p := range unionKeys(bf, hf) {
+	for _, p := range keys.Union(bf, hf) {
 		bv, inB := bf[p]
 		hv, inH := hf[p]
 		switch {
@@ -387,29 +388,10 @@ func newChange(p, action string, b, h value) *Change {
 
 func attrChanges(b, h map[string]value, action string) []*Change {
 	var out []*Change
-	for _, p := range unionKeys(b, h) {
+	for _, p := range keys.Union(b, h) {
 		out = append(out, newChange(p, action, b[p], h[p]))
 	}
 	return out
-}
-
-func unionKeys(a, b map[string]value) []string {
-	seen := map[string]bool{}
-	var keys []string
-	for k := range a {
-		if !seen[k] {
-			seen[k] = true
-			keys = append(keys, k)
-		}
-	}
-	for k := range b {
-		if !seen[k] {
-			seen[k] = true
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func setDiff(before, after []string) (added, removed []string) {
@@ -556,7 +538,7 @@ func changedFiles(b, h *plan.Step, old, in *plan.Input, opts Options) string {
 		return ""
 	}
 	var changed []string
-	for _, f := range unionStrings(bf, hf) {
+	for _, f := range keys.Union(bf, hf) {
 		bd, inB := bf[f]
 		hd, inH := hf[f]
 		switch {
@@ -573,22 +555,6 @@ func changedFiles(b, h *plan.Step, old, in *plan.Input, opts Options) string {
 		return strings.Join(changed[:most], ", ") + fmt.Sprintf(" and %d more", len(changed)-most)
 	}
 	return strings.Join(changed, ", ")
-}
-
-func unionStrings(a, b map[string]string) []string {
-	seen := map[string]bool{}
-	var keys []string
-	for k := range a {
-		seen[k] = true
-		keys = append(keys, k)
-	}
-	for k := range b {
-		if !seen[k] {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // Stale lists what changed between a saved plan and the plan its inputs give

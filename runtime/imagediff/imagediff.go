@@ -15,12 +15,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
+	"github.com/bakeplan/bakeplan/internal/keys"
 	"github.com/containerd/containerd/v2/core/remotes"
 	"github.com/containerd/containerd/v2/pkg/archive/compression"
 	"github.com/containerd/platforms"
@@ -269,7 +268,7 @@ func typeName(t byte) string {
 func diffFiles(a, b map[string]entry) ([]FileDiff, int) {
 	var out []FileDiff
 	more := 0
-	paths := unionKeys(a, b)
+	paths := keys.Union(a, b)
 	for _, p := range paths {
 		ae, inA := a[p]
 		be, inB := b[p]
@@ -301,18 +300,6 @@ func diffFiles(a, b map[string]entry) ([]FileDiff, int) {
 	return out, more
 }
 
-// unionKeys is the keys of a and b, sorted, each once.
-func unionKeys[V any](a, b map[string]V) []string {
-	keys := slices.Sorted(maps.Keys(a))
-	for k := range b {
-		if _, ok := a[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // diffValues compares two JSON values field by field: "created",
 // "config.Env[1]", "history[2].created".
 func diffValues(path string, a, b any) []Change {
@@ -320,7 +307,7 @@ func diffValues(path string, a, b any) []Change {
 	bm, bok := b.(map[string]any)
 	if aok && bok {
 		var out []Change
-		for _, k := range unionKeys(am, bm) {
+		for _, k := range keys.Union(am, bm) {
 			p := k
 			if path != "" {
 				p = path + "." + k

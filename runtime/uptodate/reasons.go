@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bakeplan/bakeplan/internal/keys"
 	"github.com/bakeplan/bakeplan/plan"
 )
 
@@ -24,12 +25,12 @@ func Reasons(old, now Record) []string {
 	if old.Context != now.Context {
 		out = append(out, contextReason(old, now))
 	}
-	for _, k := range union(old.Contexts, now.Contexts) {
+	for _, k := range keys.Union(old.Contexts, now.Contexts) {
 		if old.Contexts[k] != now.Contexts[k] {
 			out = append(out, fmt.Sprintf("named context %s changed", k))
 		}
 	}
-	for _, k := range union(old.Args, now.Args) {
+	for _, k := range keys.Union(old.Args, now.Args) {
 		o, inOld := old.Args[k]
 		n, inNow := now.Args[k]
 		switch {
@@ -54,7 +55,7 @@ func Reasons(old, now Record) []string {
 			out = append(out, fmt.Sprintf("platform %s removed", p))
 		}
 	}
-	for _, k := range union(old.Images, now.Images) {
+	for _, k := range keys.Union(old.Images, now.Images) {
 		o, n := old.Images[k], now.Images[k]
 		switch {
 		case o == n:
@@ -86,7 +87,7 @@ func contextReason(old, now Record) string {
 		return fmt.Sprintf("context %s changed (%d files listed; too many to name)", where, n)
 	}
 	var changed []string
-	for _, p := range union(old.Files, now.Files) {
+	for _, p := range keys.Union(old.Files, now.Files) {
 		if old.Files[p] != now.Files[p] {
 			changed = append(changed, p)
 		}
@@ -103,17 +104,6 @@ func contextReason(old, now Record) string {
 		noun = "file"
 	}
 	return fmt.Sprintf("context %s changed (%d %s: %s)", where, len(changed), noun, strings.Join(names, ", "))
-}
-
-func union(a, b map[string]string) []string {
-	keys := sortedKeys(a)
-	for _, k := range sortedKeys(b) {
-		if _, ok := a[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 func orNone(s string) string {

@@ -8,8 +8,6 @@ package uptodate
 
 import (
 	"encoding/json"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/bakeplan/bakeplan/plan"
@@ -148,6 +146,3 @@ func parseRecord(annotations map[string]string) (Record, bool) {
 	}
 	return r, true
 }
-
-// sortedKeys is m's keys in order.
-func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
