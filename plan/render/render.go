@@ -469,11 +469,7 @@ func mapText(m map[string]string) string {
 
 // joinMap renders a map in key order, one formatted entry per key.
 func joinMap(m map[string]string, sep string, entry func(k, v string) string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := sortedKeys(m)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = entry(k, m[k])
