@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/bakeplan/bakeplan/internal/imageref"
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -369,8 +370,8 @@ func (f *File) analyze(b Build) (*Result, error) {
 			if plat == nil {
 				plat = plats[j]
 			}
-		case len(b.Contexts) > 0 && b.Contexts[contextKey(base)]:
-			res.Contexts[contextKey(base)] = true
+		case len(b.Contexts) > 0 && b.Contexts[imageref.ContextName(base)]:
+			res.Contexts[imageref.ContextName(base)] = true
 		case strings.EqualFold(base, "scratch"):
 		default:
 			if base == "" {
@@ -473,8 +474,8 @@ func (f *File) from(ref string, loc []parser.Range, i int, lex *shell.Lex, env s
 		}
 		return visit(j, stack)
 	}
-	if len(b.Contexts) > 0 && b.Contexts[contextKey(v)] {
-		res.Contexts[contextKey(v)] = true
+	if len(b.Contexts) > 0 && b.Contexts[imageref.ContextName(v)] {
+		res.Contexts[imageref.ContextName(v)] = true
 		return nil
 	}
 	if _, err := reference.ParseNormalizedNamed(v); err != nil {
@@ -509,15 +510,4 @@ func envOf(maps ...map[string]string) shell.EnvGetter {
 		}
 	}
 	return shell.EnvsFromSlice(kv)
-}
-
-// contextKey is the named context that stands in for an image reference,
-// as the frontend looks it up: the familiar name without ":latest"
-// (docker.io/library/alpine:latest is "alpine", golang:1.26 stays).
-func contextKey(ref string) string {
-	named, err := reference.ParseNormalizedNamed(ref)
-	if err != nil {
-		return ref
-	}
-	return strings.TrimSuffix(reference.FamiliarString(named), ":latest")
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/distribution/reference"
 
+	"github.com/bakeplan/bakeplan/internal/imageref"
 	"github.com/bakeplan/bakeplan/plan"
 )
 
@@ -123,7 +124,7 @@ func pinImages(b *plan.Build, a map[string]string) {
 			a["build-arg:BUILDKIT_SYNTAX"] = at
 			continue
 		}
-		key := "context:" + contextName(img.Ref)
+		key := "context:" + imageref.ContextName(img.Ref)
 		if _, set := a[key]; !set {
 			a[key] = "docker-image://" + at
 		}
@@ -143,16 +144,6 @@ func pinned(b *plan.Build, ref string) string {
 		}
 	}
 	return ref
-}
-
-// contextName is the named context the frontend looks an image up as:
-// the familiar reference without ":latest" (golang:1.26, alpine).
-func contextName(ref string) string {
-	named, err := reference.ParseNormalizedNamed(ref)
-	if err != nil {
-		return ref
-	}
-	return strings.TrimSuffix(reference.FamiliarString(named), ":latest")
 }
 
 // NewRequest translates a build step into the solve bakeplan sends.
