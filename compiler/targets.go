@@ -476,7 +476,7 @@ func (c *compilation) evalAttr(in *instance, def spec.AttrDef, ctx *hcl.EvalCont
 		in.failed = true
 		return diags
 	}
-	v, err := fromCSV(def.Name, v)
+	v, err := fromBakeForms(def.Name, v)
 	if err == nil {
 		var conv cty.Value
 		conv, err = convertAttr(v, def.Type)
