@@ -48,13 +48,19 @@ type published struct {
 // real directory, which their paths are relative to.
 func Check(ctx context.Context, p *plan.Plan, specDir string, files Files) error {
 	if specDir != "" {
-		if file, err := StateFile(specDir); err == nil {
-			state := readState(file)
-			for _, st := range p.Steps {
-				if st.Build != nil && onlyLocal(st.Build) {
-					st.Build.Status = checkLocal(state, specDir, st, RecordOf(p, st, files))
-				}
+		var state *localState // read for the first build with local outputs
+		for _, st := range p.Steps {
+			if st.Build == nil || !onlyLocal(st.Build) {
+				continue
 			}
+			if state == nil {
+				file, err := StateFile(specDir)
+				if err != nil {
+					break
+				}
+				state = readState(file)
+			}
+			st.Build.Status = checkLocal(state, specDir, st, RecordOf(p, st, files))
 		}
 	}
 	regs := registry.FromPlan(p)
