@@ -13,7 +13,7 @@ func TestDependencyDirection(t *testing.T) {
 	const mod = "github.com/bakeplan/bakeplan/"
 	allowed := map[string][]string{
 		"spec":                {"internal/par"},
-		"lockfile":            {},
+		"lockfile":            {"internal/imageref"},
 		"plan":                {},
 		"plan/render":         {"plan", "internal/escape"},
 		"compiler/inputs":     {},

@@ -12,8 +12,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bakeplan/bakeplan/internal/imageref"
 	"github.com/containerd/platforms"
-	"github.com/distribution/reference"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
@@ -48,14 +48,7 @@ type Image struct {
 // its tag (":latest" when none is written). ok is false for a reference
 // that carries a digest, which pins itself.
 func Normalize(ref string) (norm string, pinned bool, err error) {
-	named, err := reference.ParseNormalizedNamed(ref)
-	if err != nil {
-		return "", false, err
-	}
-	if _, ok := named.(reference.Digested); ok {
-		return named.String(), true, nil
-	}
-	return reference.TagNameOnly(named).String(), false, nil
+	return imageref.Normalize(ref)
 }
 
 // Parse reads a lock file. Every problem is a diagnostic at its line.

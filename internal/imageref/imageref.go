@@ -21,3 +21,15 @@ func ContextName(ref string) string {
 	}
 	return strings.TrimSuffix(reference.FamiliarString(named), ":latest")
 }
+
+// Normalize is a reference fully qualified, with its tag (":latest" when
+// none is written), as BuildKit resolves it; digested says it carries a
+// digest, which pins it.
+func Normalize(ref string) (norm string, digested bool, err error) {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return "", false, err
+	}
+	_, digested = named.(reference.Digested)
+	return reference.TagNameOnly(named).String(), digested, nil
+}

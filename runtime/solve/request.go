@@ -14,8 +14,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/distribution/reference"
-
 	"github.com/bakeplan/bakeplan/internal/imageref"
 	"github.com/bakeplan/bakeplan/plan"
 )
@@ -133,11 +131,10 @@ func pinImages(b *plan.Build, a map[string]string) {
 
 // pinned is ref with the digest the build's lock pins it to, if any.
 func pinned(b *plan.Build, ref string) string {
-	norm, err := reference.ParseNormalizedNamed(ref)
+	full, _, err := imageref.Normalize(ref)
 	if err != nil {
 		return ref
 	}
-	full := reference.TagNameOnly(norm).String()
 	for _, img := range b.Images {
 		if img.Locked && !img.Syntax && img.Ref == full {
 			return full + "@" + img.Digest
