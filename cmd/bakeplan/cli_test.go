@@ -41,6 +41,20 @@ func fixedPlatform(args []string) []string {
 	return args
 }
 
+// writeFile writes body to dir/name, making the directories it needs, and
+// returns its path.
+func writeFile(t testing.TB, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name+".golden")
@@ -223,12 +237,7 @@ func TestDryRunGolden(t *testing.T) {
 func TestPlanOutInsideContext(t *testing.T) {
 	dir := t.TempDir()
 	spec := filepath.Join(dir, "bakeplan.hcl")
-	write := func(name, body string) {
-		t.Helper()
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(name, body string) { t.Helper(); writeFile(t, dir, name, body) }
 	write("bakeplan.hcl", "target \"app\" {\n  platforms = [\"linux/amd64\"]\n}\n")
 	write("Dockerfile", "FROM scratch\n")
 	write("notes.txt", "precious\n")
@@ -275,14 +284,7 @@ func TestPlanOutInsideContext(t *testing.T) {
 // is not quoted at all when the spec has sensitive variables.
 func TestSensitiveNotInSourceSnippets(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, body string) string {
-		t.Helper()
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, body string) string { t.Helper(); return writeFile(t, dir, name, body) }
 	spec := write("bakeplan.hcl", "variable \"N\" {\n  type = number\n  sensitive = true\n  default = 1\n}\ntarget \"a\" {\n}\n")
 	write("Dockerfile", "FROM scratch\n")
 	for _, body := range []string{"N = \"hunter3-xyz\"\n", "N = hunter3-xyz +\n"} {
@@ -528,12 +530,7 @@ func TestDockerfileDiagnostics(t *testing.T) {
 // saved plan records its overrides and goes stale when one changes.
 func TestSpecFilesMerge(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, body string) {
-		t.Helper()
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(name, body string) { t.Helper(); writeFile(t, dir, name, body) }
 	write("Dockerfile", "FROM scratch\nARG A B C\n")
 	write("bakeplan.hcl", `variable "TAG" {
   default = "1"
@@ -629,12 +626,7 @@ func TestSetRecordedInThePlan(t *testing.T) {
 // target that inherits it, as bake users write.
 func TestMetadataActionFile(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, body string) {
-		t.Helper()
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(name, body string) { t.Helper(); writeFile(t, dir, name, body) }
 	write("Dockerfile", "FROM scratch\nARG DOCKER_META_VERSION\n")
 	write("bakeplan.hcl", `target "docker-metadata-action" {}
 target "app" {

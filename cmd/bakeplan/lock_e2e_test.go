@@ -13,6 +13,12 @@ import (
 	"github.com/bakeplan/bakeplan/lockfile"
 )
 
+// testBlocks are the builder and registry blocks of an end-to-end spec:
+// the test buildkitd, and the plain test registry.
+func testBlocks(env testenv.Env) string {
+	return fmt.Sprintf("builder \"default\" {\n  endpoint = %q\n}\nregistry \"local\" {\n  host     = %q\n  insecure = true\n}\n", env.Buildkit, env.Registry)
+}
+
 // TestLockPinsBaseImages: an image pushed as base:v1 is locked; when the
 // tag moves to another image, plan --detailed-exitcode exits 2 and names
 // the drift, apply still builds from the locked bytes (and records them in
@@ -21,17 +27,8 @@ func TestLockPinsBaseImages(t *testing.T) {
 	env := testenv.Get(t)
 	base := fmt.Sprintf("%s/e2e-lock-%d/base:v1", env.Registry, time.Now().UnixNano())
 	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	header := fmt.Sprintf("builder \"default\" {\n  endpoint = %q\n}\nregistry \"local\" {\n  host     = %q\n  insecure = true\n}\n", env.Buildkit, env.Registry)
+	write := func(name, body string) string { t.Helper(); return writeFile(t, dir, name, body) }
+	header := testBlocks(env)
 	// The base image, pushed under one tag twice with different content.
 	pushBase := func(marker string) {
 		t.Helper()

@@ -40,9 +40,7 @@ func newReleaseProject(t *testing.T, run string) *releaseProject {
 
 func (rp *releaseProject) write(name, body string) {
 	rp.t.Helper()
-	if err := os.WriteFile(filepath.Join(rp.dir, name), []byte(body), 0o644); err != nil {
-		rp.t.Fatal(err)
-	}
+	writeFile(rp.t, rp.dir, name, body)
 }
 
 // spec writes the spec: builder endpoint, the release block (or none),

@@ -76,17 +76,8 @@ func TestUpToDateBuildsAreSkipped(t *testing.T) {
 	run := fmt.Sprint(time.Now().UnixNano())
 	repo := fmt.Sprintf("%s/e2e-uptodate-%s", env.Registry, run)
 	dir := t.TempDir()
-	write := func(name, body string) {
-		t.Helper()
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	header := fmt.Sprintf("builder \"default\" {\n  endpoint = %q\n}\nregistry \"local\" {\n  host     = %q\n  insecure = true\n}\n", env.Buildkit, env.Registry)
+	write := func(name, body string) { t.Helper(); writeFile(t, dir, name, body) }
+	header := testBlocks(env)
 	// The base image the chain starts from, pushed under one tag twice.
 	pushImage := func(marker string) {
 		t.Helper()
