@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/bakeplan/bakeplan/internal/keys"
+	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/core/remotes"
 	"github.com/containerd/containerd/v2/pkg/archive/compression"
 	"github.com/containerd/platforms"
@@ -89,7 +90,7 @@ type Images struct {
 // Read lists the images top holds.
 func Read(ctx context.Context, b Blobs, top ocispec.Descriptor) (*Images, error) {
 	out := &Images{ByPlatform: map[string]ocispec.Descriptor{}}
-	if !isIndex(top.MediaType) {
+	if !images.IsIndexType(top.MediaType) {
 		var m ocispec.Manifest
 		if err := readJSON(ctx, b, top, &m); err != nil {
 			return nil, fmt.Errorf("reading manifest %s: %w", top.Digest, err)
@@ -113,10 +114,6 @@ func Read(ctx context.Context, b Blobs, top ocispec.Descriptor) (*Images, error)
 		out.ByPlatform[platforms.Format(platforms.Normalize(*d.Platform))] = d
 	}
 	return out, nil
-}
-
-func isIndex(mt string) bool {
-	return mt == ocispec.MediaTypeImageIndex || mt == "application/vnd.docker.distribution.manifest.list.v2+json"
 }
 
 // Change is one value that differs.

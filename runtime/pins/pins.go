@@ -20,6 +20,7 @@ import (
 	"github.com/bakeplan/bakeplan/lockfile"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/runtime/registry"
+	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/core/remotes"
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/containerd/errdefs"
@@ -77,7 +78,7 @@ func (r *Resolver) Pin(ctx context.Context, ref, at string, plats []string) (*lo
 	if err != nil {
 		return nil, fmt.Errorf("fetching %s: %w", target, err)
 	}
-	if !isIndex(desc.MediaType) {
+	if !images.IsIndexType(desc.MediaType) {
 		return img, singlePlatform(ctx, f, desc, ref, plats)
 	}
 	var idx ocispec.Index
@@ -145,10 +146,6 @@ func pick(idx ocispec.Index, p string) (string, error) {
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return m.Less(*cands[i].Platform, *cands[j].Platform) })
 	return cands[0].Digest.String(), nil
-}
-
-func isIndex(mt string) bool {
-	return mt == ocispec.MediaTypeImageIndex || mt == "application/vnd.docker.distribution.manifest.list.v2+json"
 }
 
 func fetchJSON(ctx context.Context, f remotes.Fetcher, desc ocispec.Descriptor, v any) error {

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/bakeplan/bakeplan/runtime/registry"
+	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/core/remotes"
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/containerd/errdefs"
@@ -194,8 +195,8 @@ func (t *Tagger) merge(ctx context.Context, repo string, sources []Source) (ocis
 		if err != nil {
 			return desc, nil, err
 		}
-		switch desc.MediaType {
-		case ocispecs.MediaTypeImageIndex, "application/vnd.docker.distribution.manifest.list.v2+json":
+		switch {
+		case images.IsIndexType(desc.MediaType):
 			var sub ocispecs.Index
 			if err := json.Unmarshal(body, &sub); err != nil {
 				return desc, nil, fmt.Errorf("reading %s@%s: %w", repo, d, err)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/containerd/containerd/v2/core/images"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/bakeplan/bakeplan/plan"
@@ -142,7 +143,7 @@ func RecordOf(p *plan.Plan, st *plan.Step, files Files) Record {
 // manifestTypes are the manifests a tag may point at.
 var manifestTypes = strings.Join([]string{
 	ocispec.MediaTypeImageIndex, ocispec.MediaTypeImageManifest,
-	"application/vnd.docker.distribution.manifest.list.v2+json", "application/vnd.docker.distribution.manifest.v2+json",
+	images.MediaTypeDockerSchema2ManifestList, images.MediaTypeDockerSchema2Manifest,
 }, ", ")
 
 // read asks the registry what pt's tag points at and what record it has:
