@@ -259,6 +259,20 @@ target "c" {
 			line:    4,
 		},
 		{
+			// linux/386 runs natively on amd64: its analysis finds no RUN
+			// to emulate, which must not stand for linux/arm64's.
+			name:    "emulation after a platform the builder runs itself",
+			p:       project{src: "target \"a\" {\n  platforms = [\"linux/386\", \"linux/arm64\"]\n}\n"},
+			summary: "No builder serves linux/arm64",
+			line:    2,
+		},
+		{
+			name:    "tag written by two targets selected together",
+			p:       project{src: "target \"a\" {\n  tags = [\"r.example.com/app:1\"]\n}\ntarget \"b\" {\n  tags = [\"r.example.com/app:1\"]\n}\n", sel: []string{"a", "b"}},
+			summary: "Tag written by two targets",
+			line:    4,
+		},
+		{
 			name:    "missing context directory",
 			p:       project{src: "target \"a\" {\n  context = \"nope\"\n}\n"},
 			summary: "Context directory not found",

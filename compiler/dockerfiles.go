@@ -200,7 +200,9 @@ func (r *resolved) keepEmulation(key string, e emulation) {
 
 func emulationKey(f *dockerfile.File, p, buildPlat platforms.Platform) string {
 	key := "foreign " + platforms.Format(buildPlat)
-	if f.TargetDependent() {
+	// A platform the builder runs itself (linux/386 on linux/amd64) finds
+	// no RUN to emulate; its result must not stand for foreign ones.
+	if f.TargetDependent() || platforms.Only(buildPlat).Match(p) {
 		key = platforms.Format(p) + " " + key
 	}
 	return key
