@@ -53,7 +53,6 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 		return nil, diags
 	}
 	diags = append(diags, c.checkCycles(all)...)
-	diags = append(diags, checkTagOwners(all)...)
 	for _, r := range all {
 		d := c.assign(r)
 		if !r.abstract {
@@ -68,6 +67,11 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 	}
 	selected, d := c.selection(byIn)
 	diags = append(diags, d...)
+	if !c.opts.All {
+		// Under All (lock, import) every target is planned, but
+		// alternatives sharing a tag are never built in one run.
+		diags = append(diags, checkTagOwners(all, selected)...)
+	}
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -339,15 +343,16 @@ func (c *compilation) named(in *instance) bool {
 	return false
 }
 
-// checkTagOwners refuses two targets that write the same tag: whichever
-// finished last would win. A template (an abstract target, only inherited
-// from) is never built, so it writes no tag: bake files share tags through
-// one, as docker/metadata-action's target is used.
-func checkTagOwners(all []*resolved) hcl.Diagnostics {
+// checkTagOwners refuses two targets built in one run that write the same
+// tag: whichever finished last would win. Targets not selected together
+// may share one (bake files give alternatives such as image and
+// image-cross one tag through a template, as docker/metadata-action's
+// target is used); a template itself is never built.
+func checkTagOwners(all []*resolved, selected map[*resolved]bool) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	owner := map[string]*resolved{}
 	for _, r := range all {
-		if r.abstract {
+		if r.abstract || !selected[r] {
 			continue
 		}
 		for _, t := range r.build.Tags {

@@ -1118,6 +1118,16 @@ func TestCSVForms(t *testing.T) {
 	if fmt.Sprint(secrets) != "[GH_TOKEN:GH_TOKEN netrc:/dev/null npm:NPM_TOKEN]" || fmt.Sprint(ssh) != "[default: deploy:/keys/a+/keys/b]" {
 		t.Errorf("secrets %v, ssh %v", secrets, ssh)
 	}
+	// bake's lone forms: an output directory, a cache reference.
+	lone := mustCompile(t, project{src: `target "app" {
+  output     = ["./bin"]
+  cache_from = ["user/app:cache"]
+  cache_to   = ["type=inline"]
+}
+`}).Step("build.app").Build
+	if got := fmt.Sprint(lone.Outputs[0].Type, " ", lone.Outputs[0].Dest, " ", lone.CacheFrom); got != "local ./bin [map[ref:user/app:cache type:registry]]" {
+		t.Errorf("lone forms: %s", got)
+	}
 	_, diags := project{src: "target \"app\" {\n  secret = [\"id=x,bogus=1\"]\n}\n"}.compile(t)
 	if !diags.HasErrors() || !strings.Contains(diags.Error(), "a secret takes id, env and src, not bogus") {
 		t.Errorf("a malformed CSV secret: %v", diags)
@@ -1268,5 +1278,31 @@ target "cached" {
 	_, diags := project{src: "target \"a\" {\n  output = [\"type=image\"]\n}\n"}.compile(t)
 	if !diags.HasErrors() || !strings.Contains(diags.Error(), "type=image without push=true") {
 		t.Errorf("type=image without push: %v", diags)
+	}
+}
+
+// TestAlternativesShareATag: targets never built in one run may write the
+// same tag, as bake files give image and image-cross one tag through a
+// template.
+func TestAlternativesShareATag(t *testing.T) {
+	src := `target "_meta" {
+  tags = ["r.example.com/app:1"]
+}
+target "image" {
+  inherits = [target._meta]
+}
+target "image-cross" {
+  inherits  = [target._meta]
+  platforms = ["linux/amd64", "linux/arm64"]
+}
+host {
+  emulators = ["arm64"]
+}
+`
+	for _, sel := range [][]string{{"image"}, {"image-cross"}} {
+		p := mustCompile(t, project{src: src, sel: sel})
+		if b := p.Step("build." + sel[0]).Build; len(b.Tags) != 1 {
+			t.Errorf("%v: tags %v", sel, b.Tags)
+		}
 	}
 }
