@@ -47,10 +47,22 @@ func fromBakeForms(name string, v cty.Value) (cty.Value, error) {
 	return cty.TupleVal(elems).WithMarks(marks), nil
 }
 
-// csvElement reads one CSV element as bake does: outputs, caches and
-// attestations as their key=value attributes (a lone value is the type);
-// a secret's src is its file; an SSH entry is ID or ID=PATH[,PATH...].
+// csvElement reads one CSV element as bake does (buildx v0.38.2,
+// util/buildflags): outputs, caches and attestations as their key=value
+// attributes; a lone output is a local directory ("./bin" is
+// type=local,dest=./bin), a lone cache a registry reference; a secret's src
+// is its file; an SSH entry is ID or ID=PATH[,PATH...].
 func csvElement(name, s string) (cty.Value, error) {
+	lone := !strings.Contains(s, "=") && !strings.Contains(s, ",")
+	switch {
+	case lone && name == "output":
+		if s == "-" {
+			return cty.NilVal, fmt.Errorf("a tar stream on standard output is not an output bakeplan writes; use type=oci,dest=FILE")
+		}
+		return cty.MapVal(map[string]cty.Value{"type": cty.StringVal("local"), "dest": cty.StringVal(s)}), nil
+	case lone && (name == "cache_from" || name == "cache_to"):
+		return cty.MapVal(map[string]cty.Value{"type": cty.StringVal("registry"), "ref": cty.StringVal(s)}), nil
+	}
 	switch name {
 	case "ssh":
 		id, paths, _ := strings.Cut(s, "=")
@@ -119,4 +131,14 @@ func annotationList(v cty.Value) (cty.Value, error) {
 		return cty.MapValEmpty(cty.String).WithMarks(marks), nil
 	}
 	return cty.MapVal(m).WithMarks(marks), nil
+}
+
+// BakeCSV is the object bake's CSV string s stands for in the list
+// attribute name (output, cache_from, cache_to, secret, ssh, attest), as
+// the compiler reads it; bakeplan import writes it out in object form.
+func BakeCSV(name, s string) (cty.Value, error) {
+	if !csvAttributes[name] {
+		return cty.NilVal, fmt.Errorf("%s takes no CSV form", name)
+	}
+	return csvElement(name, s)
 }

@@ -402,3 +402,9 @@ func decodeStringList(val cty.Value, rng hcl.Range, what string) *hcl.Diagnostic
 	}
 	return nil
 }
+
+// EmulatorArchs are the architectures a host block may list in emulators,
+// sorted.
+func EmulatorArchs() []string {
+	return sortedKeys(emulatorInterpreters)
+}

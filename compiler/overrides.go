@@ -169,17 +169,18 @@ func listElems(o *override) ([]cty.Value, error) {
 		}
 		return out, nil
 	case "output", "cache_from", "cache_to":
-		m, err := csvAttrs(o.value)
+		v, err := csvElement(o.key, o.value)
 		if err != nil {
 			return nil, err
 		}
-		return []cty.Value{cty.MapVal(m)}, nil
+		return []cty.Value{v}, nil
 	}
 	return []cty.Value{cty.StringVal(o.value)}, nil
 }
 
-// csvAttrs reads bake's CSV form of an output or cache: key=value pairs
-// separated by commas, quoted as CSV; a lone value is the type.
+// csvAttrs reads bake's CSV form of an output, cache or attestation:
+// key=value pairs separated by commas, quoted as CSV; a lone value is the
+// type (csvElement reads the lone forms that mean something else).
 func csvAttrs(s string) (map[string]cty.Value, error) {
 	fields, err := csv.NewReader(strings.NewReader(s)).Read()
 	if err != nil {
