@@ -21,6 +21,7 @@ type parsedDockerfile struct {
 	once sync.Once
 	file *dockerfile.File
 	err  error
+	data []byte // as read, for a custom frontend's check
 	// lint findings are reported once per file, with the first target
 	// that reads it.
 	reported sync.Once
@@ -57,8 +58,15 @@ func (c *compilation) dockerfileOf(r *resolved) (*dockerfile.File, error) {
 			pd.err = err
 			return
 		}
+		pd.data = data
+		if dockerfile.CustomFrontend("", data) != "" {
+			return // not a Dockerfile: its frontend reads it
+		}
 		pd.file, pd.err = dockerfile.Parse(name, data)
 	})
+	if pd.data != nil && dockerfile.CustomFrontend(r.build.Args["BUILDKIT_SYNTAX"], pd.data) != "" {
+		return nil, nil
+	}
 	return pd.file, pd.err
 }
 
@@ -90,6 +98,15 @@ func (c *compilation) checkDockerfile(r *resolved) hcl.Diagnostics {
 		}}
 	}
 	if f == nil {
+		if r.pd != nil && r.pd.data != nil {
+			fe := dockerfile.CustomFrontend(r.build.Args["BUILDKIT_SYNTAX"], r.pd.data)
+			return hcl.Diagnostics{{
+				Severity: hcl.DiagWarning,
+				Summary:  "Not a Dockerfile",
+				Detail:   fmt.Sprintf("target.%s builds %s with the frontend %s, which bakeplan cannot read: its stages, args and images are not checked, and every foreign platform is planned under emulation.", r.in.name, r.build.Dockerfile, fe),
+				Subject:  c.dockerfileRange(r).Ptr(),
+			}}
+		}
 		return nil
 	}
 	r.df = f

@@ -1097,14 +1097,14 @@ func TestCSVForms(t *testing.T) {
   output     = ["type=local,dest=out", { type = "oci", dest = "app.tar" }]
   cache_from = ["type=registry,ref=r.example.com/cache"]
   cache_to   = ["type=inline"]
-  secret     = ["id=npm,env=NPM_TOKEN", "id=netrc,src=/dev/null", "type=env,id=GH_TOKEN"]
+  secret     = ["id=npm,env=NPM_TOKEN", "id=netrc,src=/dev/null", "type=env,id=GH_TOKEN", "type=env,id=aws,src=AWS_KEY"]
   ssh        = ["default", "deploy=/keys/a,/keys/b"]
   attest     = ["type=provenance,mode=max"]
 }
 `})
 	b := p.Step("build.app").Build
 	got := fmt.Sprint(b.Outputs[0].Type, b.Outputs[0].Dest, b.Outputs[1].Type, " ", b.CacheFrom, b.CacheTo, " ", len(b.Secrets), " ", b.Attest)
-	want := "localoutoci [map[ref:r.example.com/cache type:registry]] [map[type:inline]] 3 [map[mode:max type:provenance]]"
+	want := "localoutoci [map[ref:r.example.com/cache type:registry]] [map[type:inline]] 4 [map[mode:max type:provenance]]"
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
@@ -1115,8 +1115,20 @@ func TestCSVForms(t *testing.T) {
 	for _, s := range b.SSH {
 		ssh = append(ssh, s.ID+":"+strings.Join(s.Paths, "+"))
 	}
-	if fmt.Sprint(secrets) != "[GH_TOKEN:GH_TOKEN netrc:/dev/null npm:NPM_TOKEN]" || fmt.Sprint(ssh) != "[default: deploy:/keys/a+/keys/b]" {
+	if fmt.Sprint(secrets) != "[GH_TOKEN:GH_TOKEN aws:AWS_KEY netrc:/dev/null npm:NPM_TOKEN]" || fmt.Sprint(ssh) != "[default: deploy:/keys/a+/keys/b]" {
 		t.Errorf("secrets %v, ssh %v", secrets, ssh)
+	}
+	// An empty list from an expression that also gives strings, as bake
+	// files write "no cache".
+	empty := mustCompile(t, project{src: `variable "CACHE" {
+  default = null
+}
+target "app" {
+  cache_from = var.CACHE == null ? [] : ["type=registry,ref=${var.CACHE}"]
+}
+`}).Step("build.app").Build
+	if len(empty.CacheFrom) != 0 {
+		t.Errorf("empty cache_from: %v", empty.CacheFrom)
 	}
 	// bake's lone forms: an output directory, a cache reference.
 	lone := mustCompile(t, project{src: `target "app" {
@@ -1129,7 +1141,7 @@ func TestCSVForms(t *testing.T) {
 		t.Errorf("lone forms: %s", got)
 	}
 	_, diags := project{src: "target \"app\" {\n  secret = [\"id=x,bogus=1\"]\n}\n"}.compile(t)
-	if !diags.HasErrors() || !strings.Contains(diags.Error(), "a secret takes id, env and src, not bogus") {
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "a secret takes type, id, env and src, not bogus") {
 		t.Errorf("a malformed CSV secret: %v", diags)
 	}
 }
@@ -1304,5 +1316,44 @@ host {
 		if b := p.Step("build." + sel[0]).Build; len(b.Tags) != 1 {
 			t.Errorf("%v: tags %v", sel, b.Tags)
 		}
+	}
+}
+
+// TestCustomFrontend: a file a custom frontend reads (named by "# syntax="
+// or a BUILDKIT_SYNTAX build arg) is not parsed as a Dockerfile; the plan
+// says so, and plans foreign platforms under emulation.
+func TestCustomFrontend(t *testing.T) {
+	for _, tc := range []struct{ name, src, file string }{
+		{"directive", `target "app" {
+  dockerfile = "build.yaml"
+  platforms  = ["linux/amd64", "linux/arm64"]
+}
+host {
+  emulators = ["arm64"]
+}
+`, "# syntax=registry.example.com/frontends/blubber:v1\nversion: v4\n"},
+		{"build arg", `target "app" {
+  dockerfile = "build.yaml"
+  args       = { BUILDKIT_SYNTAX = "registry.example.com/frontends/blubber:v1" }
+  platforms  = ["linux/amd64", "linux/arm64"]
+}
+host {
+  emulators = ["arm64"]
+}
+`, "version: v4\n"},
+	} {
+		p, diags := project{src: tc.src, files: map[string]string{"build.yaml": tc.file}}.compile(t)
+		if diags.HasErrors() || len(diags) != 1 || diags[0].Summary != "Not a Dockerfile" {
+			t.Errorf("%s: %s", tc.name, describe(diags))
+			continue
+		}
+		if runs := p.Step("build.app").Build.Platforms; len(runs) != 2 || runs[1].Emulator != "arm64" {
+			t.Errorf("%s: platforms %+v", tc.name, runs)
+		}
+	}
+	// docker/dockerfile is BuildKit's own frontend: the file is read.
+	_, diags := project{src: `target "app" {}`, files: map[string]string{"Dockerfile": "# syntax=docker/dockerfile:1\nFROM scratch\nBOGUS x\n"}}.compile(t)
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "Dockerfile does not parse") {
+		t.Errorf("docker/dockerfile: %s", describe(diags))
 	}
 }

@@ -511,3 +511,29 @@ func envOf(maps ...map[string]string) shell.EnvGetter {
 	}
 	return shell.EnvsFromSlice(kv)
 }
+
+// CustomFrontend is the frontend a build runs instead of BuildKit's
+// Dockerfile frontend: arg (a BUILDKIT_SYNTAX build arg) or else the file's
+// "# syntax=" directive, when it names an image other than
+// docker/dockerfile[-upstream]. Such a file is the frontend's own input
+// (blubber's YAML, say), not a Dockerfile; "" when it is a Dockerfile.
+func CustomFrontend(arg string, data []byte) string {
+	ref := arg
+	if ref == "" {
+		ref, _, _, _ = parser.DetectSyntax(data)
+	}
+	if ref == "" {
+		return ""
+	}
+	n, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ref
+	}
+	switch reference.Path(n) {
+	case "docker/dockerfile", "docker/dockerfile-upstream":
+		if reference.Domain(n) == "docker.io" {
+			return ""
+		}
+	}
+	return ref
+}
