@@ -41,9 +41,11 @@ func fromBakeForms(name string, v cty.Value) (cty.Value, error) {
 		elems[i] = obj.WithMarks(emarks)
 		changed = true
 	}
-	if !changed {
+	if !changed && len(elems) > 0 {
 		return v, nil
 	}
+	// An empty list of strings (a function's [] for "no cache") must
+	// convert to a list of objects too: an empty tuple does.
 	return cty.TupleVal(elems).WithMarks(marks), nil
 }
 
@@ -88,11 +90,22 @@ func csvElement(name, s string) (cty.Value, error) {
 			case "src", "source":
 				obj["file"] = v
 			case "type":
-				if v.AsString() == "env" && m["env"] == cty.NilVal {
-					obj["env"] = m["id"] // type=env names the variable by the id
+				if t := v.AsString(); t != "env" && t != "file" {
+					return cty.NilVal, fmt.Errorf("a secret's type is env or file, not %s", t)
 				}
 			default:
-				return cty.NilVal, fmt.Errorf("a secret takes id, env and src, not %s", k)
+				return cty.NilVal, fmt.Errorf("a secret takes type, id, env and src, not %s", k)
+			}
+		}
+		// type=env reads src as the variable's name, as bake does; with
+		// neither, the id names it (BuildKit would try the variable, then
+		// a file of that name: bakeplan says which, and checks it).
+		if t, ok := m["type"]; ok && t.AsString() == "env" && obj["env"] == cty.NilVal {
+			if f, ok := obj["file"]; ok {
+				obj["env"] = f
+				delete(obj, "file")
+			} else if id, ok := obj["id"]; ok {
+				obj["env"] = id
 			}
 		}
 		return cty.ObjectVal(obj), nil
