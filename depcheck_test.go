@@ -30,11 +30,12 @@ func TestDependencyDirection(t *testing.T) {
 		"runtime/solve":       {"plan", "internal/home", "internal/imageref"},
 		"runtime/apply":       {"plan", "runtime/endpoint", "runtime/solve", "runtime/publish", "runtime/registry", "runtime/uptodate", "internal/atomicfile"},
 		"runtime/host":        {"plan", "runtime/endpoint", "runtime/registry", "internal/atomicfile"},
+		"bakeimport":          {"compiler"},
 		"diff":                {"plan", "internal/keys"},
 		"diff/render":         {"diff", "internal/escape"},
-		"project":             {"spec", "lockfile", "compiler", "compiler/inputs", "plan", "diff", "runtime/host", "runtime/pins", "runtime/registry", "runtime/uptodate", "internal/osfs", "internal/lines", "internal/gitfs"},
+		"project":             {"bakeimport", "spec", "lockfile", "compiler", "compiler/inputs", "plan", "diff", "runtime/host", "runtime/pins", "runtime/registry", "runtime/uptodate", "internal/osfs", "internal/lines", "internal/gitfs"},
 		"views":               {"plan", "lockfile", "runtime/pins", "runtime/verify", "runtime/imagediff", "runtime/apply", "runtime/host", "runtime/solve", "runtime/endpoint", "internal/escape", "internal/lines"},
-		"cmd/bakeplan":        {"spec", "lockfile", "compiler", "plan", "runtime", "diff", "internal/gitfs", "internal/atomicfile", "internal/osfs", "internal/realpath", "internal/escape", "views", "project"},
+		"cmd/bakeplan":        {"bakeimport", "spec", "lockfile", "compiler", "plan", "runtime", "diff", "internal/gitfs", "internal/atomicfile", "internal/osfs", "internal/realpath", "internal/escape", "views", "project"},
 	}
 	for pkg, ok := range allowed {
 		p, err := build.Import(mod+pkg, ".", 0)

@@ -39,6 +39,9 @@ type Source struct {
 	// Repo is the git commit a release's "git" epoch reads; for a spec on
 	// disk it is found when needed.
 	Repo compiler.Repo
+	// Text is the spec's text when it is not on FS yet: bakeplan import
+	// compiles what it is about to write.
+	Text []byte
 	// Overrides are further spec files laid on the first, in order, as
 	// bake reads -f a.hcl -f b.hcl: blocks of the same name merge
 	// attribute by attribute, the later file winning.
@@ -132,9 +135,12 @@ func readSpec(fsys fs.FS, p, name string) ([]byte, error) {
 // stops it otherwise: a file that cannot be read, an interrupt.
 func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 	parser := hclparse.NewParser()
-	data, err := readSpec(src.FS, src.SpecPath, src.Name)
-	if err != nil {
-		return nil, err
+	data := src.Text
+	if data == nil {
+		var err error
+		if data, err = readSpec(src.FS, src.SpecPath, src.Name); err != nil {
+			return nil, err
+		}
 	}
 	sp, diags := spec.ParseContext(ctx, parser, src.Name, data)
 	for _, o := range src.Overrides {

@@ -49,9 +49,12 @@ func platformList(m map[string]string) string {
 	return " (" + strings.Join(slices.Sorted(maps.Keys(m)), ", ") + ")"
 }
 
-func countPins(n int) string {
+func countPins(n int) string { return countOf(n, "pin") }
+
+// countOf is n and a noun, plural unless n is 1.
+func countOf(n int, noun string) string {
 	if n == 1 {
-		return "1 pin"
+		return "1 " + noun
 	}
-	return fmt.Sprintf("%d pins", n)
+	return fmt.Sprintf("%d %ss", n, noun)
 }

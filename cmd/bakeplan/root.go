@@ -80,7 +80,7 @@ requirement is checked before anything builds.`,
 		g.specFlags(v)
 	}
 	root.AddCommand(verbs...)
-	root.AddCommand(newLockCmd(g), newHostCmd(g), newVersionCmd(g))
+	root.AddCommand(newLockCmd(g), newHostCmd(g), newImportCmd(g), newVersionCmd(g))
 	root.SetArgs(terraformFlags(args))
 	root.SetIn(s.in)
 	root.SetOut(s.out)

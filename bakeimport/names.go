@@ -1,0 +1,99 @@
+package bakeimport
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// names are the blocks every file declares, which tell a bare name (a
+// variable) and a string in inherits or targets (a target or a group)
+// apart.
+type names struct {
+	vars    map[string]bool
+	targets map[string]bool
+	groups  map[string]bool
+	// defaults are the variables' defaults where they are constant, or
+	// built from other constant defaults, for reading a computed name
+	// (inherits = ["test-${VARIANT}"]) as bake would by default.
+	defaults map[string]cty.Value
+}
+
+func collectNames(files []*source) (*names, hcl.Diagnostics) {
+	n := &names{vars: map[string]bool{}, targets: map[string]bool{}, groups: map[string]bool{}}
+	seen := map[string]hcl.Range{}
+	var diags hcl.Diagnostics
+	declare := func(kind, name string, r hcl.Range, src *source) {
+		key := kind + " " + name
+		if prev, ok := seen[key]; ok {
+			d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Block defined twice",
+				Detail:  fmt.Sprintf("%s %q is also defined at %s. bake merges such blocks; bakeplan import does not yet: import the files one by one and pass them to bakeplan with -f, which merges them as bake does.", kind, name, prev),
+				Subject: &r}
+			diags = append(diags, src.remap(hcl.Diagnostics{d})...)
+			return
+		}
+		seen[key] = r
+	}
+	var defaults []*hclsyntax.Attribute
+	for _, src := range files {
+		for _, a := range sortedAttrs(src.body) {
+			n.vars[a.Name] = true
+			declare("variable", a.Name, a.NameRange, src)
+			defaults = append(defaults, &hclsyntax.Attribute{Name: a.Name, Expr: a.Expr})
+		}
+		for _, b := range src.body.Blocks {
+			if len(b.Labels) != 1 {
+				continue
+			}
+			name := b.Labels[0]
+			switch b.Type {
+			case "variable":
+				n.vars[name] = true
+				if d := b.Body.Attributes["default"]; d != nil {
+					defaults = append(defaults, &hclsyntax.Attribute{Name: name, Expr: d.Expr})
+				}
+			case "target":
+				n.targets[name] = true
+			case "group":
+				n.groups[name] = true
+			default:
+				continue
+			}
+			declare(b.Type, name, b.DefRange(), src)
+			if b.Type != "variable" && !hclsyntax.ValidIdentifier(name) {
+				r := b.LabelRanges[0]
+				diags = append(diags, src.remap(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Name bakeplan cannot refer to",
+					Detail:  fmt.Sprintf("%s %q cannot be written as %s.%s: a bakeplan name starts with a letter or _ and holds letters, digits, _ and -. Rename it in the bake file first.", b.Type, name, b.Type, name),
+					Subject: &r}})...)
+			}
+		}
+	}
+	n.defaults = constDefaults(defaults)
+	return n, diags
+}
+
+// constDefaults evaluates the defaults that need no function, over and
+// over, so that a default built from others is found too.
+func constDefaults(attrs []*hclsyntax.Attribute) map[string]cty.Value {
+	out := map[string]cty.Value{}
+	for pass := 0; pass <= len(attrs); pass++ {
+		grew := false
+		for _, a := range attrs {
+			if _, done := out[a.Name]; done {
+				continue
+			}
+			v, d := a.Expr.Value(&hcl.EvalContext{Variables: out})
+			if d.HasErrors() || !v.IsWhollyKnown() {
+				continue
+			}
+			out[a.Name] = v
+			grew = true
+		}
+		if !grew {
+			break
+		}
+	}
+	return out
+}

@@ -1,0 +1,21 @@
+package views
+
+import (
+	"io"
+	"strings"
+)
+
+// Imported says what bakeplan import wrote: from which bake files, where,
+// how many notes to read, and the emulators it declared.
+func Imported(w io.Writer, from []string, to string, notes int, emulators []string) {
+	if to == "-" {
+		to = "standard output"
+	}
+	printf(w, "Imported %s into %s.\n", strings.Join(from, ", "), to)
+	if len(emulators) > 0 {
+		printf(w, "Declared host emulators %s: RUN steps run on those platforms, which bake emulated without a word.\n", strings.Join(emulators, ", "))
+	}
+	if notes > 0 {
+		printf(w, "%s to read: what could not be carried over is a \"# bakeplan:\" comment in the spec.\n", countOf(notes, "warning"))
+	}
+}
