@@ -1,0 +1,406 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bakeplan/bakeplan/internal/testenv"
+	"github.com/bakeplan/bakeplan/plan"
+	"github.com/containerd/platforms"
+	"github.com/distribution/reference"
+)
+
+// corpus is the compatibility corpus: bake files of our own, modelled on
+// the constructs real ones use.
+const corpus = "../../testdata/bakecorpus"
+
+// TestBakeCompatibility imports each bake file of the corpus and compares,
+// target by target, what `bakeplan plan --offline --json` resolves on the
+// imported spec with what `docker buildx bake --print` (the pinned buildx
+// from tools/buildx) resolves on the original: context, Dockerfile,
+// stage, args, labels, annotations, tags, platforms, contexts, outputs,
+// cache, secrets, SSH and attestations. Each case's compare file lists the
+// target sets, with further -f files after "--".
+func TestBakeCompatibility(t *testing.T) {
+	buildx := os.Getenv("BAKEPLAN_TEST_BUILDX")
+	if buildx == "" {
+		testenv.Missing(t, "docker buildx, built from tools/buildx (BAKEPLAN_TEST_BUILDX)")
+	}
+	cases, err := os.ReadDir(corpus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		t.Run(c.Name(), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), c.Name())
+			if err := os.CopyFS(dir, os.DirFS(filepath.Join(corpus, c.Name()))); err != nil {
+				t.Fatal(err)
+			}
+			bakeFile := "docker-bake.hcl"
+			if _, err := os.Stat(filepath.Join(dir, bakeFile)); err != nil {
+				bakeFile = "docker-bake.json"
+			}
+			spec := filepath.Join(dir, "bakeplan.hcl")
+			if _, stderr, code := runWith(t, nil, "import", "-f", filepath.Join(dir, bakeFile), "-o", spec, "--native-platform", nativePlatform()); code != 0 {
+				t.Fatalf("import: exit %d\n%s", code, stderr)
+			}
+			for _, line := range compareLines(t, filepath.Join(dir, "compare")) {
+				targets, extra, _ := strings.Cut(line, "--")
+				names := strings.Fields(targets)
+				var environ []string
+				for len(names) > 0 && strings.Contains(names[0], "=") {
+					environ, names = append(environ, names[0]), names[1:]
+				}
+				want := bakePrint(t, buildx, dir, bakeFile, strings.Fields(extra), names, environ)
+				got := bakeplanPlan(t, dir, spec, strings.Fields(extra), names, environ)
+				for _, n := range names {
+					w, g := want[n], got[n]
+					if g == nil {
+						t.Errorf("%s: bakeplan planned no build of it", n)
+						continue
+					}
+					if diff := compareTargets(w, g); diff != "" {
+						t.Errorf("%s differs from bake --print (%s):\n%s", n, line, diff)
+					}
+				}
+			}
+		})
+	}
+}
+
+func compareLines(t *testing.T, file string) []string {
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if l := strings.TrimSpace(s.Text()); l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func nativePlatform() string { return platforms.Format(platforms.Normalize(platforms.DefaultSpec())) }
+
+// resolvedTarget is what both tools resolve for a target, in one form.
+type resolvedTarget struct {
+	Context, Dockerfile, Stage string
+	Args, Labels, Contexts     map[string]string
+	Annotations, Tags          []string
+	Platforms, Outputs         []string
+	CacheFrom, CacheTo         []string
+	Secrets, SSH, Attest       []string
+}
+
+func bakePrint(t *testing.T, buildx, dir, bakeFile string, extra, names, environ []string) map[string]*resolvedTarget {
+	t.Helper()
+	args := []string{"bake", "--print", "-f", bakeFile}
+	for _, f := range extra {
+		args = append(args, "-f", f)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, buildx, append(args, names...)...)
+	cmd.Dir = dir
+	// No builder or Docker is needed to print; keep the user's config out.
+	// bake --print looks for the SSH agent's socket an ssh entry names.
+	agent := filepath.Join(t.TempDir(), "agent.sock")
+	l, err := net.Listen("unix", agent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "DOCKER_CONFIG=" + filepath.Join(dir, ".docker"),
+		"BUILDX_CONFIG=" + filepath.Join(dir, ".buildx"), "SSH_AUTH_SOCK=" + agent}, environ...)
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("buildx %v: %v\n%s", args, err, stderr)
+	}
+	var printed struct {
+		Target map[string]map[string]any `json:"target"`
+	}
+	if err := json.Unmarshal(out, &printed); err != nil {
+		t.Fatalf("bake --print: %v", err)
+	}
+	res := map[string]*resolvedTarget{}
+	for name, tg := range printed.Target {
+		res[name] = fromBake(t, tg)
+	}
+	return res
+}
+
+func fromBake(t *testing.T, tg map[string]any) *resolvedTarget {
+	str := func(k string) string { s, _ := tg[k].(string); return s }
+	strMap := func(k string) map[string]string {
+		out := map[string]string{}
+		m, _ := tg[k].(map[string]any)
+		for mk, v := range m {
+			if s, ok := v.(string); ok { // bake drops null values
+				out[mk] = s
+			}
+		}
+		return out
+	}
+	strList := func(k string) []string {
+		var out []string
+		l, _ := tg[k].([]any)
+		for _, v := range l {
+			out = append(out, fmt.Sprint(v))
+		}
+		return out
+	}
+	objList := func(k string) []map[string]string {
+		var out []map[string]string
+		l, _ := tg[k].([]any)
+		for _, v := range l {
+			m := map[string]string{}
+			for mk, mv := range v.(map[string]any) {
+				m[mk] = fmt.Sprint(mv)
+			}
+			out = append(out, m)
+		}
+		return out
+	}
+	r := &resolvedTarget{
+		// bake's Dockerfile is relative to the context; the plan's to
+		// the spec: both name the same file.
+		Context: path.Clean(str("context")), Dockerfile: path.Join(str("context"), str("dockerfile")), Stage: str("target"),
+		Args: strMap("args"), Labels: strMap("labels"), Contexts: map[string]string{},
+		Annotations: sorted(strList("annotations")),
+	}
+	for _, tag := range strList("tags") {
+		r.Tags = append(r.Tags, normalTag(t, tag))
+	}
+	sort.Strings(r.Tags)
+	r.Platforms = normalPlatforms(t, strList("platforms"))
+	for k, v := range strMap("contexts") {
+		if !strings.Contains(v, "://") && !strings.HasPrefix(v, "target:") {
+			v = path.Clean(v)
+		}
+		r.Contexts[k] = v
+	}
+	for _, o := range objList("output") {
+		switch {
+		case o["type"] == "registry" || o["type"] == "image" && (o["push"] == "true" || o["push"] == "1"):
+			r.Outputs = append(r.Outputs, "push")
+		case o["type"] == "image":
+			// Imported as type=docker: bake's docker driver loads it there.
+			r.Outputs = append(r.Outputs, "type=docker")
+		default:
+			if o["dest"] != "" {
+				o["dest"] = path.Clean(o["dest"])
+			}
+			r.Outputs = append(r.Outputs, attrs(o))
+		}
+	}
+	sort.Strings(r.Outputs)
+	r.CacheFrom, r.CacheTo = attrList(objList("cache-from")), attrList(objList("cache-to"))
+	for _, s := range objList("secret") {
+		if s["src"] != "" {
+			s["file"] = s["src"]
+			delete(s, "src")
+		}
+		r.Secrets = append(r.Secrets, attrs(s))
+	}
+	sort.Strings(r.Secrets)
+	for _, s := range objList("ssh") {
+		r.SSH = append(r.SSH, attrs(s))
+	}
+	sort.Strings(r.SSH)
+	r.Attest = attrList(objList("attest"))
+	return r
+}
+
+func bakeplanPlan(t *testing.T, dir, spec string, extra, names, environ []string) map[string]*resolvedTarget {
+	t.Helper()
+	// Variables from the environment by their bare names, as bake reads
+	// them.
+	args := []string{"plan", "--offline", "--json", "--env-vars", "bake", "-f", spec}
+	for _, f := range extra {
+		args = append(args, "-f", filepath.Join(dir, f))
+	}
+	args = append(append(args, "--native-platform", nativePlatform()), names...)
+	var out, errb strings.Builder
+	code := run(context.Background(), args, streams{in: strings.NewReader(""), out: &out, err: &errb}, environ)
+	if code != 0 {
+		t.Fatalf("bakeplan %v: exit %d\n%s%s", args, code, out.String(), errb.String())
+	}
+	var p plan.Plan
+	if err := json.Unmarshal([]byte(out.String()), &p); err != nil {
+		t.Fatalf("plan --json: %v", err)
+	}
+	res := map[string]*resolvedTarget{}
+	for _, st := range p.Steps {
+		if st.Build != nil {
+			res[st.Build.Target] = fromPlan(t, st.Build)
+		}
+	}
+	return res
+}
+
+func fromPlan(t *testing.T, b *plan.Build) *resolvedTarget {
+	r := &resolvedTarget{
+		Context: path.Clean(b.Context), Dockerfile: path.Clean(b.Dockerfile), Stage: b.Stage,
+		Args: orEmpty(b.Args), Labels: orEmpty(b.Labels), Contexts: map[string]string{},
+		Tags: sorted(slices.Clone(b.Tags)),
+	}
+	for k, v := range b.Annotations {
+		r.Annotations = append(r.Annotations, k+"="+v)
+	}
+	sort.Strings(r.Annotations)
+	var ps []string
+	for _, p := range b.Platforms {
+		ps = append(ps, p.Platform)
+	}
+	r.Platforms = normalPlatforms(t, ps)
+	for _, c := range b.Contexts {
+		switch {
+		case c.Target != "":
+			r.Contexts[c.Name] = "target:" + c.Target
+		case c.Image != "":
+			r.Contexts[c.Name] = "docker-image://" + c.Image
+		case c.URL != "":
+			r.Contexts[c.Name] = c.URL
+		default:
+			r.Contexts[c.Name] = path.Clean(c.Path)
+		}
+	}
+	if b.Push {
+		r.Outputs = append(r.Outputs, "push")
+	}
+	for _, o := range b.Outputs {
+		if o.Type == "registry" {
+			continue // the push, above
+		}
+		m := map[string]string{"type": o.Type}
+		if o.Dest != "" {
+			m["dest"] = path.Clean(o.Dest)
+		}
+		for k, v := range o.Attrs {
+			m[k] = v
+		}
+		r.Outputs = append(r.Outputs, attrs(m))
+	}
+	sort.Strings(r.Outputs)
+	r.CacheFrom, r.CacheTo = attrList(b.CacheFrom), attrList(b.CacheTo)
+	for _, s := range b.Secrets {
+		m := map[string]string{"id": s.ID}
+		if s.Env != "" {
+			m["env"] = s.Env
+		}
+		if s.File != "" {
+			m["file"] = s.File
+		}
+		r.Secrets = append(r.Secrets, attrs(m))
+	}
+	sort.Strings(r.Secrets)
+	for _, s := range b.SSH {
+		m := map[string]string{"id": s.ID}
+		if len(s.Paths) > 0 {
+			m["paths"] = "[" + strings.Join(s.Paths, " ") + "]"
+		}
+		r.SSH = append(r.SSH, attrs(m))
+	}
+	sort.Strings(r.SSH)
+	r.Attest = attrList(b.Attest)
+	return r
+}
+
+func orEmpty(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+func sorted(s []string) []string { sort.Strings(s); return s }
+
+// attrs is an attribute map as sorted key=value pairs.
+func attrs(m map[string]string) string {
+	var parts []string
+	for k, v := range m {
+		parts = append(parts, k+"="+v)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
+func attrList(l []map[string]string) []string {
+	var out []string
+	for _, m := range l {
+		out = append(out, attrs(m))
+	}
+	return sorted(out)
+}
+
+func normalTag(t *testing.T, tag string) string {
+	n, err := reference.ParseNormalizedNamed(tag)
+	if err != nil {
+		t.Fatalf("bake printed tag %q: %v", tag, err)
+	}
+	return reference.TagNameOnly(n).String()
+}
+
+func normalPlatforms(t *testing.T, in []string) []string {
+	var out []string
+	for _, p := range in {
+		if p == "local" {
+			p = nativePlatform()
+		}
+		pp, err := platforms.Parse(p)
+		if err != nil {
+			t.Fatalf("platform %q: %v", p, err)
+		}
+		out = append(out, platforms.Format(platforms.Normalize(pp)))
+	}
+	if len(out) == 0 {
+		out = []string{nativePlatform()} // both build the native one by default
+	}
+	return sorted(out)
+}
+
+// compareTargets lists the fields that differ, one per line.
+func compareTargets(want, got *resolvedTarget) string {
+	w, _ := json.MarshalIndent(want, "", "  ")
+	g, _ := json.MarshalIndent(got, "", "  ")
+	if string(w) == string(g) {
+		return ""
+	}
+	var wm, gm map[string]any
+	_ = json.Unmarshal(w, &wm)
+	_ = json.Unmarshal(g, &gm)
+	var b strings.Builder
+	keys := make([]string, 0, len(wm))
+	for k := range wm {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		ws, _ := json.Marshal(wm[k])
+		gs, _ := json.Marshal(gm[k])
+		if string(ws) != string(gs) {
+			fmt.Fprintf(&b, "  %s: bake %s, bakeplan %s\n", k, ws, gs)
+		}
+	}
+	return b.String()
+}
