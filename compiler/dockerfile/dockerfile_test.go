@@ -187,6 +187,7 @@ func FuzzAnalyze(f *testing.F) {
 		"ARG B=alpine\nFROM ${B} AS a\nFROM a\nCOPY --from=a / /\nRUN --mount=from=a,target=/x true\n",
 		"# check=skip=all\nFROM --platform=$TARGETPLATFORM busybox\nRUN <<EOF\necho hi\nEOF\n",
 		"FROM a AS a\n",
+		"FROM busybox\nRUN --mount=target=.,rw true\n",
 	} {
 		f.Add(s, "")
 	}
@@ -202,4 +203,16 @@ func FuzzAnalyze(f *testing.F) {
 		_, _ = Lint(context.Background(), "Dockerfile", []byte(src))
 		_, _ = file.Analyze(Build{Target: target, Platform: arm64, BuildPlatform: amd64, Args: map[string]string{"B": "x"}, Contexts: map[string]bool{"ctx": true}})
 	})
+}
+
+// TestLintReadWriteMount: the converter asks the solver's capabilities for
+// a read-write bind mount; linting one must work without a solver.
+func TestLintReadWriteMount(t *testing.T) {
+	findings, err := Lint(context.Background(), "Dockerfile", []byte("FROM busybox\nRUN --mount=target=.,rw true\nrun true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(findings) != 1 || findings[0].Rule != "ConsistentInstructionCasing" {
+		t.Errorf("findings: %+v", findings)
+	}
 }

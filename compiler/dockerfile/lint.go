@@ -2,6 +2,7 @@ package dockerfile
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/moby/buildkit/client/llb"
@@ -9,6 +10,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
 )
 
@@ -24,10 +26,20 @@ type Finding struct {
 // runs) over every stage, without a daemon: base images are not resolved,
 // so the rules that need an image's configuration see an empty one. The
 // file's own "# check=skip=…" directive is honoured, as BuildKit does.
-func Lint(ctx context.Context, name string, data []byte) ([]Finding, error) {
+func Lint(ctx context.Context, name string, data []byte) (_ []Finding, err error) {
 	sm := llb.NewSourceMap(nil, name, "Dockerfile", data)
 	sm.Definition = &llb.Definition{} // AddSource reads it; nothing is solved
-	res, err := dockerfile2llb.DockerfileLint(ctx, data, dockerfile2llb.ConvertOpt{MetaResolver: noImages{}, SourceMap: sm})
+	// The converter asks the solver's capabilities (a read-write bind
+	// mount does): say it has them all, as a current BuildKit does.
+	caps := pb.Caps.CapSet(pb.Caps.All())
+	// The converter is written for BuildKit's inputs; a Dockerfile it
+	// was not tested with must not take the compiler down.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s: the Dockerfile lint rules failed: %v", name, r)
+		}
+	}()
+	res, err := dockerfile2llb.DockerfileLint(ctx, data, dockerfile2llb.ConvertOpt{MetaResolver: noImages{}, SourceMap: sm, LLBCaps: &caps})
 	if err != nil {
 		return nil, err
 	}
