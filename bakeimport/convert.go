@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bakeplan/bakeplan/spec"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
@@ -93,6 +94,10 @@ func parse(f File) (*source, hcl.Diagnostics) {
 		}
 		src.text, src.origin = text, origin
 	}
+	// HCL's parser recurses once per bracket: bound the depth first.
+	if d := spec.CheckNesting(src.text, f.Name); d.HasErrors() {
+		return nil, src.remap(d)
+	}
 	file, d := hclsyntax.ParseConfig(src.text, f.Name, hcl.InitialPos)
 	if d.HasErrors() {
 		if src.origin != nil {
@@ -156,6 +161,12 @@ func (c *conv) apply() []byte {
 		out.Write(c.src.text[at:e.start])
 		out.WriteString(e.text)
 		at = e.end
+		if strings.Contains(e.text, "\n") && !endsLine(c.src.text[at:]) {
+			// Text of several lines (a note, a commented-out attribute)
+			// inside a one-line block: what followed it on its line,
+			// such as the block's closing brace, goes on the next.
+			out.WriteByte('\n')
+		}
 	}
 	out.Write(c.src.text[at:])
 	if out.Len() > 0 && out.Bytes()[out.Len()-1] != '\n' {
@@ -201,6 +212,23 @@ func noted(note, text string) string {
 	return "# bakeplan: " + oneLine(note) + "\n" + text
 }
 
+// endsLine reports whether rest starts with the end of its line: spaces,
+// then a newline, the end of the file or a comment.
+func endsLine(rest []byte) bool {
+	for _, c := range rest {
+		switch c {
+		case ' ', '\t', '\r':
+			continue
+		case '\n', '#':
+			return true
+		case '/':
+			return true // a // or /* comment; HCL has no other use here
+		}
+		return false
+	}
+	return true
+}
+
 // hclList writes elements as an HCL list, one per line when the bake list
 // spanned several.
 func hclList(elems []string, multiline bool) string {
@@ -222,7 +250,7 @@ func oneLine(s string) string {
 func (c *conv) topLevel(body *hclsyntax.Body) {
 	for _, a := range sortedAttrs(body) {
 		// bake reads a top-level attribute as a variable with that default.
-		c.replace(a.SrcRange, fmt.Sprintf("variable %q {\n  default = %s\n}", a.Name, c.expr(a.Expr, nil)))
+		c.replace(a.SrcRange, fmt.Sprintf("variable %s {\n  default = %s\n}", quote(a.Name), c.expr(a.Expr, nil)))
 	}
 	for _, b := range body.Blocks {
 		switch b.Type {

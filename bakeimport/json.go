@@ -50,7 +50,7 @@ func jsonToHCL(f File) ([]byte, map[int]hcl.Pos, hcl.Diagnostics) {
 		return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid JSON bake file", Detail: "A bake file in JSON is an object.",
 			Subject: &hcl.Range{Filename: f.Name, Start: p, End: p}}}
 	}
-	w := &hclWriter{data: f.Data, origin: map[int]hcl.Pos{}, line: 1}
+	w := &hclWriter{data: f.Data, lines: lineIndex(f.Data), origin: map[int]hcl.Pos{}, line: 1}
 	for i, key := range root.keys {
 		v := root.vals[i]
 		switch key {
@@ -135,22 +135,40 @@ func skipSpace(data []byte, at int) int {
 }
 
 func jsonPos(data []byte, at int) hcl.Pos {
-	if at > len(data) {
-		at = len(data)
+	return lineIndex(data).pos(at)
+}
+
+// lines are the offsets at which a file's lines start, for finding a
+// position's line in logarithmic time.
+type lines []int
+
+func lineIndex(data []byte) lines {
+	l := lines{0}
+	for i, c := range data {
+		if c == '\n' {
+			l = append(l, i+1)
+		}
 	}
-	line := 1 + bytes.Count(data[:at], []byte("\n"))
-	col := at - bytes.LastIndexByte(data[:at], '\n')
-	return hcl.Pos{Line: line, Column: col, Byte: at}
+	return l
+}
+
+func (l lines) pos(at int) hcl.Pos {
+	if at < 0 {
+		at = 0
+	}
+	i := sort.Search(len(l), func(i int) bool { return l[i] > at }) - 1
+	return hcl.Pos{Line: i + 1, Column: at - l[i] + 1, Byte: at}
 }
 
 type hclWriter struct {
 	buf    bytes.Buffer
 	data   []byte
+	lines  lines
 	origin map[int]hcl.Pos
 	line   int
 }
 
-func (w *hclWriter) mark(at int) { w.origin[w.line] = jsonPos(w.data, at) }
+func (w *hclWriter) mark(at int) { w.origin[w.line] = w.lines.pos(at) }
 
 func (w *hclWriter) printf(format string, args ...any) {
 	s := fmt.Sprintf(format, args...)

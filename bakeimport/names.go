@@ -74,11 +74,16 @@ func collectNames(files []*source) (*names, hcl.Diagnostics) {
 	return n, diags
 }
 
+// maxDefaultPasses bounds how long a chain of defaults built from other
+// defaults is followed, so a hostile file of thousands of chained
+// variables costs linear time.
+const maxDefaultPasses = 16
+
 // constDefaults evaluates the defaults that need no function, over and
 // over, so that a default built from others is found too.
 func constDefaults(attrs []*hclsyntax.Attribute) map[string]cty.Value {
 	out := map[string]cty.Value{}
-	for pass := 0; pass <= len(attrs); pass++ {
+	for pass := 0; pass < maxDefaultPasses; pass++ {
 		grew := false
 		for _, a := range attrs {
 			if _, done := out[a.Name]; done {

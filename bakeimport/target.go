@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/bakeplan/bakeplan/compiler"
+	"github.com/bakeplan/bakeplan/internal/bakecsv"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
@@ -158,9 +158,14 @@ func (c *conv) contexts(a *hclsyntax.Attribute, local map[string]bool) {
 		val := c.expr(it.ValueExpr, local)
 		if s, ok := constString(it.ValueExpr); ok {
 			if t, isTarget := strings.CutPrefix(s, "target:"); isTarget {
-				val = "target." + t
-				if !c.names.targets[t] {
+				switch {
+				case !hclsyntax.ValidIdentifier(t):
+					c.warn(it.ValueExpr.Range(), "Unknown target", fmt.Sprintf("%q names no target bakeplan can refer to, so it is kept as a string.", s))
+				case !c.names.targets[t]:
 					c.warn(it.ValueExpr.Range(), "Unknown target", fmt.Sprintf("No target %q is defined in the imported files; it is written as target.%s.", t, t))
+					val = "target." + t
+				default:
+					val = "target." + t
 				}
 			}
 		} else if strings.Contains(c.text(it.ValueExpr.Range()), "target:") {
@@ -211,7 +216,7 @@ func (c *conv) csvList(a *hclsyntax.Attribute, name string, local map[string]boo
 			elems = append(elems, c.expr(e, local))
 			continue
 		}
-		v, err := compiler.BakeCSV(name, s)
+		v, err := bakecsv.Element(name, s)
 		if err != nil {
 			c.warn(e.Range(), "Value bakeplan refuses", fmt.Sprintf("%q: %v. It is left out.", s, err))
 			notes = append(notes, fmt.Sprintf("left out %q: %v", s, err))

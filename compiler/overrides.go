@@ -1,10 +1,11 @@
 package compiler
 
 import (
-	"encoding/csv"
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/bakeplan/bakeplan/internal/bakecsv"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -169,36 +170,13 @@ func listElems(o *override) ([]cty.Value, error) {
 		}
 		return out, nil
 	case "output", "cache_from", "cache_to":
-		v, err := csvElement(o.key, o.value)
+		v, err := bakecsv.Element(o.key, o.value)
 		if err != nil {
 			return nil, err
 		}
 		return []cty.Value{v}, nil
 	}
 	return []cty.Value{cty.StringVal(o.value)}, nil
-}
-
-// csvAttrs reads bake's CSV form of an output, cache or attestation:
-// key=value pairs separated by commas, quoted as CSV; a lone value is the
-// type (csvElement reads the lone forms that mean something else).
-func csvAttrs(s string) (map[string]cty.Value, error) {
-	fields, err := csv.NewReader(strings.NewReader(s)).Read()
-	if err != nil {
-		return nil, fmt.Errorf("not key=value pairs: %v", err)
-	}
-	m := map[string]cty.Value{}
-	for _, f := range fields {
-		k, v, ok := strings.Cut(strings.TrimSpace(f), "=")
-		if !ok {
-			if len(fields) == 1 {
-				k, v = "type", k
-			} else {
-				return nil, fmt.Errorf("%q is not key=value", f)
-			}
-		}
-		m[strings.ToLower(k)] = cty.StringVal(v)
-	}
-	return m, nil
 }
 
 func orEmptyMap(v cty.Value) cty.Value {
