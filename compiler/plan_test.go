@@ -1357,3 +1357,24 @@ host {
 		t.Errorf("docker/dockerfile: %s", describe(diags))
 	}
 }
+
+// TestEmptyListElements: bake drops empty strings (and repeats) from
+// tags, platforms, no_cache_filter, ulimits and entitlements, so that a
+// conditional element can be written cond ? "app:latest" : "".
+func TestEmptyListElements(t *testing.T) {
+	b := mustCompile(t, project{src: `variable "LATEST" {
+  default = false
+}
+target "app" {
+  tags            = ["app:1", var.LATEST ? "app:latest" : ""]
+  platforms       = ["linux/amd64", ""]
+  no_cache_filter = ["", "build", "build"]
+  ulimits         = ["", "nofile=1024:2048"]
+  entitlements    = ["network.host", ""]
+}
+`}).Step("build.app").Build
+	got := fmt.Sprint(b.Tags, len(b.Platforms), b.NoCacheFilter, b.Ulimits, b.Entitlements)
+	if want := "[docker.io/library/app:1] 1 [build] [nofile=1024:2048] [network.host]"; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}

@@ -503,6 +503,9 @@ func (c *compilation) checkPlatforms(list []string, expr hcl.Expression) ([]stri
 	seen := map[string]bool{}
 	var out []string
 	for i, s := range list {
+		if s == "" {
+			continue // as bake drops them
+		}
 		if s == "local" {
 			s = c.native // bake's name for the machine's own platform
 		}
@@ -608,12 +611,17 @@ func knownPlatform(p platforms.Platform) error {
 }
 
 // checkTags checks each tag with distribution's reference grammar and returns
-// them fully qualified (docker.io/library/app:latest for app), sorted.
+// them fully qualified (docker.io/library/app:latest for app), sorted. An
+// empty string is no tag, as in bake, so a conditional tag can be written
+// cond ? "app:latest" : "".
 func (c *compilation) checkTags(tags []string, expr hcl.Expression) ([]string, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	seen := map[string]bool{}
 	var out []string
 	for i, t := range tags {
+		if t == "" {
+			continue // bake drops empty tags: cond ? "app:latest" : ""
+		}
 		rng := hcl.Range{}
 		if expr != nil {
 			rng = elementRange(expr, i)

@@ -8,6 +8,7 @@ import (
 
 	units "github.com/docker/go-units"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // entitlementNames are the entitlements a build may ask for.
@@ -31,7 +32,7 @@ func (c *compilation) resolveRunOptions(r *resolved) hcl.Diagnostics {
 		}
 	}
 	if v := obj.GetAttr("ulimits"); !v.IsNull() {
-		for _, s := range strList(v) {
+		for _, s := range bakeList(v) {
 			u, err := units.ParseUlimit(s)
 			if err != nil {
 				bad("ulimits", "%q is not a ulimit (name=soft[:hard], such as nofile=1024:1024): %v.", s, err)
@@ -55,10 +56,10 @@ func (c *compilation) resolveRunOptions(r *resolved) hcl.Diagnostics {
 		}
 	}
 	if v := obj.GetAttr("no_cache_filter"); !v.IsNull() {
-		r.build.NoCacheFilter = strList(v)
+		r.build.NoCacheFilter = bakeList(v)
 	}
 	if v := obj.GetAttr("entitlements"); !v.IsNull() {
-		for _, e := range strList(v) {
+		for _, e := range bakeList(v) {
 			if !slices.Contains(entitlementNames, e) {
 				bad("entitlements", "an entitlement is %s, not %q.", strings.Join(entitlementNames, ", "), e)
 				continue
@@ -70,4 +71,16 @@ func (c *compilation) resolveRunOptions(r *resolved) hcl.Diagnostics {
 		slices.Sort(r.build.Entitlements)
 	}
 	return diags
+}
+
+// bakeList is a list attribute as bake normalises it: empty strings and
+// repeats dropped, the first of each kept.
+func bakeList(v cty.Value) []string {
+	var out []string
+	for _, s := range strList(v) {
+		if s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
