@@ -292,6 +292,16 @@ func (c *conv) ignoredBlocks(body *hclsyntax.Body, kind string, allowed ...strin
 }
 
 func (c *conv) variable(b *hclsyntax.Block) {
+	if b.Body.Attributes["default"] == nil {
+		// bake gives a variable without a default "" (null when typed);
+		// bakeplan would require a value.
+		def, why := `""`, "bake's value for a variable without a default is the empty string"
+		if b.Body.Attributes["type"] != nil {
+			def, why = "null", "bake's value for a typed variable without a default is null"
+		}
+		r := b.CloseBraceRange
+		c.edits = append(c.edits, edit{r.Start.Byte, r.Start.Byte, "\n# bakeplan: " + why + "\ndefault = " + def})
+	}
 	for _, a := range sortedAttrs(b.Body) {
 		switch a.Name {
 		case "type":

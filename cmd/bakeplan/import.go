@@ -84,7 +84,11 @@ plan yet; the errors that stop it are shown, with exit status 1.`,
 			if err != nil {
 				return err
 			}
-			res, diags, err := project.Import(cmd.Context(), in, dst, g.inputs(nil))
+			// The spec is checked as bake would read it here: with the
+			// environment's bare variable names.
+			inputs := g.inputs(nil)
+			inputs.BakeEnv = true
+			res, diags, err := project.Import(cmd.Context(), in, dst, inputs)
 			if err != nil {
 				return err
 			}
