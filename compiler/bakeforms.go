@@ -25,18 +25,23 @@ func fromBakeForms(name string, v cty.Value) (cty.Value, error) {
 	if !raw.Type().IsTupleType() && !raw.Type().IsListType() {
 		return v, nil
 	}
-	elems := raw.AsValueSlice()
+	var elems []cty.Value
 	changed := false
-	for i, e := range elems {
+	for i, e := range raw.AsValueSlice() {
 		e, emarks := e.Unmark()
-		if e.Type() != cty.String || e.IsNull() {
+		if e.Type() != cty.String || e.IsNull() || !e.IsKnown() {
+			elems = append(elems, e.WithMarks(emarks))
+			continue
+		}
+		if e.AsString() == "" {
+			changed = true // bake skips empty entries: [DESTDIR] with DESTDIR ""
 			continue
 		}
 		obj, err := bakecsv.Element(name, e.AsString())
 		if err != nil {
 			return v, fmt.Errorf("element %d, %q: %v", i, e.AsString(), err)
 		}
-		elems[i] = obj.WithMarks(emarks)
+		elems = append(elems, obj.WithMarks(emarks))
 		changed = true
 	}
 	if !changed && len(elems) > 0 {

@@ -678,7 +678,7 @@ target "a" {
 		},
 		{
 			name:    "output name set by tags",
-			p:       project{src: "target \"a\" {\n  output = [{ type = \"registry\", name = \"x/y\" }]\n}\n"},
+			p:       project{src: "target \"a\" {\n  output = [{ type = \"oci\", dest = \"a.tar\", name = \"x/y\" }]\n}\n"},
 			summary: "Output attribute set elsewhere",
 			line:    2,
 		},

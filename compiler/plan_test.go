@@ -1378,3 +1378,23 @@ target "app" {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }
+
+// TestBakeOutputForms: an empty output is skipped, as bake skips it, and
+// bake's image names in an output (type=docker,name=...) join the tags.
+func TestBakeOutputForms(t *testing.T) {
+	b := mustCompile(t, project{src: `variable "DESTDIR" {
+  default = ""
+}
+target "app" {
+  tags   = ["app:1"]
+  output = ["${var.DESTDIR}", "type=docker,name=tests:latest"]
+}
+`}).Step("build.app").Build
+	if got := fmt.Sprint(b.Tags, " ", len(b.Outputs), " ", b.Outputs[0].Type, " ", b.Outputs[0].Attrs); got != "[docker.io/library/app:1 docker.io/library/tests:latest] 1 docker map[]" {
+		t.Errorf("got %s", got)
+	}
+	_, diags := project{src: "target \"app\" {\n  output = [\"type=docker,name=Bad Name\"]\n}\n"}.compile(t)
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "Invalid tag") || diags[0].Subject.Start.Line != 2 {
+		t.Errorf("a bad output name: %v", diags)
+	}
+}

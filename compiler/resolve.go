@@ -32,6 +32,10 @@ type resolved struct {
 	push      bool
 	pushRange hcl.Range
 	dockerOut *hcl.Range // where a docker output is declared
+	// outputNames are the names bake's outputs give the image
+	// (type=docker,name=...), which join the tags.
+	outputNames      []string
+	outputNamesRange hcl.Range
 
 	// abstract targets serve only as inherits parents: they are never built
 	// unless named explicitly, so their files are not required.
@@ -279,6 +283,15 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 	outs, d := c.outputs(r, obj.GetAttr("output"), c.declRange(in, "output"))
 	diags = append(diags, d...)
 	r.build.Outputs = outs
+	if len(r.outputNames) > 0 {
+		named, d := c.checkTags(r.outputNames, nil)
+		for _, d := range d {
+			d.Subject = r.outputNamesRange.Ptr()
+		}
+		diags = append(diags, d...)
+		tags = mergeSorted(tags, named)
+		r.build.Tags = tags
+	}
 	if r.push && len(tags) == 0 {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
@@ -704,6 +717,17 @@ func (c *compilation) outputs(r *resolved, v cty.Value, rng hcl.Range) ([]*plan.
 			typ = "registry"
 			delete(m, "push")
 		}
+		if n, ok := m["name"]; ok && (typ == "registry" || typ == "docker") {
+			// bake names the image in the output ("type=docker,name=app");
+			// bakeplan's names are tags: these join them.
+			for _, name := range strings.Split(n, ",") {
+				if name = strings.TrimSpace(name); name != "" {
+					r.outputNames = append(r.outputNames, name)
+				}
+			}
+			r.outputNamesRange = rng
+			delete(m, "name")
+		}
 		known, ok := exporterAttrs[typ]
 		if !ok {
 			detail := fmt.Sprintf("%q is not an output type; use one of %s.", typ, strings.Join(types, ", "))
@@ -938,4 +962,11 @@ func article(word string) string {
 		return "An"
 	}
 	return "A"
+}
+
+// mergeSorted is the sorted union of two sorted lists.
+func mergeSorted(a, b []string) []string {
+	out := slices.Concat(a, b)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
