@@ -51,8 +51,16 @@ func collectNames(files []*source) (*names, hcl.Diagnostics) {
 			switch b.Type {
 			case "variable":
 				n.vars[name] = true
-				if d := b.Body.Attributes["default"]; d != nil {
+				d := b.Body.Attributes["default"]
+				switch {
+				case d != nil:
 					defaults = append(defaults, &hclsyntax.Attribute{Name: name, Expr: d.Expr})
+				case b.Body.Attributes["type"] != nil:
+					// bake's value without a default: null when typed,
+					// else "" (as import writes it).
+					defaults = append(defaults, &hclsyntax.Attribute{Name: name, Expr: &hclsyntax.LiteralValueExpr{Val: cty.NullVal(cty.DynamicPseudoType)}})
+				default:
+					defaults = append(defaults, &hclsyntax.Attribute{Name: name, Expr: &hclsyntax.LiteralValueExpr{Val: cty.StringVal("")}})
 				}
 			case "target":
 				n.targets[name] = true

@@ -148,7 +148,7 @@ func (c *conv) references(a *hclsyntax.Attribute, name string, local map[string]
 func (c *conv) contexts(a *hclsyntax.Attribute, local map[string]bool) {
 	obj, ok := a.Expr.(*hclsyntax.ObjectConsExpr)
 	if !ok {
-		c.rewrite(a, "contexts", local)
+		c.computedContexts(a, local)
 		return
 	}
 	var b strings.Builder
@@ -168,13 +168,74 @@ func (c *conv) contexts(a *hclsyntax.Attribute, local map[string]bool) {
 					val = "target." + t
 				}
 			}
-		} else if strings.Contains(c.text(it.ValueExpr.Range()), "target:") {
-			c.warn(it.ValueExpr.Range(), "Target context computed", "This context names a target through an expression; bakeplan needs target.NAME written out to build it first, so it is kept as a string and will be read as a directory or image.")
+		} else if text := c.text(it.ValueExpr.Range()); strings.Contains(text, "target:") {
+			// A context that may name a target (cond ? "target:x" :
+			// "docker-image://scratch"): read with the defaults.
+			v, d := it.ValueExpr.Value(&hcl.EvalContext{Variables: c.names.defaults})
+			if d.HasErrors() || !v.IsWhollyKnown() || v.IsNull() || v.Type() != cty.String {
+				c.warn(it.ValueExpr.Range(), "Target context computed", "This context names a target through an expression bakeplan cannot evaluate when importing; bakeplan needs target.NAME written out to build it first, so it is kept as a string and will be read as a directory or image.")
+			} else {
+				s := v.AsString()
+				val = quote(s)
+				if t, isTarget := strings.CutPrefix(s, "target:"); isTarget && hclsyntax.ValidIdentifier(t) {
+					val = "target." + t
+				}
+				why := fmt.Sprintf("%s is read with the variables' defaults as %s", oneLine(text), val)
+				c.warn(it.ValueExpr.Range(), "Computed context read with defaults", why+"; a variable set at build time no longer changes it.")
+				fmt.Fprintf(&b, "# bakeplan: %s\n", why)
+			}
 		}
 		fmt.Fprintf(&b, "%s = %s\n", key, val)
 	}
 	b.WriteString("}")
 	c.replace(a.SrcRange, b.String())
+}
+
+// computedContexts reads contexts that an expression computes (cond ?
+// { ... } : null) with the variables' defaults, as bake reads it when
+// nothing overrides them: bakeplan needs the map written out to know the
+// builds that feed this one.
+func (c *conv) computedContexts(a *hclsyntax.Attribute, local map[string]bool) {
+	v, d := a.Expr.Value(&hcl.EvalContext{Variables: c.names.defaults})
+	ok := !d.HasErrors() && v.IsWhollyKnown() && (v.IsNull() || v.Type().IsObjectType() || v.Type().IsMapType())
+	if ok && !v.IsNull() {
+		for _, e := range v.AsValueMap() {
+			ok = ok && e.Type() == cty.String && !e.IsNull()
+		}
+	}
+	if !ok {
+		c.warn(a.Expr.Range(), "Contexts not written out", "contexts is computed from values bakeplan cannot know when importing; it is kept as bake wrote it, and bakeplan will refuse it until it is a map written out.")
+		c.rewrite(a, "contexts", local)
+		return
+	}
+	why := fmt.Sprintf("contexts = %s is read with the variables' defaults", oneLine(c.text(a.Expr.Range())))
+	c.warn(a.Expr.Range(), "Computed contexts read with defaults", why+"; a variable set at build time no longer changes them.")
+	if v.IsNull() || len(v.AsValueMap()) == 0 {
+		c.commentOut(a.SrcRange, "Computed contexts read with defaults", why+": none.")
+		c.warns = c.warns[:len(c.warns)-1] // said once, above
+		return
+	}
+	var b strings.Builder
+	b.WriteString("contexts = {\n")
+	m := v.AsValueMap()
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		val := quote(m[k].AsString())
+		if t, isTarget := strings.CutPrefix(m[k].AsString(), "target:"); isTarget && hclsyntax.ValidIdentifier(t) {
+			val = "target." + t
+		}
+		key := k
+		if !hclsyntax.ValidIdentifier(k) {
+			key = quote(k)
+		}
+		fmt.Fprintf(&b, "%s = %s\n", key, val)
+	}
+	b.WriteString("}")
+	c.replace(a.SrcRange, noted(why, b.String()))
 }
 
 // annotations writes bake's list form ["KEY=VALUE"] as a map when every

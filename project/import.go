@@ -3,11 +3,14 @@ package project
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
 	"github.com/bakeplan/bakeplan/bakeimport"
 	"github.com/bakeplan/bakeplan/compiler"
+	"github.com/bakeplan/bakeplan/plan"
+
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -17,6 +20,9 @@ type Imported struct {
 	Spec      []byte
 	Warnings  hcl.Diagnostics // at the bake files' lines
 	Emulators []string        // declared because a RUN needs them
+	// Containerd is set when the spec declares Docker's containerd image
+	// store, because a build loads several platforms into Docker.
+	Containerd bool
 	// Compiled is the written spec compiled with every target selected:
 	// its diagnostics say what still stops it from planning.
 	Compiled *Compiled
@@ -36,20 +42,36 @@ func Import(ctx context.Context, files []bakeimport.File, out Source, in Inputs)
 	if !strings.Contains(string(r.Spec), "\nhost {") && !strings.HasPrefix(string(r.Spec), "host {") {
 		// Offer every emulator, then keep those a build uses.
 		trial := out
-		trial.Text = append(slices.Clip(r.Spec), hostBlock(compiler.EmulatorArchs())...)
+		trial.Text = append(slices.Clip(r.Spec), hostBlock(compiler.EmulatorArchs(), true)...)
+		// Every target is checked whatever is selected, so when one
+		// fails (its Dockerfile missing, say) nothing is found: the spec
+		// is written without a host block, and the compile of it below
+		// shows what stops it.
 		c, err := Compile(ctx, trial, in)
 		if err != nil {
 			return nil, nil, err
 		}
+		emulators := map[string]bool{}
 		if c.Plan != nil {
 			for _, st := range c.Plan.Steps {
 				if st.Emulator != nil && len(st.Emulator.Platforms) > 0 {
-					res.Emulators = append(res.Emulators, st.Emulator.Arch)
+					emulators[st.Emulator.Arch] = true
+				}
+				if b := st.Build; b != nil && len(b.Platforms) > 1 && slices.ContainsFunc(b.Outputs, func(o *plan.Output) bool { return o.Type == "docker" }) {
+					res.Containerd = true
 				}
 			}
 		}
+		res.Emulators = slices.Sorted(maps.Keys(emulators))
+		var notes []string
 		if len(res.Emulators) > 0 {
-			res.Spec = append(append(res.Spec, "\n# bakeplan: bake ran these platforms under QEMU without a word; RUN steps in their stages need an emulator on this machine.\n"...), hostBlock(res.Emulators)...)
+			notes = append(notes, "# bakeplan: bake ran these platforms under QEMU without a word; RUN steps in their stages need an emulator on this machine.\n")
+		}
+		if res.Containerd {
+			notes = append(notes, "# bakeplan: a build loads several platforms into Docker, which only its containerd image store holds (bake needs it too).\n")
+		}
+		if len(notes) > 0 {
+			res.Spec = append(append(append(res.Spec, '\n'), strings.Join(notes, "")...), hostBlock(res.Emulators, res.Containerd)...)
 		}
 	}
 	final := out
@@ -62,10 +84,19 @@ func Import(ctx context.Context, files []bakeimport.File, out Source, in Inputs)
 	return res, nil, nil
 }
 
-func hostBlock(archs []string) string {
-	quoted := make([]string, len(archs))
-	for i, a := range archs {
-		quoted[i] = fmt.Sprintf("%q", a)
+func hostBlock(archs []string, containerd bool) string {
+	var b strings.Builder
+	b.WriteString("host {\n")
+	if containerd {
+		b.WriteString("  docker {\n    image_store = \"containerd\"\n  }\n")
 	}
-	return "host {\n  emulators = [" + strings.Join(quoted, ", ") + "]\n}\n"
+	if len(archs) > 0 {
+		quoted := make([]string, len(archs))
+		for i, a := range archs {
+			quoted[i] = fmt.Sprintf("%q", a)
+		}
+		b.WriteString("  emulators = [" + strings.Join(quoted, ", ") + "]\n")
+	}
+	b.WriteString("}\n")
+	return b.String()
 }

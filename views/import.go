@@ -6,14 +6,17 @@ import (
 )
 
 // Imported says what bakeplan import wrote: from which bake files, where,
-// how many notes to read, and the emulators it declared.
-func Imported(w io.Writer, from []string, to string, notes int, emulators []string) {
+// how many notes to read, and what it declared of the host.
+func Imported(w io.Writer, from []string, to string, notes int, emulators []string, containerd bool) {
 	if to == "-" {
 		to = "standard output"
 	}
 	printf(w, "Imported %s into %s.\n", strings.Join(from, ", "), to)
 	if len(emulators) > 0 {
 		printf(w, "Declared host emulators %s: RUN steps run on those platforms, which bake emulated without a word.\n", strings.Join(emulators, ", "))
+	}
+	if containerd {
+		printf(w, "Declared Docker's containerd image store: a build loads several platforms into Docker.\n")
 	}
 	if notes > 0 {
 		printf(w, "%s to read: what could not be carried over is a \"# bakeplan:\" comment in the spec.\n", countOf(notes, "warning"))

@@ -106,7 +106,7 @@ plan yet; the errors that stop it are shown, with exit status 1.`,
 			if err != nil {
 				return fmt.Errorf("writing the spec: %w", err)
 			}
-			views.Imported(g.streams.err, files, out, len(res.Warnings), res.Emulators)
+			views.Imported(g.streams.err, files, out, len(res.Warnings), res.Emulators, res.Containerd)
 			if c := res.Compiled; c.Diags.HasErrors() {
 				var errs hcl.Diagnostics
 				for _, d := range c.Diags {
