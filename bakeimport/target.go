@@ -34,7 +34,6 @@ var notCarried = map[string]string{
 	"pull":      "bakeplan pins base images in bakeplan.lock.hcl (bakeplan lock) instead of pulling them again on every build, so bake's pull is left out.",
 	"resources": "bakeplan sets no resource limits for a build yet, so bake's resources is left out.",
 	"policy":    "bakeplan does not evaluate build policies, so bake's policy is left out.",
-	"call":      "bakeplan does not run frontend subrequests (check, outline, targets) yet, so bake's call is left out.",
 }
 
 func (c *conv) target(b *hclsyntax.Block) {

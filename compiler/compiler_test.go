@@ -267,6 +267,13 @@ target "c" {
 			line:    2,
 		},
 		{
+			name:    "unknown call",
+			p:       project{src: "target \"a\" {\n  call = \"chek\"\n}\n"},
+			summary: "Unknown call",
+			line:    2,
+			detail:  `Did you mean "check"?`,
+		},
+		{
 			name:    "tag written by two targets selected together",
 			p:       project{src: "target \"a\" {\n  tags = [\"r.example.com/app:1\"]\n}\ntarget \"b\" {\n  tags = [\"r.example.com/app:1\"]\n}\n", sel: []string{"a", "b"}},
 			summary: "Tag written by two targets",

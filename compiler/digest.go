@@ -90,6 +90,9 @@ func inputDigest(b *plan.Build, rel *plan.Release) string {
 		}
 	}
 	d.str("network", b.Network)
+	if b.Call != "" { // written only when set: older digests stay as they were
+		d.str("call", b.Call)
+	}
 	d.bool("no_cache", b.NoCache)
 	d.strs("no_cache_filter", b.NoCacheFilter)
 	d.int("shm_size", int(b.ShmSize))

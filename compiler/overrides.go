@@ -33,6 +33,7 @@ var overrideKeys = map[string]string{
 	"output": "output", "cache-from": "cache_from", "cache_from": "cache_from",
 	"cache-to": "cache_to", "cache_to": "cache_to",
 	"no-cache": "no_cache", "no_cache": "no_cache", "network": "network", "push": "push",
+	"call": "call",
 }
 
 // parseOverrides reads the --set values; every malformed one is an error.
@@ -107,7 +108,7 @@ func applyOverrides(name string, attrs attrValues, overrides []*override) hcl.Di
 			continue
 		}
 		switch o.key {
-		case "context", "dockerfile", "target", "network":
+		case "context", "dockerfile", "target", "network", "call":
 			attrs[o.key] = cty.StringVal(o.value)
 		case "no_cache", "push":
 			b, err := parseBool(o.value)

@@ -1398,3 +1398,23 @@ target "app" {
 		t.Errorf("a bad output name: %v", diags)
 	}
 }
+
+// TestCall: a subrequest instead of the build exports, pushes and tags
+// nothing; --set sets it as bake's does.
+func TestCall(t *testing.T) {
+	src := `target "app" {
+  tags   = ["r.example.com/app:1"]
+  push   = true
+  output = [{ type = "oci", dest = "app.tar" }]
+  cache_to = [{ type = "inline" }]
+}
+`
+	p := mustCompile(t, project{src: src, sets: []string{"app.call=check"}})
+	b := p.Step("build.app").Build
+	if b.Call != "check" || b.Push || len(b.Outputs) != 0 || len(b.CacheTo) != 0 || p.Step("publish.app") != nil {
+		t.Errorf("call check: %+v", b)
+	}
+	if built := mustCompile(t, project{src: src}).Step("build.app").Build; built.InputDigest == b.InputDigest {
+		t.Error("the input digest does not tell a check from the build")
+	}
+}

@@ -301,6 +301,7 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 		})
 	}
 	r.build.Push = r.push
+	diags = append(diags, c.call(r, obj)...)
 	if r.dockerOut != nil && len(r.platforms) > 1 && c.host.imageStore != storeContainerd {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
@@ -969,4 +970,29 @@ func mergeSorted(a, b []string) []string {
 	out := slices.Concat(a, b)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// callNames are the frontend subrequests a target may run instead of its
+// build, as bake's call names them.
+var callNames = []string{"build", "check", "outline", "targets"}
+
+// call reads the target's call: a subrequest builds nothing, so the
+// target's outputs, push and cache exports are dropped (bake ignores them
+// too).
+func (c *compilation) call(r *resolved, obj attrValues) hcl.Diagnostics {
+	call := strAttr(obj, "call", "build")
+	if !slices.Contains(callNames, call) {
+		detail := fmt.Sprintf("call is one of %s, not %q.", strings.Join(callNames, ", "), call)
+		if s := suggest(call, callNames); s != "" {
+			detail += fmt.Sprintf(" Did you mean %q?", s)
+		}
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown call", Detail: detail, Subject: c.declRange(r.in, "call").Ptr()}}
+	}
+	if call == "build" {
+		return nil
+	}
+	r.build.Call = call
+	r.build.Outputs, r.build.CacheTo = nil, nil
+	r.push, r.build.Push, r.dockerOut = false, false, nil
+	return nil
 }

@@ -473,6 +473,7 @@ func (e *encoder) build(b *Build) error {
 	e.optStrMap("extra_hosts", b.ExtraHosts)
 	e.optStrs("entitlements", b.Entitlements)
 	e.optStr("network", b.Network)
+	e.optStr("call", b.Call)
 	e.optBool("push", b.Push)
 	e.optBool("release", b.Release)
 	e.optStrMaps("attest", b.Attest)

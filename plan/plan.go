@@ -257,6 +257,10 @@ type Build struct {
 	// security.insecure).
 	Entitlements []string `json:"entitlements,omitempty"`
 	Network      string   `json:"network,omitempty"`
+	// Call is the frontend subrequest the step runs instead of the build
+	// (check, outline, targets; bake's call): it exports, pushes and tags
+	// nothing, and reports what the frontend answered.
+	Call string `json:"call,omitempty"`
 	// Push is true when the result goes to a registry; the build pushes by
 	// digest and the publish step writes the tags.
 	Push bool `json:"push,omitempty"`

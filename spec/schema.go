@@ -45,6 +45,7 @@ var TargetAttributes = []AttrDef{
 	attr("no_cache_filter", "list(string)", "Dockerfile stages built without the cache"),
 	attr("entitlements", "list(string)", "privileges RUN may use: network.host, security.insecure (the builder must allow them)"),
 	attr("release", "bool", "build reproducibly under the release block (default true when the spec has one; false opts out)"),
+	attr("call", "string", "run a frontend subrequest instead of the build: check (the Dockerfile's checks and lint), outline or targets; default build"),
 	attr("attest", "list(map(string))", "attestations pushed with the image: {type = \"sbom\"}, {type = \"provenance\", mode = \"max\"} (BuildKit's attest:* attributes)"),
 }
 

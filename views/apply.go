@@ -24,6 +24,8 @@ func ApplySummary(w io.Writer, sum *apply.Summary) {
 			result = "skipped"
 		case b.Error != "":
 			result = "failed"
+		case b.Call != nil:
+			result = b.Call.Name
 		case b.Cached:
 			result = "cached"
 		}
@@ -34,6 +36,26 @@ func ApplySummary(w io.Writer, sum *apply.Summary) {
 		printf(tw, "%s\t%s\t%s\t%s\t%s\n", b.Target, strings.Join(b.Platforms, ","), digest, result, b.Duration.Round(10*time.Millisecond))
 	}
 	tw.Flush()
+	for _, b := range sum.Builds {
+		if b.Call == nil {
+			continue
+		}
+		printf(w, "\n%s (call %s):\n", b.Target, b.Call.Name)
+		text := strings.Trim(b.Call.Text, "\n")
+		switch {
+		case text == "" && b.Call.Name == "check" && b.Call.Status == 0:
+			text = "Check complete, no warnings found."
+		case text == "":
+			// outline answers in JSON only.
+			text = strings.Trim(b.Call.JSON, "\n")
+		}
+		if text == "" {
+			text = "(no answer)"
+		}
+		for _, line := range strings.Split(text, "\n") {
+			printf(w, "  %s\n", line)
+		}
+	}
 	for _, pb := range sum.Published {
 		if pb.Unchanged {
 			printf(w, "%s already points at %s\n", pb.Tag, pb.Digest)

@@ -31,7 +31,7 @@ const corpus = "../../testdata/bakecorpus"
 // imported spec with what `docker buildx bake --print` (the pinned buildx
 // from tools/buildx) resolves on the original: context, Dockerfile,
 // stage, args, labels, annotations, tags, platforms, contexts, outputs,
-// cache, secrets, SSH and attestations. Each case's compare file lists the
+// cache, secrets, SSH, attestations and call. Each case's compare file lists the
 // target sets, with further -f files after "--".
 func TestBakeCompatibility(t *testing.T) {
 	buildx := os.Getenv("BAKEPLAN_TEST_BUILDX")
@@ -122,6 +122,7 @@ func nativePlatform() string { return platforms.Format(platforms.Normalize(platf
 // resolvedTarget is what both tools resolve for a target, in one form.
 type resolvedTarget struct {
 	Context, Dockerfile, Stage string
+	Call                       string
 	Args, Labels, Contexts     map[string]string
 	Annotations, Tags          []string
 	Platforms, Outputs         []string
@@ -208,6 +209,7 @@ func fromBake(t *testing.T, tg map[string]any) *resolvedTarget {
 		Context: path.Clean(str("context")), Dockerfile: path.Join(str("context"), str("dockerfile")), Stage: str("target"),
 		Args: strMap("args"), Labels: strMap("labels"), Contexts: map[string]string{},
 		Annotations: sorted(strList("annotations")),
+		Call:        strings.TrimPrefix(str("call"), "build"),
 	}
 	for _, tag := range strList("tags") {
 		r.Tags = append(r.Tags, normalTag(t, tag))
@@ -298,6 +300,7 @@ func fromPlan(t *testing.T, b *plan.Build) *resolvedTarget {
 		Context: path.Clean(b.Context), Dockerfile: path.Clean(b.Dockerfile), Stage: b.Stage,
 		Args: orEmpty(b.Args), Labels: orEmpty(b.Labels), Contexts: map[string]string{},
 		Tags: sorted(slices.Clone(b.Tags)),
+		Call: b.Call,
 	}
 	for k, v := range b.Annotations {
 		r.Annotations = append(r.Annotations, k+"="+v)

@@ -418,6 +418,9 @@ func describeBuild(b *plan.Build) []string {
 		out = append(out, line)
 	}
 	var flags []string
+	if b.Call != "" {
+		flags = append(flags, "call "+b.Call+": the frontend's answer, no image built or exported")
+	}
 	if b.NoCache {
 		flags = append(flags, "no cache")
 	}

@@ -80,6 +80,9 @@ type BuildResult struct {
 	Finished time.Time     `json:"finished"`
 	Error    string        `json:"error,omitempty"`
 	Skipped  bool          `json:"skipped,omitempty"`
+	// Call is the frontend's answer, for a target whose call is a
+	// subrequest (check, outline, targets).
+	Call *solve.CallResult `json:"call,omitempty"`
 }
 
 // Published is a tag written by a publish step.
@@ -392,7 +395,16 @@ func runBuilds(ctx context.Context, cancel context.CancelFunc, p *plan.Plan, req
 				}
 				return
 			}
-			res.Digest, res.Cached, res.Duration = out.Digest, out.Cached, out.Duration
+			res.Digest, res.Cached, res.Duration, res.Call = out.Digest, out.Cached, out.Duration, out.Call
+			if out.Call != nil && out.Call.Status != 0 {
+				// A check that found something fails its step, as
+				// docker buildx bake --call check exits non-zero.
+				res.Error = fmt.Sprintf("the frontend's %s answered with status %d", out.Call.Name, out.Call.Status)
+				if !opts.KeepGoing {
+					cancel()
+				}
+				return
+			}
 			if out.Layout != nil && opts.LayoutsDir != "" {
 				res.Layout = out.Layout.Dir
 			}

@@ -58,6 +58,9 @@ type Request struct {
 	// Sensitive lists the frontend attributes whose values come from
 	// sensitive variables; printing shows them redacted.
 	Sensitive map[string]bool
+	// Call is the frontend subrequest (bake's call: check, outline,
+	// targets) the solve asks instead of a build; "" for a build.
+	Call string
 }
 
 // Export is one BuildKit exporter.
@@ -183,6 +186,17 @@ func NewRequest(st *plan.Step, opts Options) (*Request, error) {
 	}
 	if b.Stage != "" {
 		a["target"] = b.Stage
+	}
+	if b.Call != "" {
+		// The frontend answers a subrequest instead of building; check
+		// is its lint, as in buildx.
+		name := b.Call
+		if name == "check" {
+			name = "lint"
+		}
+		r.Call = b.Call
+		a["requestid"] = "frontend." + name
+		a["frontend.caps"] = "moby.buildkit.frontend.subrequests+forward"
 	}
 	for k, v := range b.Args {
 		r.setSensitive(b, "args."+k, "build-arg:"+k, v)

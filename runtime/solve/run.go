@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	contentlocal "github.com/containerd/containerd/v2/plugins/content/local"
 	"github.com/docker/cli/cli/config"
 	"github.com/moby/buildkit/client"
+	gateway "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
@@ -43,6 +45,18 @@ type Result struct {
 	Layout   *Layout // set when RunOptions.LayoutDir asked for one
 	Cached   bool    // every step came from the cache
 	Duration time.Duration
+	// Call is the frontend's answer to a subrequest (Request.Call).
+	Call *CallResult
+}
+
+// CallResult is what the frontend answered a subrequest: its text, as the
+// frontend prints it, its JSON, and its status (for check, not 0 when it
+// found something).
+type CallResult struct {
+	Name   string
+	Text   string
+	JSON   string
+	Status int
 }
 
 // RunOptions are the run-time inputs of a solve.
@@ -227,7 +241,16 @@ func Run(ctx context.Context, req *Request, ro RunOptions) (*Result, error) {
 			}
 		}
 	}()
-	resp, err := ro.Client.Solve(ctx, nil, opt, ch)
+	var (
+		resp *client.SolveResponse
+		call *CallResult
+		err  error
+	)
+	if req.Call != "" {
+		resp, call, err = runCall(ctx, ro.Client, req.Call, opt, ch)
+	} else {
+		resp, err = ro.Client.Solve(ctx, nil, opt, ch)
+	}
 	<-done
 	for _, w := range loadWriters {
 		w.Close()
@@ -246,7 +269,7 @@ func Run(ctx context.Context, req *Request, ro RunOptions) (*Result, error) {
 	}
 	renames = nil
 
-	res := &Result{Digest: resp.ExporterResponse["containerimage.digest"], Cached: cached, Duration: time.Since(start)}
+	res := &Result{Digest: resp.ExporterResponse["containerimage.digest"], Cached: cached, Duration: time.Since(start), Call: call}
 	if ro.LayoutDir != "" {
 		d, err := layoutDigest(ro.LayoutDir)
 		if err != nil {
@@ -258,6 +281,35 @@ func Run(ctx context.Context, req *Request, ro RunOptions) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// runCall asks the frontend a subrequest through the gateway, as buildx's
+// --call does: the frontend's answer comes back as result metadata, which
+// a plain solve does not return.
+func runCall(ctx context.Context, c *client.Client, name string, opt client.SolveOpt, ch chan *client.SolveStatus) (*client.SolveResponse, *CallResult, error) {
+	frontend, attrs := opt.Frontend, opt.FrontendAttrs
+	opt.Frontend, opt.FrontendAttrs = "", nil
+	var meta map[string][]byte
+	resp, err := c.Build(ctx, opt, "bakeplan", func(ctx context.Context, gc gateway.Client) (*gateway.Result, error) {
+		res, err := gc.Solve(ctx, gateway.SolveRequest{Frontend: frontend, FrontendOpt: attrs})
+		if err != nil {
+			return nil, err
+		}
+		meta = res.Metadata
+		return gateway.NewResult(), nil
+	}, ch)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := &CallResult{Name: name, Text: string(meta["result.txt"]), JSON: string(meta["result.json"])}
+	if s := string(meta["result.statuscode"]); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return nil, nil, fmt.Errorf("the frontend answered %s with the status %q", name, s)
+		}
+		out.Status = n
+	}
+	return resp, out, nil
 }
 
 // isDockerfileStep tells the vertices of Dockerfile instructions that do
