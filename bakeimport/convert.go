@@ -360,13 +360,14 @@ func (c *conv) rewrite(a *hclsyntax.Attribute, name string, local map[string]boo
 // local (matrix values, function parameters) stay as they are.
 func (c *conv) expr(e hclsyntax.Expression, local map[string]bool) string {
 	r := e.Range()
-	var at []int
+	var patches []edit
 	for _, t := range hclsyntax.Variables(e) {
 		root := t.RootName()
 		switch {
 		case local[root]:
 		case c.names.vars[root]:
-			at = append(at, t.SourceRange().Start.Byte)
+			p := t.SourceRange().Start.Byte
+			patches = append(patches, edit{p, p, "var."})
 		case root == "target":
 			// bake's target.NAME.ATTR reads another target's attribute,
 			// as bakeplan's does.
@@ -374,14 +375,27 @@ func (c *conv) expr(e hclsyntax.Expression, local map[string]bool) string {
 			c.warn(t.SourceRange(), "Unknown name", fmt.Sprintf("%s is not a variable of the bake file, a matrix value or a function parameter; bake refuses it too.", root))
 		}
 	}
-	sort.Ints(at)
+	_ = hclsyntax.VisitAll(e, func(n hclsyntax.Node) hcl.Diagnostics {
+		if call, ok := n.(*hclsyntax.FunctionCallExpr); ok {
+			if to, renamed := functionNames[call.Name]; renamed {
+				patches = append(patches, edit{call.NameRange.Start.Byte, call.NameRange.End.Byte, to})
+			}
+		}
+		return nil
+	})
+	sort.Slice(patches, func(i, j int) bool { return patches[i].start < patches[j].start })
 	var b strings.Builder
 	from := r.Start.Byte
-	for _, p := range at {
-		b.Write(c.src.text[from:p])
-		b.WriteString("var.")
-		from = p
+	for _, p := range patches {
+		b.Write(c.src.text[from:p.start])
+		b.WriteString(p.text)
+		from = p.end
 	}
 	b.Write(c.src.text[from:r.End.Byte])
 	return b.String()
 }
+
+// functionNames are bake's functions whose bakeplan names differ: bake's
+// reverse reverses a string and reverselist a list, where bakeplan (as
+// Terraform) has strrev and reverse.
+var functionNames = map[string]string{"reverse": "strrev", "reverselist": "reverse"}

@@ -730,11 +730,11 @@ target "a" {
 			detail:  "Did you mean target.b?",
 		},
 		{
-			name:    "bake's semvercmp",
-			p:       project{src: "target \"a\" {\n  tags = [semvercmp(\"1.2.3\", \">= 1.0\")]\n}\n"},
-			summary: "Call to unknown function",
+			name:    "bake's semvercmp with a constraint that does not parse",
+			p:       project{src: "target \"a\" {\n  args = { OK = semvercmp(\"1.2.3\", \"!!nonsense\") }\n}\n"},
+			summary: "Invalid function argument",
 			line:    2,
-			detail:  "bake's own functions",
+			detail:  "improper constraint",
 		},
 		{
 			name:    "locals in a variable's validation",

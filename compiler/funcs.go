@@ -1,18 +1,10 @@
 package compiler
 
 import (
-	"crypto/md5"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
-	"encoding/base64"
-	"encoding/hex"
-	"fmt"
-	"hash"
-	"net/url"
 	"time"
-	"unicode/utf8"
 
+	"github.com/hashicorp/go-cty-funcs/crypto"
+	"github.com/hashicorp/go-cty-funcs/encoding"
 	"github.com/hashicorp/hcl/v2/ext/tryfunc"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
@@ -27,8 +19,8 @@ func stdFunctions(now func() time.Time) map[string]function.Function {
 		"abs":                    stdlib.AbsoluteFunc,
 		"add":                    stdlib.AddFunc,
 		"and":                    stdlib.AndFunc,
-		"base64decode":           base64DecodeFunc,
-		"base64encode":           base64EncodeFunc,
+		"base64decode":           encoding.Base64DecodeFunc,
+		"base64encode":           encoding.Base64EncodeFunc,
 		"can":                    tryfunc.CanFunc,
 		"ceil":                   stdlib.CeilFunc,
 		"chomp":                  stdlib.ChompFunc,
@@ -65,7 +57,7 @@ func stdFunctions(now func() time.Time) map[string]function.Function {
 		"lookup":                 stdlib.LookupFunc,
 		"lower":                  stdlib.LowerFunc,
 		"max":                    stdlib.MaxFunc,
-		"md5":                    hashFunc(md5.New),
+		"md5":                    crypto.Md5Func,
 		"merge":                  stdlib.MergeFunc,
 		"min":                    stdlib.MinFunc,
 		"modulo":                 stdlib.ModuloFunc,
@@ -86,9 +78,9 @@ func stdFunctions(now func() time.Time) map[string]function.Function {
 		"setproduct":             stdlib.SetProductFunc,
 		"setsubtract":            stdlib.SetSubtractFunc,
 		"setunion":               stdlib.SetUnionFunc,
-		"sha1":                   hashFunc(sha1.New),
-		"sha256":                 hashFunc(sha256.New),
-		"sha512":                 hashFunc(sha512.New),
+		"sha1":                   crypto.Sha1Func,
+		"sha256":                 crypto.Sha256Func,
+		"sha512":                 crypto.Sha512Func,
 		"signum":                 stdlib.SignumFunc,
 		"slice":                  stdlib.SliceFunc,
 		"sort":                   stdlib.SortFunc,
@@ -112,57 +104,12 @@ func stdFunctions(now func() time.Time) map[string]function.Function {
 		"trimsuffix":             stdlib.TrimSuffixFunc,
 		"try":                    tryfunc.TryFunc,
 		"upper":                  stdlib.UpperFunc,
-		"urlencode":              urlEncodeFunc,
+		"urlencode":              encoding.URLEncodeFunc,
 		"values":                 stdlib.ValuesFunc,
 		"zipmap":                 stdlib.ZipmapFunc,
 		"setsymmetricdifference": stdlib.SetSymmetricDifferenceFunc,
 	}
 }
-
-// The hash and encoding functions below are the few Terraform and bake offer
-// that go-cty's stdlib does not; each is a thin wrapper over Go's standard
-// library, not worth another dependency.
-
-func stringFunc(name string, fn func(string) (string, error)) function.Function {
-	return function.New(&function.Spec{
-		Params: []function.Parameter{{Name: name, Type: cty.String}},
-		Type:   function.StaticReturnType(cty.String),
-		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			out, err := fn(args[0].AsString())
-			if err != nil {
-				return cty.UnknownVal(cty.String), function.NewArgError(0, err)
-			}
-			return cty.StringVal(out), nil
-		},
-	})
-}
-
-func hashFunc(h func() hash.Hash) function.Function {
-	return stringFunc("str", func(s string) (string, error) {
-		d := h()
-		d.Write([]byte(s))
-		return hex.EncodeToString(d.Sum(nil)), nil
-	})
-}
-
-var base64EncodeFunc = stringFunc("str", func(s string) (string, error) {
-	return base64.StdEncoding.EncodeToString([]byte(s)), nil
-})
-
-var base64DecodeFunc = stringFunc("str", func(s string) (string, error) {
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		return "", fmt.Errorf("not valid base64: %w", err)
-	}
-	if !utf8.Valid(b) {
-		return "", fmt.Errorf("the decoded bytes are not valid UTF-8")
-	}
-	return string(b), nil
-})
-
-var urlEncodeFunc = stringFunc("str", func(s string) (string, error) {
-	return url.QueryEscape(s), nil
-})
 
 // timestampFunc returns now() in RFC 3339, UTC. The compiler's clock honours
 // SOURCE_DATE_EPOCH, so reproducible builds get a reproducible timestamp.

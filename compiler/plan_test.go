@@ -1418,3 +1418,38 @@ func TestCall(t *testing.T) {
 		t.Error("the input digest does not tell a check from the build")
 	}
 }
+
+// TestBakeFunctions: the rest of bake's function list, with bake's
+// behaviour (buildx v0.38.2, bake/hclparser/stdlib.go).
+func TestBakeFunctionList(t *testing.T) {
+	b := mustCompile(t, project{src: `target "app" {
+  args = {
+    SEMVER    = semvercmp("1.4.2", ">= 1.2, < 2")
+    OLD       = semvercmp("0.9.0", ">= 1.2")
+    FROM_UNIX = formattimestamp("YYYY-MM-DD hh:mm", 1767225600)
+    FROM_RFC  = formattimestamp("X", "2026-01-01T00:00:00Z")
+    PARTS     = jsonencode([for k in ["year", "month_name", "weekday_name", "iso_week"] : unixtimestampparse(1767225600)[k]])
+    ABS       = absolute(-3)
+    HAS       = sethaselement(toset(["a", "b"]), "b")
+    REVLIST   = join(",", reverselist(["a", "b", "c"]))
+    CIDR      = cidrsubnet("10.0.0.0/16", 8, 2)
+    NETMASK   = cidrnetmask("10.0.0.0/12")
+    UUID5     = uuidv5("dns", "example.com")
+    CONVERT   = jsonencode(convert(["a"], list(string)))
+    MD5       = md5("a")
+    B64       = base64decode(base64encode("bake"))
+  }
+}
+`}).Step("build.app").Build
+	want := map[string]string{
+		"SEMVER": "true", "OLD": "false", "FROM_UNIX": "2026-01-01 00:00", "FROM_RFC": "1767225600",
+		"PARTS": `[2026,"January","Thursday",1]`, "ABS": "3", "HAS": "true", "REVLIST": "c,b,a",
+		"CIDR": "10.0.2.0/24", "NETMASK": "255.240.0.0", "UUID5": "cfbff0d1-9375-5685-968c-48ce8b15ae17",
+		"CONVERT": `["a"]`, "MD5": "0cc175b9c0f1b6a831c399e269772661", "B64": "bake",
+	}
+	for k, v := range want {
+		if b.Args[k] != v {
+			t.Errorf("%s = %q, want %q", k, b.Args[k], v)
+		}
+	}
+}

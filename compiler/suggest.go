@@ -81,16 +81,9 @@ func (c *compilation) variables(expr hcl.Expression) []hcl.Traversal {
 	return t
 }
 
-// bakeFunctions are functions bake offers that bakeplan does not: HCL's
-// own suggestion for them would be a different function.
-var bakeFunctions = map[string]bool{
-	"semvercmp": true, "unixtimestampparse": true, "formattimestamp": true,
-}
-
 // explainUnknowns improves HCL's diagnostics for names it does not know:
 // a bare variable or local name as bake writes it ("Did you mean
-// var.GO_VERSION?"), local.* where locals cannot be read, and bake's own
-// functions, for which HCL would suggest an unrelated one.
+// var.GO_VERSION?") and local.* where locals cannot be read.
 func (c *compilation) explainUnknowns(diags hcl.Diagnostics) {
 	for _, d := range diags {
 		switch d.Summary {
@@ -106,11 +99,6 @@ func (c *compilation) explainUnknowns(diags hcl.Diagnostics) {
 				d.Detail = fmt.Sprintf("There is no bare name %q; variables are read as var.NAME. Did you mean var.%s?", name, name)
 			case slices.ContainsFunc(c.spec.Locals, func(l *spec.Local) bool { return l.Name == name }):
 				d.Detail = fmt.Sprintf("There is no bare name %q; local values are read as local.NAME. Did you mean local.%s?", name, name)
-			}
-		case "Call to unknown function":
-			name, ok := quotedAfter(d.Detail, "There is no function named ")
-			if ok && bakeFunctions[name] {
-				d.Detail = fmt.Sprintf("%s is one of bake's own functions, which bakeplan does not offer; see the built-in functions in docs/spec.md.", name)
 			}
 		}
 	}

@@ -417,6 +417,22 @@ target "default" {
 			want:    map[string]string{"default.Args": `{"foo":"4-2-5"}`},
 		},
 		{
+			name: "bake's reverse and reverselist (stdlib.go)",
+			files: map[string]string{"docker-bake.hcl": `variable "V" {
+  default = "abc"
+}
+target "app" {
+  args = {
+    R = reverse(V)
+    L = join(",", reverselist(["x", reverse("yz")]))
+    S = semvercmp("1.4.2", ">= 1.2, < 2") ? "yes" : "no"
+  }
+}
+`},
+			targets: []string{"app"},
+			want:    map[string]string{"app.Args": `{"L":"zy,x","R":"cba","S":"yes"}`},
+		},
+		{
 			name: "TestHCLFunctionInAttr",
 			files: map[string]string{"docker-bake.hcl": `function "brace" {
   params = [inp]
