@@ -28,8 +28,10 @@ type Result struct {
 
 // Convert translates bake files, in order, into one bakeplan spec. A file
 // that does not parse, or a block two files both define, is an error
-// diagnostic; nothing is returned then.
-func Convert(ctx context.Context, files []File) (*Result, hcl.Diagnostics) {
+// diagnostic; nothing is returned then. env is what compose files are
+// interpolated from, as bake interpolates them (the environment, with a
+// .env file's values under it).
+func Convert(ctx context.Context, files []File, env map[string]string) (*Result, hcl.Diagnostics) {
 	var (
 		diags  hcl.Diagnostics
 		parsed []*source
@@ -38,7 +40,7 @@ func Convert(ctx context.Context, files []File) (*Result, hcl.Diagnostics) {
 		if err := ctx.Err(); err != nil {
 			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Interrupted", Detail: err.Error()}}
 		}
-		src, d := parse(f)
+		src, d := parse(ctx, f, env)
 		diags = append(diags, d...)
 		if src != nil {
 			parsed = append(parsed, src)
@@ -47,7 +49,7 @@ func Convert(ctx context.Context, files []File) (*Result, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	n, d := collectNames(parsed)
+	n, d := collectNames(parsed, env)
 	if d.HasErrors() {
 		return nil, d
 	}
@@ -85,13 +87,23 @@ type source struct {
 	origin map[int]hcl.Pos // HCL line -> JSON position; nil for HCL
 }
 
-func parse(f File) (*source, hcl.Diagnostics) {
+func parse(ctx context.Context, f File, env map[string]string) (*source, hcl.Diagnostics) {
 	src := &source{name: f.Name, text: f.Data}
-	if strings.HasSuffix(strings.ToLower(f.Name), ".json") {
-		text, origin, d := jsonToHCL(f)
-		if d.HasErrors() {
-			return nil, d
-		}
+	var (
+		text   []byte
+		origin map[int]hcl.Pos
+		d      hcl.Diagnostics
+	)
+	switch {
+	case strings.HasSuffix(strings.ToLower(f.Name), ".json"):
+		text, origin, d = jsonToHCL(f)
+	case isCompose(f.Name):
+		text, origin, d = composeToHCL(ctx, f, env)
+	}
+	if d.HasErrors() {
+		return nil, d
+	}
+	if text != nil || origin != nil {
 		src.text, src.origin = text, origin
 	}
 	// HCL's parser recurses once per bracket: bound the depth first.

@@ -42,7 +42,7 @@ func FuzzConvert(f *testing.F) {
 		if isJSON {
 			name = "docker-bake.json"
 		}
-		res, diags := Convert(context.Background(), []File{{Name: name, Data: []byte(src)}})
+		res, diags := Convert(context.Background(), []File{{Name: name, Data: []byte(src)}}, nil)
 		for _, d := range diags {
 			if strings.Contains(d.Summary, "does not parse") {
 				t.Fatalf("%s\ninput:\n%s", d.Detail, src)
@@ -58,6 +58,37 @@ func FuzzConvert(f *testing.F) {
 			if w.Subject == nil || w.Subject.Filename != name {
 				t.Errorf("warning %q not at the bake file: %v", w.Summary, w.Subject)
 			}
+		}
+	})
+}
+
+// FuzzConvertCompose feeds import hostile compose files: no panic, quick,
+// and output that parses.
+func FuzzConvertCompose(f *testing.F) {
+	seeds, _ := filepath.Glob("../testdata/bakecorpus/*/compose.yaml")
+	for _, s := range seeds {
+		data, err := os.ReadFile(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(data))
+	}
+	f.Add("services:\n  a.b:\n    build:\n      context: \"${X:-.}\"\n      args: [\"A=${Y}\", \"B\"]\n      x-bake:\n        tags: \"a:1 b:2\"\n        contexts: {c: \"service:a.b\"}\n")
+	f.Add("services:\n  w:\n    build: .\n    image: \"$${literal}\"\n")
+	f.Fuzz(func(t *testing.T, src string) {
+		watchdog := time.AfterFunc(10*time.Second, func() { panic("import took more than 10s:\n" + src) })
+		defer watchdog.Stop()
+		res, diags := Convert(context.Background(), []File{{Name: "compose.yaml", Data: []byte(src)}}, map[string]string{"X": "./x"})
+		if diags.HasErrors() {
+			for _, d := range diags {
+				if strings.Contains(d.Summary, "does not parse") {
+					t.Fatalf("%s\ninput:\n%s", d.Detail, src)
+				}
+			}
+			return
+		}
+		if _, d := hclsyntax.ParseConfig(res.Spec, "out.hcl", hcl.InitialPos); d.HasErrors() {
+			t.Fatalf("output does not parse: %v\n%s", d, res.Spec)
 		}
 	})
 }

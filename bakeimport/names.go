@@ -2,6 +2,7 @@ package bakeimport
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -15,13 +16,14 @@ type names struct {
 	vars    map[string]bool
 	targets map[string]bool
 	groups  map[string]bool
-	// defaults are the variables' defaults where they are constant, or
-	// built from other constant defaults, for reading a computed name
-	// (inherits = ["test-${VARIANT}"]) as bake would by default.
+	// defaults are the variables' values when importing: the
+	// environment's, as bake reads it, else their defaults where those
+	// are constant or built from other constant defaults; for reading a
+	// computed name (inherits = ["test-${VARIANT}"]) as bake would here.
 	defaults map[string]cty.Value
 }
 
-func collectNames(files []*source) (*names, hcl.Diagnostics) {
+func collectNames(files []*source, env map[string]string) (*names, hcl.Diagnostics) {
 	n := &names{vars: map[string]bool{}, targets: map[string]bool{}, groups: map[string]bool{}}
 	seen := map[string]hcl.Range{}
 	var diags hcl.Diagnostics
@@ -78,6 +80,11 @@ func collectNames(files []*source) (*names, hcl.Diagnostics) {
 			}
 		}
 	}
+	for i, a := range defaults {
+		if v, ok := env[a.Name]; ok {
+			defaults[i] = &hclsyntax.Attribute{Name: a.Name, Expr: &hclsyntax.LiteralValueExpr{Val: envValue(a.Expr, v)}}
+		}
+	}
 	n.defaults = constDefaults(defaults)
 	return n, diags
 }
@@ -109,4 +116,24 @@ func constDefaults(attrs []*hclsyntax.Attribute) map[string]cty.Value {
 		}
 	}
 	return out
+}
+
+// envValue is an environment variable's value for a variable whose
+// default is def, typed as bake types it: a number or bool default makes
+// it parsed so, when it parses.
+func envValue(def hclsyntax.Expression, s string) cty.Value {
+	v, d := def.Value(nil)
+	if !d.HasErrors() && v.IsKnown() && !v.IsNull() {
+		switch v.Type() {
+		case cty.Number:
+			if n, err := cty.ParseNumberVal(s); err == nil {
+				return n
+			}
+		case cty.Bool:
+			if b, err := strconv.ParseBool(s); err == nil {
+				return cty.BoolVal(b)
+			}
+		}
+	}
+	return cty.StringVal(s)
 }

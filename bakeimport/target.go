@@ -98,8 +98,8 @@ func (c *conv) inherits(a *hclsyntax.Attribute, local map[string]bool) {
 }
 
 // references writes a list of target (and, for a group, group) names as
-// traversals. A computed name is read with the variables' defaults, as
-// bake reads it when nothing overrides them, and the note says so.
+// traversals. A computed name is read with the variables' values when
+// importing, as bake would read it then, and the note says so.
 func (c *conv) references(a *hclsyntax.Attribute, name string, local map[string]bool, groups bool) {
 	list, ok := a.Expr.(*hclsyntax.TupleConsExpr)
 	if !ok {
@@ -118,8 +118,8 @@ func (c *conv) references(a *hclsyntax.Attribute, name string, local map[string]
 				continue
 			}
 			s = v.AsString()
-			c.warn(e.Range(), "Computed name read with defaults", fmt.Sprintf("%s is read with the variables' defaults as %q; a variable set at build time no longer changes which target it names.", c.text(e.Range()), s))
-			notes = append(notes, fmt.Sprintf("%s read as %s with the defaults", c.text(e.Range()), s))
+			c.warn(e.Range(), "Computed name read when importing", fmt.Sprintf("%s is read with the variables' values when importing (their defaults, or the environment's) as %q; a variable set at build time no longer changes which target it names.", c.text(e.Range()), s))
+			notes = append(notes, fmt.Sprintf("%s read as %s when importing", c.text(e.Range()), s))
 		}
 		switch {
 		case c.names.targets[s]:
@@ -169,7 +169,7 @@ func (c *conv) contexts(a *hclsyntax.Attribute, local map[string]bool) {
 			}
 		} else if text := c.text(it.ValueExpr.Range()); strings.Contains(text, "target:") {
 			// A context that may name a target (cond ? "target:x" :
-			// "docker-image://scratch"): read with the defaults.
+			// "docker-image://scratch"): read as it is when importing.
 			v, d := it.ValueExpr.Value(&hcl.EvalContext{Variables: c.names.defaults})
 			if d.HasErrors() || !v.IsWhollyKnown() || v.IsNull() || v.Type() != cty.String {
 				c.warn(it.ValueExpr.Range(), "Target context computed", "This context names a target through an expression bakeplan cannot evaluate when importing; bakeplan needs target.NAME written out to build it first, so it is kept as a string and will be read as a directory or image.")
@@ -179,8 +179,8 @@ func (c *conv) contexts(a *hclsyntax.Attribute, local map[string]bool) {
 				if t, isTarget := strings.CutPrefix(s, "target:"); isTarget && hclsyntax.ValidIdentifier(t) {
 					val = "target." + t
 				}
-				why := fmt.Sprintf("%s is read with the variables' defaults as %s", oneLine(text), val)
-				c.warn(it.ValueExpr.Range(), "Computed context read with defaults", why+"; a variable set at build time no longer changes it.")
+				why := fmt.Sprintf("%s is read with the variables' values when importing as %s", oneLine(text), val)
+				c.warn(it.ValueExpr.Range(), "Computed context read when importing", why+"; a variable set at build time no longer changes it.")
 				fmt.Fprintf(&b, "# bakeplan: %s\n", why)
 			}
 		}
@@ -191,8 +191,8 @@ func (c *conv) contexts(a *hclsyntax.Attribute, local map[string]bool) {
 }
 
 // computedContexts reads contexts that an expression computes (cond ?
-// { ... } : null) with the variables' defaults, as bake reads it when
-// nothing overrides them: bakeplan needs the map written out to know the
+// { ... } : null) with the variables' values when importing, as bake
+// would read them then: bakeplan needs the map written out to know the
 // builds that feed this one.
 func (c *conv) computedContexts(a *hclsyntax.Attribute, local map[string]bool) {
 	v, d := a.Expr.Value(&hcl.EvalContext{Variables: c.names.defaults})
@@ -207,10 +207,10 @@ func (c *conv) computedContexts(a *hclsyntax.Attribute, local map[string]bool) {
 		c.rewrite(a, "contexts", local)
 		return
 	}
-	why := fmt.Sprintf("contexts = %s is read with the variables' defaults", oneLine(c.text(a.Expr.Range())))
-	c.warn(a.Expr.Range(), "Computed contexts read with defaults", why+"; a variable set at build time no longer changes them.")
+	why := fmt.Sprintf("contexts = %s is read with the variables' values when importing", oneLine(c.text(a.Expr.Range())))
+	c.warn(a.Expr.Range(), "Computed contexts read when importing", why+"; a variable set at build time no longer changes them.")
 	if v.IsNull() || len(v.AsValueMap()) == 0 {
-		c.commentOut(a.SrcRange, "Computed contexts read with defaults", why+": none.")
+		c.commentOut(a.SrcRange, "Computed contexts read when importing", why+": none.")
 		c.warns = c.warns[:len(c.warns)-1] // said once, above
 		return
 	}

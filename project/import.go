@@ -2,7 +2,11 @@ package project
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"maps"
 	"slices"
 	"strings"
@@ -10,6 +14,7 @@ import (
 	"github.com/bakeplan/bakeplan/bakeimport"
 	"github.com/bakeplan/bakeplan/compiler"
 	"github.com/bakeplan/bakeplan/plan"
+	"github.com/compose-spec/compose-go/v2/dotenv"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -33,7 +38,11 @@ type Imported struct {
 // declares in a host block the emulators the Dockerfile analysis finds a
 // RUN needs: bake used QEMU for them without saying so.
 func Import(ctx context.Context, files []bakeimport.File, out Source, in Inputs) (*Imported, hcl.Diagnostics, error) {
-	r, diags := bakeimport.Convert(ctx, files)
+	env, err := composeEnv(in.Environ, filepath.Dir(filepath.FromSlash("/"+out.SpecPath)))
+	if err != nil {
+		return nil, nil, err
+	}
+	r, diags := bakeimport.Convert(ctx, files, env)
 	if diags.HasErrors() {
 		return nil, diags, nil
 	}
@@ -75,7 +84,7 @@ func Import(ctx context.Context, files []bakeimport.File, out Source, in Inputs)
 		}
 	}
 	final := out
-	final.Text = res.Spec
+	final.Text = append([]byte{}, res.Spec...) // never nil: an empty spec is not read from disk
 	c, err := Compile(ctx, final, in)
 	if err != nil {
 		return nil, nil, err
@@ -99,4 +108,36 @@ func hostBlock(archs []string, containerd bool) string {
 	}
 	b.WriteString("}\n")
 	return b.String()
+}
+
+// composeEnv is what compose files are interpolated from, as bake does it:
+// the environment, and under it the .env file of the directory bake runs
+// in (the spec's).
+func composeEnv(environ []string, dir string) (map[string]string, error) {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(dir, ".env"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return env, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading .env: %w", err)
+	}
+	dot, err := dotenv.UnmarshalBytesWithLookup(data, func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	})
+	if err != nil {
+		return nil, fmt.Errorf(".env: %w", err)
+	}
+	for k, v := range dot {
+		if _, set := env[k]; !set {
+			env[k] = v
+		}
+	}
+	return env, nil
 }

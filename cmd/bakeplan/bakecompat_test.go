@@ -55,20 +55,19 @@ func TestBakeCompatibility(t *testing.T) {
 				t.Fatal(err)
 			}
 			os.Remove(filepath.Join(dir, "bakeplan.hcl"))
-			bakeFile := "docker-bake.hcl"
-			if _, err := os.Stat(filepath.Join(dir, bakeFile)); err != nil {
-				bakeFile = "docker-bake.json"
-			}
+			bakeFile := bakeFileIn(t, dir)
 			spec := filepath.Join(dir, "bakeplan.hcl")
-			if _, stderr, code := runWith(t, nil, "import", "-f", filepath.Join(dir, bakeFile), "-o", spec, "--native-platform", nativePlatform()); code != 0 {
-				t.Fatalf("import: exit %d\n%s", code, stderr)
-			}
 			for _, line := range compareLines(t, filepath.Join(dir, "compare")) {
 				targets, extra, _ := strings.Cut(line, "--")
 				names := strings.Fields(targets)
 				var environ []string
 				for len(names) > 0 && strings.Contains(names[0], "=") {
 					environ, names = append(environ, names[0]), names[1:]
+				}
+				// Imported in the environment it is planned in, as a
+				// compose file's ${VAR} is read when importing.
+				if _, stderr, code := runWith(t, environ, "import", "--force", "-f", filepath.Join(dir, bakeFile), "-o", spec, "--native-platform", nativePlatform()); code != 0 {
+					t.Fatalf("import: exit %d\n%s", code, stderr)
 				}
 				want := bakePrint(t, buildx, dir, bakeFile, strings.Fields(extra), names, environ)
 				got := bakeplanPlan(t, dir, spec, strings.Fields(extra), names, environ)
@@ -449,4 +448,16 @@ func sortedKeys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return sorted(out)
+}
+
+// bakeFileIn is the bake file of a corpus case: the first of bake's
+// default names it has.
+func bakeFileIn(t *testing.T, dir string) string {
+	for _, name := range append([]string{"docker-bake.hcl"}, bakeDefaults...) {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return name
+		}
+	}
+	t.Fatalf("no bake file in %s", dir)
+	return ""
 }

@@ -17,7 +17,7 @@ import (
 // bakeDefaults are the files bake reads when given no -f, those a spec is
 // imported from (bake's override files are imported separately, into
 // bakeplan.override.hcl, so that -f merges them as bake does).
-var bakeDefaults = []string{"docker-bake.json", "docker-bake.hcl"}
+var bakeDefaults = []string{"docker-bake.json", "docker-bake.hcl", "compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"}
 
 func newImportCmd(g *globals) *cobra.Command {
 	var (

@@ -22,10 +22,7 @@ func TestImportGolden(t *testing.T) {
 			if err := os.CopyFS(dir, os.DirFS(filepath.Join(corpus, c.Name()))); err != nil {
 				t.Fatal(err)
 			}
-			bakeFile := filepath.Join(dir, "docker-bake.hcl")
-			if _, err := os.Stat(bakeFile); err != nil {
-				bakeFile = filepath.Join(dir, "docker-bake.json")
-			}
+			bakeFile := filepath.Join(dir, bakeFileIn(t, dir))
 			spec := filepath.Join(dir, "bakeplan.hcl")
 			stdout, stderr, code := bakeplan(t, "import", "-f", bakeFile, "-o", spec, "--native-platform", "linux/amd64")
 			if code != 0 || stdout != "" {
@@ -53,10 +50,16 @@ func TestImportRefusals(t *testing.T) {
 		{"JSON not an object", `["a"]`, "A bake file in JSON is an object"},
 		{"duplicate blocks", "target \"a\" {}\ntarget \"a\" {}\n", "Block defined twice"},
 		{"name no reference can write", "target \"1a\" {}\n", "Name bakeplan cannot refer to"},
+		{"compose without services", "services: {}\nvolumes: {}\n", "Invalid compose file"},
+		{"compose that does not parse", "services:\n  web:\n    build: [\n", "Invalid compose file"},
+		{"compose external secret", "services:\n  web:\n    build:\n      context: .\n      secrets: [s]\nsecrets:\n  s:\n    external: true\n", "external"},
 	} {
 		name := "docker-bake.hcl"
-		if strings.HasPrefix(tc.bake, "{") || strings.HasPrefix(tc.bake, "[") {
+		switch {
+		case strings.HasPrefix(tc.bake, "{") || strings.HasPrefix(tc.bake, "["):
 			name = "docker-bake.json"
+		case strings.HasPrefix(tc.bake, "services"):
+			name = "compose.yaml"
 		}
 		bake := writeFile(t, dir, name, tc.bake)
 		out := filepath.Join(dir, "bakeplan.hcl")

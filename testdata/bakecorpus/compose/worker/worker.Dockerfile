@@ -1,0 +1,2 @@
+FROM web AS worker
+RUN echo worker
