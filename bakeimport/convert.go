@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"path"
 	"sort"
 	"strings"
 
@@ -20,17 +19,22 @@ type File struct {
 	Data []byte
 }
 
-// Result is the translated spec and what could not be carried over.
+// Result is the translated specs, one per bake file in the order given,
+// and what could not be carried over.
 type Result struct {
-	Spec     []byte
+	Specs    [][]byte
 	Warnings hcl.Diagnostics // at the bake lines they are about
 }
 
-// Convert translates bake files, in order, into one bakeplan spec. A file
-// that does not parse, or a block two files both define, is an error
-// diagnostic; nothing is returned then. env is what compose files are
-// interpolated from, as bake interpolates them (the environment, with a
-// .env file's values under it).
+// Convert translates bake files into bakeplan specs, one for each, read as
+// bake reads them together: a later file may name the variables and
+// targets of an earlier one, and define a block again, which bakeplan
+// merges when the specs are given with -f in the same order, as bake
+// merges the files. A file that does not parse, or that defines a block
+// twice itself, is an error diagnostic; nothing is returned then. env is
+// what compose files are interpolated from, as bake interpolates them (the
+// environment, with a .env file's values under it), and what computed
+// names are read with.
 func Convert(ctx context.Context, files []File, env map[string]string) (*Result, hcl.Diagnostics) {
 	var (
 		diags  hcl.Diagnostics
@@ -38,7 +42,7 @@ func Convert(ctx context.Context, files []File, env map[string]string) (*Result,
 	)
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
-			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Interrupted", Detail: err.Error()}}
+			return nil, interrupted(err)
 		}
 		src, d := parse(ctx, f, env)
 		diags = append(diags, d...)
@@ -53,28 +57,28 @@ func Convert(ctx context.Context, files []File, env map[string]string) (*Result,
 	if d.HasErrors() {
 		return nil, d
 	}
-	var out bytes.Buffer
-	var warns hcl.Diagnostics
-	for i, src := range parsed {
+	res := &Result{}
+	for _, src := range parsed {
 		if err := ctx.Err(); err != nil {
-			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Interrupted", Detail: err.Error()}}
+			return nil, interrupted(err)
 		}
 		c := &conv{src: src, names: n}
 		c.topLevel(src.body)
-		if i > 0 {
-			fmt.Fprintf(&out, "\n# bakeplan: from %s\n", path.Base(src.name))
+		spec := hclwrite.Format(c.apply())
+		// What we wrote must parse: a failure here is a bug in this
+		// package, said as one rather than handed on as a broken spec.
+		if _, d := hclsyntax.ParseConfig(spec, "imported", hcl.InitialPos); d.HasErrors() {
+			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Import produced HCL that does not parse",
+				Detail: "This is a bug in bakeplan import: " + d.Error()}}
 		}
-		out.Write(c.apply())
-		warns = append(warns, src.remap(c.warns)...)
+		res.Specs = append(res.Specs, spec)
+		res.Warnings = append(res.Warnings, src.remap(c.warns)...)
 	}
-	spec := hclwrite.Format(out.Bytes())
-	// What we wrote must parse: a failure here is a bug in this package,
-	// said as one rather than handed on as a broken spec.
-	if _, d := hclsyntax.ParseConfig(spec, "imported", hcl.InitialPos); d.HasErrors() {
-		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Import produced HCL that does not parse",
-			Detail: "This is a bug in bakeplan import: " + d.Error()}}
-	}
-	return &Result{Spec: spec, Warnings: warns}, nil
+	return res, nil
+}
+
+func interrupted(err error) hcl.Diagnostics {
+	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Interrupted", Detail: err.Error()}}
 }
 
 // source is one parsed bake file. A JSON file is parsed as the HCL this

@@ -51,8 +51,10 @@ func FuzzConvert(f *testing.F) {
 		if diags.HasErrors() {
 			return
 		}
-		if _, d := hclsyntax.ParseConfig(res.Spec, "out.hcl", hcl.InitialPos); d.HasErrors() {
-			t.Fatalf("output does not parse: %v\n%s", d, res.Spec)
+		for _, spec := range res.Specs {
+			if _, d := hclsyntax.ParseConfig(spec, "out.hcl", hcl.InitialPos); d.HasErrors() {
+				t.Fatalf("output does not parse: %v\n%s", d, spec)
+			}
 		}
 		for _, w := range res.Warnings {
 			if w.Subject == nil || w.Subject.Filename != name {
@@ -87,8 +89,10 @@ func FuzzConvertCompose(f *testing.F) {
 			}
 			return
 		}
-		if _, d := hclsyntax.ParseConfig(res.Spec, "out.hcl", hcl.InitialPos); d.HasErrors() {
-			t.Fatalf("output does not parse: %v\n%s", d, res.Spec)
+		for _, spec := range res.Specs {
+			if _, d := hclsyntax.ParseConfig(spec, "out.hcl", hcl.InitialPos); d.HasErrors() {
+				t.Fatalf("output does not parse: %v\n%s", d, spec)
+			}
 		}
 	})
 }

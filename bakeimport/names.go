@@ -25,21 +25,24 @@ type names struct {
 
 func collectNames(files []*source, env map[string]string) (*names, hcl.Diagnostics) {
 	n := &names{vars: map[string]bool{}, targets: map[string]bool{}, groups: map[string]bool{}}
-	seen := map[string]hcl.Range{}
 	var diags hcl.Diagnostics
-	declare := func(kind, name string, r hcl.Range, src *source) {
-		key := kind + " " + name
-		if prev, ok := seen[key]; ok {
-			d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Block defined twice",
-				Detail:  fmt.Sprintf("%s %q is also defined at %s. bake merges such blocks; bakeplan import does not yet: import the files one by one and pass them to bakeplan with -f, which merges them as bake does.", kind, name, prev),
-				Subject: &r}
-			diags = append(diags, src.remap(hcl.Diagnostics{d})...)
-			return
-		}
-		seen[key] = r
-	}
 	var defaults []*hclsyntax.Attribute
 	for _, src := range files {
+		// A block defined again in a later file is merged into the
+		// earlier one by bakeplan's -f, as by bake's; within one file
+		// bake merges it too, but one spec file cannot hold it twice.
+		seen := map[string]hcl.Range{}
+		declare := func(kind, name string, r hcl.Range, src *source) {
+			key := kind + " " + name
+			if prev, ok := seen[key]; ok {
+				d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Block defined twice",
+					Detail:  fmt.Sprintf("%s %q is also defined at %s in the same file. bake merges such blocks; move one into a file of its own (an override file), which import translates into a spec of its own that bakeplan merges with -f.", kind, name, prev),
+					Subject: &r}
+				diags = append(diags, src.remap(hcl.Diagnostics{d})...)
+				return
+			}
+			seen[key] = r
+		}
 		for _, a := range sortedAttrs(src.body) {
 			n.vars[a.Name] = true
 			declare("variable", a.Name, a.NameRange, src)

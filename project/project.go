@@ -53,6 +53,7 @@ type Override struct {
 	SpecPath string // within FS
 	Name     string // for diagnostics
 	Path     string // on disk, as given; "" for a git revision
+	Text     []byte // as Source.Text
 }
 
 func overridePaths(src Source) []string {
@@ -144,9 +145,12 @@ func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 	}
 	sp, diags := spec.ParseContext(ctx, parser, src.Name, data)
 	for _, o := range src.Overrides {
-		data, err := readSpec(src.FS, o.SpecPath, o.Name)
-		if err != nil {
-			return nil, err
+		data := o.Text
+		if data == nil {
+			var err error
+			if data, err = readSpec(src.FS, o.SpecPath, o.Name); err != nil {
+				return nil, err
+			}
 		}
 		osp, d := spec.ParseContext(ctx, parser, o.Name, data)
 		diags = append(diags, d...)

@@ -5,13 +5,17 @@ import (
 	"strings"
 )
 
-// Imported says what bakeplan import wrote: from which bake files, where,
-// how many notes to read, and what it declared of the host.
-func Imported(w io.Writer, from []string, to string, notes int, emulators []string, containerd bool) {
-	if to == "-" {
-		to = "standard output"
+// Imported says what bakeplan import wrote: from which bake files, where
+// (a spec for each), how many notes to read, and what it declared of the
+// host.
+func Imported(w io.Writer, from, to []string, notes int, emulators []string, containerd bool) {
+	if to[0] == "-" {
+		printf(w, "Imported %s into standard output.\n", strings.Join(from, ", "))
+	} else {
+		for i := range from {
+			printf(w, "Imported %s into %s.\n", from[i], to[i])
+		}
 	}
-	printf(w, "Imported %s into %s.\n", strings.Join(from, ", "), to)
 	if len(emulators) > 0 {
 		printf(w, "Declared host emulators %s: RUN steps run on those platforms, which bake emulated without a word.\n", strings.Join(emulators, ", "))
 	}

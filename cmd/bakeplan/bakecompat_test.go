@@ -55,8 +55,20 @@ func TestBakeCompatibility(t *testing.T) {
 				t.Fatal(err)
 			}
 			os.Remove(filepath.Join(dir, "bakeplan.hcl"))
-			bakeFile := bakeFileIn(t, dir)
+			bakeFiles := []string{bakeFileIn(t, dir)}
+			for _, o := range bakeOverrides {
+				if _, err := os.Stat(filepath.Join(dir, o)); err == nil {
+					bakeFiles = append(bakeFiles, o)
+				}
+			}
 			spec := filepath.Join(dir, "bakeplan.hcl")
+			importArgs := []string{"import", "--force", "-o", spec, "--native-platform", nativePlatform()}
+			var abs []string
+			for _, f := range bakeFiles {
+				abs = append(abs, filepath.Join(dir, f))
+				importArgs = append(importArgs, "-f", abs[len(abs)-1])
+			}
+			specs := specNames(spec, abs)
 			for _, line := range compareLines(t, filepath.Join(dir, "compare")) {
 				targets, extra, _ := strings.Cut(line, "--")
 				names := strings.Fields(targets)
@@ -66,11 +78,11 @@ func TestBakeCompatibility(t *testing.T) {
 				}
 				// Imported in the environment it is planned in, as a
 				// compose file's ${VAR} is read when importing.
-				if _, stderr, code := runWith(t, environ, "import", "--force", "-f", filepath.Join(dir, bakeFile), "-o", spec, "--native-platform", nativePlatform()); code != 0 {
+				if _, stderr, code := runWith(t, environ, importArgs...); code != 0 {
 					t.Fatalf("import: exit %d\n%s", code, stderr)
 				}
-				want := bakePrint(t, buildx, dir, bakeFile, strings.Fields(extra), names, environ)
-				got := bakeplanPlan(t, dir, spec, strings.Fields(extra), names, environ)
+				want := bakePrint(t, buildx, dir, bakeFiles, strings.Fields(extra), names, environ)
+				got := bakeplanPlan(t, dir, specs, strings.Fields(extra), names, environ)
 				// Every target bake printed (a group's too), but those it
 				// built only to feed another as a context, which bake
 				// prints with a cacheonly output.
@@ -129,9 +141,12 @@ type resolvedTarget struct {
 	Secrets, SSH, Attest       []string
 }
 
-func bakePrint(t *testing.T, buildx, dir, bakeFile string, extra, names, environ []string) map[string]*resolvedTarget {
+func bakePrint(t *testing.T, buildx, dir string, bakeFiles, extra, names, environ []string) map[string]*resolvedTarget {
 	t.Helper()
-	args := []string{"bake", "--print", "-f", bakeFile}
+	args := []string{"bake", "--print"}
+	for _, f := range bakeFiles {
+		args = append(args, "-f", f)
+	}
 	for _, f := range extra {
 		args = append(args, "-f", f)
 	}
@@ -267,11 +282,14 @@ func fromBake(t *testing.T, tg map[string]any) *resolvedTarget {
 	return r
 }
 
-func bakeplanPlan(t *testing.T, dir, spec string, extra, names, environ []string) map[string]*resolvedTarget {
+func bakeplanPlan(t *testing.T, dir string, specs, extra, names, environ []string) map[string]*resolvedTarget {
 	t.Helper()
 	// Variables from the environment by their bare names, as bake reads
 	// them.
-	args := []string{"plan", "--offline", "--json", "--env-vars", "bake", "-f", spec}
+	args := []string{"plan", "--offline", "--json", "--env-vars", "bake"}
+	for _, s := range specs {
+		args = append(args, "-f", s)
+	}
 	for _, f := range extra {
 		args = append(args, "-f", filepath.Join(dir, f))
 	}

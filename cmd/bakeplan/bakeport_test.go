@@ -178,6 +178,52 @@ target "app" {
 			want:    map[string]string{"app.Args": `{"v1":"pre--NEWDEF-"}`},
 		},
 		{
+			name: "TestHCLVarsWithVars (two files, a target in both)",
+			files: map[string]string{
+				"c1.hcl": `variable "FOO" {
+  default = upper("${BASE}def")
+}
+variable "BAR" {
+  default = "-${FOO}-"
+}
+target "app" {
+  args = {
+    v1 = "pre-${BAR}"
+  }
+}
+`,
+				"c2.hcl": `variable "BASE" {
+  default = "abc"
+}
+target "app" {
+  args = {
+    v2 = "${FOO}-post"
+  }
+}
+`,
+			},
+			env:     []string{"BASE=new"},
+			targets: []string{"app"},
+			want:    map[string]string{"app.Args": `{"v1":"pre--NEWDEF-","v2":"NEWDEF-post"}`},
+		},
+		{
+			name: "TestHCLMultiFileAttrs",
+			files: map[string]string{
+				"c1.hcl": `variable "FOO" {
+  default = "abc"
+}
+target "app" {
+  args = {
+    v1 = "pre-${FOO}"
+  }
+}
+`,
+				"c2.hcl": "FOO=\"def\"\n",
+			},
+			targets: []string{"app"},
+			want:    map[string]string{"app.Args": `{"v1":"pre-def"}`},
+		},
+		{
 			name: "TestHCLTypedVariables",
 			files: map[string]string{"docker-bake.hcl": `variable "FOO" {
   default = 3
@@ -469,14 +515,17 @@ target "app" {
 			for _, n := range []string{"x", "y"} {
 				writeFile(t, dir, n+".Dockerfile", "FROM scratch\n")
 			}
-			args := []string{"import", "-o", filepath.Join(dir, "bakeplan.hcl"), "--native-platform", "linux/amd64"}
+			out := filepath.Join(dir, "bakeplan.hcl")
+			args := []string{"import", "-o", out, "--native-platform", "linux/amd64"}
+			var bakeFiles []string
 			for _, name := range sortedNames(tc.files) {
-				args = append(args, "-f", writeFile(t, dir, name, tc.files[name]))
+				bakeFiles = append(bakeFiles, writeFile(t, dir, name, tc.files[name]))
+				args = append(args, "-f", bakeFiles[len(bakeFiles)-1])
 			}
 			_, stderr, code := runWith(t, tc.env, args...)
 			var got map[string]*resolvedTarget
 			if code == 0 {
-				got, stderr, code = planTargets(t, dir, tc.env, tc.targets)
+				got, stderr, code = planTargets(t, specNames(out, bakeFiles), tc.env, tc.targets)
 			}
 			if tc.err != "" {
 				if code == 0 || !strings.Contains(stderr, tc.err) {
@@ -513,11 +562,15 @@ func sortedNames(m map[string]string) []string {
 	return sorted(out)
 }
 
-// planTargets plans the imported spec in dir with bake's environment
+// planTargets plans the imported specs, in order, with bake's environment
 // variables, and returns each build as the comparison reads it.
-func planTargets(t *testing.T, dir string, environ, targets []string) (map[string]*resolvedTarget, string, int) {
+func planTargets(t *testing.T, specs, environ, targets []string) (map[string]*resolvedTarget, string, int) {
 	t.Helper()
-	args := append([]string{"plan", "--offline", "--json", "--env-vars", "bake", "-f", filepath.Join(dir, "bakeplan.hcl"), "--native-platform", "linux/amd64"}, targets...)
+	args := []string{"plan", "--offline", "--json", "--env-vars", "bake", "--native-platform", "linux/amd64"}
+	for _, s := range specs {
+		args = append(args, "-f", s)
+	}
+	args = append(args, targets...)
 	var out, errb strings.Builder
 	code := run(context.Background(), args, streams{in: strings.NewReader(""), out: &out, err: &errb}, environ)
 	if code != 0 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,25 +17,43 @@ func TestImportGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range cases {
 		t.Run(c.Name(), func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), c.Name())
 			if err := os.CopyFS(dir, os.DirFS(filepath.Join(corpus, c.Name()))); err != nil {
 				t.Fatal(err)
 			}
-			bakeFile := filepath.Join(dir, bakeFileIn(t, dir))
-			spec := filepath.Join(dir, "bakeplan.hcl")
-			stdout, stderr, code := bakeplan(t, "import", "-f", bakeFile, "-o", spec, "--native-platform", "linux/amd64")
+			// Without -f, as a user in the directory would: bake's
+			// default files, an override file too.
+			t.Chdir(dir)
+			stdout, stderr, code := bakeplan(t, "import", "--native-platform", "linux/amd64")
 			if code != 0 || stdout != "" {
 				t.Fatalf("import: exit %d\n%s%s", code, stdout, stderr)
 			}
-			got, err := os.ReadFile(spec)
-			if err != nil {
-				t.Fatal(err)
+			specs := specNames("bakeplan.hcl", defaultBakeFiles())
+			var got strings.Builder
+			for _, spec := range specs {
+				b, err := os.ReadFile(spec)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(specs) > 1 {
+					fmt.Fprintf(&got, "# ---- %s\n", spec)
+				}
+				got.Write(b)
 			}
-			goldenStreams(t, filepath.Join("import", c.Name()), string(got), strings.ReplaceAll(stderr, dir, "CASE"))
+			t.Chdir(wd)
+			goldenStreams(t, filepath.Join("import", c.Name()), got.String(), stderr)
 			// What it wrote plans with no edit.
-			if _, stderr, code := bakeplan(t, "validate", "-f", spec); code != 0 {
+			args := []string{"validate"}
+			for _, spec := range specs {
+				args = append(args, "-f", filepath.Join(dir, spec))
+			}
+			if _, stderr, code := bakeplan(t, args...); code != 0 {
 				t.Errorf("validate: exit %d\n%s", code, stderr)
 			}
 		})
