@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/bakeplan/bakeplan/internal/bakecsv"
+	"github.com/bakeplan/bakeplan/spec"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -33,7 +34,10 @@ var overrideKeys = map[string]string{
 	"output": "output", "cache-from": "cache_from", "cache_from": "cache_from",
 	"cache-to": "cache_to", "cache_to": "cache_to",
 	"no-cache": "no_cache", "no_cache": "no_cache", "network": "network", "push": "push",
-	"call": "call",
+	"call": "call", "shm-size": "shm_size", "shm_size": "shm_size",
+	"secrets": "secret", "secret": "secret", "ssh": "ssh", "attest": "attest",
+	"ulimits": "ulimits", "ulimit": "ulimits", "entitlements": "entitlements", "entitlement": "entitlements",
+	"no-cache-filter": "no_cache_filter", "no_cache_filter": "no_cache_filter",
 }
 
 // parseOverrides reads the --set values; every malformed one is an error.
@@ -91,7 +95,7 @@ func parseOverrides(sets []string) ([]*override, hcl.Diagnostics) {
 
 func isListKey(key string) bool {
 	switch key {
-	case "tags", "platforms", "output", "cache_from", "cache_to", "annotations":
+	case "tags", "platforms", "output", "cache_from", "cache_to", "annotations", "secret", "ssh", "attest", "ulimits", "no_cache_filter", "entitlements":
 		return true
 	}
 	return false
@@ -108,7 +112,7 @@ func applyOverrides(name string, attrs attrValues, overrides []*override) hcl.Di
 			continue
 		}
 		switch o.key {
-		case "context", "dockerfile", "target", "network", "call":
+		case "context", "dockerfile", "target", "network", "call", "shm_size":
 			attrs[o.key] = cty.StringVal(o.value)
 		case "no_cache", "push":
 			b, err := parseBool(o.value)
@@ -149,7 +153,14 @@ func applyOverrides(name string, attrs attrValues, overrides []*override) hcl.Di
 				delete(attrs, o.key)
 				continue
 			}
-			attrs[o.key] = cty.ListVal(lists[o.key])
+			// Secrets of different kinds are objects of different
+			// types: a tuple, converted to the attribute's type.
+			v, err := convertAttr(cty.TupleVal(lists[o.key]), attrType(o.key))
+			if err != nil {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid --set", Detail: fmt.Sprintf("--set %s: %v.", o.raw, err)})
+				continue
+			}
+			attrs[o.key] = v
 		}
 	}
 	return diags
@@ -170,12 +181,20 @@ func listElems(o *override) ([]cty.Value, error) {
 			}
 		}
 		return out, nil
-	case "output", "cache_from", "cache_to":
+	case "output", "cache_from", "cache_to", "secret", "ssh", "attest":
 		v, err := bakecsv.Element(o.key, o.value)
 		if err != nil {
 			return nil, err
 		}
 		return []cty.Value{v}, nil
+	case "no_cache_filter", "entitlements":
+		var out []cty.Value
+		for _, p := range strings.Split(o.value, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, cty.StringVal(p))
+			}
+		}
+		return out, nil
 	}
 	return []cty.Value{cty.StringVal(o.value)}, nil
 }
@@ -195,4 +214,14 @@ func parseBool(s string) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("%q is not true or false", s)
+}
+
+// attrType is a target attribute's declared type.
+func attrType(name string) cty.Type {
+	for _, a := range spec.TargetAttributes {
+		if a.Name == name {
+			return a.Type
+		}
+	}
+	return cty.DynamicPseudoType
 }

@@ -1453,3 +1453,36 @@ func TestBakeFunctionList(t *testing.T) {
 		}
 	}
 }
+
+// TestSetBakeKeys: bake's --set keys for secrets, SSH, attestations and
+// the run options, in bake's forms; += adds to what the spec has.
+func TestSetBakeKeys(t *testing.T) {
+	src := `target "app" {
+  secret = [{ id = "npm", env = "NPM_TOKEN" }]
+}
+`
+	p := mustCompile(t, project{src: src, sets: []string{
+		"app.secrets+=id=netrc,src=/dev/null",
+		"app.secrets+=type=env,id=GH_TOKEN",
+		"app.ssh=default",
+		"app.attest=type=provenance,mode=max",
+		"app.ulimits=nofile=1024:2048",
+		"app.no-cache-filter=build,test",
+		"app.entitlements=network.host",
+		"app.shm-size=128m",
+	}})
+	b := p.Step("build.app").Build
+	var secrets []string
+	for _, s := range b.Secrets {
+		secrets = append(secrets, s.ID+":"+s.Env+s.File)
+	}
+	got := fmt.Sprint(secrets, " ", len(b.SSH), " ", b.Attest, " ", b.Ulimits, " ", b.NoCacheFilter, " ", b.Entitlements, " ", b.ShmSize)
+	want := "[GH_TOKEN:GH_TOKEN netrc:/dev/null npm:NPM_TOKEN] 1 [map[mode:max type:provenance]] [nofile=1024:2048] [build test] [network.host] 134217728"
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	_, diags := project{src: src, sets: []string{"app.secrets=id=x,bogus=1"}}.compile(t)
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "not bogus") {
+		t.Errorf("a bad --set secret: %v", diags)
+	}
+}

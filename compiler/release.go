@@ -141,7 +141,7 @@ func (c *compilation) resolveRelease(r *resolved) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	in := r.in
 	r.build.Release = c.release != nil
-	if v := in.obj.GetAttr("release"); !v.IsNull() {
+	if v := r.obj.GetAttr("release"); !v.IsNull() {
 		r.build.Release = v.True()
 		if v.True() && c.release == nil {
 			diags = append(diags, &hcl.Diagnostic{
@@ -152,7 +152,7 @@ func (c *compilation) resolveRelease(r *resolved) hcl.Diagnostics {
 			})
 		}
 	}
-	v := in.obj.GetAttr("attest")
+	v := r.obj.GetAttr("attest")
 	if v.IsNull() {
 		return diags
 	}

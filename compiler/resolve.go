@@ -32,6 +32,8 @@ type resolved struct {
 	push      bool
 	pushRange hcl.Range
 	dockerOut *hcl.Range // where a docker output is declared
+	// obj is the target's attributes as evaluated, with --set applied.
+	obj attrValues
 	// outputNames are the names bake's outputs give the image
 	// (type=docker,name=...), which join the tags.
 	outputNames      []string
@@ -85,6 +87,7 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 			return nil, d
 		}
 	}
+	r.obj = obj
 
 	for _, name := range []string{"context", "dockerfile", "dockerfile_inline", "target", "platforms", "tags", "output", "cache_from", "cache_to", "secret", "ssh", "network", "push", "no_cache", "allow_external_paths", "release", "attest"} {
 		if v, ok := obj[name]; ok && v.ContainsMarked() {

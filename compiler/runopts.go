@@ -19,7 +19,7 @@ var entitlementNames = []string{"network.host", "security.insecure", "device"}
 // them, each checked now rather than by BuildKit mid-build.
 func (c *compilation) resolveRunOptions(r *resolved) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	in, obj := r.in, r.in.obj
+	in, obj := r.in, r.obj
 	bad := func(attr, format string, args ...any) {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + attr, Detail: fmt.Sprintf(format, args...), Subject: c.declRange(in, attr).Ptr()})
 	}
