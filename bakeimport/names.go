@@ -16,11 +16,11 @@ type names struct {
 	vars    map[string]bool
 	targets map[string]bool
 	groups  map[string]bool
-	// defaults are the variables' values when importing: the
+	// values are the variables' values when importing: the
 	// environment's, as bake reads it, else their defaults where those
 	// are constant or built from other constant defaults; for reading a
 	// computed name (inherits = ["test-${VARIANT}"]) as bake would here.
-	defaults map[string]cty.Value
+	values map[string]cty.Value
 }
 
 func collectNames(files []*source, env map[string]string) (*names, hcl.Diagnostics) {
@@ -88,7 +88,7 @@ func collectNames(files []*source, env map[string]string) (*names, hcl.Diagnosti
 			defaults[i] = &hclsyntax.Attribute{Name: a.Name, Expr: &hclsyntax.LiteralValueExpr{Val: envValue(a.Expr, v)}}
 		}
 	}
-	n.defaults = constDefaults(defaults)
+	n.values = constDefaults(defaults)
 	return n, diags
 }
 

@@ -111,7 +111,7 @@ func (c *conv) references(a *hclsyntax.Attribute, name string, local map[string]
 	for _, e := range list.Exprs {
 		s, literal := constString(e)
 		if !literal {
-			v, d := e.Value(&hcl.EvalContext{Variables: c.names.defaults})
+			v, d := e.Value(&hcl.EvalContext{Variables: c.names.values})
 			if d.HasErrors() || !v.IsWhollyKnown() || v.Type() != cty.String {
 				c.warn(e.Range(), "Name not known before the build", fmt.Sprintf("%s is computed from values bakeplan cannot know when importing, so it is left out.", c.text(e.Range())))
 				notes = append(notes, "left out "+c.text(e.Range()))
@@ -170,7 +170,7 @@ func (c *conv) contexts(a *hclsyntax.Attribute, local map[string]bool) {
 		} else if text := c.text(it.ValueExpr.Range()); strings.Contains(text, "target:") {
 			// A context that may name a target (cond ? "target:x" :
 			// "docker-image://scratch"): read as it is when importing.
-			v, d := it.ValueExpr.Value(&hcl.EvalContext{Variables: c.names.defaults})
+			v, d := it.ValueExpr.Value(&hcl.EvalContext{Variables: c.names.values})
 			if d.HasErrors() || !v.IsWhollyKnown() || v.IsNull() || v.Type() != cty.String {
 				c.warn(it.ValueExpr.Range(), "Target context computed", "This context names a target through an expression bakeplan cannot evaluate when importing; bakeplan needs target.NAME written out to build it first, so it is kept as a string and will be read as a directory or image.")
 			} else {
@@ -195,7 +195,7 @@ func (c *conv) contexts(a *hclsyntax.Attribute, local map[string]bool) {
 // would read them then: bakeplan needs the map written out to know the
 // builds that feed this one.
 func (c *conv) computedContexts(a *hclsyntax.Attribute, local map[string]bool) {
-	v, d := a.Expr.Value(&hcl.EvalContext{Variables: c.names.defaults})
+	v, d := a.Expr.Value(&hcl.EvalContext{Variables: c.names.values})
 	ok := !d.HasErrors() && v.IsWhollyKnown() && (v.IsNull() || v.Type().IsObjectType() || v.Type().IsMapType())
 	if ok && !v.IsNull() {
 		for _, e := range v.AsValueMap() {

@@ -284,20 +284,31 @@ func fromBake(t *testing.T, tg map[string]any) *resolvedTarget {
 
 func bakeplanPlan(t *testing.T, dir string, specs, extra, names, environ []string) map[string]*resolvedTarget {
 	t.Helper()
-	// Variables from the environment by their bare names, as bake reads
-	// them.
-	args := []string{"plan", "--offline", "--json", "--env-vars", "bake"}
+	specs = slices.Clone(specs)
+	for _, f := range extra {
+		specs = append(specs, filepath.Join(dir, f))
+	}
+	got, stderr, code := planBuilds(t, specs, environ, nativePlatform(), names)
+	if code != 0 {
+		t.Fatalf("bakeplan plan %v %v: exit %d\n%s", specs, names, code, stderr)
+	}
+	return got
+}
+
+// planBuilds plans spec files, in order, with variables from the
+// environment by their bare names (as bake reads them), and returns each
+// build as the comparison reads it; a failure returns what was printed.
+func planBuilds(t *testing.T, specs, environ []string, native string, targets []string) (map[string]*resolvedTarget, string, int) {
+	t.Helper()
+	args := []string{"plan", "--offline", "--json", "--env-vars", "bake", "--native-platform", native}
 	for _, s := range specs {
 		args = append(args, "-f", s)
 	}
-	for _, f := range extra {
-		args = append(args, "-f", filepath.Join(dir, f))
-	}
-	args = append(append(args, "--native-platform", nativePlatform()), names...)
+	args = append(args, targets...)
 	var out, errb strings.Builder
 	code := run(context.Background(), args, streams{in: strings.NewReader(""), out: &out, err: &errb}, environ)
 	if code != 0 {
-		t.Fatalf("bakeplan %v: exit %d\n%s%s", args, code, out.String(), errb.String())
+		return nil, out.String() + errb.String(), code
 	}
 	var p plan.Plan
 	if err := json.Unmarshal([]byte(out.String()), &p); err != nil {
@@ -309,7 +320,7 @@ func bakeplanPlan(t *testing.T, dir string, specs, extra, names, environ []strin
 			res[st.Build.Target] = fromPlan(t, st.Build)
 		}
 	}
-	return res
+	return res, errb.String(), 0
 }
 
 func fromPlan(t *testing.T, b *plan.Build) *resolvedTarget {

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/bakeplan/bakeplan/plan"
 )
 
 // TestBakeParserPort ports the cases of buildx's bake parser tests
@@ -525,7 +522,7 @@ target "app" {
 			_, stderr, code := runWith(t, tc.env, args...)
 			var got map[string]*resolvedTarget
 			if code == 0 {
-				got, stderr, code = planTargets(t, specNames(out, bakeFiles), tc.env, tc.targets)
+				got, stderr, code = planBuilds(t, specNames(out, bakeFiles), tc.env, "linux/amd64", tc.targets)
 			}
 			if tc.err != "" {
 				if code == 0 || !strings.Contains(stderr, tc.err) {
@@ -560,31 +557,4 @@ func sortedNames(m map[string]string) []string {
 		out = append(out, k)
 	}
 	return sorted(out)
-}
-
-// planTargets plans the imported specs, in order, with bake's environment
-// variables, and returns each build as the comparison reads it.
-func planTargets(t *testing.T, specs, environ, targets []string) (map[string]*resolvedTarget, string, int) {
-	t.Helper()
-	args := []string{"plan", "--offline", "--json", "--env-vars", "bake", "--native-platform", "linux/amd64"}
-	for _, s := range specs {
-		args = append(args, "-f", s)
-	}
-	args = append(args, targets...)
-	var out, errb strings.Builder
-	code := run(context.Background(), args, streams{in: strings.NewReader(""), out: &out, err: &errb}, environ)
-	if code != 0 {
-		return nil, out.String() + errb.String(), code
-	}
-	var p plan.Plan
-	if err := json.Unmarshal([]byte(out.String()), &p); err != nil {
-		t.Fatalf("plan --json: %v", err)
-	}
-	res := map[string]*resolvedTarget{}
-	for _, st := range p.Steps {
-		if st.Build != nil {
-			res[st.Build.Target] = fromPlan(t, st.Build)
-		}
-	}
-	return res, errb.String(), 0
 }
