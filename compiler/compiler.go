@@ -99,6 +99,9 @@ type Options struct {
 
 // compilation is the state of one Compile call.
 type compilation struct {
+	// onlyMatchers caches platforms.Only per builder platform
+	// (runsItself).
+	onlyMatchers   sync.Map
 	ctx            context.Context
 	opts           Options
 	spec           *spec.Spec

@@ -22,6 +22,9 @@ type parsedDockerfile struct {
 	file *dockerfile.File
 	err  error
 	data []byte // as read, for a custom frontend's check
+	// frontend is the custom frontend the file's "# syntax=" names, if
+	// any (dockerfile.CustomFrontend).
+	frontend string
 	// lint findings are reported once per file, with the first target
 	// that reads it.
 	reported sync.Once
@@ -59,15 +62,24 @@ func (c *compilation) dockerfileOf(r *resolved) (*dockerfile.File, error) {
 			return
 		}
 		pd.data = data
-		if dockerfile.CustomFrontend("", data) != "" {
+		if pd.frontend = dockerfile.CustomFrontend("", data); pd.frontend != "" {
 			return // not a Dockerfile: its frontend reads it
 		}
 		pd.file, pd.err = dockerfile.Parse(name, data)
 	})
-	if pd.data != nil && dockerfile.CustomFrontend(r.build.Args["BUILDKIT_SYNTAX"], pd.data) != "" {
+	if pd.data != nil && pd.customFor(r) != "" {
 		return nil, nil
 	}
 	return pd.file, pd.err
+}
+
+// customFor is the custom frontend a target builds the file with: its
+// BUILDKIT_SYNTAX build arg, else the file's own "# syntax=".
+func (pd *parsedDockerfile) customFor(r *resolved) string {
+	if arg := r.build.Args["BUILDKIT_SYNTAX"]; arg != "" {
+		return dockerfile.CustomFrontend(arg, nil)
+	}
+	return pd.frontend
 }
 
 // buildkitArgs are build args BuildKit reads itself, which no ARG needs to
@@ -99,7 +111,7 @@ func (c *compilation) checkDockerfile(r *resolved) hcl.Diagnostics {
 	}
 	if f == nil {
 		if r.pd != nil && r.pd.data != nil {
-			fe := dockerfile.CustomFrontend(r.build.Args["BUILDKIT_SYNTAX"], r.pd.data)
+			fe := r.pd.customFor(r)
 			return hcl.Diagnostics{{
 				Severity: hcl.DiagWarning,
 				Summary:  "Not a Dockerfile",
@@ -124,7 +136,7 @@ func (c *compilation) checkDockerfile(r *resolved) hcl.Diagnostics {
 	}
 	res, err := f.Analyze(r.dockerfileBuild(plat, native))
 	if err == nil && platforms.Format(plat) != c.native {
-		r.keepEmulation(emulationKey(f, plat, native), emulationOf(res, native))
+		r.keepEmulation(c.emulationKey(f, plat, native), emulationOf(res, native))
 	}
 	var te *dockerfile.TargetError
 	switch {
@@ -198,7 +210,7 @@ func (c *compilation) emulationFor(r *resolved, p, buildPlat platforms.Platform)
 	}
 	// Without a TARGET* ARG where stages are chosen, every foreign
 	// platform runs the same stages the same way: analyse once.
-	key := emulationKey(r.df, p, buildPlat)
+	key := c.emulationKey(r.df, p, buildPlat)
 	if e, ok := r.emulations[key]; ok {
 		return e
 	}
@@ -215,11 +227,11 @@ func (r *resolved) keepEmulation(key string, e emulation) {
 	r.emulations[key] = e
 }
 
-func emulationKey(f *dockerfile.File, p, buildPlat platforms.Platform) string {
+func (c *compilation) emulationKey(f *dockerfile.File, p, buildPlat platforms.Platform) string {
 	key := "foreign " + platforms.Format(buildPlat)
 	// A platform the builder runs itself (linux/386 on linux/amd64) finds
 	// no RUN to emulate; its result must not stand for foreign ones.
-	if f.TargetDependent() || platforms.Only(buildPlat).Match(p) {
+	if f.TargetDependent() || c.runsItself(buildPlat, p) {
 		key = platforms.Format(p) + " " + key
 	}
 	return key
@@ -387,4 +399,16 @@ func targetList(names []string) string {
 		out += fmt.Sprintf(" and %d more targets", len(names)-shown)
 	}
 	return out
+}
+
+// runsItself says whether a builder of platform b runs p without an
+// emulator; the matcher is made once per builder platform, as every
+// target's every platform asks.
+func (c *compilation) runsItself(b, p platforms.Platform) bool {
+	key := platforms.Format(b)
+	m, ok := c.onlyMatchers.Load(key)
+	if !ok {
+		m, _ = c.onlyMatchers.LoadOrStore(key, platforms.Only(b))
+	}
+	return m.(platforms.MatchComparer).Match(p)
 }
