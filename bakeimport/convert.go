@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -93,22 +94,16 @@ type source struct {
 
 func parse(ctx context.Context, f File, env map[string]string) (*source, hcl.Diagnostics) {
 	src := &source{name: f.Name, text: f.Data}
-	var (
-		text   []byte
-		origin map[int]hcl.Pos
-		d      hcl.Diagnostics
-	)
+	// JSON and compose files are read as the bake HCL they stand for.
+	var d hcl.Diagnostics
 	switch {
 	case strings.HasSuffix(strings.ToLower(f.Name), ".json"):
-		text, origin, d = jsonToHCL(f)
+		src.text, src.origin, d = jsonToHCL(f)
 	case isCompose(f.Name):
-		text, origin, d = composeToHCL(ctx, f, env)
+		src.text, src.origin, d = composeToHCL(ctx, f, env)
 	}
 	if d.HasErrors() {
 		return nil, d
-	}
-	if text != nil || origin != nil {
-		src.text, src.origin = text, origin
 	}
 	// HCL's parser recurses once per bracket: bound the depth first.
 	if d := spec.CheckNesting(src.text, f.Name); d.HasErrors() {
@@ -116,10 +111,7 @@ func parse(ctx context.Context, f File, env map[string]string) (*source, hcl.Dia
 	}
 	file, d := hclsyntax.ParseConfig(src.text, f.Name, hcl.InitialPos)
 	if d.HasErrors() {
-		if src.origin != nil {
-			d = src.remap(d)
-		}
-		return nil, d
+		return nil, src.remap(d)
 	}
 	src.body = file.Body.(*hclsyntax.Body)
 	return src, nil
@@ -167,27 +159,35 @@ func (c *conv) replace(r hcl.Range, text string) {
 }
 
 func (c *conv) apply() []byte {
-	sort.SliceStable(c.edits, func(i, j int) bool { return c.edits[i].start < c.edits[j].start })
+	out := splice(c.src.text, 0, len(c.src.text), c.edits)
+	if len(out) > 0 && out[len(out)-1] != '\n' {
+		out = append(out, '\n')
+	}
+	return out
+}
+
+// splice is text[from:to] with the edits made, in the order of their
+// starts; an edit inside one already made is dropped (attribute-level
+// edits never overlap).
+func splice(text []byte, from, to int, edits []edit) []byte {
+	sort.SliceStable(edits, func(i, j int) bool { return edits[i].start < edits[j].start })
 	var out bytes.Buffer
-	at := 0
-	for _, e := range c.edits {
+	at := from
+	for _, e := range edits {
 		if e.start < at {
-			continue // inside an edit already made; cannot happen with attribute-level edits
+			continue
 		}
-		out.Write(c.src.text[at:e.start])
+		out.Write(text[at:e.start])
 		out.WriteString(e.text)
 		at = e.end
-		if strings.Contains(e.text, "\n") && !endsLine(c.src.text[at:]) {
+		if strings.Contains(e.text, "\n") && !endsLine(text[at:]) {
 			// Text of several lines (a note, a commented-out attribute)
 			// inside a one-line block: what followed it on its line,
 			// such as the block's closing brace, goes on the next.
 			out.WriteByte('\n')
 		}
 	}
-	out.Write(c.src.text[at:])
-	if out.Len() > 0 && out.Bytes()[out.Len()-1] != '\n' {
-		out.WriteByte('\n')
-	}
+	out.Write(text[at:to])
 	return out.Bytes()
 }
 
@@ -297,11 +297,7 @@ func sortedAttrs(body *hclsyntax.Body) []*hclsyntax.Attribute {
 // (bake drops them silently, so the translation must not keep them).
 func (c *conv) ignoredBlocks(body *hclsyntax.Body, kind string, allowed ...string) {
 	for _, b := range body.Blocks {
-		ok := false
-		for _, a := range allowed {
-			ok = ok || b.Type == a
-		}
-		if !ok {
+		if !slices.Contains(allowed, b.Type) {
 			c.commentOut(b.Range(), "Block bake ignores", fmt.Sprintf("bake ignores the %q block in a %s, so it is left out.", b.Type, kind))
 		}
 	}
@@ -399,16 +395,7 @@ func (c *conv) expr(e hclsyntax.Expression, local map[string]bool) string {
 		}
 		return nil
 	})
-	sort.Slice(patches, func(i, j int) bool { return patches[i].start < patches[j].start })
-	var b strings.Builder
-	from := r.Start.Byte
-	for _, p := range patches {
-		b.Write(c.src.text[from:p.start])
-		b.WriteString(p.text)
-		from = p.end
-	}
-	b.Write(c.src.text[from:r.End.Byte])
-	return b.String()
+	return string(splice(c.src.text, r.Start.Byte, r.End.Byte, patches))
 }
 
 // functionNames are bake's functions whose bakeplan names differ: bake's

@@ -111,13 +111,12 @@ func (c *conv) references(a *hclsyntax.Attribute, name string, local map[string]
 	for _, e := range list.Exprs {
 		s, literal := constString(e)
 		if !literal {
-			v, d := e.Value(&hcl.EvalContext{Variables: c.names.values})
-			if d.HasErrors() || !v.IsWhollyKnown() || v.Type() != cty.String {
+			var known bool
+			if s, known = c.importString(e); !known {
 				c.warn(e.Range(), "Name not known before the build", fmt.Sprintf("%s is computed from values bakeplan cannot know when importing, so it is left out.", c.text(e.Range())))
 				notes = append(notes, "left out "+c.text(e.Range()))
 				continue
 			}
-			s = v.AsString()
 			c.warn(e.Range(), "Computed name read when importing", fmt.Sprintf("%s is read with the variables' values when importing (their defaults, or the environment's) as %q; a variable set at build time no longer changes which target it names.", c.text(e.Range()), s))
 			notes = append(notes, fmt.Sprintf("%s read as %s when importing", c.text(e.Range()), s))
 		}
@@ -162,23 +161,18 @@ func (c *conv) contexts(a *hclsyntax.Attribute, local map[string]bool) {
 					c.warn(it.ValueExpr.Range(), "Unknown target", fmt.Sprintf("%q names no target bakeplan can refer to, so it is kept as a string.", s))
 				case !c.names.targets[t]:
 					c.warn(it.ValueExpr.Range(), "Unknown target", fmt.Sprintf("No target %q is defined in the imported files; it is written as target.%s.", t, t))
-					val = "target." + t
-				default:
-					val = "target." + t
+				}
+				if hclsyntax.ValidIdentifier(t) {
+					val = contextValue(s)
 				}
 			}
 		} else if text := c.text(it.ValueExpr.Range()); strings.Contains(text, "target:") {
 			// A context that may name a target (cond ? "target:x" :
 			// "docker-image://scratch"): read as it is when importing.
-			v, d := it.ValueExpr.Value(&hcl.EvalContext{Variables: c.names.values})
-			if d.HasErrors() || !v.IsWhollyKnown() || v.IsNull() || v.Type() != cty.String {
+			if s, known := c.importString(it.ValueExpr); !known {
 				c.warn(it.ValueExpr.Range(), "Target context computed", "This context names a target through an expression bakeplan cannot evaluate when importing; bakeplan needs target.NAME written out to build it first, so it is kept as a string and will be read as a directory or image.")
 			} else {
-				s := v.AsString()
-				val = quote(s)
-				if t, isTarget := strings.CutPrefix(s, "target:"); isTarget && hclsyntax.ValidIdentifier(t) {
-					val = "target." + t
-				}
+				val = contextValue(s)
 				why := fmt.Sprintf("%s is read with the variables' values when importing as %s", oneLine(text), val)
 				c.warn(it.ValueExpr.Range(), "Computed context read when importing", why+"; a variable set at build time no longer changes it.")
 				fmt.Fprintf(&b, "# bakeplan: %s\n", why)
@@ -195,7 +189,7 @@ func (c *conv) contexts(a *hclsyntax.Attribute, local map[string]bool) {
 // would read them then: bakeplan needs the map written out to know the
 // builds that feed this one.
 func (c *conv) computedContexts(a *hclsyntax.Attribute, local map[string]bool) {
-	v, d := a.Expr.Value(&hcl.EvalContext{Variables: c.names.values})
+	v, d := a.Expr.Value(c.importContext())
 	ok := !d.HasErrors() && v.IsWhollyKnown() && (v.IsNull() || v.Type().IsObjectType() || v.Type().IsMapType())
 	if ok && !v.IsNull() {
 		for _, e := range v.AsValueMap() {
@@ -223,10 +217,7 @@ func (c *conv) computedContexts(a *hclsyntax.Attribute, local map[string]bool) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		val := quote(m[k].AsString())
-		if t, isTarget := strings.CutPrefix(m[k].AsString(), "target:"); isTarget && hclsyntax.ValidIdentifier(t) {
-			val = "target." + t
-		}
+		val := contextValue(m[k].AsString())
 		key := k
 		if !hclsyntax.ValidIdentifier(k) {
 			key = quote(k)
@@ -235,6 +226,30 @@ func (c *conv) computedContexts(a *hclsyntax.Attribute, local map[string]bool) {
 	}
 	b.WriteString("}")
 	c.replace(a.SrcRange, noted(why, b.String()))
+}
+
+// contextValue is a context as bakeplan writes it: "target:NAME" as the
+// reference target.NAME, anything else as a string.
+func contextValue(s string) string {
+	if t, ok := strings.CutPrefix(s, "target:"); ok && hclsyntax.ValidIdentifier(t) {
+		return "target." + t
+	}
+	return quote(s)
+}
+
+// importContext evaluates expressions with the variables' values when
+// importing (no functions: only what is known without them).
+func (c *conv) importContext() *hcl.EvalContext {
+	return &hcl.EvalContext{Variables: c.names.values}
+}
+
+// importString is e's value when importing, when it is a known string.
+func (c *conv) importString(e hcl.Expression) (string, bool) {
+	v, d := e.Value(c.importContext())
+	if d.HasErrors() || !v.IsWhollyKnown() || v.IsNull() || v.Type() != cty.String {
+		return "", false
+	}
+	return v.AsString(), true
 }
 
 // annotations writes bake's list form ["KEY=VALUE"] as a map when every
