@@ -117,8 +117,12 @@ type Compiled struct {
 	files *contextFiles // made on first use (ContextFiles); copies share it
 }
 
-// readSpec reads a spec file; errors name it as given.
-func readSpec(fsys fs.FS, p, name string) ([]byte, error) {
+// specText is a spec file's text: text when given (not written yet),
+// else the file read from fsys; errors name it as given.
+func specText(fsys fs.FS, text []byte, p, name string) ([]byte, error) {
+	if text != nil {
+		return text, nil
+	}
 	data, err := fs.ReadFile(fsys, p)
 	if err != nil {
 		// The FS names the path without its leading slash; say it as given.
@@ -136,21 +140,15 @@ func readSpec(fsys fs.FS, p, name string) ([]byte, error) {
 // stops it otherwise: a file that cannot be read, an interrupt.
 func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 	parser := hclparse.NewParser()
-	data := src.Text
-	if data == nil {
-		var err error
-		if data, err = readSpec(src.FS, src.SpecPath, src.Name); err != nil {
-			return nil, err
-		}
+	data, err := specText(src.FS, src.Text, src.SpecPath, src.Name)
+	if err != nil {
+		return nil, err
 	}
 	sp, diags := spec.ParseContext(ctx, parser, src.Name, data)
 	for _, o := range src.Overrides {
-		data := o.Text
-		if data == nil {
-			var err error
-			if data, err = readSpec(src.FS, o.SpecPath, o.Name); err != nil {
-				return nil, err
-			}
+		data, err := specText(src.FS, o.Text, o.SpecPath, o.Name)
+		if err != nil {
+			return nil, err
 		}
 		osp, d := spec.ParseContext(ctx, parser, o.Name, data)
 		diags = append(diags, d...)
