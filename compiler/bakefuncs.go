@@ -67,12 +67,15 @@ func total(f func(string) string) func(string) (string, error) {
 
 // sanitize replaces every character a target name cannot hold
 // ([a-zA-Z0-9_-]) with an underscore.
-func sanitize(s string) string {
+func sanitize(s string) string { return nameChars(s, '_') }
+
+// nameChars replaces every character a target name cannot hold with repl.
+func nameChars(s string, repl rune) string {
 	return strings.Map(func(r rune) rune {
 		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' {
 			return r
 		}
-		return '_'
+		return repl
 	}, s)
 }
 

@@ -163,12 +163,7 @@ func (c *compilation) resolveRelease(r *resolved) hcl.Diagnostics {
 		if e.IsNull() {
 			continue
 		}
-		m := map[string]string{}
-		for k, x := range e.AsValueMap() {
-			if !x.IsNull() {
-				m[k] = x.AsString()
-			}
-		}
+		m := stringAttrs(e)
 		typ := m["type"]
 		params, ok := attestTypes[typ]
 		if !ok {

@@ -701,12 +701,7 @@ func (c *compilation) outputs(r *resolved, v cty.Value, rng hcl.Range) ([]*plan.
 		if o.IsNull() {
 			continue
 		}
-		m := map[string]string{}
-		for k, x := range o.AsValueMap() {
-			if !x.IsNull() {
-				m[k] = x.AsString()
-			}
-		}
+		m := stringAttrs(o)
 		typ, dest := m["type"], m["dest"]
 		delete(m, "type")
 		delete(m, "dest")
@@ -834,15 +829,10 @@ func cacheList(v cty.Value, rng hcl.Range, what string) ([]map[string]string, hc
 	var out []map[string]string
 	for it := v.ElementIterator(); it.Next(); {
 		_, e := it.Element()
-		m := map[string]string{}
 		if e.IsNull() {
 			continue
 		}
-		for k, x := range e.AsValueMap() {
-			if !x.IsNull() {
-				m[k] = x.AsString()
-			}
-		}
+		m := stringAttrs(e)
 		if m["type"] == "" {
 			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cache entry without type", Detail: fmt.Sprintf("Each %s entry needs a type, like { type = \"registry\", ref = \"...\" }.", what), Subject: rng.Ptr()}}
 		}
@@ -998,4 +988,16 @@ func (c *compilation) call(r *resolved, obj attrValues) hcl.Diagnostics {
 	r.build.Outputs, r.build.CacheTo = nil, nil
 	r.push, r.build.Push, r.dockerOut = false, false, nil
 	return nil
+}
+
+// stringAttrs is an object or map of strings (an output, a cache entry, an
+// attestation) as a Go map, its null attributes left out.
+func stringAttrs(v cty.Value) map[string]string {
+	m := map[string]string{}
+	for k, x := range v.AsValueMap() {
+		if !x.IsNull() {
+			m[k] = x.AsString()
+		}
+	}
+	return m
 }

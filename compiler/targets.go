@@ -263,14 +263,9 @@ func (c *compilation) instanceName(t *spec.Target, row map[string]cty.Value) (st
 	return name, nil
 }
 
-func sanitizeName(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' {
-			return r
-		}
-		return '-'
-	}, s)
-}
+// sanitizeName makes a matrix value part of a target name: characters a
+// name cannot hold become dashes.
+func sanitizeName(s string) string { return nameChars(s, '-') }
 
 // resolveTarget finds the instance a reference names. A matrix target's label
 // is ambiguous where one target is needed.
