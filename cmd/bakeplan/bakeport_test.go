@@ -515,7 +515,7 @@ target "app" {
 			out := filepath.Join(dir, "bakeplan.hcl")
 			args := []string{"import", "-o", out, "--native-platform", "linux/amd64"}
 			var bakeFiles []string
-			for _, name := range sortedNames(tc.files) {
+			for _, name := range sortedKeys(tc.files) {
 				bakeFiles = append(bakeFiles, writeFile(t, dir, name, tc.files[name]))
 				args = append(args, "-f", bakeFiles[len(bakeFiles)-1])
 			}
@@ -549,12 +549,4 @@ target "app" {
 			}
 		})
 	}
-}
-
-func sortedNames(m map[string]string) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return sorted(out)
 }
