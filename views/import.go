@@ -3,6 +3,8 @@ package views
 import (
 	"io"
 	"strings"
+
+	"github.com/bakeplan/bakeplan/plan/render"
 )
 
 // Imported says what bakeplan import wrote: from which bake files, where
@@ -23,6 +25,6 @@ func Imported(w io.Writer, from, to []string, notes int, emulators []string, con
 		printf(w, "Declared Docker's containerd image store: a build loads several platforms into Docker.\n")
 	}
 	if notes > 0 {
-		printf(w, "%s to read: what could not be carried over is a \"# bakeplan:\" comment in the spec.\n", countOf(notes, "warning"))
+		printf(w, "%s to read: what could not be carried over is a \"# bakeplan:\" comment in the spec.\n", render.Count(notes, "warning"))
 	}
 }

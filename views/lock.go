@@ -1,13 +1,13 @@
 package views
 
 import (
-	"fmt"
 	"io"
 	"maps"
 	"slices"
 	"strings"
 
 	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/plan/render"
 	"github.com/bakeplan/bakeplan/runtime/pins"
 )
 
@@ -36,10 +36,10 @@ func Lock(w io.Writer, changes []pins.Change, file string, wrote bool) {
 		}
 	}
 	if !wrote {
-		printf(w, "\n%s is up to date: %s.\n", file, countPins(len(changes)-remove))
+		printf(w, "\n%s is up to date: %s.\n", file, render.Count(len(changes)-remove, "pin"))
 		return
 	}
-	printf(w, "\nWrote %s: %d added, %d changed, %d removed, %s in all.\n", file, add, change, remove, countPins(len(changes)-remove))
+	printf(w, "\nWrote %s: %d added, %d changed, %d removed, %s in all.\n", file, add, change, remove, render.Count(len(changes)-remove, "pin"))
 }
 
 func platformList(m map[string]string) string {
@@ -47,14 +47,4 @@ func platformList(m map[string]string) string {
 		return ""
 	}
 	return " (" + strings.Join(slices.Sorted(maps.Keys(m)), ", ") + ")"
-}
-
-func countPins(n int) string { return countOf(n, "pin") }
-
-// countOf is n and a noun, plural unless n is 1.
-func countOf(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
