@@ -330,9 +330,11 @@ func TestInterruptWritesNothing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	out := filepath.Join(t.TempDir(), "p.json")
+	imported := filepath.Join(t.TempDir(), "bakeplan.hcl")
 	for _, args := range [][]string{
 		{"validate", "-f", "../../examples/hello/bakeplan.hcl"},
 		{"plan", "--offline", "-f", "../../examples/hello/bakeplan.hcl", "-out", out},
+		{"import", "-f", "../../testdata/bakecorpus/matrix/docker-bake.hcl", "-o", imported},
 	} {
 		var o, e bytes.Buffer
 		code := run(ctx, fixedPlatform(args), streams{in: strings.NewReader(""), out: &o, err: &e}, nil)
@@ -342,6 +344,9 @@ func TestInterruptWritesNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("a plan file was written: %v", err)
+	}
+	if _, err := os.Stat(imported); !os.IsNotExist(err) {
+		t.Errorf("an imported spec was written: %v", err)
 	}
 }
 
