@@ -157,7 +157,13 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 			b.Target, b.Builder, b.Platforms, b.Inputs = r.in.name, node.name, sortedRuns(r.runs[node]), ins
 			var origins map[*plan.Image]hcl.Range
 			b.Images, origins = c.imagesOf(r, node, b.Platforms)
-			b.InputDigest = inputDigest(&b, c.planRelease())
+			b.Remote = c.remotesOf(r, node, b.Platforms)
+			for _, img := range b.Images {
+				if o, ok := origins[img]; ok && o.Filename != "" {
+					img.Origin = &plan.Range{File: o.Filename, Line: o.Start.Line, Column: o.Start.Column, EndLine: o.End.Line, EndColumn: o.End.Column}
+				}
+			}
+			b.InputDigest = plan.InputDigest(&b, c.planRelease())
 			buildsOf[i] = append(buildsOf[i], &b)
 			originsOf[i] = append(originsOf[i], origins)
 		}
@@ -235,7 +241,7 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	withDependencies(steps)
+	plan.FoldDependencies(steps)
 	if !c.opts.Locking {
 		// bakeplan lock is what fills the gaps these warnings point at.
 		diags = append(diags, c.lockGaps(steps)...)

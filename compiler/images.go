@@ -101,6 +101,35 @@ func (c *compilation) imagesOf(r *resolved, node *builderDecl, runs []plan.Platf
 	return out, origins
 }
 
+// remotesOf lists the ADD sources BuildKit fetches for a build step, over
+// all its platforms, once each.
+func (c *compilation) remotesOf(r *resolved, node *builderDecl, runs []plan.PlatformRun) []*plan.Remote {
+	if r.df == nil {
+		return nil
+	}
+	var out []*plan.Remote
+	seen := map[string]bool{}
+	buildPlat := c.buildPlatform(node)
+	for _, run := range runs {
+		res, err := r.df.Analyze(r.dockerfileBuild(c.platform(run.Platform), buildPlat))
+		if err != nil {
+			break // reported by checkDockerfile
+		}
+		for _, rm := range res.Remote {
+			at := fmt.Sprintf("%s:%d", r.build.Dockerfile, rm.Line)
+			if r.build.Dockerfile == "" {
+				at = fmt.Sprintf("dockerfile_inline:%d", rm.Line)
+			}
+			if seen[at+" "+rm.Source] {
+				continue
+			}
+			seen[at+" "+rm.Source] = true
+			out = append(out, &plan.Remote{Source: rm.Source, At: at, Pinned: rm.Pinned})
+		}
+	}
+	return out
+}
+
 // dockerfileLine is a line of r's Dockerfile as a diagnostic's subject:
 // the file's own line, or the dockerfile_inline attribute.
 func (c *compilation) dockerfileLine(r *resolved, line int) hcl.Range {

@@ -498,6 +498,25 @@ func (e *encoder) build(b *Build) error {
 			e.optStr("digest", i.Digest)
 			e.optBool("locked", i.Locked)
 			e.optStr("registry", i.Registry)
+			if i.Resolved != nil {
+				e.key("resolved")
+				e.open('{')
+				e.strField("digest", i.Resolved.Digest)
+				e.optStrMap("platforms", i.Resolved.Platforms)
+				e.close('}')
+			}
+			e.optStr("unresolved", i.Unresolved)
+			e.close('}')
+			return nil
+		})
+	}
+	if len(b.Remote) > 0 {
+		e.key("remote")
+		_ = list(e, b.Remote, func(r *Remote) error {
+			e.open('{')
+			e.strField("source", r.Source)
+			e.strField("at", r.At)
+			e.optBool("pinned", r.Pinned)
 			e.close('}')
 			return nil
 		})

@@ -280,6 +280,10 @@ type Build struct {
 	// --mount=from, docker-image:// contexts, the # syntax= frontend),
 	// sorted by reference.
 	Images []*Image `json:"images,omitempty"`
+	// Remote are the ADD sources BuildKit fetches from a URL or a git
+	// repository. One without a pin (--checksum, a commit) is an input
+	// nobody can know before the build: the build is never up to date.
+	Remote []*Remote `json:"remote,omitempty"`
 	// InputDigest is one digest over everything that decides the build's
 	// result; docs/plan-format.md says what it covers and what it does not.
 	InputDigest string `json:"input_digest,omitempty"`
@@ -313,6 +317,65 @@ type Image struct {
 	// reference points at in the registry now ("none" when the tag is
 	// gone); it differs from Digest when the pin has drifted.
 	Registry string `json:"registry,omitempty"`
+	// Resolved is, for an image nothing pins (Digest empty), what an online
+	// plan found its reference pointing at: the build pulls exactly that,
+	// and the input digest covers it.
+	Resolved *Resolved `json:"resolved,omitempty"`
+	// Unresolved is why an online plan could not resolve the image, when
+	// it was told to build anyway: such a build is never up to date.
+	Unresolved string `json:"unresolved,omitempty"`
+	// Origin is where the image is named (a Dockerfile line, the spec's
+	// contexts entry) as diagnostics name the file, for messages; it is
+	// not saved.
+	Origin *Range `json:"-"`
+}
+
+// Remote is an ADD source fetched by BuildKit.
+type Remote struct {
+	Source string `json:"source"`
+	// At is the Dockerfile line that names it (path relative to the spec's
+	// directory, ":" and the line).
+	At     string `json:"at"`
+	Pinned bool   `json:"pinned,omitempty"`
+}
+
+// Unknowable lists the inputs of b that cannot be known before it runs:
+// remote sources without a pin, and images an online plan could not
+// resolve. Each is a reason the build is never up to date.
+func (b *Build) Unknowable() []string {
+	var out []string
+	for _, r := range b.Remote {
+		if !r.Pinned {
+			out = append(out, fmt.Sprintf("ADD %s (%s) has no --checksum or commit, so what it fetches is not known before the build", r.Source, r.At))
+		}
+	}
+	for _, img := range b.Images {
+		if img.Unresolved != "" {
+			out = append(out, fmt.Sprintf("image %s could not be resolved: %s", img.Familiar(), img.Unresolved))
+		}
+	}
+	return out
+}
+
+// Resolved is what an unpinned reference pointed at when a plan was made.
+type Resolved struct {
+	// Digest is the index (or single manifest) the tag points at.
+	Digest string `json:"digest"`
+	// Platforms maps each platform the build pulls to the manifest
+	// BuildKit picks from the index for it; empty for a single manifest.
+	Platforms map[string]string `json:"platforms,omitempty"`
+}
+
+// Pulls is the digest the build pulls: the pin, else what an online plan
+// resolved, else "" (BuildKit resolves the tag when it runs).
+func (i *Image) Pulls() string {
+	if i.Digest != "" {
+		return i.Digest
+	}
+	if i.Resolved != nil {
+		return i.Resolved.Digest
+	}
+	return ""
 }
 
 // Familiar is the reference as people write it: golang:1.26 for

@@ -2,8 +2,13 @@ package project
 
 import (
 	"context"
+	"fmt"
+	"os"
+
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/bakeplan/bakeplan/lockfile"
+	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/runtime/pins"
 	"github.com/bakeplan/bakeplan/runtime/registry"
 )
@@ -25,4 +30,52 @@ func CheckPins(ctx context.Context, c *Compiled) error {
 		return nil
 	}
 	return pins.Check(ctx, c.Plan, pins.New(registry.FromPlan(c.Plan)))
+}
+
+// ResolveImages asks the registries what each image c's builds pull and
+// nothing pins points at now, so that the input digests cover it and
+// apply pulls exactly that. An image that cannot be resolved is an error
+// at each line that names it, unless buildAnyway: then its builds are
+// never up to date.
+func ResolveImages(ctx context.Context, c *Compiled, buildAnyway bool) (hcl.Diagnostics, error) {
+	if c.Plan == nil {
+		return nil, nil
+	}
+	failed, err := pins.Resolve(ctx, c.Plan, pins.New(registry.FromPlan(c.Plan)), buildAnyway)
+	if err != nil {
+		return nil, err
+	}
+	var diags hcl.Diagnostics
+	for _, u := range failed {
+		d := &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot resolve an image",
+			Detail:   fmt.Sprintf("%s. An online plan resolves every image nothing pins, so that a moved tag is seen; fix the registry or its credentials, pin the image with bakeplan lock, or pass --allow-unresolved to build without knowing (such a build is never up to date).", u.Error()),
+		}
+		if buildAnyway {
+			d.Severity = hcl.DiagWarning
+			d.Summary = "Cannot resolve an image; its builds will run"
+			d.Detail = u.Error() + "."
+		}
+		for _, o := range u.Origins {
+			dd := *d
+			dd.Subject = originRange(c, o)
+			diags = append(diags, &dd)
+		}
+		if len(u.Origins) == 0 {
+			diags = append(diags, d)
+		}
+	}
+	return diags, nil
+}
+
+// originRange is a plan range in a file diagnostics quote: the spec or a
+// Dockerfile, read now if no diagnostic quoted it yet.
+func originRange(c *Compiled, r *plan.Range) *hcl.Range {
+	if c.Files != nil && c.Files[r.File] == nil {
+		if b, err := os.ReadFile(r.File); err == nil {
+			c.Files[r.File] = &hcl.File{Bytes: b}
+		}
+	}
+	return sourceRange(c.Files, r.File, r)
 }

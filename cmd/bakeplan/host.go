@@ -51,6 +51,13 @@ func (g *globals) probe(ctx context.Context, c *project.Compiled) error {
 	if err := project.CheckPins(ctx, c); err != nil {
 		return err
 	}
+	diags, err := project.ResolveImages(ctx, c, g.allowUnresolved)
+	if err != nil {
+		return err
+	}
+	if err := g.reportFiles(c.Files, diags); err != nil {
+		return err
+	}
 	dir, err := g.specDir()
 	if err != nil {
 		dir = ""

@@ -41,6 +41,9 @@ type globals struct {
 	dockerConfig   string
 	dockerRestart  string
 	registryWrites bool
+	// allowUnresolved builds images no registry could resolve instead of
+	// failing the plan.
+	allowUnresolved bool
 
 	streams streams
 	environ []string
@@ -217,6 +220,7 @@ func (g *globals) selection(args []string) []string {
 // probeFlags are the flags of the verbs that probe and fix the host.
 func (g *globals) probeFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
+	f.BoolVar(&g.allowUnresolved, "allow-unresolved", false, "plan builds whose images (FROM, COPY --from, the syntax frontend, ...) no registry could resolve to a digest, instead of failing; such builds are never up to date")
 	f.BoolVar(&g.registryWrites, "probe-registry-writes", false, "also check that each declared registry stores OCI image indexes, by writing an empty one to bakeplan-probe and deleting it")
 	f.StringVar(&g.dockerConfig, "docker-config", "", "the Docker Engine's daemon.json, for the image store switch (default: the spec's, else /etc/docker/daemon.json)")
 	f.StringVar(&g.dockerRestart, "docker-restart-command", "", "how to restart the Docker Engine after changing daemon.json (default: the spec's, else systemctl restart docker)")

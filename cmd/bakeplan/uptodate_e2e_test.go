@@ -186,7 +186,7 @@ target "app" {
 	if _, errOut, code := bakeplan(t, "lock", "-upgrade", "-f", s); code != 0 {
 		t.Fatalf("lock -upgrade: exit %d\n%s", code, errOut)
 	}
-	plan(2, "base "+repo+"/img:v1 sha256:", "Builds: 0 up to date, 0 to re-tag, 3 to run.")
+	plan(2, "base "+repo+"/img:v1 moved sha256:", "Builds: 0 up to date, 0 to re-tag, 3 to run.")
 	apply(3)
 
 	// A platform.

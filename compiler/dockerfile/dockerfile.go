@@ -18,6 +18,7 @@ import (
 	"github.com/bakeplan/bakeplan/internal/imageref"
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
+	"github.com/moby/buildkit/frontend/dockerfile/dfgitutil"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
@@ -241,6 +242,18 @@ type Result struct {
 	// --mount=from) after substitution, each with the platform it is
 	// pulled for, sorted.
 	Images []Image
+	// Remote are the ADD sources fetched from a URL or a git repository,
+	// in Dockerfile order.
+	Remote []Remote
+}
+
+// Remote is an ADD source BuildKit fetches itself.
+type Remote struct {
+	Source string // after substitution
+	Line   int
+	// Pinned says whether its content is fixed in the Dockerfile: an
+	// --checksum, or a git commit rather than a branch or tag.
+	Pinned bool
 }
 
 // Image is an image a build pulls for one platform.
@@ -417,6 +430,17 @@ func (f *File) analyze(b Build) (*Result, error) {
 					}
 				}
 				stageEnv = nil
+			case *instructions.AddCommand:
+				for _, src := range c.SourcePaths {
+					v, _, err := lex.ProcessWord(src, envNow())
+					if err != nil {
+						continue // reported by the lint
+					}
+					if r, ok := remote(v, c.Checksum); ok {
+						r.Line = line(c.Location())
+						res.Remote = append(res.Remote, r)
+					}
+				}
 			case *instructions.CopyCommand:
 				if c.From == "" {
 					continue
@@ -536,4 +560,30 @@ func CustomFrontend(arg string, data []byte) string {
 		}
 	}
 	return ref
+}
+
+// remote says whether an ADD source is fetched by BuildKit (a URL or a git
+// repository, as the frontend tells them apart) and whether its content
+// is pinned: by --checksum, or for git by a commit.
+func remote(src, checksum string) (Remote, bool) {
+	if ref, isGit, err := dfgitutil.ParseGitRef(src); err == nil && isGit && !ref.IndistinguishableFromLocal {
+		return Remote{Source: src, Pinned: checksum != "" || ref.Checksum != "" || isCommit(ref.Ref)}, true
+	}
+	if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
+		return Remote{Source: src, Pinned: checksum != ""}, true
+	}
+	return Remote{}, false
+}
+
+// isCommit says whether a git ref is a full commit hash (SHA-1 or SHA-256).
+func isCommit(ref string) bool {
+	if len(ref) != 40 && len(ref) != 64 {
+		return false
+	}
+	for _, c := range ref {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -2,9 +2,10 @@
 // (Dockerfiles) and directory trees (contexts) filtered by .dockerignore
 // rules, the way BuildKit filters them before sending a context.
 //
-// A tree digest covers each included entry's path, type, executable bit and
-// content (a symlink's target, not what it points at), so a rename, an edit
-// or a chmod +x changes it and a touch does not.
+// A tree digest covers each entry BuildKit's client would send (fsutil's
+// own filter decides): its path, type, permission bits and content (a
+// symlink's target, not what it points at), so a rename, an edit or a
+// chmod changes it and a touch does not.
 package inputs
 
 import (
@@ -18,12 +19,13 @@ import (
 	"path"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
+	"github.com/tonistiigi/fsutil"
+	"github.com/tonistiigi/fsutil/types"
 )
 
 // Hasher digests files and trees of one fs.FS, remembering what it already
@@ -38,6 +40,7 @@ type Hasher struct {
 	// matchers holds compiled ignore rules not in use, by ignore file content.
 	matchers map[string][]*patternmatcher.PatternMatcher
 	ignores  map[string]readResult // ignore files outside contexts, by path
+	parsed   map[string][]string   // ignore files' rules, by content
 	slots    chan struct{}         // bounds the goroutines Prefetch starts
 }
 
@@ -67,6 +70,7 @@ func NewContext(ctx context.Context, fsys fs.FS) *Hasher {
 		files:    map[string]fileSum{},
 		matchers: map[string][]*patternmatcher.PatternMatcher{},
 		ignores:  map[string]readResult{},
+		parsed:   map[string][]string{},
 		slots:    make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
 	}
 }
@@ -147,39 +151,76 @@ func Bytes(b []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// ignoreFile reads the ignore file BuildKit would use for a build: the
-// Dockerfile's own NAME.dockerignore when it exists, else the context's
-// .dockerignore. It returns "" when there is none. Candidates in the
-// context directory are looked up in its listing, others opened directly.
+// ignoreFile reads the ignore file BuildKit's Dockerfile frontend uses
+// for a build: the Dockerfile's own NAME.dockerignore when it exists in
+// the Dockerfile's directory, else the context's .dockerignore. The
+// frontend asks for each through the session with its links followed only
+// inside the directory sent (a link out of it finds nothing), so they are
+// resolved the same way here. It returns "" when there is none.
 func (h *Hasher) ignoreFile(contextDir string, listing []fs.DirEntry, dockerfile string) (string, []byte, fs.FileMode, error) {
-	candidates := []string{path.Join(contextDir, ".dockerignore")}
+	type candidate struct{ root, name string }
+	candidates := []candidate{{contextDir, ".dockerignore"}}
 	if dockerfile != "" {
-		candidates = append([]string{dockerfile + ".dockerignore"}, candidates...)
+		candidates = append([]candidate{{path.Dir(dockerfile), path.Base(dockerfile) + ".dockerignore"}}, candidates...)
 	}
 	for _, c := range candidates {
-		if path.Dir(c) == path.Clean(contextDir) && !listed(listing, path.Base(c)) {
+		full := path.Join(c.root, c.name)
+		if c.root == path.Clean(contextDir) && !listed(listing, c.name) {
 			continue
 		}
 		var b []byte
 		var mode fs.FileMode
 		var err error
-		if path.Dir(c) == path.Clean(contextDir) {
-			b, mode, err = h.readRegular(c)
+		if c.root == path.Clean(contextDir) {
+			b, mode, err = h.readScoped(c.root, c.name)
 		} else {
 			// A Dockerfile outside the context is usually shared by many
 			// targets: look for its ignore file once.
-			b, mode, err = h.sharedIgnore(c)
+			b, mode, err = h.sharedIgnore(c.root, c.name)
 		}
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			continue
 		case err != nil:
-			return "", nil, 0, fmt.Errorf("reading %s: %w", c, err)
+			return "", nil, 0, fmt.Errorf("reading %s: %w", full, err)
 		case mode.IsRegular():
-			return c, b, mode, nil
+			return full, b, mode, nil
 		}
 	}
 	return "", nil, 0, nil
+}
+
+// readScoped reads root/name with symbolic links followed as BuildKit
+// follows them in what a session sent: within root, an absolute target
+// taken from root, ".." stopping at root. A file it cannot reach so does
+// not exist.
+func (h *Hasher) readScoped(root, name string) ([]byte, fs.FileMode, error) {
+	rel := path.Clean(name)
+	for range 40 {
+		full := path.Join(root, rel)
+		st, err := fs.Lstat(h.fsys, full)
+		if err != nil {
+			return nil, 0, err
+		}
+		if st.Mode()&fs.ModeSymlink == 0 {
+			if !st.Mode().IsRegular() {
+				return nil, st.Mode(), nil
+			}
+			return h.readRegular(full)
+		}
+		target, err := fs.ReadLink(h.fsys, full)
+		if err != nil {
+			return nil, 0, err
+		}
+		if !path.IsAbs(target) {
+			target = path.Join("/", path.Dir(rel), target)
+		}
+		rel = strings.TrimPrefix(path.Clean("/"+target), "/")
+		if rel == "" {
+			return nil, fs.ModeDir, nil
+		}
+	}
+	return nil, 0, fmt.Errorf("%s: too many levels of symbolic links", path.Join(root, name))
 }
 
 // listed reports whether a sorted directory listing holds name.
@@ -188,17 +229,16 @@ func listed(entries []fs.DirEntry, name string) bool {
 	return i < len(entries) && entries[i].Name() == name
 }
 
-// readRegular reads a file whole if it is a regular file, and returns its
-// mode either way.
-// sharedIgnore is readRegular, remembered for the run.
-func (h *Hasher) sharedIgnore(name string) ([]byte, fs.FileMode, error) {
+// sharedIgnore is readScoped, remembered for the run.
+func (h *Hasher) sharedIgnore(root, name string) ([]byte, fs.FileMode, error) {
+	key := path.Join(root, name)
 	h.mu.Lock()
-	r, ok := h.ignores[name]
+	r, ok := h.ignores[key]
 	h.mu.Unlock()
 	if !ok {
-		r.data, r.mode, r.err = h.readRegular(name)
+		r.data, r.mode, r.err = h.readScoped(root, name)
 		h.mu.Lock()
-		h.ignores[name] = r
+		h.ignores[key] = r
 		h.mu.Unlock()
 	}
 	return r.data, r.mode, r.err
@@ -210,6 +250,8 @@ type readResult struct {
 	err  error
 }
 
+// readRegular reads a file whole if it is a regular file, and returns its
+// mode either way.
 func (h *Hasher) readRegular(name string) ([]byte, fs.FileMode, error) {
 	f, mode, size, err := h.openStat(name)
 	if err != nil {
@@ -310,93 +352,161 @@ func (h *Hasher) ignoreRules(dir string, top []fs.DirEntry, dockerfile string) (
 	return pm, func() { h.release(key, pm) }, nil
 }
 
-// tree digests the directory dir, leaving out what the ignore file BuildKit
-// would pick for dockerfile excludes. Entries go in fs.WalkDir's order:
-// depth first, each directory's names sorted.
+// tree digests the directory dir as BuildKit's client sends it: fsutil's
+// own filter applies the ignore rules BuildKit's Dockerfile frontend would
+// pick for dockerfile (negations, parent directories, the order of rules
+// exactly as the frontend's exclude patterns are matched), and every entry
+// it keeps is recorded with its type, permission bits (setuid, setgid and
+// sticky too: COPY keeps them) and content, or a link's target. Sockets are
+// left out; fsutil cannot send them. Entries go in the order fsutil walks.
 func (h *Hasher) tree(dir, dockerfile string, files map[string]string) (string, error) {
 	top, err := fs.ReadDir(h.fsys, dir)
 	if err != nil {
 		return "", err
 	}
-	pm, done, err := h.ignoreRules(dir, top, dockerfile)
+	var excludes []string
+	name, data, _, err := h.ignoreFile(dir, top, dockerfile)
 	if err != nil {
 		return "", err
 	}
-	if pm != nil {
-		defer done()
+	if name != "" {
+		if excludes, err = h.patterns(string(data)); err != nil {
+			return "", fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	src, err := fsutil.NewFilterFS(&walker{fsys: h.fsys, root: dir, top: top}, &fsutil.FilterOpt{ExcludePatterns: excludes})
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", name, err)
 	}
 	d := sha256.New()
 	var scratch []byte // record's buffer, reused across entries
-	var walk func(p, rel string) error
-	walk = func(p, rel string) error {
-		entries := top
-		if p != dir {
-			var err error
-			if entries, err = fs.ReadDir(h.fsys, p); err != nil {
+	err = src.Walk(h.ctx, "/", func(rel string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := e.Info()
+		if err != nil {
+			return err
+		}
+		st := fi.Sys().(*types.Stat)
+		mode := fs.FileMode(st.Mode)
+		perm := unixPerm(mode)
+		ep := path.Join(dir, rel)
+		switch {
+		case mode.IsDir():
+			record(d, &scratch, "d", rel, perm)
+			if files != nil {
+				files[rel+"/"] = "dir " + perm
+			}
+		case mode&fs.ModeSymlink != 0:
+			record(d, &scratch, "l", rel, st.Linkname)
+			if files != nil {
+				files[rel] = "link:" + st.Linkname
+			}
+		case mode.IsRegular():
+			sum, _, err := h.regular(ep)
+			if err != nil {
 				return err
 			}
+			record(d, &scratch, "f", rel, perm, sum)
+			if files != nil {
+				files[rel] = sum + " " + perm
+			}
+		case mode&fs.ModeNamedPipe != 0:
+			record(d, &scratch, "p", rel, perm)
+			if files != nil {
+				files[rel] = "fifo " + perm
+			}
+		case mode&fs.ModeDevice != 0:
+			record(d, &scratch, "c", rel, perm, mode.Type().String())
+			if files != nil {
+				files[rel] = "device " + perm
+			}
 		}
-		if err := h.ctx.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return "sha256:" + hex.EncodeToString(d.Sum(nil)), nil
+}
+
+// unixPerm is a mode's permission bits as the file system has them, in
+// octal: rwx for all, setuid 04000, setgid 02000, sticky 01000.
+func unixPerm(m fs.FileMode) string {
+	p := uint32(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		p |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		p |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		p |= 0o1000
+	}
+	return fmt.Sprintf("%04o", p)
+}
+
+// walker is an fs.FS directory as fsutil walks one: every entry below
+// root but root itself, by path relative to root, each with the stat
+// fsutil's filter reads (lstat: links are not followed).
+type walker struct {
+	fsys fs.FS
+	root string
+	top  []fs.DirEntry // root's listing, already read
+}
+
+func (w *walker) Walk(ctx context.Context, target string, fn fs.WalkDirFunc) error {
+	var walk func(dir, rel string, entries []fs.DirEntry) error
+	walk = func(dir, rel string, entries []fs.DirEntry) error {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		for _, e := range entries {
-			ep, erel := p+"/"+e.Name(), e.Name()
-			if p == "." {
-				ep = e.Name()
-			}
+			erel := e.Name()
 			if rel != "" {
 				erel = rel + "/" + e.Name()
 			}
-			if pm != nil {
-				skip, err := pm.MatchesOrParentMatches(erel)
-				if err != nil {
+			ep := path.Join(dir, e.Name())
+			fi, err := e.Info()
+			if err != nil {
+				return err
+			}
+			st := &types.Stat{Path: erel, Mode: uint32(fi.Mode()), Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
+			if fi.Mode()&fs.ModeSymlink != 0 {
+				if st.Linkname, err = fs.ReadLink(w.fsys, ep); err != nil {
 					return err
-				}
-				if skip {
-					// With exclusions ("!pattern") something below an
-					// ignored directory may still be included.
-					if e.IsDir() && pm.Exclusions() {
-						if err := walk(ep, erel); err != nil {
-							return err
-						}
-					}
-					continue
 				}
 			}
-			switch t := e.Type(); {
-			case t.IsDir():
-				record(d, &scratch, "d", erel)
-				if err := walk(ep, erel); err != nil {
-					return err
+			if fi.Mode()&fs.ModeSocket != 0 {
+				continue // fsutil cannot send a socket
+			}
+			switch err := fn(erel, &fsutil.DirEntryInfo{Stat: st}, nil); {
+			case errors.Is(err, fs.SkipDir):
+				if !e.IsDir() {
+					return nil
 				}
-			case t&fs.ModeSymlink != 0:
-				target, err := fs.ReadLink(h.fsys, ep)
+				continue
+			case err != nil:
+				return err
+			}
+			if e.IsDir() {
+				sub, err := fs.ReadDir(w.fsys, ep)
 				if err != nil {
 					return err
 				}
-				record(d, &scratch, "l", erel, target)
-				if files != nil {
-					files[erel] = "link:" + target
-				}
-			case t.IsRegular():
-				sum, exec, err := h.regular(ep)
-				if err != nil {
+				if err := walk(ep, erel, sub); err != nil {
 					return err
 				}
-				record(d, &scratch, "f", erel, strconv.FormatBool(exec), sum)
-				if files != nil {
-					files[erel] = fmt.Sprintf("%s exec=%t", sum, exec)
-				}
-			default:
-				// Sockets, devices and pipes are not sent to BuildKit either.
 			}
 		}
 		return nil
 	}
-	if err := walk(dir, ""); err != nil {
-		return "", err
-	}
-	return "sha256:" + hex.EncodeToString(d.Sum(nil)), nil
+	return walk(w.root, "", w.top)
+}
+
+func (w *walker) Open(p string) (io.ReadCloser, error) {
+	return w.fsys.Open(path.Join(w.root, p))
 }
 
 // record writes one entry to a tree digest: its kind, a space, then each
@@ -452,6 +562,24 @@ func (h *Hasher) matcher(content string) (*patternmatcher.PatternMatcher, error)
 		return nil, err
 	}
 	return patternmatcher.New(patterns)
+}
+
+// patterns are an ignore file's rules, as the frontend reads them.
+func (h *Hasher) patterns(content string) ([]string, error) {
+	h.mu.Lock()
+	p, ok := h.parsed[content]
+	h.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	p, err := ignorefile.ReadAll(strings.NewReader(content))
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	h.parsed[content] = p
+	h.mu.Unlock()
+	return p, nil
 }
 
 func (h *Hasher) release(content string, pm *patternmatcher.PatternMatcher) {

@@ -79,7 +79,7 @@ func TestContextFiles(t *testing.T) {
 	for n := range files {
 		names = append(names, n)
 	}
-	want := map[string]bool{".dockerignore": true, "Dockerfile": true, "main.go": true, "src/a.go": true, "link": true, "build/keep": true}
+	want := map[string]bool{".dockerignore": true, "Dockerfile": true, "main.go": true, "src/": true, "src/a.go": true, "link": true, "build/": true, "build/keep": true}
 	if len(files) != len(want) {
 		t.Fatalf("files = %v, want %v", names, want)
 	}
@@ -91,7 +91,7 @@ func TestContextFiles(t *testing.T) {
 	if files["link"] != "link:src/a.go" {
 		t.Errorf("link = %q", files["link"])
 	}
-	if files["main.go"] != inputs.Bytes([]byte("package main\n"))+" exec=false" {
+	if files["main.go"] != inputs.Bytes([]byte("package main\n"))+" 0644" {
 		t.Errorf("main.go = %q", files["main.go"])
 	}
 }

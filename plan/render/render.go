@@ -176,6 +176,10 @@ func ImageLine(img *plan.Image) string {
 		}
 	case img.Digest != "":
 		line += "pinned by its digest"
+	case img.Resolved != nil:
+		line += short(img.Resolved.Digest) + " (resolved now; the build pulls this)"
+	case img.Unresolved != "":
+		line += "unresolved: " + img.Unresolved
 	default:
 		line += "unpinned"
 	}
@@ -365,6 +369,13 @@ func describeBuild(b *plan.Build) []string {
 	for _, img := range b.Images {
 		out = append(out, ImageLine(img))
 	}
+	for _, r := range b.Remote {
+		pin := "no --checksum or commit: never up to date"
+		if r.Pinned {
+			pin = "pinned"
+		}
+		out = append(out, fmt.Sprintf("remote ADD %s (%s), %s", r.Source, r.At, pin))
+	}
 	out = append(out, statusLines(b)...)
 	var exports []string
 	if b.Push {
@@ -392,7 +403,7 @@ func describeBuild(b *plan.Build) []string {
 		out = append(out, "secrets: "+strings.Join(secrets, ", "))
 	}
 	if b.Release {
-		out = append(out, "release: reproducible (SOURCE_DATE_EPOCH for image and history times, layer file times rewritten)")
+		out = append(out, "release: reproducible (SOURCE_DATE_EPOCH for image and history times, layer file times rewritten, local context files sent with times clamped to it)")
 	}
 	if len(b.Attest) > 0 {
 		var list []string

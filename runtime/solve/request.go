@@ -44,6 +44,10 @@ type Request struct {
 	// LocalDirs maps a local name (context, dockerfile, NAME for named
 	// contexts) to an absolute directory sent through the session.
 	LocalDirs map[string]string
+	// ClampMtime, when set, is the SOURCE_DATE_EPOCH of a release build:
+	// every file of LocalDirs is sent with its modification time clamped
+	// to it, so a RUN sees the same times on every checkout.
+	ClampMtime int64
 	// InlineDockerfile, when set, is written to a temporary directory that
 	// becomes the "dockerfile" local.
 	InlineDockerfile string
@@ -110,17 +114,18 @@ func attestParams(at map[string]string) string {
 }
 
 // pinImages makes the build pull the locked bytes of each image a lock
-// file pins, whatever its tag points at now, without editing the
+// file pins (or that an online plan resolved), whatever its tag points at
+// now, without editing the
 // Dockerfile: the frontend looks each FROM, COPY --from and RUN
 // --mount=from image up as a named context first (by its familiar name,
 // without ":latest"), and runs BUILDKIT_SYNTAX in place of the # syntax=
 // directive. A named context the spec sets itself is left alone.
 func pinImages(b *plan.Build, a map[string]string) {
 	for _, img := range b.Images {
-		if !img.Locked {
-			continue
+		if !img.Locked && img.Resolved == nil {
+			continue // pinned by its own digest, or left to BuildKit
 		}
-		at := img.Ref + "@" + img.Digest
+		at := img.Ref + "@" + img.Pulls()
 		if img.Syntax {
 			a["build-arg:BUILDKIT_SYNTAX"] = at
 			continue
@@ -139,8 +144,8 @@ func pinned(b *plan.Build, ref string) string {
 		return ref
 	}
 	for _, img := range b.Images {
-		if img.Locked && !img.Syntax && img.Ref == full {
-			return full + "@" + img.Digest
+		if (img.Locked || img.Resolved != nil) && !img.Syntax && img.Ref == full {
+			return full + "@" + img.Pulls()
 		}
 	}
 	return ref
@@ -256,6 +261,7 @@ func NewRequest(st *plan.Step, opts Options) (*Request, error) {
 	if release {
 		// BuildKit sets the image's created time and history from it.
 		a["build-arg:SOURCE_DATE_EPOCH"] = strconv.FormatInt(opts.Release.SourceDateEpoch, 10)
+		r.ClampMtime = opts.Release.SourceDateEpoch
 	}
 	for _, at := range b.Attest {
 		a["attest:"+at["type"]] = attestParams(at)

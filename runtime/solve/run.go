@@ -27,6 +27,7 @@ import (
 	dockerclient "github.com/moby/moby/client"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/tonistiigi/fsutil"
+	fstypes "github.com/tonistiigi/fsutil/types"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -110,6 +111,9 @@ func Run(ctx context.Context, req *Request, ro RunOptions) (*Result, error) {
 	for name, dir := range req.LocalDirs {
 		fs, err := fsutil.NewFS(dir)
 		if err != nil {
+			return nil, fmt.Errorf("%s: local %s: %w", req.Step, name, err)
+		}
+		if fs, err = clampTimes(fs, req.ClampMtime); err != nil {
 			return nil, fmt.Errorf("%s: local %s: %w", req.Step, name, err)
 		}
 		opt.LocalMounts[name] = fs
@@ -381,4 +385,42 @@ func CheckSecrets(reqs []*Request, lookupEnv func(string) (string, bool)) error 
 		return fmt.Errorf("%d secret(s) cannot be read; nothing was built:\n  %s", len(problems), strings.Join(problems, "\n  "))
 	}
 	return nil
+}
+
+// clampTimes sends a release build's local files the same from every
+// checkout of a commit (epoch 0 sends fs as it is):
+//   - each modification time after epoch is set to epoch (fsutil's filter
+//     may rewrite a stat on its way to BuildKit). BuildKit's
+//     rewrite-timestamp only clamps the times in exported layers; a RUN
+//     would still see each checkout's own.
+//   - permission bits are what git records: 0755 for a directory or a
+//     file its owner may run, else 0644, whatever the umask of the
+//     checkout; owners are root's.
+func clampTimes(fs fsutil.FS, epoch int64) (fsutil.FS, error) {
+	if epoch == 0 {
+		return fs, nil
+	}
+	limit := time.Unix(epoch, 0).UnixNano()
+	return fsutil.NewFilterFS(fs, &fsutil.FilterOpt{Map: func(_ string, st *fstypes.Stat) fsutil.MapResult {
+		if st.ModTime > limit {
+			st.ModTime = limit
+		}
+		st.Mode = gitMode(st.Mode)
+		st.Uid, st.Gid = 0, 0
+		return fsutil.MapResultKeep
+	}})
+}
+
+// gitMode is a stat's mode (Go's os.FileMode bits) with the permission
+// bits git would give the entry.
+func gitMode(mode uint32) uint32 {
+	m := os.FileMode(mode)
+	if m.Type()&^os.ModeDir != 0 {
+		return mode // links, pipes and devices keep theirs
+	}
+	perm := os.FileMode(0o644)
+	if m.IsDir() || m&0o100 != 0 {
+		perm = 0o755
+	}
+	return uint32(m&^(os.ModePerm|os.ModeSetuid|os.ModeSetgid|os.ModeSticky) | perm)
 }

@@ -61,7 +61,10 @@ func Check(ctx context.Context, p *plan.Plan, specDir string, files Files) error
 				}
 				state = readState(file)
 			}
-			st.Build.Status = checkLocal(state, specDir, st, RecordOf(p, st, files))
+			st.Build.Status = alwaysRuns(st.Build)
+			if st.Build.Status == nil {
+				st.Build.Status = checkLocal(state, specDir, st, RecordOf(p, st, files))
+			}
 		}
 	}
 	regs := registry.FromPlan(p)
@@ -101,9 +104,26 @@ func Check(ctx context.Context, p *plan.Plan, specDir string, files Files) error
 		return err
 	}
 	for _, j := range jobs {
+		if st := alwaysRuns(j.st.Build); st != nil {
+			j.st.Build.Status = st
+			continue
+		}
 		j.st.Build.Status = decide(RecordOf(p, j.st, files), j.tags)
 	}
 	return nil
+}
+
+// alwaysRuns is the state of a build that no published image can stand
+// for: one with inputs nobody can know before it runs, or with no_cache.
+func alwaysRuns(b *plan.Build) *plan.BuildStatus {
+	reasons := b.Unknowable()
+	if b.NoCache {
+		reasons = append(reasons, "no_cache is set: the build runs every time")
+	}
+	if len(reasons) == 0 {
+		return nil
+	}
+	return &plan.BuildStatus{State: Build, Reasons: reasons}
 }
 
 // onlyPushes says whether a build's only result is its push: one that also
@@ -204,6 +224,9 @@ func decide(now Record, tags []*published) *plan.BuildStatus {
 		}
 		all = all && ok && (holder == nil || pt.digest == holder.digest)
 	}
+	if all && holder != nil && holder.hasRecord && holder.record.CacheTo != now.CacheTo && now.CacheTo != "" {
+		return &plan.BuildStatus{State: Build, Reasons: []string{"cache_to changed: the build runs to export the cache it asks for (the image stays the same)"}}
+	}
 	if all && holder != nil {
 		return &plan.BuildStatus{State: UpToDate, Digest: holder.digest}
 	}
@@ -218,6 +241,12 @@ func decide(now Record, tags []*published) *plan.BuildStatus {
 	}
 	if holder != nil && sameRepository(holder.tag, tags) {
 		return &plan.BuildStatus{State: Retag, Digest: holder.digest, Reasons: reasons}
+	}
+	if holder != nil {
+		// The inputs match; only the repositories differ, and tags
+		// cannot point across them.
+		reasons = append(reasons, fmt.Sprintf("%s (%s) holds these inputs, but another tag is in a different repository, which needs the image pushed there", holder.tag, plan.ShortDigest(holder.digest)))
+		return &plan.BuildStatus{State: Build, Reasons: reasons}
 	}
 	for _, pt := range tags {
 		if !pt.exists {

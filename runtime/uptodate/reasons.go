@@ -63,8 +63,10 @@ func Reasons(old, now Record) []string {
 			out = append(out, fmt.Sprintf("base %s added", familiar(k)))
 		case n == "":
 			out = append(out, fmt.Sprintf("base %s removed", familiar(k)))
+		case o == "unpinned":
+			out = append(out, fmt.Sprintf("base %s was not resolved when it was built; it is %s now", familiar(k), plan.ShortDigest(n)))
 		default:
-			out = append(out, fmt.Sprintf("base %s %s → %s", familiar(k), plan.ShortDigest(o), plan.ShortDigest(n)))
+			out = append(out, fmt.Sprintf("base %s moved %s → %s", familiar(k), plan.ShortDigest(o), plan.ShortDigest(n)))
 		}
 	}
 	if len(out) == 0 {

@@ -7,6 +7,8 @@
 package uptodate
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 
@@ -38,10 +40,14 @@ type Record struct {
 	Contexts    map[string]string `json:"contexts,omitempty"` // named context -> its digest or source
 	Args        map[string]string `json:"args,omitempty"`     // sensitive ones as fingerprints
 	Platforms   []string          `json:"platforms"`
-	Images      map[string]string `json:"images,omitempty"` // reference -> pinned digest, or "unpinned"
+	Images      map[string]string `json:"images,omitempty"` // reference -> pinned or resolved digest, or "unpinned"
+	// CacheTo is a digest of the cache exports: a build whose requested
+	// cache export changed runs to write it, though its image would not
+	// change.
+	CacheTo string `json:"cache_to,omitempty"`
 }
 
-const recordVersion = 1
+const recordVersion = 2
 
 // NewRecord is b's record. files lists the main context (path to content
 // digest), or is nil when it could not be read; deps are the input
@@ -97,7 +103,7 @@ func NewRecord(b *plan.Build, files map[string]string, deps map[string]string) R
 		if r.Images == nil {
 			r.Images = map[string]string{}
 		}
-		d := img.Digest
+		d := img.Pulls()
 		if d == "" {
 			d = "unpinned"
 		}
@@ -107,22 +113,35 @@ func NewRecord(b *plan.Build, files map[string]string, deps map[string]string) R
 		}
 		r.Images[key] = d
 	}
+	if len(b.CacheTo) > 0 {
+		data, _ := json.Marshal(b.CacheTo) // maps marshal sorted
+		r.CacheTo = plan.ShortDigest(inputsDigest(data))
+	}
 	return r
 }
 
-// compactFile shortens a listing's "sha256:HEX exec=BOOL" to the first 16
-// hex digits, with "+x" for an executable: enough to tell a change, small
-// enough for hundreds of files in an annotation.
+func inputsDigest(b []byte) string {
+	s := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(s[:])
+}
+
+// compactFile shortens a listing's "sha256:HEX PERM" to the first 16 hex
+// digits, with the permission bits when they are not 0644: enough to tell a
+// change, small enough for hundreds of files in an annotation. Other
+// entries (directories, links, pipes) stay as listed.
 func compactFile(v string) string {
-	d, rest, _ := strings.Cut(v, " ")
-	d = strings.TrimPrefix(d, "sha256:")
-	if len(d) > 16 {
-		d = d[:16]
+	d, perm, _ := strings.Cut(v, " ")
+	hex, ok := strings.CutPrefix(d, "sha256:")
+	if !ok {
+		return v
 	}
-	if rest == "exec=true" {
-		d += "+x"
+	if len(hex) > 16 {
+		hex = hex[:16]
 	}
-	return d
+	if perm != "" && perm != "0644" {
+		hex += " " + perm
+	}
+	return hex
 }
 
 // Annotations are the exporter attributes that put the record on the

@@ -16,7 +16,7 @@ func record() Record {
 		Images:                []*plan.Image{{Ref: "docker.io/library/golang:1.26", Digest: "sha256:cd34cd34cd34cd34cd34", Locked: true}},
 		SensitiveFingerprints: map[string]string{"args.TOKEN": "fp2"},
 	}
-	files := map[string]string{"main.go": "sha256:2222222222222222222 exec=false", "go.sum": "sha256:3333333333333333333 exec=false", "run.sh": "sha256:4444444444444444 exec=true"}
+	files := map[string]string{"main.go": "sha256:2222222222222222222 0644", "go.sum": "sha256:3333333333333333333 0644", "run.sh": "sha256:4444444444444444 0755"}
 	return NewRecord(b, files, nil)
 }
 
@@ -37,7 +37,7 @@ func TestReasons(t *testing.T) {
 		"arg TOKEN changed (sensitive)",
 		"arg VERSION v1.2.2 → v1.2.3",
 		"platform linux/riscv64 added",
-		"base golang:1.26 sha256:ab12ab12ab12… → sha256:cd34cd34cd34…",
+		"base golang:1.26 moved sha256:ab12ab12ab12… → sha256:cd34cd34cd34…",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("reasons lack %q:\n%s", want, got)
@@ -46,7 +46,7 @@ func TestReasons(t *testing.T) {
 	if strings.Contains(got, "fp1") || strings.Contains(got, "fp2") {
 		t.Errorf("a sensitive fingerprint is shown:\n%s", got)
 	}
-	if now.Files["run.sh"] != "4444444444444444+x" {
+	if now.Files["run.sh"] != "4444444444444444 0755" {
 		t.Errorf("an executable is recorded as %q", now.Files["run.sh"])
 	}
 }

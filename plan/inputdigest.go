@@ -1,4 +1,4 @@
-package compiler
+package plan
 
 import (
 	"crypto/sha256"
@@ -6,16 +6,14 @@ import (
 	"encoding/hex"
 	"maps"
 	"slices"
-
-	"github.com/bakeplan/bakeplan/plan"
 )
 
 // inputDigestVersion changes whenever what the input digest covers, or
 // how it is encoded, changes, so that digests made by different versions
 // never match.
-const inputDigestVersion = 4
+const inputDigestVersion = 5
 
-// inputDigest is the build step's one digest over everything that decides
+// InputDigest is the build step's one digest over everything that decides
 // its result (docs/plan-format.md, "The input digest"): the Dockerfile's
 // bytes and the context trees (through their digests), the target stage,
 // the args (sensitive ones through their fingerprints), the platforms and
@@ -28,7 +26,7 @@ const inputDigestVersion = 4
 // every field by name, every string length-prefixed, maps in key order,
 // lists in the plan's order. A thousand builds digest in a millisecond or
 // two, where encoding each as JSON first took ten.
-func inputDigest(b *plan.Build, rel *plan.Release) string {
+func InputDigest(b *Build, rel *Release) string {
 	d := digester{b: make([]byte, 0, 1024)}
 	d.int("version", inputDigestVersion)
 	d.str("frontend", "dockerfile.v0")
@@ -63,6 +61,24 @@ func inputDigest(b *plan.Build, rel *plan.Release) string {
 		d.strs("platforms", i.Platforms)
 		d.bool("syntax", i.Syntax)
 		d.str("digest", i.Digest)
+		if i.Digest == "" && i.Resolved != nil {
+			// What each platform pulls, so that a moved tag changes the
+			// digest and a change to a platform no build pulls does not.
+			if len(i.Resolved.Platforms) == 0 {
+				d.str("resolved", i.Resolved.Digest)
+			} else {
+				d.int("resolved", len(i.Platforms))
+				for _, p := range i.Platforms {
+					d.raw(p)
+					d.raw(i.Resolved.Platforms[p])
+				}
+			}
+		}
+	}
+	d.int("remote", len(b.Remote))
+	for _, r := range b.Remote {
+		d.str("source", r.Source)
+		d.bool("pinned", r.Pinned)
 	}
 	d.int("contexts", len(b.Contexts))
 	for _, c := range b.Contexts {
@@ -74,7 +90,7 @@ func inputDigest(b *plan.Build, rel *plan.Release) string {
 	}
 	// Exporter attributes, by output type in a fixed order.
 	outs := slices.Clone(b.Outputs)
-	slices.SortStableFunc(outs, func(x, y *plan.Output) int {
+	slices.SortStableFunc(outs, func(x, y *Output) int {
 		if x.Type < y.Type {
 			return -1
 		}
@@ -176,20 +192,20 @@ func sum(b []byte) string {
 	return "sha256:" + hex.EncodeToString(s[:])
 }
 
-// withDependencies folds into each build's input digest the input digests
+// FoldDependencies folds into each build's input digest the input digests
 // of the builds that feed it as named contexts (contexts = { x = target.y
 // }), transitively: their results decide this build's, so a change to
 // one of them must change it too.
-func withDependencies(steps []*plan.Step) {
-	byID := map[string]*plan.Step{}
+func FoldDependencies(steps []*Step) {
+	byID := map[string]*Step{}
 	for _, st := range steps {
 		if st.Build != nil {
 			byID[st.ID] = st
 		}
 	}
 	done := map[string]bool{}
-	var fold func(st *plan.Step)
-	fold = func(st *plan.Step) {
+	var fold func(st *Step)
+	fold = func(st *Step) {
 		if done[st.ID] {
 			return
 		}
@@ -198,7 +214,7 @@ func withDependencies(steps []*plan.Step) {
 		deps := 0
 		for _, e := range st.Needs { // sorted by step, kind and name
 			dep := byID[e.Step]
-			if e.Kind != plan.EdgeData || dep == nil {
+			if e.Kind != EdgeData || dep == nil {
 				continue
 			}
 			fold(dep)
@@ -214,4 +230,15 @@ func withDependencies(steps []*plan.Step) {
 			fold(st)
 		}
 	}
+}
+
+// DigestInputs computes every build's input digest again, after an online
+// plan resolved the images nothing pins.
+func (p *Plan) DigestInputs() {
+	for _, st := range p.Steps {
+		if st.Build != nil {
+			st.Build.InputDigest = InputDigest(st.Build, p.Release)
+		}
+	}
+	FoldDependencies(p.Steps)
 }
