@@ -287,7 +287,11 @@ func (c *compilation) inputs(r *resolved) ([]*plan.Input, hcl.Diagnostics) {
 		}
 		ins = append(ins, &plan.Input{Kind: "dockerfile", Path: r.build.Dockerfile, Digest: d})
 	}
-	d, err := c.digests.Context(r.contextDir, r.dockerfile)
+	digest := c.digests.Context
+	if r.build.Release {
+		digest = c.digests.ReleaseContext // sent with git's modes
+	}
+	d, err := digest(r.contextDir, r.dockerfile)
 	if err != nil {
 		return nil, fail("context "+r.build.Context, err)
 	}
@@ -297,7 +301,7 @@ func (c *compilation) inputs(r *resolved) ([]*plan.Input, hcl.Diagnostics) {
 			continue
 		}
 		dir, _, _ := c.localPath(nc.Path, hcl.Range{}, true, "")
-		d, err := c.digests.Context(dir, "")
+		d, err := digest(dir, "")
 		if err != nil {
 			return nil, fail("context "+nc.Name, err)
 		}

@@ -3,6 +3,7 @@ package project
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path"
 	"sync"
@@ -43,12 +44,16 @@ func (f *contextFiles) input(in *plan.Input, st *plan.Step) (map[string]string, 
 		dockerfile = path.Join(f.specDir, st.Build.Dockerfile)
 	}
 	dir := path.Join(f.specDir, in.Path)
-	key := dir + "\x00" + dockerfile
+	list := f.h.ContextFiles
+	if st.Build.Release {
+		list = f.h.ReleaseContextFiles // sent with git's modes
+	}
+	key := fmt.Sprintf("%s\x00%s\x00%t", dir, dockerfile, st.Build.Release)
 	f.mu.Lock()
 	l, ok := f.memo[key]
 	f.mu.Unlock()
 	if !ok {
-		l.files, l.err = f.h.ContextFiles(dir, dockerfile)
+		l.files, l.err = list(dir, dockerfile)
 		f.mu.Lock()
 		f.memo[key] = l
 		f.mu.Unlock()

@@ -329,3 +329,91 @@ func TestReleaseExampleReproducible(t *testing.T) {
 		t.Fatalf("verify:\n%s", out)
 	}
 }
+
+// TestReleaseAcrossCheckouts: two copies of one commit's sources, as two
+// fresh clones would have them (modification times minutes apart, set
+// explicitly, and modes from different umasks), built on two buildkitd
+// instances by a Dockerfile whose RUN records the times, modes and owners
+// it sees and packs the sources with tar. As a release, both give the same
+// index and per-platform manifests; the same builds made reproducible only
+// in their exported layers (SOURCE_DATE_EPOCH and rewrite-timestamp, as
+// before a release sent its files clamped) differ.
+func TestReleaseAcrossCheckouts(t *testing.T) {
+	env := testenv.Get(t)
+	testenv.Emulates(t)
+	repo := fmt.Sprintf("%s/e2e-checkouts-%d", env.Registry, time.Now().UnixNano())
+	dockerfile := "ARG BASE\nFROM ${BASE}\nCOPY src /src\nRUN stat -c '%n %a %Y %u %g' /src /src/* /src/lib/* > /listing && cd / && tar -cf /src.tar src\n"
+	when := time.Date(2026, 3, 1, 12, 0, 5, 0, time.UTC)
+	checkout := func(mtime time.Time, fileMode, dirMode os.FileMode) *releaseProject {
+		rp := &releaseProject{t: t, env: env, dir: t.TempDir()}
+		rp.write("Dockerfile", dockerfile)
+		rp.write(".dockerignore", "bakeplan.hcl\nbakeplan.lock.hcl\n")
+		rp.write("src/main.sh", "echo main\n")
+		rp.write("src/lib/util.sh", "echo util\n")
+		for _, d := range []string{"src", "src/lib"} {
+			if err := os.Chmod(filepath.Join(rp.dir, d), dirMode); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, f := range []string{"src/main.sh", "src/lib/util.sh"} {
+			if err := os.Chmod(filepath.Join(rp.dir, f), fileMode); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, n := range []string{"src/main.sh", "src/lib/util.sh", "src/lib", "src", "Dockerfile"} {
+			if err := os.Chtimes(filepath.Join(rp.dir, n), mtime, mtime); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return rp
+	}
+	// One clone under umask 022, the other under 002, 97 seconds later.
+	a := checkout(when, 0o644, 0o755)
+	b := checkout(when.Add(97*time.Second), 0o664, 0o775)
+	release := "release {\n  source_date_epoch = 1700000000\n}\n"
+	build := func(rp *releaseProject, buildkit, rel, tag, extra string) {
+		t.Helper()
+		spec := rp.spec(buildkit, rel, tag, extra)
+		if rel != "" {
+			if _, errOut, code := bakeplan(t, "lock", "-f", spec); code != 0 {
+				t.Fatalf("lock: exit %d\n%s", code, errOut)
+			}
+		}
+		rp.apply(spec)
+	}
+	build(a, env.Buildkit, release, repo+":a", "")
+	build(b, env.TLSBuildkit, release, repo+":b", "")
+	ia, ma := a.index(repo + ":a")
+	ib, mb := b.index(repo + ":b")
+	if len(ma) != 2 || fmt.Sprint(ma) != fmt.Sprint(mb) || ia != ib {
+		t.Fatalf("the release differs between the two checkouts:\n a %s %v\n b %s %v", ia, ma, ib, mb)
+	}
+
+	// The control: reproducible layers alone, without the release's
+	// clamped sources, give different images.
+	plain := func(rp *releaseProject, buildkit, tag string) map[string]string {
+		t.Helper()
+		rp.write("bakeplan.hcl", fmt.Sprintf(`builder "default" {
+  endpoint = %q
+}
+host {
+  emulators = ["arm64"]
+}
+target "app" {
+  args      = { BASE = %q, SOURCE_DATE_EPOCH = "1700000000" }
+  platforms = ["linux/amd64", "linux/arm64"]
+  tags      = [%q]
+  push      = true
+  output    = [{ type = "registry", "rewrite-timestamp" = "true" }]
+}
+`, buildkit, env.Base, tag))
+		rp.apply(filepath.Join(rp.dir, "bakeplan.hcl"))
+		_, m := rp.index(tag)
+		return m
+	}
+	pa := plain(a, env.Buildkit, repo+":plain-a")
+	pb := plain(b, env.TLSBuildkit, repo+":plain-b")
+	if fmt.Sprint(pa) == fmt.Sprint(pb) {
+		t.Fatalf("builds of the two checkouts without a release are identical too (%v); the comparison above proves nothing", pa)
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/bakeplan/bakeplan/internal/filemode"
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
 	"github.com/tonistiigi/fsutil"
@@ -54,7 +55,10 @@ type fileSum struct {
 type result struct {
 	done   chan struct{}
 	digest string
-	err    error
+	// release is the digest of the tree as a release build sends it:
+	// permission bits as git records them (filemode.Git).
+	release string
+	err     error
 }
 
 // New returns a Hasher reading fsys.
@@ -277,6 +281,18 @@ func (h *Hasher) Context(dir, dockerfile string) (string, error) {
 	return r.digest, r.err
 }
 
+// ReleaseContext is Context for a release build, which sends every file
+// with the permission bits git records (filemode.Git), whatever the checkout's
+// umask: two checkouts of one commit digest alike.
+func (h *Hasher) ReleaseContext(dir, dockerfile string) (string, error) {
+	r, fresh := h.entry(dir, dockerfile)
+	if fresh {
+		h.compute(r, dir, dockerfile)
+	}
+	<-r.done
+	return r.release, r.err
+}
+
 // Prefetch starts digesting a context in the background, so that the I/O
 // overlaps whatever the caller does before it asks Context for the result.
 func (h *Hasher) Prefetch(dir, dockerfile string) {
@@ -304,7 +320,7 @@ func (h *Hasher) entry(dir, dockerfile string) (*result, bool) {
 }
 
 func (h *Hasher) compute(r *result, dir, dockerfile string) {
-	r.digest, r.err = h.tree(dir, dockerfile, nil)
+	r.digest, r.release, r.err = h.tree(dir, dockerfile, nil, false)
 	close(r.done)
 }
 
@@ -312,7 +328,15 @@ func (h *Hasher) compute(r *result, dir, dockerfile string) {
 // file's or symlink's digest. Diffs use it to name the files that changed.
 func (h *Hasher) ContextFiles(dir, dockerfile string) (map[string]string, error) {
 	files := map[string]string{}
-	_, err := h.tree(dir, dockerfile, files)
+	_, _, err := h.tree(dir, dockerfile, files, false)
+	return files, err
+}
+
+// ReleaseContextFiles is ContextFiles with permission bits as a release
+// build sends them (filemode.Git).
+func (h *Hasher) ReleaseContextFiles(dir, dockerfile string) (map[string]string, error) {
+	files := map[string]string{}
+	_, _, err := h.tree(dir, dockerfile, files, true)
 	return files, err
 }
 
@@ -359,27 +383,27 @@ func (h *Hasher) ignoreRules(dir string, top []fs.DirEntry, dockerfile string) (
 // it keeps is recorded with its type, permission bits (setuid, setgid and
 // sticky too: COPY keeps them) and content, or a link's target. Sockets are
 // left out; fsutil cannot send them. Entries go in the order fsutil walks.
-func (h *Hasher) tree(dir, dockerfile string, files map[string]string) (string, error) {
+func (h *Hasher) tree(dir, dockerfile string, files map[string]string, gitModes bool) (string, string, error) {
 	top, err := fs.ReadDir(h.fsys, dir)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	var excludes []string
 	name, data, _, err := h.ignoreFile(dir, top, dockerfile)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if name != "" {
 		if excludes, err = h.patterns(string(data)); err != nil {
-			return "", fmt.Errorf("%s: %w", name, err)
+			return "", "", fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	src, err := fsutil.NewFilterFS(&walker{fsys: h.fsys, root: dir, top: top}, &fsutil.FilterOpt{ExcludePatterns: excludes})
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", name, err)
+		return "", "", fmt.Errorf("%s: %w", name, err)
 	}
-	d := sha256.New()
-	var scratch []byte // record's buffer, reused across entries
+	d, rd := sha256.New(), sha256.New() // as sent, and as a release sends it
+	var scratch []byte                  // record's buffer, reused across entries
 	err = src.Walk(h.ctx, "/", func(rel string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -390,45 +414,59 @@ func (h *Hasher) tree(dir, dockerfile string, files map[string]string) (string, 
 		}
 		st := fi.Sys().(*types.Stat)
 		mode := fs.FileMode(st.Mode)
-		perm := unixPerm(mode)
+		perm, gperm := unixPerm(mode), unixPerm(filemode.Git(mode))
+		listed := perm
+		if gitModes {
+			listed = gperm
+		}
 		ep := path.Join(dir, rel)
 		switch {
 		case mode.IsDir():
 			record(d, &scratch, "d", rel, perm)
+			record(rd, &scratch, "d", rel, gperm)
 			if files != nil {
-				files[rel+"/"] = "dir " + perm
+				files[rel+"/"] = "dir " + listed
 			}
 		case mode&fs.ModeSymlink != 0:
 			record(d, &scratch, "l", rel, st.Linkname)
+			record(rd, &scratch, "l", rel, st.Linkname)
 			if files != nil {
 				files[rel] = "link:" + st.Linkname
 			}
 		case mode.IsRegular():
-			sum, _, err := h.regular(ep)
-			if err != nil {
+			var sum string
+			if excludes != nil && !sendsContent(src, rel) {
+				// fsutil lists the file but refuses to open it (its walk
+				// and its open match the rules differently): BuildKit
+				// receives it empty.
+				sum = Bytes(nil)
+			} else if sum, _, err = h.regular(ep); err != nil {
 				return err
 			}
 			record(d, &scratch, "f", rel, perm, sum)
+			record(rd, &scratch, "f", rel, gperm, sum)
 			if files != nil {
-				files[rel] = sum + " " + perm
+				files[rel] = sum + " " + listed
 			}
 		case mode&fs.ModeNamedPipe != 0:
 			record(d, &scratch, "p", rel, perm)
+			record(rd, &scratch, "p", rel, gperm)
 			if files != nil {
-				files[rel] = "fifo " + perm
+				files[rel] = "fifo " + listed
 			}
 		case mode&fs.ModeDevice != 0:
 			record(d, &scratch, "c", rel, perm, mode.Type().String())
+			record(rd, &scratch, "c", rel, gperm, mode.Type().String())
 			if files != nil {
-				files[rel] = "device " + perm
+				files[rel] = "device " + listed
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return "sha256:" + hex.EncodeToString(d.Sum(nil)), nil
+	return "sha256:" + hex.EncodeToString(d.Sum(nil)), "sha256:" + hex.EncodeToString(rd.Sum(nil)), nil
 }
 
 // unixPerm is a mode's permission bits as the file system has them, in
@@ -505,8 +543,22 @@ func (w *walker) Walk(ctx context.Context, target string, fn fs.WalkDirFunc) err
 	return walk(w.root, "", w.top)
 }
 
-func (w *walker) Open(p string) (io.ReadCloser, error) {
-	return w.fsys.Open(path.Join(w.root, p))
+// Open opens nothing: tree calls it through fsutil's filter only to learn
+// whether the filter lets a file's content through, and reads the file
+// itself.
+func (w *walker) Open(string) (io.ReadCloser, error) {
+	return io.NopCloser(strings.NewReader("")), nil
+}
+
+// sendsContent says whether fsutil's filter lets the content of a file it
+// listed be read.
+func sendsContent(src fsutil.FS, rel string) bool {
+	rc, err := src.Open(rel)
+	if err != nil {
+		return false
+	}
+	rc.Close()
+	return true
 }
 
 // record writes one entry to a tree digest: its kind, a space, then each

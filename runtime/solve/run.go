@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bakeplan/bakeplan/internal/filemode"
 	"github.com/bakeplan/bakeplan/internal/home"
 	"github.com/containerd/containerd/v2/core/content"
 	contentlocal "github.com/containerd/containerd/v2/plugins/content/local"
@@ -405,22 +406,8 @@ func clampTimes(fs fsutil.FS, epoch int64) (fsutil.FS, error) {
 		if st.ModTime > limit {
 			st.ModTime = limit
 		}
-		st.Mode = gitMode(st.Mode)
+		st.Mode = uint32(filemode.Git(os.FileMode(st.Mode)))
 		st.Uid, st.Gid = 0, 0
 		return fsutil.MapResultKeep
 	}})
-}
-
-// gitMode is a stat's mode (Go's os.FileMode bits) with the permission
-// bits git would give the entry.
-func gitMode(mode uint32) uint32 {
-	m := os.FileMode(mode)
-	if m.Type()&^os.ModeDir != 0 {
-		return mode // links, pipes and devices keep theirs
-	}
-	perm := os.FileMode(0o644)
-	if m.IsDir() || m&0o100 != 0 {
-		perm = 0o755
-	}
-	return uint32(m&^(os.ModePerm|os.ModeSetuid|os.ModeSetgid|os.ModeSticky) | perm)
 }
