@@ -158,6 +158,7 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 			var origins map[*plan.Image]hcl.Range
 			b.Images, origins = c.imagesOf(r, node, b.Platforms)
 			b.Remote = c.remotesOf(r, node, b.Platforms)
+			b.Frontend = r.customFrontend()
 			for _, img := range b.Images {
 				if o, ok := origins[img]; ok && o.Filename != "" {
 					img.Origin = &plan.Range{File: o.Filename, Line: o.Start.Line, Column: o.Start.Column, EndLine: o.End.Line, EndColumn: o.End.Column}

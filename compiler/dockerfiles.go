@@ -73,6 +73,14 @@ func (c *compilation) dockerfileOf(r *resolved) (*dockerfile.File, error) {
 	return pd.file, pd.err
 }
 
+// customFrontend is the custom frontend r builds its file with, or "".
+func (r *resolved) customFrontend() string {
+	if r.df != nil || r.pd == nil || r.pd.data == nil {
+		return ""
+	}
+	return r.pd.customFor(r)
+}
+
 // customFor is the custom frontend a target builds the file with: its
 // BUILDKIT_SYNTAX build arg, else the file's own "# syntax=".
 func (pd *parsedDockerfile) customFor(r *resolved) string {

@@ -73,6 +73,11 @@ func (c *compilation) imagesOf(r *resolved, node *builderDecl, runs []plan.Platf
 	if r.df != nil && r.df.Syntax != "" {
 		add(r.df.Syntax, platforms.Format(buildPlat), true, func() hcl.Range { return c.dockerfileLine(r, r.df.SyntaxLine) })
 	}
+	if fe := r.customFrontend(); fe != "" {
+		// The frontend image is pulled like any other: resolved online,
+		// pinned by the lock.
+		add(fe, platforms.Format(buildPlat), true, func() hcl.Range { return c.dockerfileRange(r) })
+	}
 	for _, nc := range r.build.Contexts {
 		if nc.Image == "" {
 			continue

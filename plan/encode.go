@@ -510,6 +510,7 @@ func (e *encoder) build(b *Build) error {
 			return nil
 		})
 	}
+	e.optStr("frontend", b.Frontend)
 	if len(b.Remote) > 0 {
 		e.key("remote")
 		_ = list(e, b.Remote, func(r *Remote) error {

@@ -75,6 +75,9 @@ func InputDigest(b *Build, rel *Release) string {
 			}
 		}
 	}
+	if b.Frontend != "" { // written only when set: other digests stay as they were
+		d.str("custom_frontend", b.Frontend)
+	}
 	d.int("remote", len(b.Remote))
 	for _, r := range b.Remote {
 		d.str("source", r.Source)

@@ -280,6 +280,11 @@ type Build struct {
 	// --mount=from, docker-image:// contexts, the # syntax= frontend),
 	// sorted by reference.
 	Images []*Image `json:"images,omitempty"`
+	// Frontend is the custom frontend (a "# syntax=" or BUILDKIT_SYNTAX
+	// image that is no Dockerfile frontend) that reads the file instead of
+	// BuildKit's Dockerfile frontend. bakeplan cannot read what it pulls,
+	// so such a build is never up to date.
+	Frontend string `json:"frontend,omitempty"`
 	// Remote are the ADD sources BuildKit fetches from a URL or a git
 	// repository. One without a pin (--checksum, a commit) is an input
 	// nobody can know before the build: the build is never up to date.
@@ -348,6 +353,9 @@ func (b *Build) Unknowable() []string {
 		if !r.Pinned {
 			out = append(out, fmt.Sprintf("ADD %s (%s) has no --checksum or commit, so what it fetches is not known before the build", r.Source, r.At))
 		}
+	}
+	if b.Frontend != "" {
+		out = append(out, fmt.Sprintf("the custom frontend %s reads the Dockerfile, and what it pulls cannot be known before the build", b.Frontend))
 	}
 	for _, img := range b.Images {
 		if img.Unresolved != "" {

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -538,9 +539,12 @@ func envOf(maps ...map[string]string) shell.EnvGetter {
 
 // CustomFrontend is the frontend a build runs instead of BuildKit's
 // Dockerfile frontend: arg (a BUILDKIT_SYNTAX build arg) or else the file's
-// "# syntax=" directive, when it names an image other than
-// docker/dockerfile[-upstream]. Such a file is the frontend's own input
-// (blubber's YAML, say), not a Dockerfile; "" when it is a Dockerfile.
+// "# syntax=" directive, when it names an image other than a Dockerfile
+// frontend. Such a file is the frontend's own input (blubber's YAML, say),
+// not a Dockerfile; "" when it is a Dockerfile. A Dockerfile frontend is
+// docker/dockerfile[-upstream] wherever it is served from: a mirror
+// (registry.example.com/docker/dockerfile:1.7) or a newer release reads
+// Dockerfiles too, and its file is read for its images.
 func CustomFrontend(arg string, data []byte) string {
 	ref := arg
 	if ref == "" {
@@ -553,11 +557,9 @@ func CustomFrontend(arg string, data []byte) string {
 	if err != nil {
 		return ref
 	}
-	switch reference.Path(n) {
-	case "docker/dockerfile", "docker/dockerfile-upstream":
-		if reference.Domain(n) == "docker.io" {
-			return ""
-		}
+	switch path.Base(reference.Path(n)) {
+	case "dockerfile", "dockerfile-upstream":
+		return ""
 	}
 	return ref
 }
