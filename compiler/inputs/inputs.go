@@ -273,23 +273,25 @@ func (h *Hasher) readRegular(name string) ([]byte, fs.FileMode, error) {
 // Context returns the digest of a build context: the tree dir filtered by
 // the ignore file BuildKit would pick for the Dockerfile (may be "").
 func (h *Hasher) Context(dir, dockerfile string) (string, error) {
+	r := h.digested(dir, dockerfile)
+	return r.digest, r.err
+}
+
+// digested is the walk of a context, made now unless made or under way.
+func (h *Hasher) digested(dir, dockerfile string) *result {
 	r, fresh := h.entry(dir, dockerfile)
 	if fresh {
 		h.compute(r, dir, dockerfile)
 	}
 	<-r.done
-	return r.digest, r.err
+	return r
 }
 
 // ReleaseContext is Context for a release build, which sends every file
 // with the permission bits git records (filemode.Git), whatever the checkout's
 // umask: two checkouts of one commit digest alike.
 func (h *Hasher) ReleaseContext(dir, dockerfile string) (string, error) {
-	r, fresh := h.entry(dir, dockerfile)
-	if fresh {
-		h.compute(r, dir, dockerfile)
-	}
-	<-r.done
+	r := h.digested(dir, dockerfile)
 	return r.release, r.err
 }
 
