@@ -71,7 +71,7 @@ func dryBuild(w io.Writer, r *solve.Request) {
 		printf(w, "  local    %s=%s\n", k, r.LocalDirs[k])
 	}
 	if r.ClampMtime != 0 && len(r.LocalDirs) > 0 {
-		printf(w, "  local    sent with modification times clamped to SOURCE_DATE_EPOCH %d, modes as git records them (0644, 0755), owned by root\n", r.ClampMtime)
+		printf(w, "  local    sent with SOURCE_DATE_EPOCH %d as every modification time, modes as git records them (0644, 0755), owned by root; no cached step reused\n", r.ClampMtime)
 	}
 	if r.InlineDockerfile != "" {
 		printf(w, "  local    dockerfile=(inline, %d bytes)\n", len(r.InlineDockerfile))

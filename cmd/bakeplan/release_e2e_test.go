@@ -390,7 +390,9 @@ func TestReleaseAcrossCheckouts(t *testing.T) {
 	}
 
 	// The control: reproducible layers alone, without the release's
-	// clamped sources, give different images.
+	// sources sent at the epoch, give different images (solved without
+	// the cache, which the release builds above filled with steps of the
+	// same content: BuildKit's cache ignores file times).
 	plain := func(rp *releaseProject, buildkit, tag string) map[string]string {
 		t.Helper()
 		rp.write("bakeplan.hcl", fmt.Sprintf(`builder "default" {
@@ -405,6 +407,7 @@ target "app" {
   tags      = [%q]
   push      = true
   output    = [{ type = "registry", "rewrite-timestamp" = "true" }]
+  no_cache  = true
 }
 `, buildkit, env.Base, tag))
 		rp.apply(filepath.Join(rp.dir, "bakeplan.hcl"))
@@ -415,5 +418,26 @@ target "app" {
 	pb := plain(b, env.TLSBuildkit, repo+":plain-b")
 	if fmt.Sprint(pa) == fmt.Sprint(pb) {
 		t.Fatalf("builds of the two checkouts without a release are identical too (%v); the comparison above proves nothing", pa)
+	}
+	// verify names what a RUN saw differently: b rebuilt as a release
+	// against a's plain build.
+	out, errOut, code := bakeplan(t, "verify", "--progress", "quiet", "-f", b.spec(env.TLSBuildkit, release, repo+":plain-a", ""))
+	if code != 2 || !strings.Contains(out, "changed /listing") || !strings.Contains(out, "changed /src.tar") {
+		t.Fatalf("verify against the plain build: exit %d, want 2 naming /listing and /src.tar\n%s%s", code, out, errOut)
+	}
+
+	// Times below the epoch are as much the checkout's as those above it
+	// (a restored cache, an unpacked archive): they are not kept either.
+	c := checkout(time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), 0o644, 0o755)
+	d := checkout(time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC), 0o644, 0o755)
+	build(c, env.Buildkit, release, repo+":c", "")
+	build(d, env.TLSBuildkit, release, repo+":d", "")
+	ic, mc := c.index(repo + ":c")
+	id, md := d.index(repo + ":d")
+	if fmt.Sprint(mc) != fmt.Sprint(md) || ic != id {
+		t.Fatalf("the release differs between two checkouts older than the epoch:\n c %s %v\n d %s %v", ic, mc, id, md)
+	}
+	if fmt.Sprint(mc) != fmt.Sprint(ma) {
+		t.Fatalf("a checkout older than the epoch gives another release than a newer one:\n %v\n %v", mc, ma)
 	}
 }

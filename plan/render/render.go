@@ -403,7 +403,7 @@ func describeBuild(b *plan.Build) []string {
 		out = append(out, "secrets: "+strings.Join(secrets, ", "))
 	}
 	if b.Release {
-		out = append(out, "release: reproducible (SOURCE_DATE_EPOCH for image and history times, layer file times rewritten, local context files sent with times clamped to it)")
+		out = append(out, "release: reproducible (SOURCE_DATE_EPOCH for image and history times, layer file times rewritten, local context files sent with it as their times, no cached step reused)")
 	}
 	if len(b.Attest) > 0 {
 		var list []string

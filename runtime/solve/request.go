@@ -45,9 +45,15 @@ type Request struct {
 	// contexts) to an absolute directory sent through the session.
 	LocalDirs map[string]string
 	// ClampMtime, when set, is the SOURCE_DATE_EPOCH of a release build:
-	// every file of LocalDirs is sent with its modification time clamped
-	// to it, so a RUN sees the same times on every checkout.
+	// every file of LocalDirs is sent with it as its modification time,
+	// so a RUN sees the same times on every checkout.
 	ClampMtime int64
+	// SharedKey names the copy of the local files BuildKit keeps between
+	// solves and updates incrementally (empty: BuildKit's default, one per
+	// client). An update keeps a directory's time from the solve that
+	// created it, so a release sends into a copy of its own, kept for its
+	// inputs: every directory in it is created with the epoch's time.
+	SharedKey string
 	// InlineDockerfile, when set, is written to a temporary directory that
 	// becomes the "dockerfile" local.
 	InlineDockerfile string
@@ -262,6 +268,14 @@ func NewRequest(st *plan.Step, opts Options) (*Request, error) {
 		// BuildKit sets the image's created time and history from it.
 		a["build-arg:SOURCE_DATE_EPOCH"] = strconv.FormatInt(opts.Release.SourceDateEpoch, 10)
 		r.ClampMtime = opts.Release.SourceDateEpoch
+		// BuildKit's cache matches a COPY by its sources' content, not
+		// their times: a step cached by an ordinary build of the same
+		// sources (the checkout's times) would stand in for this one, and
+		// every RUN after it would see those times. A release reuses no
+		// cached step; one whose inputs did not change is up to date and
+		// not solved at all.
+		a["no-cache"] = ""
+		r.SharedKey = "bakeplan-release-" + strings.TrimPrefix(b.InputDigest, "sha256:")
 	}
 	for _, at := range b.Attest {
 		a["attest:"+at["type"]] = attestParams(at)

@@ -133,7 +133,7 @@ func TestNewRequest(t *testing.T) {
 			opts: solve.Options{SpecDir: "/src", Endpoint: "unix:///run/b.sock", InsecureRegistries: map[string]bool{"127.0.0.1:5000": true}, Release: &plan.Release{SourceDateEpoch: 1700000000}},
 			attrs: map[string]string{
 				"platform": "linux/amd64", "filename": "Dockerfile", "build-arg:SOURCE_DATE_EPOCH": "1700000000",
-				"attest:sbom": "", "attest:provenance": "mode=max",
+				"attest:sbom": "", "attest:provenance": "mode=max", "no-cache": "",
 			},
 			locals: map[string]string{"context": "/src", "dockerfile": "/src"},
 			exports: []solve.Export{
@@ -262,5 +262,27 @@ func TestCheckSecrets(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q not in %v", want, err)
 		}
+	}
+}
+
+// TestReleaseSharedKey: a release's locals go to a copy BuildKit keeps for
+// its inputs alone (a copy updated in place keeps old directory times);
+// other builds use BuildKit's default.
+func TestReleaseSharedKey(t *testing.T) {
+	opts := solve.Options{SpecDir: "/s", Release: &plan.Release{SourceDateEpoch: 1700000000}}
+	key := func(release bool, digest string) string {
+		t.Helper()
+		r, err := solve.NewRequest(step(&plan.Build{Target: "a", Context: ".", Dockerfile: "Dockerfile", Release: release, InputDigest: digest}), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.SharedKey
+	}
+	if k := key(false, "sha256:aa"); k != "" {
+		t.Errorf("an ordinary build has the shared key %q", k)
+	}
+	a, b := key(true, "sha256:aa"), key(true, "sha256:bb")
+	if a == "" || a == b || a != key(true, "sha256:aa") {
+		t.Errorf("release shared keys: %q for aa, %q for bb; want one per input digest", a, b)
 	}
 }

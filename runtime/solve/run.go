@@ -86,6 +86,7 @@ func Run(ctx context.Context, req *Request, ro RunOptions) (*Result, error) {
 		OCIStores:     map[string]content.Store{},
 		// Privileges the spec declared; the builder must allow them too.
 		AllowedEntitlements: req.Entitlements,
+		SharedKey:           req.SharedKey,
 	}
 	for k, v := range req.FrontendAttrs {
 		opt.FrontendAttrs[k] = v
@@ -390,10 +391,13 @@ func CheckSecrets(reqs []*Request, lookupEnv func(string) (string, bool)) error 
 
 // clampTimes sends a release build's local files the same from every
 // checkout of a commit (epoch 0 sends fs as it is):
-//   - each modification time after epoch is set to epoch (fsutil's filter
-//     may rewrite a stat on its way to BuildKit). BuildKit's
-//     rewrite-timestamp only clamps the times in exported layers; a RUN
-//     would still see each checkout's own.
+//   - every modification time is epoch (fsutil's filter may rewrite a
+//     stat on its way to BuildKit). BuildKit's rewrite-timestamp only
+//     clamps the times in exported layers; a RUN would still see each
+//     checkout's own. Set rather than clamped: git records no times, so a
+//     time below the epoch (a restored cache, git-restore-mtime, an
+//     unpacked archive) is as much an accident of the checkout as one
+//     above it.
 //   - permission bits are what git records: 0755 for a directory or a
 //     file its owner may run, else 0644, whatever the umask of the
 //     checkout; owners are root's.
@@ -401,11 +405,9 @@ func clampTimes(fs fsutil.FS, epoch int64) (fsutil.FS, error) {
 	if epoch == 0 {
 		return fs, nil
 	}
-	limit := time.Unix(epoch, 0).UnixNano()
+	at := time.Unix(epoch, 0).UnixNano()
 	return fsutil.NewFilterFS(fs, &fsutil.FilterOpt{Map: func(_ string, st *fstypes.Stat) fsutil.MapResult {
-		if st.ModTime > limit {
-			st.ModTime = limit
-		}
+		st.ModTime = at
 		st.Mode = uint32(filemode.Git(os.FileMode(st.Mode)))
 		st.Uid, st.Gid = 0, 0
 		return fsutil.MapResultKeep
