@@ -528,6 +528,7 @@ func (e *encoder) build(b *Build) error {
 		e.open('{')
 		e.strField("state", b.Status.State)
 		e.optStr("digest", b.Status.Digest)
+		e.optStr("from", b.Status.From)
 		e.optStrs("reasons", b.Status.Reasons)
 		e.close('}')
 	}

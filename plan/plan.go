@@ -439,7 +439,11 @@ type BuildStatus struct {
 	// "build".
 	State string `json:"state"`
 	// Digest is the published image that holds these inputs.
-	Digest  string   `json:"digest,omitempty"`
+	Digest string `json:"digest,omitempty"`
+	// From, for a re-tag, is the repository that holds Digest when some
+	// tags are in another: apply copies the image there (blobs mounted
+	// where the registry allows) instead of building it again.
+	From    string   `json:"from,omitempty"`
 	Reasons []string `json:"reasons,omitempty"`
 }
 

@@ -45,6 +45,8 @@ type diffSpec struct {
 	cacheTo   string
 	tags      []string
 	label     string
+	builder   string // the endpoint, when not the default builder's
+	attest    bool   // provenance, which makes BuildKit wrap one platform in an index
 }
 
 func (dp *diffProject) write(name, body string) { dp.t.Helper(); writeFile(dp.t, dp.dir, name, body) }
@@ -84,7 +86,11 @@ LABEL msg=$MSG
 func (dp *diffProject) spec(s diffSpec) string {
 	dp.t.Helper()
 	var b strings.Builder
-	b.WriteString(testBlocks(dp.env))
+	endpoint := dp.env.Buildkit
+	if s.builder != "" {
+		endpoint = s.builder
+	}
+	fmt.Fprintf(&b, "builder \"default\" {\n  endpoint = %q\n}\nregistry \"local\" {\n  host     = %q\n  insecure = true\n}\n", endpoint, dp.env.Registry)
 	b.WriteString("host {\n  emulators = [\"arm64\"]\n}\n")
 	fmt.Fprintf(&b, "variable \"MSG\" {\n  default = %q\n}\nvariable \"TOKEN\" {\n  default   = %q\n  sensitive = true\n}\n", s.msg, s.token)
 	b.WriteString("target \"dep\" {\n  context = \"dep\"\n  dockerfile_inline = \"FROM scratch\\nCOPY d.txt /d.txt\"\n  platforms = [" + s.platforms + "]\n}\n")
@@ -111,6 +117,9 @@ func (dp *diffProject) spec(s diffSpec) string {
 	}
 	if s.label != "" {
 		fmt.Fprintf(&b, "  labels = { note = %q }\n", s.label)
+	}
+	if s.attest {
+		b.WriteString("  attest = [{ type = \"provenance\", mode = \"min\" }]\n")
 	}
 	b.WriteString("}\n")
 	return writeFile(dp.t, dp.dir, "bakeplan.hcl", b.String())
@@ -232,9 +241,16 @@ func (dp *diffProject) image(name, ref string) string {
 
 // state is what an online plan says of build.app: up-to-date, retag or
 // build, and why.
-func (dp *diffProject) state(spec string, environ ...string) (string, []string) {
+func (dp *diffProject) state(spec string) (string, []string) {
 	dp.t.Helper()
-	out, errOut, code := runWith(dp.t, append([]string{"BAKEPLAN_VAR_UNUSED=1"}, environ...), "plan", "--json", "-f", spec, "app")
+	st := dp.status(spec, "build.app")
+	return st.State, st.Reasons
+}
+
+// status is what an online plan says of one build.
+func (dp *diffProject) status(spec, step string) *plan.BuildStatus {
+	dp.t.Helper()
+	out, errOut, code := bakeplan(dp.t, "plan", "--json", "-f", spec, "app")
 	if code != 0 {
 		dp.t.Fatalf("plan: exit %d\n%s%s", code, out, errOut)
 	}
@@ -242,11 +258,38 @@ func (dp *diffProject) state(spec string, environ ...string) (string, []string) 
 	if err != nil {
 		dp.t.Fatalf("plan --json: %v", err)
 	}
-	st := p.Step("build.app")
+	st := p.Step(step)
 	if st == nil || st.Build.Status == nil {
-		dp.t.Fatalf("plan has no status for build.app:\n%s", out)
+		dp.t.Fatalf("plan has no status for %s:\n%s", step, out)
 	}
-	return st.Build.Status.State, st.Build.Status.Reasons
+	return st.Build.Status
+}
+
+// applied applies spec and says, per build step, whether it was solved.
+func (dp *diffProject) applied(spec string) map[string]bool {
+	dp.t.Helper()
+	meta := filepath.Join(dp.dir, "meta.json")
+	if _, errOut, code := bakeplan(dp.t, "apply", "--auto-approve", "--progress", "quiet", "--metadata-file", meta, "-f", spec, "app"); code != 0 {
+		dp.t.Fatalf("apply: exit %d\n%s", code, errOut)
+	}
+	data, err := os.ReadFile(meta)
+	if err != nil {
+		dp.t.Fatal(err)
+	}
+	var sum struct {
+		Builds []struct {
+			Step     string `json:"step"`
+			UpToDate bool   `json:"up_to_date"`
+		} `json:"builds"`
+	}
+	if err := json.Unmarshal(data, &sum); err != nil {
+		dp.t.Fatal(err)
+	}
+	solved := map[string]bool{}
+	for _, b := range sum.Builds {
+		solved[b.Step] = !b.UpToDate
+	}
+	return solved
 }
 
 // TestUpToDateAgreesWithRebuild applies one change at a time to a pushed
@@ -273,6 +316,14 @@ func TestUpToDateAgreesWithRebuild(t *testing.T) {
 		t.Fatalf("baseline apply: exit %d\n%s", code, errOut)
 	}
 	want := dp.image("app", "1")
+	// dep only feeds app: with app up to date nothing reads it, so it is
+	// not solved either.
+	if st := dp.status(spec, "build.dep"); st.State != "up-to-date" {
+		t.Errorf("build.dep, which only feeds an up-to-date build, is %s: %v", st.State, st.Reasons)
+	}
+	if solved := dp.applied(spec); solved["build.app"] || solved["build.dep"] {
+		t.Errorf("a re-run of the baseline solved %v", solved)
+	}
 
 	chmod := func(name string, mode os.FileMode) {
 		t.Helper()
@@ -285,6 +336,9 @@ func TestUpToDateAgreesWithRebuild(t *testing.T) {
 		files   func()            // changes files or the registry
 		spec    func(s *diffSpec) // changes the spec
 		mustRun bool              // the build must run though the image stays (no_cache, cache_to)
+		// settle: after the case, apply it and plan again, which must be
+		// up to date (then the baseline is applied back).
+		settle bool
 	}{
 		{name: "context file edited", files: func() { dp.write("ctx/a.txt", "a2\n") }},
 		{name: "ignored file edited", files: func() { dp.write("ctx/ignored.txt", "ignored2\n") }},
@@ -345,7 +399,10 @@ func TestUpToDateAgreesWithRebuild(t *testing.T) {
 		{name: "platform added", spec: func(s *diffSpec) { s.platforms = `"linux/amd64", "linux/arm64"` }},
 		{name: "label", spec: func(s *diffSpec) { s.label = "n" }},
 		{name: "network none", spec: func(s *diffSpec) { s.network = "none" }},
-		{name: "tag added in the same repository", spec: func(s *diffSpec) { s.tags = append(slices.Clone(s.tags), dp.repo+"/app:extra") }},
+		{name: "tag added in the same repository", spec: func(s *diffSpec) { s.tags = append(slices.Clone(s.tags), dp.repo+"/app:extra") }, settle: true},
+		{name: "tag added in another repository", spec: func(s *diffSpec) { s.tags = append(slices.Clone(s.tags), dp.repo+"/mirror:1") }, settle: true},
+		{name: "builder", spec: func(s *diffSpec) { s.builder = env.TLSBuildkit }, settle: true},
+		{name: "attestation on one platform", spec: func(s *diffSpec) { s.attest = true }, settle: true},
 		{name: "no_cache", spec: func(s *diffSpec) { s.noCache = true }, mustRun: true},
 		{name: "cache_to", spec: func(s *diffSpec) { s.cacheTo = filepath.Join(dp.dir, "cache") }, mustRun: true},
 	}
@@ -380,6 +437,18 @@ func TestUpToDateAgreesWithRebuild(t *testing.T) {
 			needless = append(needless, fmt.Sprintf("%s (%s)", c.name, strings.Join(why, "; ")))
 		}
 		t.Logf("%-40s plan %-10s image changed: %t", c.name, st, changed)
+		if c.settle {
+			solved := dp.applied(spec)
+			if solved["build.app"] != (st == "build") {
+				t.Errorf("%s: the plan said %s, and apply solved build.app: %t", c.name, st, solved["build.app"])
+			}
+			if again, why := dp.state(spec); again != "up-to-date" {
+				t.Errorf("%s: after apply, the plan says %s: %v", c.name, again, why)
+			}
+			dp.baseline()
+			restoreImages()
+			dp.applied(dp.spec(base))
+		}
 	}
 	t.Logf("needless rebuilds: %d of %d cases", len(needless), len(cases))
 	for _, n := range needless {

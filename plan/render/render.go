@@ -194,9 +194,16 @@ func statusLines(b *plan.Build) []string {
 	}
 	switch st.State {
 	case "up-to-date":
+		if st.Digest == "" && len(st.Reasons) > 0 {
+			return []string{"up to date: " + st.Reasons[0]}
+		}
 		return []string{"up to date: every tag holds " + short(st.Digest) + ", built from these inputs; apply sends no solve"}
 	case "retag":
-		return append([]string{"retag: " + short(st.Digest) + " was built from these inputs; apply moves the tags to it without a build"}, indent(st.Reasons)...)
+		how := "apply moves the tags to it without a build"
+		if st.From != "" {
+			how = "apply copies it from " + st.From + " and moves the tags to it without a build"
+		}
+		return append([]string{"retag: " + short(st.Digest) + " was built from these inputs; " + how}, indent(st.Reasons)...)
 	}
 	return append([]string{"must run:"}, indent(st.Reasons)...)
 }

@@ -74,12 +74,15 @@ type BuildResult struct {
 	// UpToDate: the plan found an image of these inputs published, so no
 	// solve ran; Digest is that image (its tags are moved to it when
 	// they point elsewhere).
-	UpToDate bool          `json:"up_to_date,omitempty"`
-	Duration time.Duration `json:"duration_ns"`
-	Started  time.Time     `json:"started"`
-	Finished time.Time     `json:"finished"`
-	Error    string        `json:"error,omitempty"`
-	Skipped  bool          `json:"skipped,omitempty"`
+	UpToDate bool `json:"up_to_date,omitempty"`
+	// CopiedFrom is the repository an up-to-date image is copied from to
+	// tags in other repositories.
+	CopiedFrom string        `json:"copied_from,omitempty"`
+	Duration   time.Duration `json:"duration_ns"`
+	Started    time.Time     `json:"started"`
+	Finished   time.Time     `json:"finished"`
+	Error      string        `json:"error,omitempty"`
+	Skipped    bool          `json:"skipped,omitempty"`
 	// Call is the frontend's answer, for a target whose call is a
 	// subrequest (check, outline, targets).
 	Call *solve.CallResult `json:"call,omitempty"`
@@ -131,6 +134,32 @@ func Requests(p *plan.Plan, opts Options) ([]*solve.Request, error) {
 	return out, nil
 }
 
+// skipping says, per build step, whether the run sends it no solve. A
+// build whose result only feeds others (up to date with no image of its
+// own) runs after all when one of the builds it feeds runs.
+func skipping(p *plan.Plan, rebuild []string) map[string]bool {
+	skip := map[string]bool{}
+	for _, st := range p.Steps {
+		if st.Build != nil {
+			skip[st.ID] = skips(st, rebuild)
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, st := range p.Steps {
+			if st.Build == nil || skip[st.ID] {
+				continue
+			}
+			for _, e := range st.Needs {
+				if dep := p.Step(e.Step); e.Kind == plan.EdgeData && skip[e.Step] && dep.Build.Status.Digest == "" {
+					skip[e.Step], changed = false, true
+				}
+			}
+		}
+	}
+	return skip
+}
+
 // skips says whether the run sends no solve for st: the plan found its
 // inputs published, and no --rebuild names it.
 func skips(st *plan.Step, rebuild []string) bool {
@@ -157,8 +186,9 @@ func Apply(ctx context.Context, p *plan.Plan, opts Options) (*Summary, error) {
 	// Builds the plan found up to date send nothing: their secrets need
 	// not be set, nor their builders answer.
 	var running []*solve.Request
+	skip := skipping(p, opts.Rebuild)
 	for _, r := range reqs {
-		if !skips(p.Step(r.Step), opts.Rebuild) {
+		if !skip[r.Step] {
 			running = append(running, r)
 		}
 	}
@@ -310,6 +340,7 @@ func runBuilds(ctx context.Context, cancel context.CancelFunc, p *plan.Plan, req
 	var mu sync.Mutex
 	results := map[string]*BuildResult{}
 	layouts := map[string]solve.Layout{}
+	skip := skipping(p, opts.Rebuild)
 	var sem chan struct{}
 	if opts.Parallelism > 0 {
 		sem = make(chan struct{}, opts.Parallelism)
@@ -367,11 +398,11 @@ func runBuilds(ctx context.Context, cancel context.CancelFunc, p *plan.Plan, req
 				res.Skipped, res.Error = true, "skipped: the run was stopped"
 				return
 			}
-			if skips(st, opts.Rebuild) {
-				res.UpToDate, res.Digest = true, st.Build.Status.Digest
+			if skip[st.ID] {
+				res.UpToDate, res.Digest, res.CopiedFrom = true, st.Build.Status.Digest, st.Build.Status.From
 				return
 			}
-			r := withPublishedInputs(p, r, opts.Rebuild)
+			r := withPublishedInputs(p, r, skip)
 			ro := solve.RunOptions{Client: clients[r.Builder], Status: status, Docker: docker, Inputs: map[string]solve.Layout{}}
 			mu.Lock()
 			for k, v := range layouts {
@@ -422,11 +453,11 @@ func runBuilds(ctx context.Context, cancel context.CancelFunc, p *plan.Plan, req
 // withPublishedInputs is r with each target context whose build is up to
 // date read from its published image, by digest, instead of an OCI layout
 // of a build that does not run.
-func withPublishedInputs(p *plan.Plan, r *solve.Request, rebuild []string) *solve.Request {
+func withPublishedInputs(p *plan.Plan, r *solve.Request, skip map[string]bool) *solve.Request {
 	var c *solve.Request
 	for name, step := range r.TargetContexts {
 		dep := p.Step(step)
-		if dep == nil || dep.Build == nil || !skips(dep, rebuild) || len(dep.Build.Tags) == 0 {
+		if dep == nil || dep.Build == nil || !skip[step] || dep.Build.Status.Digest == "" {
 			continue
 		}
 		if c == nil {
@@ -434,9 +465,12 @@ func withPublishedInputs(p *plan.Plan, r *solve.Request, rebuild []string) *solv
 			copied.FrontendAttrs, copied.TargetContexts = maps.Clone(r.FrontendAttrs), maps.Clone(r.TargetContexts)
 			c = &copied
 		}
-		repo := dep.Build.Tags[0]
-		if n, err := reference.ParseNormalizedNamed(repo); err == nil {
-			repo = n.Name()
+		repo := dep.Build.Status.From // the repository that holds it
+		if repo == "" {
+			repo = dep.Build.Tags[0]
+			if n, err := reference.ParseNormalizedNamed(repo); err == nil {
+				repo = n.Name()
+			}
 		}
 		c.FrontendAttrs["context:"+name] = "docker-image://" + repo + "@" + dep.Build.Status.Digest
 		delete(c.TargetContexts, name)

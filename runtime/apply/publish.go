@@ -127,7 +127,7 @@ func tagJobs(p *plan.Plan, results map[string]*BuildResult) []*tagJob {
 				ok = false
 				break
 			}
-			sources = append(sources, publish.Source{Digest: r.Digest, Platforms: r.Platforms})
+			sources = append(sources, publish.Source{Digest: r.Digest, Platforms: r.Platforms, From: r.CopiedFrom})
 		}
 		if !ok {
 			continue

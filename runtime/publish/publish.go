@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"sort"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
+	"github.com/moby/buildkit/util/contentutil"
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -41,6 +43,9 @@ func New(regs *registry.Registries) *Tagger {
 type Source struct {
 	Digest    string
 	Platforms []string
+	// From is the repository that holds Digest, when it may not be the
+	// tag's: Prepare copies the image into the tag's repository first.
+	From string
 }
 
 // Manifest is a manifest or index and its bytes, ready to be put under a
@@ -51,8 +56,9 @@ type Manifest struct {
 }
 
 // Prepare reads (or, for several sources, builds) what tag will point at,
-// without writing anything: one image as it is, several (a target split
-// across builder nodes) joined in one index.
+// without moving any tag: one image as it is, several (a target split
+// across builder nodes) joined in one index. An image held in another
+// repository is first copied into the tag's by digest, which no tag sees.
 func (t *Tagger) Prepare(ctx context.Context, tag string, sources []Source) (Manifest, error) {
 	named, err := reference.ParseNormalizedNamed(tag)
 	if err != nil {
@@ -60,6 +66,11 @@ func (t *Tagger) Prepare(ctx context.Context, tag string, sources []Source) (Man
 	}
 	repo := named.Name()
 	var m Manifest
+	if len(sources) == 1 && sources[0].From != "" && sources[0].From != repo {
+		if err := t.copy(ctx, sources[0].From, repo, sources[0].Digest); err != nil {
+			return m, fmt.Errorf("tag %s: %w", tag, err)
+		}
+	}
 	if len(sources) == 1 {
 		m.Desc, m.Body, err = t.fetch(ctx, repo, sources[0].Digest)
 	} else {
@@ -151,6 +162,56 @@ func (t *Tagger) Delete(ctx context.Context, tag string) error {
 		return nil
 	}
 	return fmt.Errorf("deleting %s: the registry answered %s: %s", tag, resp.Status, strings.TrimSpace(string(body)))
+}
+
+// copy puts from@dgst, with everything it refers to, into repository to
+// under the same digest: containerd's pusher mounts each blob from the
+// source repository where the registry allows it (one request, no data)
+// and uploads it from the source otherwise, then pushes the manifests.
+func (t *Tagger) copy(ctx context.Context, from, to, dgst string) error {
+	src := from + "@" + dgst
+	_, desc, err := t.resolver.Resolve(ctx, src)
+	if err != nil {
+		return fmt.Errorf("copying %s: %w", src, err)
+	}
+	fetcher, err := t.resolver.Fetcher(ctx, src)
+	if err != nil {
+		return fmt.Errorf("copying %s: %w", src, err)
+	}
+	pusher, err := t.resolver.Pusher(ctx, to+"@"+dgst)
+	if err != nil {
+		return fmt.Errorf("copying %s to %s: %w", src, to, err)
+	}
+	fromNamed, err := reference.ParseNormalizedNamed(from)
+	if err != nil {
+		return err
+	}
+	toNamed, err := reference.ParseNormalizedNamed(to)
+	if err != nil {
+		return err
+	}
+	mountFrom := func(h images.Handler) images.Handler { return h }
+	if reference.Domain(fromNamed) == reference.Domain(toNamed) {
+		// The annotation containerd's pusher reads to mount a blob.
+		key := "containerd.io/distribution.source." + reference.Domain(fromNamed)
+		mountFrom = func(h images.Handler) images.Handler {
+			return images.HandlerFunc(func(ctx context.Context, d ocispecs.Descriptor) ([]ocispecs.Descriptor, error) {
+				children, err := h.Handle(ctx, d)
+				for i := range children {
+					children[i].Annotations = maps.Clone(children[i].Annotations)
+					if children[i].Annotations == nil {
+						children[i].Annotations = map[string]string{}
+					}
+					children[i].Annotations[key] = reference.Path(fromNamed)
+				}
+				return children, err
+			})
+		}
+	}
+	if err := remotes.PushContent(ctx, pusher, desc, contentutil.FromFetcher(fetcher), nil, platforms.All, mountFrom); err != nil {
+		return fmt.Errorf("copying %s to %s: %w", src, to, err)
+	}
+	return nil
 }
 
 // fetch reads the manifest or index repo@dgst.

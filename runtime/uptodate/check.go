@@ -110,7 +110,50 @@ func Check(ctx context.Context, p *plan.Plan, specDir string, files Files) error
 		}
 		j.st.Build.Status = decide(RecordOf(p, j.st, files), j.tags)
 	}
+	feedersOf(p)
 	return nil
+}
+
+// feedersOf marks up to date each build that only feeds others as a
+// context (it exports nothing of its own) when none of the builds it
+// feeds runs: nothing would read its result. Chains are followed.
+func feedersOf(p *plan.Plan) {
+	consumers := map[string][]*plan.Step{}
+	for _, st := range p.Steps {
+		for _, e := range st.Needs {
+			if st.Build != nil && e.Kind == plan.EdgeData {
+				consumers[e.Step] = append(consumers[e.Step], st)
+			}
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, st := range p.Steps {
+			b := st.Build
+			if b == nil || b.Status != nil || !onlyFeeds(b) || len(consumers[st.ID]) == 0 {
+				continue
+			}
+			var names []string
+			for _, c := range consumers[st.ID] {
+				if !c.Build.Status.Skips() {
+					names = nil
+					break
+				}
+				names = append(names, c.ID)
+			}
+			if names == nil {
+				continue
+			}
+			b.Status = &plan.BuildStatus{State: UpToDate, Reasons: []string{"only a context of " + strings.Join(names, ", ") + ", which apply does not solve"}}
+			changed = true
+		}
+	}
+}
+
+// onlyFeeds says whether a build's only use is as another's context: it
+// pushes, exports and asks nothing of its own.
+func onlyFeeds(b *plan.Build) bool {
+	return len(b.Outputs) == 0 && !b.Push && b.Call == "" && len(b.Tags) == 0
 }
 
 // alwaysRuns is the state of a build that no published image can stand
@@ -167,7 +210,9 @@ var manifestTypes = strings.Join([]string{
 }, ", ")
 
 // read asks the registry what pt's tag points at and what record it has:
-// one GET of the manifest, which carries both.
+// one GET of the manifest, which carries both, and for a single-platform
+// image that BuildKit wrapped in an index with its attestations, a second
+// GET of the image's own manifest, where the record is.
 func read(ctx context.Context, regs *registry.Registries, pt *published) error {
 	named, err := reference.ParseNormalizedNamed(pt.tag)
 	if err != nil {
@@ -177,40 +222,82 @@ func read(ctx context.Context, regs *registry.Registries, pt *published) error {
 	if !ok {
 		return fmt.Errorf("%s has no tag", pt.tag)
 	}
+	data, found, err := getManifest(ctx, regs, named, tagged.Tag())
+	if err != nil || !found {
+		return err
+	}
+	pt.exists = true
+	// The digest of what the registry holds is that of these bytes.
+	pt.digest = digest.FromBytes(data).String()
+	var m manifestFields
+	if err := json.Unmarshal(data, &m); err != nil {
+		return fmt.Errorf("reading %s: %w", pt.tag, err)
+	}
+	if _, ok := m.Annotations[AnnotationInputs]; !ok {
+		if only := m.onlyImage(); only != "" {
+			if data, found, err = getManifest(ctx, regs, named, only); err != nil || !found {
+				return err
+			}
+			m = manifestFields{}
+			if err := json.Unmarshal(data, &m); err != nil {
+				return fmt.Errorf("reading %s@%s: %w", pt.tag, only, err)
+			}
+		}
+	}
+	pt.inputDigest = m.Annotations[AnnotationDigest]
+	pt.record, pt.hasRecord = parseRecord(m.Annotations)
+	return nil
+}
+
+// manifestFields are the parts of a manifest or index read here.
+type manifestFields struct {
+	Annotations map[string]string    `json:"annotations"`
+	Manifests   []ocispec.Descriptor `json:"manifests"`
+}
+
+// onlyImage is the digest of an index's one image manifest when all the
+// others are attestations (BuildKit's shape for one platform with attest),
+// else "".
+func (m manifestFields) onlyImage() string {
+	var only string
+	for _, d := range m.Manifests {
+		if d.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
+			continue
+		}
+		if only != "" {
+			return ""
+		}
+		only = d.Digest.String()
+	}
+	return only
+}
+
+// getManifest GETs repository named's manifest ref (a tag or a digest);
+// found is false when the registry has none.
+func getManifest(ctx context.Context, regs *registry.Registries, named reference.Named, ref string) (data []byte, found bool, err error) {
 	path := reference.Path(named)
 	resp, err := regs.Do(ctx, reference.Domain(named), "repository:"+path+":pull", func(base string) (*http.Request, error) {
-		req, err := http.NewRequest(http.MethodGet, base+"/"+path+"/manifests/"+tagged.Tag(), nil)
+		req, err := http.NewRequest(http.MethodGet, base+"/"+path+"/manifests/"+ref, nil)
 		if err == nil {
 			req.Header.Set("Accept", manifestTypes)
 		}
 		return req, err
 	})
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", pt.tag, err)
+		return nil, false, fmt.Errorf("reading %s:%s: %w", named.Name(), ref, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotFound {
-		return nil
+		return nil, false, nil
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("reading %s: %s", pt.tag, resp.Status)
+		return nil, false, fmt.Errorf("reading %s:%s: %s", named.Name(), ref, resp.Status)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	data, err = io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", pt.tag, err)
+		return nil, false, fmt.Errorf("reading %s:%s: %w", named.Name(), ref, err)
 	}
-	pt.exists = true
-	// The digest of what the registry holds is that of these bytes.
-	pt.digest = digest.FromBytes(data).String()
-	var m struct {
-		Annotations map[string]string `json:"annotations"`
-	}
-	if err := json.Unmarshal(data, &m); err != nil {
-		return fmt.Errorf("reading %s: %w", pt.tag, err)
-	}
-	pt.inputDigest = m.Annotations[AnnotationDigest]
-	pt.record, pt.hasRecord = parseRecord(m.Annotations)
-	return nil
+	return data, true, nil
 }
 
 // decide is a build's state from what its tags hold.
@@ -243,10 +330,11 @@ func decide(now Record, tags []*published) *plan.BuildStatus {
 		return &plan.BuildStatus{State: Retag, Digest: holder.digest, Reasons: reasons}
 	}
 	if holder != nil {
-		// The inputs match; only the repositories differ, and tags
-		// cannot point across them.
-		reasons = append(reasons, fmt.Sprintf("%s (%s) holds these inputs, but another tag is in a different repository, which needs the image pushed there", holder.tag, plan.ShortDigest(holder.digest)))
-		return &plan.BuildStatus{State: Build, Reasons: reasons}
+		// The inputs match; only the repositories differ. Tags cannot
+		// point across them, but the image can be copied.
+		from := repository(holder.tag)
+		reasons = append(reasons, fmt.Sprintf("%s (%s) holds these inputs: the image is copied from %s to the other repositories, not built", holder.tag, plan.ShortDigest(holder.digest), from))
+		return &plan.BuildStatus{State: Retag, Digest: holder.digest, From: from, Reasons: reasons}
 	}
 	for _, pt := range tags {
 		if !pt.exists {
@@ -265,17 +353,19 @@ func decide(now Record, tags []*published) *plan.BuildStatus {
 // sameRepository says whether every tag is in holder's repository, where
 // the image it holds can be tagged without copying it.
 func sameRepository(holder string, tags []*published) bool {
-	repo := func(t string) string {
-		n, err := reference.ParseNormalizedNamed(t)
-		if err != nil {
-			return t
-		}
-		return n.Name()
-	}
 	for _, pt := range tags {
-		if repo(pt.tag) != repo(holder) {
+		if repository(pt.tag) != repository(holder) {
 			return false
 		}
 	}
 	return true
+}
+
+// repository is a tag's repository, host included.
+func repository(tag string) string {
+	n, err := reference.ParseNormalizedNamed(tag)
+	if err != nil {
+		return tag
+	}
+	return n.Name()
 }

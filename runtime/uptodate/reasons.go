@@ -69,9 +69,14 @@ func Reasons(old, now Record) []string {
 			out = append(out, fmt.Sprintf("base %s moved %s → %s", familiar(k), plan.ShortDigest(o), plan.ShortDigest(n)))
 		}
 	}
+	for _, k := range keys.Union(old.Run, now.Run) {
+		if old.Run[k] != now.Run[k] {
+			out = append(out, fmt.Sprintf("%s %s → %s (every RUN gets it)", k, orDefault(old.Run[k]), orDefault(now.Run[k])))
+		}
+	}
 	if len(out) == 0 {
-		// Labels, annotations, outputs, network or no_cache, which the
-		// record does not list one by one.
+		// Labels, annotations, outputs or no_cache, which the record
+		// does not list one by one.
 		out = append(out, "build settings changed (labels, annotations, outputs or options)")
 	}
 	return out
@@ -106,6 +111,13 @@ func contextReason(old, now Record) string {
 		noun = "file"
 	}
 	return fmt.Sprintf("context %s changed (%d %s: %s)", where, len(changed), noun, strings.Join(names, ", "))
+}
+
+func orDefault(s string) string {
+	if s == "" {
+		return "(default)"
+	}
+	return s
 }
 
 func orNone(s string) string {

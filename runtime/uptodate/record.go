@@ -10,8 +10,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"strconv"
 	"strings"
 
+	"github.com/bakeplan/bakeplan/internal/keys"
 	"github.com/bakeplan/bakeplan/plan"
 )
 
@@ -45,6 +47,10 @@ type Record struct {
 	// cache export changed runs to write it, though its image would not
 	// change.
 	CacheTo string `json:"cache_to,omitempty"`
+	// Run are the options every RUN gets (network, shm size, ulimits,
+	// extra hosts, entitlements), so a reason can name the one that
+	// changed. An older record has none; the input digest decides.
+	Run map[string]string `json:"run,omitempty"`
 }
 
 const recordVersion = 2
@@ -113,11 +119,37 @@ func NewRecord(b *plan.Build, files map[string]string, deps map[string]string) R
 		}
 		r.Images[key] = d
 	}
+	r.Run = runOptions(b)
 	if len(b.CacheTo) > 0 {
 		data, _ := json.Marshal(b.CacheTo) // maps marshal sorted
 		r.CacheTo = plan.ShortDigest(inputsDigest(data))
 	}
 	return r
+}
+
+// runOptions are b's options for every RUN, by spec attribute, as text.
+func runOptions(b *plan.Build) map[string]string {
+	out := map[string]string{}
+	set := func(k, v string) {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	set("network", b.Network)
+	if b.ShmSize > 0 {
+		set("shm_size", strconv.FormatInt(b.ShmSize, 10))
+	}
+	set("ulimits", strings.Join(b.Ulimits, ","))
+	var hosts []string
+	for _, h := range keys.Union(b.ExtraHosts, nil) {
+		hosts = append(hosts, h+"="+b.ExtraHosts[h])
+	}
+	set("extra_hosts", strings.Join(hosts, ","))
+	set("entitlements", strings.Join(b.Entitlements, ","))
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 func inputsDigest(b []byte) string {

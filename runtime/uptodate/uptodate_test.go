@@ -1,6 +1,8 @@
 package uptodate
 
 import (
+	digest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"strings"
 	"testing"
 
@@ -67,7 +69,7 @@ func TestDecide(t *testing.T) {
 	}{
 		{"all in place", []*published{held("r/app:1", "sha256:a"), held("r/app:latest", "sha256:a")}, UpToDate, ""},
 		{"one tag missing", []*published{held("r/app:1", "sha256:a"), {tag: "r/app:latest"}}, Retag, "tag r/app:latest missing"},
-		{"other repository", []*published{held("r/app:1", "sha256:a"), {tag: "r/mirror:1"}}, Build, "tag r/mirror:1 missing"},
+		{"other repository", []*published{held("r/app:1", "sha256:a"), {tag: "r/mirror:1"}}, Retag, "the image is copied from docker.io/r/app to the other repositories"},
 		{"nothing published", []*published{{tag: "r/app:1"}}, Build, "tag r/app:1 missing"},
 		{"not built by bakeplan", []*published{{tag: "r/app:1", exists: true, digest: "sha256:b"}}, Build, "carries no bakeplan input record"},
 		{"inputs changed", []*published{{tag: "r/app:1", exists: true, digest: "sha256:b", inputDigest: "sha256:old", hasRecord: true, record: Record{Version: 1, Platforms: []string{"linux/amd64", "linux/riscv64"}, Dockerfile: "sha256:other", Context: now.Context, Files: now.Files, Args: now.Args, Images: now.Images}}}, Build, "Dockerfile changed"},
@@ -78,5 +80,77 @@ func TestDecide(t *testing.T) {
 				t.Errorf("got %s %v; want %s with %q", st.State, st.Reasons, tc.state, tc.reason)
 			}
 		})
+	}
+}
+
+// TestOnlyImage: the record of a single-platform image with attestations
+// is on the image's manifest inside BuildKit's index, found when the index
+// holds exactly one image.
+func TestOnlyImage(t *testing.T) {
+	img := func(d string) ocispec.Descriptor { return ocispec.Descriptor{Digest: digest.Digest(d)} }
+	att := func(d string) ocispec.Descriptor {
+		return ocispec.Descriptor{Digest: digest.Digest(d), Annotations: map[string]string{"vnd.docker.reference.type": "attestation-manifest"}}
+	}
+	for _, tc := range []struct {
+		name string
+		m    []ocispec.Descriptor
+		want string
+	}{
+		{"a manifest, not an index", nil, ""},
+		{"one image and its attestation", []ocispec.Descriptor{img("sha256:a"), att("sha256:b")}, "sha256:a"},
+		{"attestation first", []ocispec.Descriptor{att("sha256:b"), img("sha256:a")}, "sha256:a"},
+		{"two platforms", []ocispec.Descriptor{img("sha256:a"), img("sha256:c"), att("sha256:b")}, ""},
+		{"attestations only", []ocispec.Descriptor{att("sha256:b")}, ""},
+	} {
+		if got := (manifestFields{Manifests: tc.m}).onlyImage(); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestFeeders: a build whose only use is as a context is up to date when
+// every build it feeds is, along a chain; one feeding a build that runs
+// is left unchecked.
+func TestFeeders(t *testing.T) {
+	build := func(id string, status *plan.BuildStatus, feeds ...string) *plan.Step {
+		st := &plan.Step{ID: id, Build: &plan.Build{Target: id, Status: status}}
+		for _, f := range feeds {
+			st.Needs = append(st.Needs, plan.Edge{Step: f, Kind: plan.EdgeData, Name: f})
+		}
+		return st
+	}
+	for _, tc := range []struct {
+		name     string
+		app      *plan.BuildStatus
+		wantDeps bool
+	}{
+		{"consumer up to date", &plan.BuildStatus{State: UpToDate, Digest: "sha256:a"}, true},
+		{"consumer re-tagged", &plan.BuildStatus{State: Retag, Digest: "sha256:a"}, true},
+		{"consumer runs", &plan.BuildStatus{State: Build}, false},
+		{"consumer not checked", nil, false},
+	} {
+		p := &plan.Plan{Steps: []*plan.Step{build("build.leaf", nil), build("build.mid", nil, "build.leaf"), build("build.app", tc.app, "build.mid")}}
+		feedersOf(p)
+		for _, id := range []string{"build.leaf", "build.mid"} {
+			st := p.Step(id).Build.Status
+			if got := st != nil && st.State == UpToDate; got != tc.wantDeps {
+				t.Errorf("%s: %s is up to date: %t, want %t (%+v)", tc.name, id, got, tc.wantDeps, st)
+			}
+		}
+	}
+}
+
+// TestRunOptionReasons: a changed option every RUN gets is named.
+func TestRunOptionReasons(t *testing.T) {
+	old := record()
+	now := NewRecord(&plan.Build{InputDigest: "sha256:n", Network: "none", ShmSize: 1 << 20, Platforms: []plan.PlatformRun{{Platform: "linux/amd64"}, {Platform: "linux/riscv64"}}, Args: map[string]string{"VERSION": "v1.2.3", "TOKEN": plan.Redacted}, SensitiveFingerprints: map[string]string{"args.TOKEN": "fp2"}, Images: []*plan.Image{{Ref: "docker.io/library/golang:1.26", Digest: "sha256:cd34cd34cd34cd34cd34", Locked: true}}, Inputs: []*plan.Input{{Kind: "dockerfile", Digest: "sha256:df"}, {Kind: "context", Digest: "sha256:ctx"}}, Context: "app"}, old.Files, nil)
+	got := strings.Join(Reasons(old, now), "\n")
+	for _, want := range []string{"network (default) → none (every RUN gets it)", "shm_size (default) → 1048576"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("reasons lack %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "build settings changed") {
+		t.Errorf("the fallback reason is given beside a named one:\n%s", got)
 	}
 }
