@@ -57,10 +57,15 @@ func ApplySummary(w io.Writer, sum *apply.Summary) {
 		}
 	}
 	for _, pb := range sum.Published {
-		if pb.Unchanged {
-			printf(w, "%s already points at %s\n", pb.Tag, pb.Digest)
-			continue
+		switch {
+		case pb.Unchanged:
+			printf(w, "%s already points at %s", pb.Tag, pb.Digest)
+		default:
+			printf(w, "tagged %s -> %s", pb.Tag, pb.Digest)
 		}
-		printf(w, "tagged %s -> %s\n", pb.Tag, pb.Digest)
+		if pb.Now != "" {
+			printf(w, "; %s", pb.Now)
+		}
+		printf(w, "\n")
 	}
 }

@@ -10,10 +10,13 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 
+	"github.com/bakeplan/bakeplan/internal/escape"
 	"github.com/bakeplan/bakeplan/project"
+	"github.com/bakeplan/bakeplan/runtime/registry"
 	"github.com/bakeplan/bakeplan/views"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
@@ -62,6 +65,11 @@ type globals struct {
 
 func run(ctx context.Context, args []string, s streams, environ []string) int {
 	g := &globals{streams: s, environ: environ}
+	ctx, err := registryTimeouts(ctx, environ)
+	if err != nil {
+		fmt.Fprintf(s.err, "Error: %v\n", err)
+		return 1
+	}
 	root := &cobra.Command{
 		Use:   "bakeplan",
 		Short: "Compile a multi-platform build spec into a checked plan",
@@ -107,6 +115,26 @@ requirement is checked before anything builds.`,
 		return 1
 	}
 	return 0
+}
+
+// registryTimeouts applies BAKEPLAN_REGISTRY_TIMEOUT (a Go duration such
+// as 30s): how long a registry may take to answer, or pause in the middle
+// of an answer, before the request fails.
+func registryTimeouts(ctx context.Context, environ []string) (context.Context, error) {
+	for _, kv := range environ {
+		v, ok := strings.CutPrefix(kv, "BAKEPLAN_REGISTRY_TIMEOUT=")
+		if !ok || v == "" {
+			continue
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return ctx, fmt.Errorf("BAKEPLAN_REGISTRY_TIMEOUT=%s: want a duration such as 30s", escape.Terminal(v))
+		}
+		t := registry.DefaultTimeouts()
+		t.Header, t.Idle = d, d
+		ctx = registry.WithTimeouts(ctx, t)
+	}
+	return ctx, nil
 }
 
 // exitCode ends a command successfully with another status than 0, for

@@ -95,6 +95,9 @@ type Published struct {
 	Digest string `json:"digest"`
 	// Unchanged: the tag already pointed there and was not written.
 	Unchanged bool `json:"unchanged,omitempty"`
+	// Now, when set, says how the tag differs from Digest when it was read
+	// again at the end of the run: another writer moved or deleted it.
+	Now string `json:"now,omitempty"`
 }
 
 // Summary is what a run did.

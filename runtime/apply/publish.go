@@ -2,7 +2,9 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -24,24 +26,39 @@ type tagJob struct {
 	prev    publish.Manifest // what it pointed at, when existed
 	existed bool
 	err     error // reading, or writing the tag
+	// wrote: a write was sent (it may have landed even if it failed).
+	wrote bool
 }
 
 // rollbackTimeout bounds putting tags back after a failure or an interrupt;
 // it runs on a context of its own, as the run's may already be cancelled.
 const rollbackTimeout = 2 * time.Minute
 
-// putGrace is how long tag writes in flight may go on after an interrupt.
-const putGrace = 5 * time.Second
+// lateWrites is how long, after every write has ended, a rollback keeps
+// checking the tags whose write got no answer: such a write may still
+// land, and it is put back when it does.
+const lateWrites = 3 * time.Second
 
 // publishAll moves the tags of every publish step whose builds succeeded,
-// all or nothing. It first reads, for every tag, what it points at now and
-// what it will point at, and moves none when any read fails. Then it writes
-// them all; when any write fails or the run is interrupted, it puts every
-// tag back as it was (deleting those that did not exist) and says which it
-// could not.
+// all or nothing, without undoing another writer's work:
+//
+//  1. it reads, for every tag, what it points at now and prepares what it
+//     will point at, and moves none when any read fails;
+//  2. it writes each tag that must move, re-reading it right before: a tag
+//     another writer moved since step 1 is not overwritten, and fails the
+//     run;
+//  3. when every write succeeded, it reads every tag again and reports
+//     what each holds then; otherwise (or on an interrupt, after the writes
+//     in flight end) it puts back only the tags that still hold what this
+//     run wrote, leaves any other writer's, and reports what each holds
+//     after the rollback settled.
+//
+// Registries have no compare-and-swap: between a re-read and the write
+// that follows it, another writer's write can still be lost
+// (docs/guarantees.md).
 func publishAll(ctx context.Context, p *plan.Plan, results map[string]*BuildResult, sum *Summary, opts Options) error {
 	tagger := publish.New(registry.FromPlan(p))
-	jobs := inPlace(p, results, sum, tagJobs(p, results))
+	jobs := tagJobs(p, results)
 	if len(jobs) == 0 {
 		return nil
 	}
@@ -54,89 +71,75 @@ func publishAll(ctx context.Context, p *plan.Plan, results map[string]*BuildResu
 	if failed := failedTags(jobs); len(failed) > 0 || ctx.Err() != nil {
 		return fmt.Errorf("publishing stopped before any tag moved:\n  %s", strings.Join(append(failed, ctxNote(ctx)...), "\n  "))
 	}
-	// A tag that already points where it should is not written again: an
-	// up-to-date build sends nothing to the registry.
 	var moving []*tagJob
 	for _, j := range jobs {
-		if j.existed && j.prev.Desc.Digest == j.next.Desc.Digest {
-			sum.Published = append(sum.Published, &Published{Target: j.target, Tag: j.tag, Digest: j.next.Desc.Digest.String(), Unchanged: true})
-			continue
+		if !j.existed || j.prev.Desc.Digest != j.next.Desc.Digest {
+			moving = append(moving, j)
 		}
-		moving = append(moving, j)
 	}
-	jobs = moving
-	// Writes in flight when the run is interrupted get a moment to finish:
-	// cut off mid-request, a write may still land after the rollback read
-	// the tag, and nothing would put it back.
-	putCtx, cancelPuts := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelPuts()
-	stop := context.AfterFunc(ctx, func() { time.AfterFunc(putGrace, cancelPuts) })
-	defer stop()
-	eachJob(jobs, func(j *tagJob) { j.err = tagger.Put(putCtx, j.tag, j.next) })
-	failed := failedTags(jobs)
-	if len(failed) == 0 && ctx.Err() == nil {
-		for _, j := range jobs {
-			sum.Published = append(sum.Published, &Published{Target: j.target, Tag: j.tag, Digest: j.next.Desc.Digest.String()})
+	// Writes in flight when the run is interrupted run to their end
+	// (bounded by the registry timeouts), so that none lands after the
+	// rollback looked; no new write starts.
+	writeCtx := registry.StopRetrying(context.WithoutCancel(ctx), ctx.Done())
+	eachJob(moving, func(j *tagJob) {
+		if ctx.Err() != nil {
+			return
 		}
-		sort.Slice(sum.Published, func(i, k int) bool { return sum.Published[i].Tag < sum.Published[k].Tag })
+		cur, exists, err := tagger.Current(writeCtx, j.tag)
+		switch {
+		case err != nil:
+			j.err = err
+		case !same(cur, exists, j.prev, j.existed):
+			j.err = fmt.Errorf("another writer moved it to %s since this run read it (%s); not overwritten", holds(cur, exists), holds(j.prev, j.existed))
+		default:
+			j.wrote = true
+			j.err = tagger.Put(writeCtx, j.tag, j.next)
+		}
+	})
+	failed := failedTags(moving)
+	if len(failed) == 0 && ctx.Err() == nil {
+		sum.Published = append(sum.Published, settled(context.WithoutCancel(ctx), tagger, jobs)...)
 		return nil
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 	defer cancel()
-	report := rollback(rctx, tagger, jobs)
-	return fmt.Errorf("%d of %d tag write(s) failed%s:\n  %s\nputting every tag back as it was:\n  %s",
-		len(failed), len(jobs), interruptedNote(ctx), strings.Join(append(failed, ctxNote(ctx)...), "\n  "), strings.Join(report, "\n  "))
+	report := rollback(rctx, tagger, moving)
+	return fmt.Errorf("%d of %d tag write(s) failed%s:\n  %s\nputting back the tags this run moved:\n  %s",
+		len(failed), len(moving), interruptedNote(ctx), strings.Join(append(failed, ctxNote(ctx)...), "\n  "), strings.Join(report, "\n  "))
 }
 
-// inPlace takes out of jobs the tags of builds the plan found up to date:
-// it read every one of their tags then, so the run sends the registry
-// nothing for them.
-func inPlace(p *plan.Plan, results map[string]*BuildResult, sum *Summary, jobs []*tagJob) []*tagJob {
-	upToDate := map[string]bool{}
-	for _, st := range p.Steps {
-		if st.Build != nil && st.Build.Status != nil && st.Build.Status.State == "up-to-date" && results[st.ID] != nil && results[st.ID].UpToDate {
-			upToDate[st.Build.Target] = true
+// settled reads every tag after a successful run and reports what it holds
+// then: a tag another writer moved since is reported as such.
+func settled(ctx context.Context, tagger *publish.Tagger, jobs []*tagJob) []*Published {
+	out := make([]*Published, len(jobs))
+	eachJob(jobs, func(j *tagJob) {
+		i := slices.Index(jobs, j)
+		pb := &Published{Target: j.target, Tag: j.tag, Digest: j.next.Desc.Digest.String(), Unchanged: j.existed && j.prev.Desc.Digest == j.next.Desc.Digest}
+		cur, exists, err := tagger.Current(ctx, j.tag)
+		switch {
+		case err != nil:
+			pb.Now = "could not be read again: " + err.Error()
+		case !exists:
+			pb.Now = "deleted by another writer since"
+		case cur.Desc.Digest != j.next.Desc.Digest:
+			pb.Now = "moved by another writer since: it holds " + cur.Desc.Digest.String()
 		}
-	}
-	var out []*tagJob
-	for _, j := range jobs {
-		if upToDate[j.target] && len(j.sources) == 1 {
-			sum.Published = append(sum.Published, &Published{Target: j.target, Tag: j.tag, Digest: j.sources[0].Digest, Unchanged: true})
-			continue
-		}
-		out = append(out, j)
-	}
+		out[i] = pb
+	})
+	sort.Slice(out, func(i, k int) bool { return out[i].Tag < out[k].Tag })
 	return out
 }
 
-// tagJobs lists the tags of the publish steps whose builds all succeeded.
-func tagJobs(p *plan.Plan, results map[string]*BuildResult) []*tagJob {
-	var jobs []*tagJob
-	for _, st := range p.Steps {
-		if st.Publish == nil {
-			continue
-		}
-		var sources []publish.Source
-		ok := true
-		for _, e := range st.Needs {
-			if e.Kind != plan.EdgeBuild {
-				continue
-			}
-			r := results[e.Step]
-			if r == nil || r.Error != "" || r.Digest == "" {
-				ok = false
-				break
-			}
-			sources = append(sources, publish.Source{Digest: r.Digest, Platforms: r.Platforms, From: r.CopiedFrom})
-		}
-		if !ok {
-			continue
-		}
-		for _, tag := range st.Publish.Tags {
-			jobs = append(jobs, &tagJob{target: st.Publish.Target, tag: tag, sources: sources})
-		}
+// same says whether a read tag holds what another read found.
+func same(a publish.Manifest, aExists bool, b publish.Manifest, bExists bool) bool {
+	return aExists == bExists && (!aExists || a.Desc.Digest == b.Desc.Digest)
+}
+
+func holds(m publish.Manifest, exists bool) string {
+	if !exists {
+		return "nothing (it did not exist)"
 	}
-	return jobs
+	return m.Desc.Digest.String()
 }
 
 // preparer prepares what each job's tag will point at, once per repository
@@ -170,12 +173,26 @@ func preparer(ctx context.Context, tagger *publish.Tagger) func(*tagJob) (publis
 	}
 }
 
-// eachJob runs f on every job at once and waits for all of them.
+// workers is how many tags are read or written at once; the registry
+// client bounds each registry's share further.
+const workers = 64
+
+// eachJob runs f on every job, a bounded number at once, and waits for
+// all of them.
 func eachJob(jobs []*tagJob, f func(*tagJob)) {
+	next := make(chan *tagJob)
 	var wg sync.WaitGroup
-	for _, j := range jobs {
-		wg.Go(func() { f(j) })
+	for range min(workers, len(jobs)) {
+		wg.Go(func() {
+			for j := range next {
+				f(j)
+			}
+		})
 	}
+	for _, j := range jobs {
+		next <- j
+	}
+	close(next)
 	wg.Wait()
 }
 
@@ -191,71 +208,124 @@ func failedTags(jobs []*tagJob) []string {
 	return out
 }
 
-// rollback puts every tag that no longer points where it did back, and
-// reports, tag by tag, what it did or could not do.
-// A write that failed on the client's side (a timeout, a reset) may still
-// land at the registry later, so the tags are checked again after a pause
-// and put back again if one moved.
+// rollback puts back each tag this run wrote that still holds what it
+// wrote, leaves any tag another writer moved, and reports, tag by tag,
+// what it did and what the tag holds once the rollback settled: a write
+// that got no answer may land late, so those tags are watched for a while
+// and put back if it does.
 func rollback(ctx context.Context, tagger *publish.Tagger, jobs []*tagJob) []string {
-	report := make([]string, len(jobs))
-	var wg sync.WaitGroup
-	for i, j := range jobs {
-		wg.Go(func() { report[i] = restore(ctx, tagger, j) })
+	var wrote []*tagJob
+	for _, j := range jobs {
+		if j.wrote {
+			wrote = append(wrote, j)
+		}
 	}
-	wg.Wait()
-	for range 2 {
-		select {
-		case <-ctx.Done():
-		case <-time.After(500 * time.Millisecond):
-		}
-		again := make([]string, len(jobs))
-		for i, j := range jobs {
-			wg.Go(func() { again[i] = restore(ctx, tagger, j) })
-		}
-		wg.Wait()
-		settled := true
-		for i, r := range again {
-			if !strings.Contains(r, ": unchanged (") {
-				settled = false
-				report[i] += "; it moved again afterwards (a write in flight landed late): " + strings.TrimPrefix(r, jobs[i].tag+": ")
+	did := map[*tagJob]string{}
+	var mu sync.Mutex
+	pass := func(jobs []*tagJob) {
+		eachJob(jobs, func(j *tagJob) {
+			if what := restore(ctx, tagger, j); what != "" {
+				mu.Lock()
+				did[j] = what
+				mu.Unlock()
 			}
-		}
-		if settled {
-			break
+		})
+	}
+	pass(wrote)
+	var uncertain []*tagJob
+	for _, j := range wrote {
+		if errors.Is(j.err, publish.ErrNoAnswer) {
+			uncertain = append(uncertain, j)
 		}
 	}
+	for deadline := time.Now().Add(lateWrites); len(uncertain) > 0 && time.Now().Before(deadline) && ctx.Err() == nil; {
+		time.Sleep(250 * time.Millisecond)
+		pass(uncertain)
+	}
+	report := make([]string, len(jobs))
+	eachJob(jobs, func(j *tagJob) {
+		report[slices.Index(jobs, j)] = finalState(ctx, tagger, j, did[j])
+	})
 	sort.Strings(report)
 	return report
 }
 
+// restore puts j's tag back if it holds what this run wrote, and says what
+// it did ("" for nothing).
 func restore(ctx context.Context, tagger *publish.Tagger, j *tagJob) string {
-	cur, exists, err := tagger.Points(ctx, j.tag)
-	if err != nil {
-		return fmt.Sprintf("%s: COULD NOT BE CHECKED OR RESTORED (%v); it should point at %s", j.tag, err, wasText(j))
+	cur, exists, err := tagger.Current(ctx, j.tag)
+	if err != nil || !exists || cur.Desc.Digest != j.next.Desc.Digest {
+		return ""
 	}
-	switch {
-	case j.existed && exists && cur.Digest == j.prev.Desc.Digest:
-		return fmt.Sprintf("%s: unchanged (%s)", j.tag, j.prev.Desc.Digest)
-	case !j.existed && !exists:
-		return fmt.Sprintf("%s: unchanged (did not exist)", j.tag)
-	case j.existed:
+	if j.existed {
 		if err := tagger.Put(ctx, j.tag, j.prev); err != nil {
-			return fmt.Sprintf("%s: COULD NOT BE RESTORED (%v); it points at %s, it pointed at %s", j.tag, err, cur.Digest, j.prev.Desc.Digest)
+			return fmt.Sprintf("could not be put back (%v)", err)
 		}
-		return fmt.Sprintf("%s: restored to %s", j.tag, j.prev.Desc.Digest)
+		return "put back"
+	}
+	if err := tagger.Delete(ctx, j.tag); err != nil {
+		return fmt.Sprintf("could not be deleted (%v)", err)
+	}
+	return "deleted"
+}
+
+// finalState is one line of a rollback's report: what was done, and what
+// the tag holds now, read from the registry.
+func finalState(ctx context.Context, tagger *publish.Tagger, j *tagJob, did string) string {
+	cur, exists, err := tagger.Current(ctx, j.tag)
+	before := holds(j.prev, j.existed)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("%s: COULD NOT BE CHECKED (%v); before this run it held %s", j.tag, err, before)
+	case same(cur, exists, j.prev, j.existed) && did == "":
+		return fmt.Sprintf("%s: unchanged: it holds %s, as before this run", j.tag, before)
+	case same(cur, exists, j.prev, j.existed) && strings.HasPrefix(did, "could not"):
+		// The write's answer was lost, not the write.
+		return fmt.Sprintf("%s: put back (%s, yet it landed): it holds %s, as before this run", j.tag, did, before)
+	case same(cur, exists, j.prev, j.existed):
+		return fmt.Sprintf("%s: %s: it holds %s, as before this run", j.tag, did, before)
+	case exists && cur.Desc.Digest == j.next.Desc.Digest:
+		return fmt.Sprintf("%s: NOT PUT BACK (%s): it holds %s, which this run wrote; before this run it held %s", j.tag, orText(did, "it moved back after the rollback looked"), cur.Desc.Digest, before)
 	default:
-		if err := tagger.Delete(ctx, j.tag); err != nil {
-			return fmt.Sprintf("%s: COULD NOT BE DELETED (%v); it did not exist before and now points at %s", j.tag, err, cur.Digest)
-		}
-		return fmt.Sprintf("%s: deleted (it did not exist before)", j.tag)
+		return fmt.Sprintf("%s: left as it is: another writer moved it; it holds %s (before this run: %s)", j.tag, holds(cur, exists), before)
 	}
 }
 
-func wasText(j *tagJob) string {
-	if j.existed {
-		return j.prev.Desc.Digest.String()
+func orText(s, alt string) string {
+	if s == "" {
+		return alt
 	}
-	return "nothing (it did not exist)"
+	return s
+}
+
+// tagJobs lists the tags of the publish steps whose builds all succeeded.
+func tagJobs(p *plan.Plan, results map[string]*BuildResult) []*tagJob {
+	var jobs []*tagJob
+	for _, st := range p.Steps {
+		if st.Publish == nil {
+			continue
+		}
+		var sources []publish.Source
+		ok := true
+		for _, e := range st.Needs {
+			if e.Kind != plan.EdgeBuild {
+				continue
+			}
+			r := results[e.Step]
+			if r == nil || r.Error != "" || r.Digest == "" {
+				ok = false
+				break
+			}
+			sources = append(sources, publish.Source{Digest: r.Digest, Platforms: r.Platforms, From: r.CopiedFrom})
+		}
+		if !ok {
+			continue
+		}
+		for _, tag := range st.Publish.Tags {
+			jobs = append(jobs, &tagJob{target: st.Publish.Target, tag: tag, sources: sources})
+		}
+	}
+	return jobs
 }
 
 func ctxNote(ctx context.Context) []string {

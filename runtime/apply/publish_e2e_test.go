@@ -1,10 +1,13 @@
 package apply_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
@@ -12,20 +15,38 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bakeplan/bakeplan/runtime/apply"
+	regclient "github.com/bakeplan/bakeplan/runtime/registry"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // faultProxy stands in front of the test registry and breaks the requests
-// a test names: a tag write that answers 500, or one that hangs until the
-// client gives up, as on a flaky network.
+// a test names, as a flaky network, a busy registry or another writer
+// would: by tag, a manifest PUT can answer 500, hang until the client
+// gives up, land late (delayed, forwarded even if the client has gone),
+// land with no answer (the connection closed after forwarding), be
+// throttled with 429 and Retry-After, or run a hook before or after it is
+// forwarded; a manifest GET can stall after its headers or carry a stale
+// Docker-Content-Digest header.
 type faultProxy struct {
 	addr string
 
 	mu      sync.Mutex
-	fail    map[string]bool // tag -> PUT answers 500
-	hang    map[string]bool // tag -> PUT never answers
-	hanging chan string     // receives a tag when its PUT starts hanging
+	fail    map[string]bool          // tag -> PUT answers 500
+	hang    map[string]bool          // tag -> PUT never answers
+	delay   map[string]time.Duration // tag -> PUT lands this late, whatever the client does
+	drop    map[string]bool          // tag -> PUT lands, and the connection closes unanswered
+	limit   map[string]int           // tag -> PUT answers 429 (Retry-After: 1) this many times
+	before  map[string]func()        // tag -> runs before the PUT is forwarded
+	after   map[string]func()        // tag -> runs after the PUT landed, before the answer
+	stall   map[string]bool          // tag -> GET sends headers, then nothing
+	lie     map[string]string        // tag -> GET answers with this Docker-Content-Digest
+	onGet   map[string]func(n int)   // tag -> runs before the n-th GET (from 1) is forwarded
+	gets    map[string]int
+	hanging chan string    // receives a tag when its PUT starts hanging or is delayed
+	puts    map[string]int // tag -> PUTs received
 }
 
 func newFaultProxy(t *testing.T, registry string) *faultProxy {
@@ -34,29 +55,128 @@ func newFaultProxy(t *testing.T, registry string) *faultProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fp := &faultProxy{addr: l.Addr().String(), fail: map[string]bool{}, hang: map[string]bool{}, hanging: make(chan string, 8)}
-	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: registry})
+	fp := &faultProxy{addr: l.Addr().String(), fail: map[string]bool{}, hang: map[string]bool{}, delay: map[string]time.Duration{},
+		drop: map[string]bool{}, limit: map[string]int{}, before: map[string]func(){}, after: map[string]func(){},
+		stall: map[string]bool{}, lie: map[string]string{}, hanging: make(chan string, 64), puts: map[string]int{},
+		onGet: map[string]func(int){}, gets: map[string]int{}}
+	target := &url.URL{Scheme: "http", Host: registry}
+	rp := httputil.NewSingleHostReverseProxy(target)
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") {
-			tag := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
-			fp.mu.Lock()
-			fail, hang := fp.fail[tag], fp.hang[tag]
-			fp.mu.Unlock()
-			switch {
-			case fail:
-				http.Error(w, `{"errors":[{"code":"UNKNOWN","message":"injected failure"}]}`, http.StatusInternalServerError)
-				return
-			case hang:
-				fp.hanging <- tag
-				<-r.Context().Done()
-				return
-			}
+		if !strings.Contains(r.URL.Path, "/manifests/") {
+			rp.ServeHTTP(w, r)
+			return
 		}
-		rp.ServeHTTP(w, r)
+		tag := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+		fp.mu.Lock()
+		fail, hang, delay, drop, before, after, stall, lie := fp.fail[tag], fp.hang[tag], fp.delay[tag], fp.drop[tag], fp.before[tag], fp.after[tag], fp.stall[tag], fp.lie[tag]
+		throttle := fp.limit[tag] > 0 && r.Method == http.MethodPut
+		if throttle {
+			fp.limit[tag]--
+		}
+		if r.Method == http.MethodPut {
+			fp.puts[tag]++
+		}
+		var onGet func()
+		if r.Method == http.MethodGet && fp.onGet[tag] != nil {
+			fp.gets[tag]++
+			f, n := fp.onGet[tag], fp.gets[tag]
+			onGet = func() { f(n) }
+		}
+		fp.mu.Unlock()
+		if onGet != nil {
+			onGet()
+		}
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+			switch {
+			case stall:
+				w.Header().Set("Content-Type", ocispecs.MediaTypeImageIndex)
+				w.Header().Set("Content-Length", "4096")
+				w.WriteHeader(http.StatusOK)
+				io.WriteString(w, "{")
+				w.(http.Flusher).Flush()
+				<-r.Context().Done()
+			case lie != "":
+				rec := httptest.NewRecorder()
+				rp.ServeHTTP(rec, r)
+				for k, v := range rec.Header() {
+					w.Header()[k] = v
+				}
+				if rec.Code == http.StatusOK {
+					w.Header().Set("Docker-Content-Digest", lie)
+				}
+				w.WriteHeader(rec.Code)
+				w.Write(rec.Body.Bytes())
+			default:
+				rp.ServeHTTP(w, r)
+			}
+			return
+		case http.MethodPut:
+		default:
+			rp.ServeHTTP(w, r)
+			return
+		}
+		switch {
+		case throttle:
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, `{"errors":[{"code":"TOOMANYREQUESTS","message":"injected throttling"}]}`, http.StatusTooManyRequests)
+			return
+		case fail:
+			if before != nil {
+				before()
+			}
+			http.Error(w, `{"errors":[{"code":"UNKNOWN","message":"injected failure"}]}`, http.StatusInternalServerError)
+			return
+		case hang:
+			fp.hanging <- tag
+			<-r.Context().Done()
+			return
+		}
+		if before != nil {
+			before()
+		}
+		if delay > 0 {
+			fp.hanging <- tag
+			time.Sleep(delay)
+		}
+		// Forwarded on a request of its own, so that it lands even when
+		// the client has given up, as a registry behind a slow network
+		// would still apply it.
+		body, _ := io.ReadAll(r.Body)
+		out, _ := http.NewRequest(http.MethodPut, target.String()+r.URL.RequestURI(), bytes.NewReader(body))
+		out.Header = r.Header.Clone()
+		resp, err := http.DefaultClient.Do(out)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		answer, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if after != nil {
+			after()
+		}
+		if drop {
+			fp.hanging <- tag
+			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				conn.Close()
+			}
+			return
+		}
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		w.Write(answer)
 	})}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 	return fp
+}
+
+func (fp *faultProxy) set(f func()) {
+	fp.mu.Lock()
+	defer fp.mu.Unlock()
+	f()
 }
 
 // TestTagWritesAreAllOrNothing: four tags, two of which exist. One tag
@@ -94,7 +214,7 @@ target "img" {
 			oldA, oldB := reg.digest(t, repo, "a"), reg.digest(t, repo, "b")
 
 			p, dir = project(t, spec("new "+repo, "a", "b", "c", "d"))
-			c, cancel := context.WithCancel(ctx(t))
+			c, cancel := context.WithCancel(shortTimeouts(ctx(t)))
 			defer cancel()
 			if mode == "fail" {
 				fp.fail["c"] = true
@@ -107,7 +227,8 @@ target "img" {
 				t.Fatal("apply succeeded through a failing tag write")
 			}
 			msg := err.Error()
-			for _, want := range []string{repo + ":c", "restored to " + oldA, "restored to " + oldB, repo + ":d: deleted"} {
+			for _, want := range []string{repo + ":c", repo + ":a: put back: it holds " + oldA, repo + ":b: put back: it holds " + oldB,
+				repo + ":d: deleted: it holds nothing (it did not exist)", repo + ":c: unchanged: it holds nothing"} {
 				if !strings.Contains(msg, want) {
 					t.Errorf("the error does not say %q:\n%s", want, msg)
 				}
@@ -125,6 +246,12 @@ target "img" {
 			}
 		})
 	}
+}
+
+// shortTimeouts bounds registry requests tightly, so that a test of a
+// registry that stops answering ends in seconds.
+func shortTimeouts(c context.Context) context.Context {
+	return regclient.WithTimeouts(c, regclient.Timeouts{Header: 2 * time.Second, Idle: 2 * time.Second, Retries: 1, MaxWait: 2 * time.Second})
 }
 
 // TestUnwritableMetadataFileBuildsNothing: a --metadata-file location that

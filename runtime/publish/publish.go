@@ -5,6 +5,7 @@
 package publish
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,7 +20,6 @@ import (
 	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/core/remotes"
 	"github.com/containerd/containerd/v2/core/remotes/docker"
-	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/util/contentutil"
@@ -79,60 +79,113 @@ func (t *Tagger) Prepare(ctx context.Context, tag string, sources []Source) (Man
 	return m, err
 }
 
-// Put points tag at m, whose content the repository already holds.
+// ErrNoAnswer marks a write the registry gave no answer to: it may have
+// landed, or may still land.
+var ErrNoAnswer = errors.New("no answer from the registry")
+
+// Put points tag at m, whose content the repository already holds: one
+// PUT of the manifest's bytes under the tag (retried on 429 and 5xx as the
+// registry client does). A write that got no answer is ErrNoAnswer.
 func (t *Tagger) Put(ctx context.Context, tag string, m Manifest) error {
-	pusher, err := t.resolver.Pusher(ctx, tag)
+	named, ref, err := splitTag(tag)
 	if err != nil {
-		return fmt.Errorf("tag %s: %w", tag, err)
+		return err
 	}
-	// containerd's pusher remembers what it pushed by digest and answers
-	// "already exists" for the same digest again, which for a manifest
-	// means a second tag pointing at it would silently not be written.
-	// Naming the tag in the descriptor makes the key the tag's own.
-	desc := m.Desc
-	desc.Annotations = map[string]string{ocispecs.AnnotationRefName: tag}
-	w, err := pusher.Push(ctx, desc)
-	if errdefs.IsAlreadyExists(err) {
-		return nil
-	}
+	path := reference.Path(named)
+	resp, err := t.regs.Do(ctx, reference.Domain(named), "repository:"+path+":pull,push", func(base string) (*http.Request, error) {
+		req, err := http.NewRequest(http.MethodPut, base+"/"+path+"/manifests/"+ref, bytes.NewReader(m.Body))
+		if err == nil {
+			req.Header.Set("Content-Type", m.Desc.MediaType)
+		}
+		return req, err
+	})
 	if err != nil {
-		return fmt.Errorf("tag %s: %w", tag, err)
+		if ctx.Err() != nil {
+			return fmt.Errorf("writing %s: %w (interrupted: %v)", tag, ErrNoAnswer, err)
+		}
+		return fmt.Errorf("writing %s: %w: %v", tag, ErrNoAnswer, err)
 	}
-	defer w.Close()
-	if _, err := w.Write(m.Body); err != nil {
-		return fmt.Errorf("tag %s: %w", tag, err)
-	}
-	if err := w.Commit(ctx, m.Desc.Size, m.Desc.Digest); err != nil && !errdefs.IsAlreadyExists(err) {
-		return fmt.Errorf("tag %s: %w", tag, err)
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("writing %s: the registry answered %s", tag, answer(resp))
 	}
 	return nil
 }
 
 // Current reads what tag points at now, with its bytes; ok is false when
-// the tag does not exist.
+// the tag does not exist. The digest is that of the bytes read, never a
+// header's word.
 func (t *Tagger) Current(ctx context.Context, tag string) (m Manifest, ok bool, err error) {
-	desc, ok, err := t.Points(ctx, tag)
-	if !ok || err != nil {
-		return Manifest{}, ok, err
-	}
-	body, err := t.read(ctx, tag, desc)
+	named, ref, err := splitTag(tag)
 	if err != nil {
-		return Manifest{}, false, fmt.Errorf("reading tag %s: %w", tag, err)
+		return Manifest{}, false, err
 	}
-	return Manifest{Desc: desc, Body: body}, true, nil
+	path := reference.Path(named)
+	resp, err := t.regs.Do(ctx, reference.Domain(named), "repository:"+path+":pull", func(base string) (*http.Request, error) {
+		req, err := http.NewRequest(http.MethodGet, base+"/"+path+"/manifests/"+ref, nil)
+		if err == nil {
+			req.Header.Set("Accept", manifestTypes)
+		}
+		return req, err
+	})
+	if err != nil {
+		return Manifest{}, false, fmt.Errorf("reading %s: %w", tag, err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return Manifest{}, false, nil
+	case resp.StatusCode != http.StatusOK:
+		return Manifest{}, false, fmt.Errorf("reading %s: the registry answered %s", tag, answer(resp))
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxManifest+1))
+	if err != nil {
+		return Manifest{}, false, fmt.Errorf("reading %s: %w", tag, err)
+	}
+	if len(body) > maxManifest {
+		return Manifest{}, false, fmt.Errorf("reading %s: the manifest is over %d bytes", tag, maxManifest)
+	}
+	mediaType := resp.Header.Get("Content-Type")
+	var fields struct {
+		MediaType string `json:"mediaType"`
+	}
+	if json.Unmarshal(body, &fields) == nil && fields.MediaType != "" {
+		mediaType = fields.MediaType
+	}
+	return Manifest{Desc: ocispecs.Descriptor{MediaType: mediaType, Digest: digest.FromBytes(body), Size: int64(len(body))}, Body: body}, true, nil
 }
 
-// Points says what tag points at now, without reading it; ok is false when
-// the tag does not exist.
-func (t *Tagger) Points(ctx context.Context, tag string) (desc ocispecs.Descriptor, ok bool, err error) {
-	_, desc, err = t.resolver.Resolve(ctx, tag)
-	if errdefs.IsNotFound(err) {
-		return ocispecs.Descriptor{}, false, nil
-	}
+// maxManifest bounds a manifest read: the OCI distribution spec lets
+// registries refuse larger ones.
+const maxManifest = 4 << 20
+
+// manifestTypes are the manifests a tag may point at.
+var manifestTypes = strings.Join([]string{
+	ocispecs.MediaTypeImageIndex, ocispecs.MediaTypeImageManifest,
+	images.MediaTypeDockerSchema2ManifestList, images.MediaTypeDockerSchema2Manifest,
+}, ", ")
+
+// splitTag parses tag, which must name a tag.
+func splitTag(tag string) (reference.Named, string, error) {
+	named, err := reference.ParseNormalizedNamed(tag)
 	if err != nil {
-		return ocispecs.Descriptor{}, false, fmt.Errorf("reading tag %s: %w", tag, err)
+		return nil, "", fmt.Errorf("tag %s: %w", tag, err)
 	}
-	return desc, true, nil
+	tagged, ok := named.(reference.Tagged)
+	if !ok {
+		return nil, "", fmt.Errorf("%s has no tag", tag)
+	}
+	return named, tagged.Tag(), nil
+}
+
+// answer is a registry's answer for an error: its status and the start of
+// its body.
+func answer(resp *http.Response) string {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if b := strings.TrimSpace(string(body)); b != "" {
+		return resp.Status + ": " + b
+	}
+	return resp.Status
 }
 
 // Delete removes tag, not the manifest it points at, which other tags may
@@ -140,28 +193,23 @@ func (t *Tagger) Points(ctx context.Context, tag string) (desc ocispecs.Descript
 // and Distribution v3 implements. A registry that refuses says so in the
 // error.
 func (t *Tagger) Delete(ctx context.Context, tag string) error {
-	named, err := reference.ParseNormalizedNamed(tag)
+	named, ref, err := splitTag(tag)
 	if err != nil {
 		return err
 	}
-	tagged, ok := named.(reference.Tagged)
-	if !ok {
-		return fmt.Errorf("%s has no tag", tag)
-	}
 	path := reference.Path(named)
 	resp, err := t.regs.Do(ctx, reference.Domain(named), "repository:"+path+":delete", func(base string) (*http.Request, error) {
-		return http.NewRequest(http.MethodDelete, base+"/"+path+"/manifests/"+tagged.Tag(), nil)
+		return http.NewRequest(http.MethodDelete, base+"/"+path+"/manifests/"+ref, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("deleting %s: %w", tag, err)
 	}
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	resp.Body.Close()
+	defer resp.Body.Close()
 	switch resp.StatusCode {
 	case http.StatusAccepted, http.StatusOK, http.StatusNotFound:
 		return nil
 	}
-	return fmt.Errorf("deleting %s: the registry answered %s: %s", tag, resp.Status, strings.TrimSpace(string(body)))
+	return fmt.Errorf("deleting %s: the registry answered %s", tag, answer(resp))
 }
 
 // copy puts from@dgst, with everything it refers to, into repository to

@@ -36,13 +36,14 @@ type Registries struct {
 	decl map[string]*plan.Registry
 	cfg  *configfile.ConfigFile
 
-	mu    sync.Mutex
-	hosts map[string]docker.RegistryHost
+	mu     sync.Mutex
+	hosts  map[string]docker.RegistryHost
+	limits map[string]*hostLimit
 }
 
 // FromPlan reads the plan's registry steps and the Docker config.
 func FromPlan(p *plan.Plan) *Registries {
-	rs := &Registries{decl: map[string]*plan.Registry{}, hosts: map[string]docker.RegistryHost{}}
+	rs := &Registries{decl: map[string]*plan.Registry{}, hosts: map[string]docker.RegistryHost{}, limits: map[string]*hostLimit{}}
 	for _, st := range p.Steps {
 		if st.Registry != nil {
 			rs.decl[st.Registry.Host] = st.Registry
@@ -94,7 +95,7 @@ func (rs *Registries) Host(host string) (docker.RegistryHost, error) {
 func (rs *Registries) transport(host string) (scheme string, rt http.RoundTripper, err error) {
 	d := rs.decl[host]
 	if d != nil && d.Insecure {
-		return "http", docker.DefaultHTTPTransport(nil), nil
+		return "http", deadlines{newTransport(nil)}, nil
 	}
 	var tlsConfig *tls.Config
 	if d != nil && d.TLS != nil {
@@ -102,11 +103,19 @@ func (rs *Registries) transport(host string) (scheme string, rt http.RoundTrippe
 			return "", nil, err
 		}
 	}
-	tr := docker.DefaultHTTPTransport(tlsConfig)
+	tr := newTransport(tlsConfig)
 	if tlsConfig == nil && isLoopback(host) {
-		return "https", docker.NewHTTPFallback(tr), nil
+		return "https", deadlines{docker.NewHTTPFallback(tr)}, nil
 	}
-	return "https", tr, nil
+	return "https", deadlines{tr}, nil
+}
+
+// newTransport is containerd's transport for registries, keeping more
+// connections to one host open: a run may write thousands of tags there.
+func newTransport(c *tls.Config) *http.Transport {
+	tr := docker.DefaultHTTPTransport(c)
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 64, 32
+	return tr
 }
 
 // clientTLS builds the TLS configuration a registry declares.
@@ -159,6 +168,9 @@ func (rs *Registries) HasCredentials(host string) bool {
 
 // Do sends req to host with its credentials: when the registry answers 401,
 // the authorizer reads its challenge and the request is sent once more.
+// A request answered 429 or 5xx, or cut off before an answer, is sent
+// again as the context's Timeouts allow (newReq makes each attempt's
+// request); the last answer is returned, so the caller names its status.
 // scope is a token scope such as "repository:NAME:pull,push", or "".
 func (rs *Registries) Do(ctx context.Context, host, scope string, newReq func(base string) (*http.Request, error)) (*http.Response, error) {
 	h, err := rs.Host(host)
@@ -168,8 +180,10 @@ func (rs *Registries) Do(ctx context.Context, host, scope string, newReq func(ba
 	if scope != "" {
 		ctx = docker.WithScope(ctx, scope)
 	}
+	t := TimeoutsFrom(ctx)
 	base := h.Scheme + "://" + h.Host + h.Path
-	for attempt := 0; ; attempt++ {
+	authorized := false
+	for attempt := 1; ; attempt++ {
 		req, err := newReq(base)
 		if err != nil {
 			return nil, err
@@ -178,19 +192,62 @@ func (rs *Registries) Do(ctx context.Context, host, scope string, newReq func(ba
 		if err := h.Authorizer.Authorize(ctx, req); err != nil {
 			return nil, err
 		}
-		resp, err := h.Client.Do(req)
-		if err != nil {
+		resp, err := rs.send(ctx, host, h.Client, req)
+		switch {
+		case err != nil && (ctx.Err() != nil || attempt > t.Retries || stopped(ctx)):
 			return nil, err
-		}
-		if resp.StatusCode != http.StatusUnauthorized || attempt > 0 || !rs.HasCredentials(host) {
-			return resp, nil
-		}
-		if err := h.Authorizer.AddResponses(ctx, []*http.Response{resp}); err != nil {
+		case err != nil:
+		case resp.StatusCode == http.StatusUnauthorized && !authorized && rs.HasCredentials(host):
+			authorized = true
+			err := h.Authorizer.AddResponses(ctx, []*http.Response{resp})
 			resp.Body.Close()
+			if err != nil {
+				return nil, err
+			}
+			continue
+		case !retryable(resp.StatusCode) || attempt > t.Retries || stopped(ctx):
+			return resp, nil
+		default:
+			// Drained, so the connection can be used again.
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			resp.Body.Close()
+		}
+		if err := sleep(ctx, wait(resp, attempt, t.MaxWait)); err != nil {
+			if resp != nil {
+				return nil, fmt.Errorf("the registry answered %s; %w", resp.Status, err)
+			}
 			return nil, err
 		}
-		resp.Body.Close()
 	}
+}
+
+// send sends req within host's bound on requests in flight; the slot is
+// held until the response's body is closed.
+func (rs *Registries) send(ctx context.Context, host string, c *http.Client, req *http.Request) (*http.Response, error) {
+	l := rs.limitFor(host)
+	if err := l.acquire(ctx); err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		l.release(false)
+		return nil, err
+	}
+	ok := !retryable(resp.StatusCode)
+	resp.Body = &releaseOnClose{ReadCloser: resp.Body, release: func() { l.release(ok) }}
+	return resp, nil
+}
+
+type releaseOnClose struct {
+	io.ReadCloser
+	once    sync.Once
+	release func()
+}
+
+func (r *releaseOnClose) Close() error {
+	err := r.ReadCloser.Close()
+	r.once.Do(r.release)
+	return err
 }
 
 func isLoopback(host string) bool {
