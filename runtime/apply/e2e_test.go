@@ -36,14 +36,14 @@ type testEnv struct {
 	buildkit, registry, docker, base string
 }
 
-func envOrSkip(t *testing.T) testEnv {
+func envOrSkip(t testing.TB) testEnv {
 	t.Helper()
 	e := testenv.Get(t)
 	return testEnv{buildkit: e.Buildkit, registry: e.Registry, docker: e.DockerHost, base: e.Base}
 }
 
 // project writes files into a fresh directory and compiles its spec.
-func project(t *testing.T, files map[string]string, vars ...string) (*plan.Plan, string) {
+func project(t testing.TB, files map[string]string, vars ...string) (*plan.Plan, string) {
 	t.Helper()
 	dir := t.TempDir()
 	for name, body := range files {
@@ -58,7 +58,7 @@ func project(t *testing.T, files map[string]string, vars ...string) (*plan.Plan,
 	return compileDir(t, dir, vars...), dir
 }
 
-func compileDir(t *testing.T, dir string, vars ...string) *plan.Plan {
+func compileDir(t testing.TB, dir string, vars ...string) *plan.Plan {
 	t.Helper()
 	src, err := os.ReadFile(filepath.Join(dir, "bakeplan.hcl"))
 	if err != nil {
@@ -92,7 +92,7 @@ func unique(name string) string {
 	return fmt.Sprintf("e2e-%s-%d", name, time.Now().UnixNano())
 }
 
-func ctx(t *testing.T) context.Context {
+func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	t.Cleanup(cancel)
 	return c
@@ -101,7 +101,7 @@ func ctx(t *testing.T) context.Context {
 // registry reads images over the Distribution HTTP API.
 type registry struct{ host string }
 
-func (r registry) get(t *testing.T, path string, accept ...string) (int, []byte, string) {
+func (r registry) get(t testing.TB, path string, accept ...string) (int, []byte, string) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", "http://"+r.host+"/v2/"+path, nil)
 	for _, a := range accept {
@@ -116,7 +116,7 @@ func (r registry) get(t *testing.T, path string, accept ...string) (int, []byte,
 	return resp.StatusCode, b, resp.Header.Get("Docker-Content-Digest")
 }
 
-func (r registry) index(t *testing.T, repo, ref string) (ocispecs.Index, string) {
+func (r registry) index(t testing.TB, repo, ref string) (ocispecs.Index, string) {
 	t.Helper()
 	code, b, dgst := r.get(t, repo+"/manifests/"+ref, ocispecs.MediaTypeImageIndex, "application/vnd.docker.distribution.manifest.list.v2+json")
 	if code != 200 {
@@ -130,7 +130,7 @@ func (r registry) index(t *testing.T, repo, ref string) (ocispecs.Index, string)
 }
 
 // digest returns what a tag points at, whatever the media type.
-func (r registry) digest(t *testing.T, repo, ref string) string {
+func (r registry) digest(t testing.TB, repo, ref string) string {
 	t.Helper()
 	code, b, dgst := r.get(t, repo+"/manifests/"+ref, ocispecs.MediaTypeImageIndex, ocispecs.MediaTypeImageManifest,
 		"application/vnd.docker.distribution.manifest.v2+json", "application/vnd.docker.distribution.manifest.list.v2+json")
@@ -140,14 +140,14 @@ func (r registry) digest(t *testing.T, repo, ref string) string {
 	return dgst
 }
 
-func (r registry) exists(t *testing.T, repo, ref string) bool {
+func (r registry) exists(t testing.TB, repo, ref string) bool {
 	code, _, _ := r.get(t, repo+"/manifests/"+ref, ocispecs.MediaTypeImageIndex, ocispecs.MediaTypeImageManifest)
 	return code == 200
 }
 
 // file returns a file's content from the top layer of the image for one
 // platform of an index.
-func (r registry) file(t *testing.T, repo string, idx ocispecs.Index, platform, name string) string {
+func (r registry) file(t testing.TB, repo string, idx ocispecs.Index, platform, name string) string {
 	t.Helper()
 	for _, m := range idx.Manifests {
 		if m.Platform == nil || platforms.Format(*m.Platform) != platform {
@@ -170,7 +170,7 @@ func (r registry) file(t *testing.T, repo string, idx ocispecs.Index, platform, 
 	return ""
 }
 
-func fileInLayer(t *testing.T, blob []byte, name string) (string, bool) {
+func fileInLayer(t testing.TB, blob []byte, name string) (string, bool) {
 	zr, err := gzip.NewReader(bytes.NewReader(blob))
 	if err != nil {
 		t.Fatal(err)

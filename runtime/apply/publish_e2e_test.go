@@ -49,7 +49,7 @@ type faultProxy struct {
 	puts    map[string]int // tag -> PUTs received
 }
 
-func newFaultProxy(t *testing.T, registry string) *faultProxy {
+func newFaultProxy(t testing.TB, registry string) *faultProxy {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,14 +18,14 @@ import (
 // writers is one repository behind a fault proxy, with images that runs
 // (this one's and others') put under its tags.
 type writers struct {
-	t    *testing.T
+	t    testing.TB
 	e    testEnv
 	fp   *faultProxy
 	repo string
 	reg  registry
 }
 
-func newWriters(t *testing.T, name string) *writers {
+func newWriters(t testing.TB, name string) *writers {
 	e := envOrSkip(t)
 	return &writers{t: t, e: e, fp: newFaultProxy(t, e.registry), repo: unique(name), reg: registry{e.registry}}
 }
@@ -327,4 +328,40 @@ func TestStalledRegistry(t *testing.T) {
 	}
 	w.fp.set(func() { w.fp.stall["a"] = false })
 	w.holds("a", old)
+}
+
+// BenchmarkCompareWindow measures the window compare-before-write leaves:
+// from the registry answering the re-read of a tag to the run's write of
+// it arriving there. Another writer's write that lands inside it is lost.
+func BenchmarkCompareWindow(b *testing.B) {
+	w := newWriters(b, "window")
+	var read, put []time.Time
+	w.fp.set(func() {
+		// Each run reads latest twice: to prepare, and right before
+		// writing; and each reads it once more for the report.
+		w.fp.onGet["latest"] = func(n int) {
+			if n%3 == 2 {
+				w.fp.set(func() { read = append(read, time.Now()) })
+			}
+		}
+		w.fp.before["latest"] = func() { w.fp.set(func() { put = append(put, time.Now()) }) }
+	})
+	for i := 0; b.Loop(); i++ {
+		_, run := w.project(fmt.Sprintf("v%d", i), "latest")
+		if _, err := run(ctx(b)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var gaps []time.Duration
+	w.fp.set(func() {
+		for i := range min(len(read), len(put)) {
+			gaps = append(gaps, put[i].Sub(read[i]))
+		}
+	})
+	if len(gaps) == 0 {
+		b.Fatal("no write was measured")
+	}
+	slices.Sort(gaps)
+	b.ReportMetric(float64(gaps[len(gaps)/2].Microseconds()), "µs-median-window")
+	b.ReportMetric(float64(gaps[len(gaps)*9/10].Microseconds()), "µs-p90-window")
 }
