@@ -25,6 +25,7 @@ func newApplyCmd(g *globals) *cobra.Command {
 		allowDestructive bool
 		asJSON           bool
 		rebuild          []string
+		detailedRecord   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "apply [PLANFILE | TARGET|GROUP...]",
@@ -132,6 +133,7 @@ DOCKER_HOST (or Docker's default socket).`,
 			}
 			opts.Files = comp.ContextFiles()
 			opts.Rebuild = rebuild
+			opts.DetailedRecord = detailedRecord
 			if offline {
 				// An offline run reads no registry, so it trusts no
 				// up-to-date finding, not even a saved plan's: it builds.
@@ -178,6 +180,7 @@ DOCKER_HOST (or Docker's default socket).`,
 	f.BoolVar(&asJSON, "json", false, "print what was built and tagged as JSON (errors as JSON diagnostics)")
 	f.StringSliceVar(&rebuild, "rebuild", nil, "build even what the plan finds up to date: every target (--rebuild), or those named (--rebuild=app,worker)")
 	f.Lookup("rebuild").NoOptDefVal = "*"
+	f.BoolVar(&detailedRecord, "detailed-record", false, "publish each image's detailed input record (context file names and digests, args, images) so any machine can say why it builds again; by default the image carries only the input digest, and the detail stays in this machine's cache")
 	g.probeFlags(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("progress", fixedCompletion(progressModes...))
 	g.targetFlag(cmd)

@@ -49,6 +49,10 @@ type Options struct {
 	// annotations that let a later plan tell an up-to-date build from one
 	// that must run and name the changed files); nil records no listing.
 	Files uptodate.Files
+	// DetailedRecord publishes each build's detailed input record on its
+	// image (file names and digests, args, images) instead of the brief
+	// one, so that any machine can say why it builds again.
+	DetailedRecord bool
 	// Rebuild names the targets built even when the plan found them up to
 	// date; "*" is every target.
 	Rebuild []string
@@ -127,7 +131,7 @@ func Requests(p *plan.Plan, opts Options) ([]*solve.Request, error) {
 		}
 		r, err := solve.NewRequest(st, solve.Options{
 			SpecDir: opts.SpecDir, Endpoint: ep.String(), DockerEndpoint: ep.Docker, InsecureRegistries: insecure,
-			Release: p.Release, Record: uptodate.RecordOf(p, st, opts.Files).Annotations(),
+			Release: p.Release, Record: uptodate.RecordOf(p, st, opts.Files).Annotations(opts.DetailedRecord),
 		})
 		if err != nil {
 			return nil, err
@@ -278,6 +282,7 @@ func Apply(ctx context.Context, p *plan.Plan, opts Options) (*Summary, error) {
 		}
 	}
 	_ = uptodate.SaveLocal(p, opts.SpecDir, built, opts.Files)
+	_ = uptodate.SaveRecords(p, built, opts.Files)
 
 	sum := &Summary{}
 	var failures []string

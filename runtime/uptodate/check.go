@@ -246,6 +246,12 @@ func read(ctx context.Context, regs *registry.Registries, pt *published) error {
 	}
 	pt.inputDigest = m.Annotations[AnnotationDigest]
 	pt.record, pt.hasRecord = parseRecord(m.Annotations)
+	if pt.hasRecord && pt.record.Brief && pt.record.InputDigest == pt.inputDigest {
+		// The detail, when this machine built it.
+		if r, ok := savedRecord(pt.inputDigest); ok {
+			pt.record = r
+		}
+	}
 	return nil
 }
 
@@ -340,9 +346,12 @@ func decide(now Record, tags []*published) *plan.BuildStatus {
 		if !pt.exists {
 			continue
 		}
-		if !pt.hasRecord {
+		switch {
+		case !pt.hasRecord:
 			reasons = append(reasons, fmt.Sprintf("%s (%s) carries no bakeplan input record", pt.tag, plan.ShortDigest(pt.digest)))
-		} else {
+		case pt.record.Brief:
+			reasons = append(reasons, fmt.Sprintf("the inputs changed since %s (%s) was built from %s; what changed is not known here: the detailed record stays on the machine that built it (its user cache, bakeplan/records), unless apply --detailed-record published it", pt.tag, plan.ShortDigest(pt.digest), plan.ShortDigest(pt.inputDigest)))
+		default:
 			reasons = append(reasons, Reasons(pt.record, now)...)
 		}
 		break

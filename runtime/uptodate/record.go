@@ -31,8 +31,12 @@ const MaxFiles = 200
 // Record is what decided a build, compact enough for an annotation, to be
 // compared field by field with the next plan's.
 type Record struct {
-	Version     int               `json:"v"`
-	InputDigest string            `json:"input_digest"`
+	Version     int    `json:"v"`
+	InputDigest string `json:"input_digest"`
+	// Brief: the record holds only the input digest, the platforms and
+	// the cache digest, as published by default; the rest is kept on the
+	// machine that built it (SaveRecords).
+	Brief       bool              `json:"brief,omitempty"`
 	Stage       string            `json:"stage,omitempty"`
 	Dockerfile  string            `json:"dockerfile,omitempty"` // its digest (or the inline text's)
 	Context     string            `json:"context,omitempty"`    // the tree digest
@@ -177,11 +181,15 @@ func compactFile(v string) string {
 }
 
 // Annotations are the exporter attributes that put the record on the
-// image: on the index for several platforms, on the manifest for one.
-func (r Record) Annotations() map[string]string {
+// image: on the index for several platforms, on the manifest for one. The
+// record is brief unless detailed is set.
+func (r Record) Annotations(detailed bool) map[string]string {
 	prefix := "annotation-index."
 	if len(r.Platforms) == 1 {
 		prefix = "annotation-manifest."
+	}
+	if !detailed {
+		r = Record{Version: r.Version, InputDigest: r.InputDigest, Brief: true, Platforms: r.Platforms, CacheTo: r.CacheTo}
 	}
 	data, _ := json.Marshal(r) // maps marshal sorted
 	return map[string]string{prefix + AnnotationDigest: r.InputDigest, prefix + AnnotationInputs: string(data)}

@@ -154,3 +154,47 @@ func TestRunOptionReasons(t *testing.T) {
 		t.Errorf("the fallback reason is given beside a named one:\n%s", got)
 	}
 }
+
+// TestBriefRecord: by default the published record names no file, no
+// per-file digest and no arg; the detail is kept in this machine's cache
+// and explains a rebuild here, and elsewhere the reason says it is not
+// known.
+func TestBriefRecord(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	full := record()
+	brief := full.Annotations(false)["annotation-index."+AnnotationInputs]
+	for _, leak := range []string{"main.go", "2222222222222222", "VERSION", "v1.2.3", "golang"} {
+		if strings.Contains(brief, leak) {
+			t.Errorf("the brief record shows %q: %s", leak, brief)
+		}
+	}
+	if detailed := full.Annotations(true)["annotation-index."+AnnotationInputs]; !strings.Contains(detailed, "main.go") {
+		t.Errorf("the detailed record lacks the files: %s", detailed)
+	}
+	old, ok := parseRecord(map[string]string{AnnotationInputs: brief})
+	if !ok || !old.Brief {
+		t.Fatalf("the brief record does not parse: %v %+v", ok, old)
+	}
+	now := full
+	now.InputDigest = "sha256:newer"
+	pt := &published{tag: "r/app:1", exists: true, digest: "sha256:a", inputDigest: full.InputDigest, record: old, hasRecord: true}
+	if st := decide(now, []*published{pt}); st.State != Build || !strings.Contains(strings.Join(st.Reasons, "\n"), "what changed is not known here") {
+		t.Errorf("without the detail: %s %v", st.State, st.Reasons)
+	}
+	// Kept by the machine that built it, the detail explains the rebuild.
+	b := &plan.Build{InputDigest: full.InputDigest, Push: true, Context: "app", Platforms: []plan.PlatformRun{{Platform: "linux/amd64"}}}
+	p := &plan.Plan{Steps: []*plan.Step{{ID: "build.app", Build: b}}}
+	files := func(*plan.Step) (map[string]string, error) {
+		return map[string]string{"main.go": "sha256:2222222222222222222 0644"}, nil
+	}
+	if err := SaveRecords(p, []string{"build.app"}, files); err != nil {
+		t.Fatal(err)
+	}
+	saved, ok := savedRecord(full.InputDigest)
+	if !ok || saved.Files["main.go"] == "" || saved.Brief {
+		t.Fatalf("the saved record: %v %+v", ok, saved)
+	}
+	if _, ok := savedRecord("sha256:../../etc/passwd"); ok {
+		t.Errorf("a digest naming a path outside the store was read")
+	}
+}
