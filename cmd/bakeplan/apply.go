@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bakeplan/bakeplan/internal/escape"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/project"
 	"github.com/bakeplan/bakeplan/runtime/apply"
@@ -162,7 +163,7 @@ DOCKER_HOST (or Docker's default socket).`,
 			}
 			if sum != nil && opts.Progress == "quiet" {
 				for _, b := range sum.Builds {
-					fmt.Fprintf(g.streams.out, "%s %s\n", b.Target, b.Digest)
+					fmt.Fprintf(g.streams.out, "%s %s\n", escape.Terminal(b.Target), b.Digest)
 				}
 			}
 			return err

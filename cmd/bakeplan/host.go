@@ -8,10 +8,12 @@ import (
 	"strings"
 
 	"github.com/bakeplan/bakeplan/compiler"
+	"github.com/bakeplan/bakeplan/internal/escape"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/project"
 	"github.com/bakeplan/bakeplan/runtime/endpoint"
 	"github.com/bakeplan/bakeplan/runtime/host"
+	"github.com/bakeplan/bakeplan/views"
 	"github.com/spf13/cobra"
 )
 
@@ -86,7 +88,7 @@ func (g *globals) approveHostChanges(p *plan.Plan, autoApprove, allowDestructive
 	if autoApprove {
 		return nil
 	}
-	fmt.Fprintf(g.streams.err, "bakeplan will change this host:\n%s\n\nEnter \"yes\" to go ahead: ", strings.Join(list, "\n"))
+	fmt.Fprintf(g.streams.err, "bakeplan will change this host:\n%s\n\nEnter \"yes\" to go ahead: ", views.Message(strings.Join(list, "\n")))
 	answer, _ := bufio.NewReader(g.streams.in).ReadString('\n')
 	if strings.TrimSpace(answer) != "yes" {
 		return fmt.Errorf("host changes not approved; nothing was changed")
@@ -128,7 +130,7 @@ func newHostCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("removing %s needs root", strings.Join(entries, ", "))
 			}
 			if !autoApprove {
-				fmt.Fprintf(g.streams.err, "bakeplan will remove %s from %s.\nEnter \"yes\" to go ahead: ", strings.Join(entries, ", "), b.Dir)
+				fmt.Fprintf(g.streams.err, "bakeplan will remove %s from %s.\nEnter \"yes\" to go ahead: ", escape.Terminal(strings.Join(entries, ", ")), escape.Terminal(b.Dir))
 				answer, _ := bufio.NewReader(g.streams.in).ReadString('\n')
 				if strings.TrimSpace(answer) != "yes" {
 					return fmt.Errorf("not approved; nothing was changed")
@@ -138,7 +140,7 @@ func newHostCmd(g *globals) *cobra.Command {
 				if err := b.Unregister(e); err != nil {
 					return err
 				}
-				fmt.Fprintf(g.streams.out, "- %s removed\n", e)
+				fmt.Fprintf(g.streams.out, "- %s removed\n", escape.Terminal(e))
 			}
 			return nil
 		},

@@ -241,8 +241,7 @@ func reportUnplannable(g *globals, c *project.Compiled, outs []string) error {
 	if len(errs) > maxDiagnostics {
 		errs = errs[:maxDiagnostics]
 	}
-	w := hcl.NewDiagnosticTextWriter(g.streams.err, c.Files, 0, g.color(g.streams.err))
-	if err := w.WriteDiagnostics(errs); err != nil {
+	if err := views.WriteDiagnostics(g.streams.err, c.Files, errs, g.color(g.streams.err)); err != nil {
 		return fmt.Errorf("writing diagnostics: %w", err)
 	}
 	return fmt.Errorf("%s was written, but it does not plan yet: fix the errors above", strings.Join(outs, ", "))

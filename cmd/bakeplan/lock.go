@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/bakeplan/bakeplan/internal/atomicfile"
+	"github.com/bakeplan/bakeplan/internal/escape"
 	"github.com/bakeplan/bakeplan/lockfile"
 	"github.com/bakeplan/bakeplan/project"
 	"github.com/bakeplan/bakeplan/runtime/pins"
@@ -59,7 +60,7 @@ and plan shows a tag that moved away from its pin.`,
 			}
 			file := filepath.Join(filepath.Dir(g.file), lockfile.Name)
 			if len(changes) == 0 && c.Lock == nil {
-				fmt.Fprintf(g.streams.out, "No build pulls an image by tag; %s was not written.\n", file)
+				fmt.Fprintf(g.streams.out, "No build pulls an image by tag; %s was not written.\n", escape.Terminal(file))
 				return nil
 			}
 			data := lock.Bytes()

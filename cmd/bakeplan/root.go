@@ -110,7 +110,7 @@ requirement is checked before anything builds.`,
 			if strings.HasPrefix(msg, "unknown command") && !strings.Contains(msg, "for usage.") {
 				msg = strings.TrimRight(msg, "\n") + "\nRun 'bakeplan --help' for usage."
 			}
-			fmt.Fprintf(s.err, "Error: %s\n", msg)
+			fmt.Fprintf(s.err, "Error: %s\n", views.Message(msg))
 		}
 		return 1
 	}
@@ -382,14 +382,13 @@ func (g *globals) reportFiles(files map[string]*hcl.File, diags hcl.Diagnostics)
 
 // textDiagnostics prints diagnostics the HCL way, with source snippets.
 func (g *globals) textDiagnostics(files map[string]*hcl.File, diags hcl.Diagnostics) error {
-	w := hcl.NewDiagnosticTextWriter(g.streams.err, files, 0, g.color(g.streams.err))
 	// Garbage in gives thousands of diagnostics, each quoting its source;
 	// the first few say what is wrong, and printing every one took minutes.
 	shown := diags
 	if len(shown) > maxDiagnostics {
 		shown = shown[:maxDiagnostics]
 	}
-	if err := w.WriteDiagnostics(shown); err != nil {
+	if err := views.WriteDiagnostics(g.streams.err, files, shown, g.color(g.streams.err)); err != nil {
 		return fmt.Errorf("writing diagnostics: %w", err)
 	}
 	errs, warns := 0, 0

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bakeplan/bakeplan/compiler/inputs"
 	"github.com/bakeplan/bakeplan/internal/atomicfile"
+	"github.com/bakeplan/bakeplan/internal/escape"
 	"github.com/bakeplan/bakeplan/internal/realpath"
 	"github.com/bakeplan/bakeplan/project"
 	"github.com/bakeplan/bakeplan/views"
@@ -137,7 +138,7 @@ Terraform style; a requirement bakeplan cannot fix is an error.`,
 				return err
 			}
 			if out != "" {
-				fmt.Fprintf(g.streams.out, "\nSaved the plan to %s (%s).\n", out, c.Plan.Digest)
+				fmt.Fprintf(g.streams.out, "\nSaved the plan to %s (%s).\n", escape.Terminal(out), c.Plan.Digest)
 			}
 			if detailed && pending(c.Plan) {
 				return exitCode(2)
