@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -29,7 +30,19 @@ func CheckPins(ctx context.Context, c *Compiled) error {
 	if c.Plan == nil || c.Plan.Lock == nil {
 		return nil
 	}
-	return pins.Check(ctx, c.Plan, pins.New(registry.FromPlan(c.Plan)))
+	r := pins.New(registry.FromPlan(c.Plan))
+	bad, err := pins.Verify(ctx, r, c.Lock)
+	if err != nil {
+		return err
+	}
+	if len(bad) > 0 {
+		var lines []string
+		for _, m := range bad {
+			lines = append(lines, m.Error())
+		}
+		return fmt.Errorf("the lock file does not match the images it pins; nothing was planned. Run bakeplan lock to put it right:\n  %s", strings.Join(lines, "\n  "))
+	}
+	return pins.Check(ctx, c.Plan, r)
 }
 
 // ResolveImages asks the registries what each image c's builds pull and

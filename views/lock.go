@@ -25,6 +25,9 @@ func Lock(w io.Writer, changes []pins.Change, file string, wrote bool) {
 		case "upgrade":
 			change++
 			printf(w, "  ~ %s %s → %s%s\n", name, c.Before.Digest, c.After.Digest, platformList(c.After.Platforms))
+		case "repair":
+			change++
+			printf(w, "  ~ %s %s%s (the file recorded manifests its index does not hold; put right)\n", name, c.After.Digest, platformList(c.After.Platforms))
 		case "platforms":
 			change++
 			printf(w, "  ~ %s %s%s (was%s)\n", name, c.After.Digest, platformList(c.After.Platforms), platformList(c.Before.Platforms))

@@ -125,4 +125,21 @@ func TestLockPinsBaseImages(t *testing.T) {
 	if got := built(); got != "v2" {
 		t.Fatalf("apply after lock -upgrade built from %q, want v2", got)
 	}
+
+	// A lock file whose manifest for a platform is not the one its locked
+	// index holds (edited, damaged): plan refuses it, naming both, and
+	// lock puts it right.
+	lockFile := filepath.Join(dir, "app", lockfile.Name)
+	good := lockOf().Platforms["linux/arm64"]
+	data, _ := os.ReadFile(lockFile)
+	forged := "sha256:" + strings.Repeat("e", 64)
+	if err := os.WriteFile(lockFile, []byte(strings.Replace(string(data), good, forged, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if stdout, errOut, code := bakeplan(t, "plan", "-f", app); code != 1 || !strings.Contains(errOut, "records "+forged+" for linux/arm64, but its locked index holds "+good) {
+		t.Fatalf("plan with an edited lock file: exit %d\n%s%s", code, stdout, errOut)
+	}
+	if stdout, errOut, code := bakeplan(t, "lock", "-f", app); code != 0 || !strings.Contains(stdout, "put right") || lockOf().Platforms["linux/arm64"] != good {
+		t.Fatalf("lock with an edited lock file: exit %d\n%s%s", code, stdout, errOut)
+	}
 }

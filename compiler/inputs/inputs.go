@@ -415,6 +415,9 @@ func (h *Hasher) tree(dir, dockerfile string, files map[string]string, gitModes 
 			return err
 		}
 		st := fi.Sys().(*types.Stat)
+		if len(rel) > MaxPath {
+			return fmt.Errorf("%s…: the path is %d bytes long; BuildKit keeps a context under its state directory (/var/lib/buildkit/…/fs/), where a path over about %d bytes fails with \"file name too long\"", rel[:60], len(rel), MaxPath)
+		}
 		mode := fs.FileMode(st.Mode)
 		perm, gperm := unixPerm(mode), unixPerm(filemode.Git(mode))
 		listed := perm
@@ -486,6 +489,14 @@ func unixPerm(m fs.FileMode) string {
 	}
 	return fmt.Sprintf("%04o", p)
 }
+
+// MaxPath is the longest path in a context that plans: BuildKit writes
+// the context under a snapshot directory of its own (77 bytes in the test
+// environment, about 60 under /var/lib/buildkit), and Linux refuses a
+// path over 4,095 bytes. Measured: a 4,082-byte path fails inside
+// BuildKit, 4,021 bytes pass; the bound leaves room for longer state
+// directories.
+const MaxPath = 3900
 
 // walker is an fs.FS directory as fsutil walks one: every entry below
 // root but root itself, by path relative to root, each with the stat

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -196,5 +197,20 @@ func TestContextStopsWalking(t *testing.T) {
 	}
 	if left := n.Load(); left < -5 {
 		t.Errorf("%d more directories were read after the cancel", -left)
+	}
+}
+
+// TestPathTooLongForBuildKit: a context path BuildKit could not write
+// under its state directory is refused when the context is digested.
+func TestPathTooLongForBuildKit(t *testing.T) {
+	deep := strings.Repeat(strings.Repeat("d", 99)+"/", 40) + "f" // 4,001 bytes
+	fsys := fstest.MapFS{"ctx/" + deep: {Data: []byte("x")}, "ctx/ok": {Data: []byte("y")}}
+	_, err := inputs.New(fsys).Context("ctx", "")
+	if err == nil || !strings.Contains(err.Error(), "file name too long") {
+		t.Fatalf("err = %v", err)
+	}
+	fsys = fstest.MapFS{"ctx/" + deep[:3800] + "f": {Data: []byte("x")}}
+	if _, err := inputs.New(fsys).Context("ctx", ""); err != nil {
+		t.Errorf("a %d-byte path: %v", len(deep[:3800])+1, err)
 	}
 }

@@ -269,7 +269,11 @@ func Update(ctx context.Context, r *Resolver, old *lockfile.Lock, wanted map[str
 	for i, ref := range refs {
 		prev := old.Lookup(ref)
 		changes[i] = Change{Ref: ref, Before: prev, After: prev, Action: "keep"}
-		if prev != nil && !moves(ref) && covers(prev, wanted[ref]) {
+		// A pin of an index is read again at its digest even when it
+		// covers the platforms: a manifest the file records for a platform
+		// must be the one its locked index holds (a damaged or edited lock
+		// file). A pin of one manifest records nothing more to check.
+		if prev != nil && !moves(ref) && covers(prev, wanted[ref]) && len(prev.Platforms) == 0 {
 			continue
 		}
 		g.Go(func() error {
@@ -288,7 +292,11 @@ func Update(ctx context.Context, r *Resolver, old *lockfile.Lock, wanted map[str
 				c.Action = "add"
 			case prev.Digest != img.Digest:
 				c.Action = "upgrade"
-			case !maps.Equal(prev.Platforms, img.Platforms):
+			case maps.Equal(prev.Platforms, img.Platforms):
+				c.After = prev
+			case covers(prev, wanted[ref]) && len(prev.Platforms) == len(img.Platforms):
+				c.Action = "repair"
+			default:
 				c.Action = "platforms"
 			}
 			return nil
@@ -309,6 +317,51 @@ func Update(ctx context.Context, r *Resolver, old *lockfile.Lock, wanted map[str
 		}
 	}
 	return next, changes, nil
+}
+
+// Mismatch is a manifest a lock file records for a platform that is not
+// the one its locked index holds for it.
+type Mismatch struct {
+	Ref, Platform, Locked, Index string
+}
+
+func (m Mismatch) Error() string {
+	return fmt.Sprintf("%s: the lock file records %s for %s, but its locked index holds %s there", plan.FamiliarRef(m.Ref), m.Locked, m.Platform, m.Index)
+}
+
+// Verify reads each pin of lock that records per-platform manifests at
+// its locked digest and returns every recorded manifest its index does not
+// hold for that platform: a lock file edited by hand or damaged.
+func Verify(ctx context.Context, r *Resolver, lock *lockfile.Lock) ([]Mismatch, error) {
+	if lock == nil {
+		return nil, nil
+	}
+	refs := slices.Sorted(maps.Keys(lock.Images))
+	found := make([][]Mismatch, len(refs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(parallel)
+	for i, ref := range refs {
+		pin := lock.Images[ref]
+		if len(pin.Platforms) == 0 {
+			continue
+		}
+		g.Go(func() error {
+			img, err := r.Pin(gctx, ref, pin.Digest, slices.Sorted(maps.Keys(pin.Platforms)))
+			if err != nil {
+				return fmt.Errorf("checking the pin of %s: %w", plan.FamiliarRef(ref), err)
+			}
+			for _, p := range slices.Sorted(maps.Keys(pin.Platforms)) {
+				if img.Platforms[p] != pin.Platforms[p] {
+					found[i] = append(found[i], Mismatch{Ref: ref, Platform: p, Locked: pin.Platforms[p], Index: img.Platforms[p]})
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return slices.Concat(found...), nil
 }
 
 // covers says whether a pin records every platform in plats. A pin of a

@@ -3,12 +3,14 @@ package pins_test
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/bakeplan/bakeplan/lockfile"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/runtime/pins"
 	"github.com/bakeplan/bakeplan/runtime/registry"
@@ -150,7 +152,9 @@ func TestPin(t *testing.T) {
 	}
 }
 
-// TestUpdate: lock without -upgrade asks nothing for complete pins, reads a
+// TestUpdate: lock without -upgrade keeps complete pins (reading each
+// index again at its locked digest, to check the manifests the file
+// records), puts right a recorded manifest the index does not hold, reads a
 // missing platform from the locked index (not the moved tag), adds new
 // references and drops unused ones; -upgrade REF moves only that pin.
 func TestUpdate(t *testing.T) {
@@ -169,15 +173,30 @@ func TestUpdate(t *testing.T) {
 		t.Fatalf("changes %+v", changes)
 	}
 
-	// Nothing missing: no request at all.
-	f.mu.Lock()
-	f.requests = 0
-	f.mu.Unlock()
+	// Nothing missing: every pin kept as it is.
 	if _, changes, err := pins.Update(ctx, r, lock, map[string][]string{refA: {"linux/amd64"}, refB: {"linux/amd64"}}, pins.UpdateOptions{}); err != nil || changes[0].Action != "keep" || changes[1].Action != "keep" {
 		t.Fatalf("unchanged: %+v, %v", changes, err)
 	}
-	if f.requests != 0 {
-		t.Errorf("lock with nothing to add sent %d requests", f.requests)
+	if bad, err := pins.Verify(ctx, r, lock); err != nil || len(bad) != 0 {
+		t.Errorf("a sound lock: %v %v", bad, err)
+	}
+
+	// A recorded manifest edited: plan's check names it, lock puts it right.
+	tampered := &lockfile.Lock{Images: map[string]*lockfile.Image{}}
+	for k, v := range lock.Images {
+		c := *v
+		c.Platforms = maps.Clone(v.Platforms)
+		tampered.Images[k] = &c
+	}
+	good := tampered.Images[refA].Platforms["linux/amd64"]
+	tampered.Images[refA].Platforms["linux/amd64"] = "sha256:" + strings.Repeat("e", 64)
+	bad, err := pins.Verify(ctx, r, tampered)
+	if err != nil || len(bad) != 1 || bad[0].Platform != "linux/amd64" || bad[0].Index != good {
+		t.Errorf("the edited manifest is not found: %+v %v", bad, err)
+	}
+	_, changes, err = pins.Update(ctx, r, tampered, map[string][]string{refA: {"linux/amd64"}, refB: {"linux/amd64"}}, pins.UpdateOptions{})
+	if err != nil || changes[0].Action != "repair" || changes[0].After.Platforms["linux/amd64"] != good {
+		t.Errorf("lock kept the edited manifest: %+v %v", changes[0], err)
 	}
 
 	// The tag moves; a new platform is read from the locked index.
