@@ -81,6 +81,9 @@ func publishAll(ctx context.Context, p *plan.Plan, results map[string]*BuildResu
 	// (bounded by the registry timeouts), so that none lands after the
 	// rollback looked; no new write starts.
 	writeCtx := registry.StopRetrying(context.WithoutCancel(ctx), ctx.Done())
+	stop := context.AfterFunc(ctx, func() {
+		fmt.Fprintf(opts.Out, "Interrupted: waiting for the tag writes already sent (each at most %s), then putting back what this run moved.\n", registry.TimeoutsFrom(ctx).Header)
+	})
 	eachJob(moving, func(j *tagJob) {
 		if ctx.Err() != nil {
 			return
@@ -96,6 +99,7 @@ func publishAll(ctx context.Context, p *plan.Plan, results map[string]*BuildResu
 			j.err = tagger.Put(writeCtx, j.tag, j.next)
 		}
 	})
+	stop()
 	failed := failedTags(moving)
 	if len(failed) == 0 && ctx.Err() == nil {
 		sum.Published = append(sum.Published, settled(context.WithoutCancel(ctx), tagger, jobs)...)

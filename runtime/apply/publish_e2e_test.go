@@ -184,63 +184,28 @@ func (fp *faultProxy) set(f func()) {
 // back as it was, the ones that did not exist are deleted, and the error
 // names the failed tag and what was restored.
 func TestTagWritesAreAllOrNothing(t *testing.T) {
-	e := envOrSkip(t)
 	for _, mode := range []string{"fail", "interrupt"} {
 		t.Run(mode, func(t *testing.T) {
-			fp := newFaultProxy(t, e.registry)
-			repo := unique("allornothing")
-			spec := func(content string, tags ...string) map[string]string {
-				var quoted []string
-				for _, tag := range tags {
-					quoted = append(quoted, fmt.Sprintf("%q", fp.addr+"/"+repo+":"+tag))
-				}
-				return map[string]string{
-					"f": content,
-					"bakeplan.hcl": fmt.Sprintf(`
-target "img" {
-  dockerfile_inline = "FROM scratch\nCOPY f /f"
-  platforms = ["linux/amd64"]
-  tags = [%s]
-  push = true
-}
-`, strings.Join(quoted, ", ")),
-				}
-			}
-			reg := registry{e.registry}
-			p, dir := project(t, spec("old "+repo, "a", "b"))
-			if _, err := apply.Apply(ctx(t), p, e.options(dir)); err != nil {
-				t.Fatal(err)
-			}
-			oldA, oldB := reg.digest(t, repo, "a"), reg.digest(t, repo, "b")
-
-			p, dir = project(t, spec("new "+repo, "a", "b", "c", "d"))
-			c, cancel := context.WithCancel(shortTimeouts(ctx(t)))
-			defer cancel()
+			w := newWriters(t, "allornothing")
+			oldA := w.pushed("old", "a", "b")
+			oldB := w.reg.digest(t, w.repo, "b")
+			_, run := w.project("new", "a", "b", "c", "d")
+			var err error
 			if mode == "fail" {
-				fp.fail["c"] = true
-			} else {
-				fp.hang["c"] = true
-				go func() { <-fp.hanging; cancel() }()
-			}
-			_, err := apply.Apply(c, p, e.options(dir))
-			if err == nil {
-				t.Fatal("apply succeeded through a failing tag write")
-			}
-			msg := err.Error()
-			for _, want := range []string{repo + ":c", repo + ":a: put back: it holds " + oldA, repo + ":b: put back: it holds " + oldB,
-				repo + ":d: deleted: it holds nothing (it did not exist)", repo + ":c: unchanged: it holds nothing"} {
-				if !strings.Contains(msg, want) {
-					t.Errorf("the error does not say %q:\n%s", want, msg)
+				w.fp.set(func() { w.fp.fail["c"] = true })
+				if _, err = run(shortTimeouts(ctx(t))); err == nil {
+					t.Fatal("apply succeeded through a failing tag write")
 				}
+			} else {
+				w.fp.set(func() { w.fp.hang["c"] = true })
+				err = w.interrupted(shortTimeouts(ctx(t)), run, "c")
 			}
-			if got := reg.digest(t, repo, "a"); got != oldA {
-				t.Errorf("tag a moved: %s, was %s", got, oldA)
-			}
-			if got := reg.digest(t, repo, "b"); got != oldB {
-				t.Errorf("tag b moved: %s, was %s", got, oldB)
-			}
+			mustContain(t, err.Error(), w.repo+":c", w.repo+":a: put back: it holds "+oldA, w.repo+":b: put back: it holds "+oldB,
+				w.repo+":d: deleted: it holds nothing (it did not exist)", w.repo+":c: unchanged: it holds nothing")
+			w.holds("a", oldA)
+			w.holds("b", oldB)
 			for _, tag := range []string{"c", "d"} {
-				if reg.exists(t, repo, tag) {
+				if w.reg.exists(t, w.repo, tag) {
 					t.Errorf("tag %s exists; it did not before the run", tag)
 				}
 			}

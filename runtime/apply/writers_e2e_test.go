@@ -88,6 +88,28 @@ func (w *writers) point(tag, dgst string) {
 	}
 }
 
+// interrupted runs run and interrupts it (as Ctrl-C would) once the
+// write of tag is held up at the proxy; it returns the run's error, which
+// must not be nil.
+func (w *writers) interrupted(c context.Context, run func(context.Context) (*apply.Summary, error), tag string) error {
+	w.t.Helper()
+	c, cancel := context.WithCancel(c)
+	defer cancel()
+	go func() {
+		for held := range w.fp.hanging {
+			if held == tag {
+				cancel()
+				return
+			}
+		}
+	}()
+	_, err := run(c)
+	if err == nil {
+		w.t.Fatal("an interrupted apply succeeded")
+	}
+	return err
+}
+
 func (w *writers) holds(tag, want string) {
 	w.t.Helper()
 	if got := w.reg.digest(w.t, w.repo, tag); got != want {
@@ -180,20 +202,7 @@ func TestLateWriteIsPutBack(t *testing.T) {
 		w.fp.after["latest"] = func() { w.fp.set(func() { w.fp.delay["latest"] = 0 }) }
 	})
 	_, run := w.project("new", "a", "latest")
-	c, cancel := context.WithCancel(ctx(t))
-	defer cancel()
-	go func() {
-		for tag := range w.fp.hanging {
-			if tag == "latest" {
-				cancel()
-				return
-			}
-		}
-	}()
-	_, err := run(c)
-	if err == nil {
-		t.Fatal("an interrupted apply succeeded")
-	}
+	err := w.interrupted(ctx(t), run, "latest")
 	time.Sleep(time.Second)
 	w.holds("a", old)
 	w.holds("latest", old)
@@ -208,20 +217,7 @@ func TestWriteLandsWithoutAnswer(t *testing.T) {
 	old := w.pushed("old", "a", "latest")
 	w.fp.set(func() { w.fp.drop["latest"] = true })
 	_, run := w.project("new", "a", "latest")
-	c, cancel := context.WithCancel(shortTimeouts(ctx(t)))
-	defer cancel()
-	go func() {
-		for tag := range w.fp.hanging {
-			if tag == "latest" {
-				cancel()
-				return
-			}
-		}
-	}()
-	_, err := run(c)
-	if err == nil {
-		t.Fatal("an interrupted apply succeeded")
-	}
+	err := w.interrupted(shortTimeouts(ctx(t)), run, "latest")
 	w.holds("latest", old)
 	w.holds("a", old)
 	mustContain(t, err.Error(), w.repo+":latest: put back", "it holds "+old+", as before this run")
