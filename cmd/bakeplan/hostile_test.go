@@ -147,6 +147,14 @@ func checkOutput(t *testing.T, spec string) string {
 		all.WriteString(errOut)
 	}
 	got := all.String()
+	checkText(t, got)
+	return got
+}
+
+// checkText fails when got holds anything unsafe for a terminal, or a
+// line a value started.
+func checkText(t *testing.T, got string) {
+	t.Helper()
 	if !utf8.ValidString(got) {
 		t.Errorf("the output is not UTF-8:\n%q", got)
 	}
@@ -162,5 +170,25 @@ func checkOutput(t *testing.T, spec string) string {
 			break
 		}
 	}
-	return got
+}
+
+// TestHostileRuntimeMessages: values that reach apply's own errors (a
+// secret's variable and file, checked before anything is built) are shown
+// as safely as diagnostics.
+func TestHostileRuntimeMessages(t *testing.T) {
+	for name, secret := range map[string]string{
+		"env":  `secret = ["id=s,env=EP"]`,
+		"file": `secret = ["id=s,src=/nonexistentP"]`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, dir, "Dockerfile", "FROM scratch\n")
+			spec := writeFile(t, dir, "bakeplan.hcl", "target \"app\" {\n  "+strings.ReplaceAll(secret, "P", `\u001b[2J\u202e\nFORGED`)+"\n}\n")
+			out, errOut, code := bakeplan(t, "apply", "--offline", "--auto-approve", "--progress", "quiet", "-f", spec)
+			if code == 0 {
+				t.Fatalf("apply with a missing secret succeeded:\n%s%s", out, errOut)
+			}
+			checkText(t, out+errOut)
+		})
+	}
 }
