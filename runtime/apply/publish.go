@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -64,9 +63,14 @@ func publishAll(ctx context.Context, p *plan.Plan, results map[string]*BuildResu
 	}
 	prepare := preparer(ctx, tagger)
 	eachJob(jobs, func(j *tagJob) {
-		if j.prev, j.existed, j.err = tagger.Current(ctx, j.tag); j.err == nil {
-			j.next, j.err = prepare(j)
+		if j.prev, j.existed, j.err = tagger.Current(ctx, j.tag); j.err != nil {
+			return
 		}
+		if j.existed && len(j.sources) == 1 && j.sources[0].From == "" && j.prev.Desc.Digest.String() == j.sources[0].Digest {
+			j.next = j.prev // it holds the image already: the bytes just read
+			return
+		}
+		j.next, j.err = prepare(j)
 	})
 	if failed := failedTags(jobs); len(failed) > 0 || ctx.Err() != nil {
 		return fmt.Errorf("publishing stopped before any tag moved:\n  %s", strings.Join(append(failed, ctxNote(ctx)...), "\n  "))
@@ -112,13 +116,19 @@ func publishAll(ctx context.Context, p *plan.Plan, results map[string]*BuildResu
 		len(failed), len(moving), interruptedNote(ctx), strings.Join(append(failed, ctxNote(ctx)...), "\n  "), strings.Join(report, "\n  "))
 }
 
-// settled reads every tag after a successful run and reports what it holds
-// then: a tag another writer moved since is reported as such.
+// settled reports what every tag holds after a successful run: a tag it
+// wrote is read again (another writer may have moved it since), one that
+// already held the image as the run read it reports that read.
 func settled(ctx context.Context, tagger *publish.Tagger, jobs []*tagJob) []*Published {
 	out := make([]*Published, len(jobs))
+	at := positions(jobs)
 	eachJob(jobs, func(j *tagJob) {
-		i := slices.Index(jobs, j)
+		i := at[j]
 		pb := &Published{Target: j.target, Tag: j.tag, Digest: j.next.Desc.Digest.String(), Unchanged: j.existed && j.prev.Desc.Digest == j.next.Desc.Digest}
+		if pb.Unchanged {
+			out[i] = pb
+			return
+		}
 		cur, exists, err := tagger.Current(ctx, j.tag)
 		switch {
 		case err != nil:
@@ -200,6 +210,15 @@ func eachJob(jobs []*tagJob, f func(*tagJob)) {
 	wg.Wait()
 }
 
+// positions maps each job to its index, for results kept in order.
+func positions(jobs []*tagJob) map[*tagJob]int {
+	at := make(map[*tagJob]int, len(jobs))
+	for i, j := range jobs {
+		at[j] = i
+	}
+	return at
+}
+
 // failedTags names every job that failed, with its error, in tag order.
 func failedTags(jobs []*tagJob) []string {
 	var out []string
@@ -247,8 +266,9 @@ func rollback(ctx context.Context, tagger *publish.Tagger, jobs []*tagJob) []str
 		pass(uncertain)
 	}
 	report := make([]string, len(jobs))
+	at := positions(jobs)
 	eachJob(jobs, func(j *tagJob) {
-		report[slices.Index(jobs, j)] = finalState(ctx, tagger, j, did[j])
+		report[at[j]] = finalState(ctx, tagger, j, did[j])
 	})
 	sort.Strings(report)
 	return report
