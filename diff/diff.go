@@ -528,6 +528,12 @@ func orInline(p string) string {
 	return p
 }
 
+// NotCommitted starts the listing value of a working-tree file that no
+// commit holds (untracked or ignored by git): a side read from the working
+// tree marks such files so, and they are named apart from the changes a
+// commit makes.
+const NotCommitted = "not-committed "
+
 func changedFiles(b, h *plan.Step, old, in *plan.Input, opts Options) string {
 	if opts.Files == nil {
 		return ""
@@ -537,11 +543,14 @@ func changedFiles(b, h *plan.Step, old, in *plan.Input, opts Options) string {
 	if err1 != nil || err2 != nil {
 		return ""
 	}
-	var changed []string
+	var changed, loose []string
 	for _, f := range keys.Union(bf, hf) {
 		bd, inB := bf[f]
 		hd, inH := hf[f]
+		hd, notCommitted := strings.CutPrefix(hd, NotCommitted)
 		switch {
+		case !inB && notCommitted:
+			loose = append(loose, f)
 		case !inB:
 			changed = append(changed, "+"+f)
 		case !inH:
@@ -551,10 +560,20 @@ func changedFiles(b, h *plan.Step, old, in *plan.Input, opts Options) string {
 		}
 	}
 	const most = 10
-	if len(changed) > most {
-		return strings.Join(changed[:most], ", ") + fmt.Sprintf(" and %d more", len(changed)-most)
+	text := func(list []string) string {
+		if len(list) > most {
+			return strings.Join(list[:most], ", ") + fmt.Sprintf(" and %d more", len(list)-most)
+		}
+		return strings.Join(list, ", ")
 	}
-	return strings.Join(changed, ", ")
+	out := text(changed)
+	if len(loose) > 0 {
+		if out != "" {
+			out += "; "
+		}
+		out += "not committed (untracked or ignored by git): " + text(loose)
+	}
+	return out
 }
 
 // Stale lists what changed between a saved plan and the plan its inputs give

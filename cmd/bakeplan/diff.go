@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -58,12 +59,12 @@ base.`,
 			case 2:
 				baseArg, headArg = args[0], args[1]
 			}
-			b, err := g.side(ctx, baseArg, true)
+			b, err := g.side(ctx, baseArg, true, "")
 			if err != nil {
 				return err
 			}
 			defer b.close()
-			h, err := g.side(ctx, headArg, false)
+			h, err := g.side(ctx, headArg, false, b.top)
 			if err != nil {
 				return err
 			}
@@ -113,6 +114,9 @@ type side struct {
 	specDir string
 	list    func(in *plan.Input, st *plan.Step) (map[string]string, error)
 	closeFn func()
+	// top is the repository's top directory, for a side read from a git
+	// revision.
+	top string
 }
 
 func (s *side) close() {
@@ -134,8 +138,14 @@ func (s *side) files(in *plan.Input, st *plan.Step) (map[string]string, error) {
 
 // side resolves an argument: a saved plan, a spec file, a git revision, or
 // (empty) the working tree for the head and the merge base for the base.
-func (g *globals) side(ctx context.Context, arg string, isBase bool) (*side, error) {
+// revTop is the repository of a base read from a git revision: the working
+// tree is then read as that revision is, without .git, and the files no
+// commit holds are marked so.
+func (g *globals) side(ctx context.Context, arg string, isBase bool, revTop string) (*side, error) {
 	if arg == "" && !isBase {
+		if revTop != "" {
+			return g.workTreeSide(ctx, revTop)
+		}
 		c, err := g.compile(ctx, g.targets)
 		if err != nil {
 			return nil, err
@@ -217,5 +227,62 @@ func (g *globals) side(ctx context.Context, arg string, isBase bool) (*side, err
 		f.Close()
 		return nil, err
 	}
-	return &side{plan: c.Plan, label: label, fsys: f, specDir: c.SpecDir, closeFn: func() { f.Close() }}, nil
+	return &side{plan: c.Plan, label: label, fsys: f, specDir: c.SpecDir, closeFn: func() { f.Close() }, top: top}, nil
+}
+
+// workTreeSide is the working tree compared with a revision of the
+// repository at top, on the same footing: its .git directory is not part
+// of it (no revision holds one), and each file no commit holds (untracked
+// or ignored) is marked as such in the listings, not shown as added.
+func (g *globals) workTreeSide(ctx context.Context, top string) (*side, error) {
+	src, err := g.source()
+	if err != nil {
+		return nil, err
+	}
+	src.FS = gitfs.HideGitDir(src.FS, top)
+	c, err := g.compileFrom(ctx, src, g.targets)
+	if err != nil {
+		return nil, err
+	}
+	notCommitted, err := gitfs.NotCommitted(ctx, top)
+	if err != nil {
+		return nil, err
+	}
+	list := project.InputFiles(c.FS, c.SpecDir)
+	topRel := strings.TrimPrefix(top, "/")
+	s := &side{plan: c.Plan, label: "working tree", fsys: c.FS, specDir: c.SpecDir}
+	s.list = func(in *plan.Input, st *plan.Step) (map[string]string, error) {
+		files, err := list(in, st)
+		if err != nil {
+			return nil, err
+		}
+		marked := make(map[string]string, len(files))
+		var dirs []string
+		for f, v := range files {
+			if strings.HasSuffix(f, "/") {
+				dirs = append(dirs, f)
+			} else if rel, ok := strings.CutPrefix(path.Join(c.SpecDir, in.Path, f), topRel+"/"); ok && notCommitted(rel) {
+				v = diff.NotCommitted + v
+			}
+			marked[f] = v
+		}
+		// git records no directories: one is not committed when no
+		// committed file is under it.
+		committed := map[string]bool{}
+		for f, v := range marked {
+			if strings.HasSuffix(f, "/") || strings.HasPrefix(v, diff.NotCommitted) {
+				continue
+			}
+			for d := path.Dir(f); d != "." && !committed[d+"/"]; d = path.Dir(d) {
+				committed[d+"/"] = true
+			}
+		}
+		for _, d := range dirs {
+			if !committed[d] {
+				marked[d] = diff.NotCommitted + marked[d]
+			}
+		}
+		return marked, nil
+	}
+	return s, nil
 }

@@ -277,3 +277,39 @@ target "app" {
 		t.Errorf("apply --offline of a plan made online: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestDiffWorkTreeLikeRevision: with the context at the repository's top,
+// the working tree is compared with a revision on the same footing: .git
+// is no added file (a clean checkout has no changes), and a file no commit
+// holds is named as not committed, apart from the commit's own changes.
+func TestDiffWorkTreeLikeRevision(t *testing.T) {
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	spec := filepath.Join(dir, "bakeplan.hcl")
+	os.WriteFile(spec, []byte("target \"app\" {\n  tags = [\"r.example.com/app:1\"]\n}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nCOPY . /\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("build/\n"), 0o644)
+	git(t, dir, "add", "-A")
+	git(t, dir, "commit", "-q", "-m", "one")
+
+	out, errOut, code := bakeplan(t, "diff", "--base", "HEAD", "-f", spec, "--detailed-exitcode")
+	if code != 0 || !strings.Contains(out, "No changes.") {
+		t.Fatalf("a clean checkout against its own commit: exit %d\n%s%s", code, out, errOut)
+	}
+
+	os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main // edited\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("scratch\n"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "build"), 0o755)
+	os.WriteFile(filepath.Join(dir, "build", "out.bin"), []byte("x"), 0o644)
+	out, errOut, code = bakeplan(t, "diff", "--base", "HEAD", "-f", spec, "--detailed-exitcode")
+	if code != 2 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "context . changed: ~main.go; not committed (untracked or ignored by git): build/, build/out.bin, notes.txt") {
+		t.Errorf("the change is not named on the same footing:\n%s", out)
+	}
+	if strings.Contains(out, ".git/") {
+		t.Errorf("the working tree's .git shows as a change:\n%s", out)
+	}
+}
