@@ -199,32 +199,33 @@ func golden(t *testing.T, name, got string) {
 }
 
 // TestMarkdownStructure checks the pull-request comment renders as intended:
-// a heading, the summary in bold, one table per target with its header and
-// separator, a Mermaid block, and the full diff folded.
+// the hidden marker, a heading, the summary in bold, the counts, a table per
+// target of its own changes with its header and separator, a Mermaid block,
+// and the full diff folded.
 func TestMarkdownStructure(t *testing.T) {
 	bp, _ := side{src: baseSpec, files: baseFiles}.compile(t)
 	hp, _ := side{src: strings.Replace(strings.Replace(baseSpec, "app:1", "app:2", 1), "target \"worker\" {\n", "target \"worker\" {\n  depends_on = [target.app]\n", 1), files: baseFiles}.compile(t)
 	var out bytes.Buffer
-	if err := render.Markdown(&out, diff.Compute(bp, hp, diff.Options{BaseLabel: "main", HeadLabel: "pr"})); err != nil {
+	if err := render.Markdown(&out, diff.Compute(bp, hp, diff.Options{BaseLabel: "main", HeadLabel: "pr"}), render.MarkdownOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	md := out.String()
 	lines := strings.Split(md, "\n")
-	if lines[0] != "### bakeplan diff" {
-		t.Errorf("first line %q", lines[0])
+	if lines[0] != render.Marker || lines[1] != "### bakeplan diff" {
+		t.Errorf("first lines %q", lines[:2])
 	}
 	if !strings.Contains(md, "\n**Diff: 0 to add, 3 to change, 0 to remove.**\n") {
 		t.Errorf("no bold summary:\n%s", md)
 	}
-	for _, title := range []string{"#### target app", "#### target worker"} {
+	for _, title := range []string{"##### app", "##### worker"} {
 		i := indexOf(lines, title)
-		if i < 0 || lines[i+1] != "" || !strings.HasPrefix(lines[i+2], "| | step |") || lines[i+3] != "|---|---|---|---|" {
+		if i < 0 || lines[i+1] != "" || lines[i+2] != "| | step | change |" || lines[i+3] != "|---|---|---|" {
 			t.Errorf("table %q is malformed:\n%s", title, md)
 			continue
 		}
 		for j := i + 4; j < len(lines) && lines[j] != ""; j++ {
-			if strings.Count(lines[j], " | ")+2 != 5 || !strings.HasPrefix(lines[j], "| ") || !strings.HasSuffix(lines[j], " |") {
-				t.Errorf("row %q does not have four cells", lines[j])
+			if strings.Count(lines[j], " | ")+2 != 4 || !strings.HasPrefix(lines[j], "| ") || !strings.HasSuffix(lines[j], " |") {
+				t.Errorf("row %q does not have three cells", lines[j])
 			}
 		}
 	}
@@ -299,7 +300,7 @@ func TestHostileValuesCannotSpoofReview(t *testing.T) {
 	d := diff.Compute(bp, hp, diff.Options{BaseLabel: "main\x1b[0m", HeadLabel: "pr`<!--"})
 
 	var md bytes.Buffer
-	if err := render.Markdown(&md, d); err != nil {
+	if err := render.Markdown(&md, d, render.MarkdownOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	s := md.String()
@@ -313,19 +314,23 @@ func TestHostileValuesCannotSpoofReview(t *testing.T) {
 	if err := goldmark.New(goldmark.WithExtensions(extension.Table), goldmark.WithRendererOptions(gmhtml.WithUnsafe())).Convert(md.Bytes(), &html); err != nil {
 		t.Fatal(err)
 	}
-	h := html.String()
+	h := strings.Replace(html.String(), render.Marker, "", 1)
 	if strings.Contains(h, "<!--") {
-		t.Errorf("an HTML comment reached the rendered page:\n%s", h)
+		t.Errorf("an HTML comment other than the marker reached the rendered page:\n%s", h)
 	}
 	if n := strings.Count(h, "<pre><code"); n != 2 {
 		t.Errorf("%d code blocks rendered, want 2 (mermaid, full diff):\n%s", n, h)
 	}
-	for _, row := range strings.Split(h, "<tr>")[1:] {
-		if n := strings.Count(row, "<td") + strings.Count(row, "<th"); n != 4 {
-			t.Errorf("a table row with %d cells: %s", n, row)
+	for _, table := range strings.Split(h, "<table>")[1:] {
+		rows := strings.Split(table, "<tr>")[1:]
+		want := strings.Count(rows[0], "<th")
+		for _, row := range rows {
+			if n := strings.Count(row, "<td") + strings.Count(row, "<th"); n != want {
+				t.Errorf("a table row with %d cells, its header %d: %s", n, want, row)
+			}
 		}
 	}
-	if !strings.Contains(h, "<td>+r.example.com/app:2, -r.example.com/app:1</td>") {
+	if !strings.Contains(h, "<td><code>tags</code>: +r.example.com/app:2, -r.example.com/app:1</td>") {
 		t.Errorf("the tag change is not in a table cell:\n%s", h)
 	}
 	if !strings.Contains(h, "</details>") {

@@ -23,6 +23,7 @@ func newDiffCmd(g *globals) *cobra.Command {
 		base     string
 		format   string
 		detailed bool
+		maxBytes int
 		asJSON   bool
 	)
 	cmd := &cobra.Command{
@@ -84,7 +85,7 @@ base.`,
 			case "json":
 				err = diffrender.JSON(g.streams.out, d)
 			case "markdown":
-				err = diffrender.Markdown(g.streams.out, d)
+				err = diffrender.Markdown(g.streams.out, d, diffrender.MarkdownOptions{MaxBytes: maxBytes})
 			default:
 				err = diffrender.Text(g.streams.out, d, g.color(g.streams.out))
 			}
@@ -99,6 +100,7 @@ base.`,
 	}
 	cmd.Flags().StringVar(&base, "base", "", "the git revision to compare with (default: the merge base of HEAD and the default branch)")
 	cmd.Flags().StringVar(&format, "format", "text", "text, markdown or json")
+	cmd.Flags().IntVar(&maxBytes, "max-bytes", diffrender.DefaultMaxBytes, "with --format markdown, the most the comment may hold (GitHub's limit by default; 0: no limit): beyond it, the least important detail is left out, and the comment says what")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "the same as --format json (errors as JSON diagnostics too)")
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing changed, 2 when something did, 1 on error")
 	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion("text", "markdown", "json"))

@@ -1,0 +1,342 @@
+package render
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/bakeplan/bakeplan/diff"
+	"github.com/bakeplan/bakeplan/internal/escape"
+	"github.com/distribution/reference"
+)
+
+// Marker starts every comment bakeplan writes, hidden when rendered, so
+// that CI finds its own comment to update instead of adding another.
+const Marker = "<!-- bakeplan-diff -->"
+
+// DefaultMaxBytes is GitHub's limit on a comment (65,536 characters; a
+// byte bound is never looser).
+const DefaultMaxBytes = 65536
+
+// MarkdownOptions shape a pull-request comment.
+type MarkdownOptions struct {
+	// MaxBytes bounds the comment; 0 means no bound.
+	MaxBytes int
+}
+
+// Markdown writes a pull-request comment: the hidden marker, the summary
+// with counts per kind of step, per builder and per registry; then each
+// change that several targets share, once, with the targets folded away;
+// then, per target, only the changes no other target has; the changed part
+// of the graph; and the full text diff folded away. Under opts.MaxBytes it
+// leaves out, in this order, the full diff, the graph, target lists and
+// the per-target exceptions, and says what it left out.
+func Markdown(w io.Writer, d *diff.Diff, opts MarkdownOptions) error {
+	m := newMarkdown(d)
+	levels := m.levels()
+	out := ""
+	for _, l := range levels {
+		out = m.render(l)
+		if opts.MaxBytes <= 0 || len(out) <= opts.MaxBytes {
+			break
+		}
+	}
+	if opts.MaxBytes > 0 && len(out) > opts.MaxBytes {
+		out = m.render(cut{minimal: true})
+	}
+	_, err := io.WriteString(w, out)
+	return err
+}
+
+// maxGraph is the most changed steps the graph is drawn for.
+const maxGraph = 30
+
+// cut is how much a rendering leaves out.
+type cut struct {
+	noFullDiff, noGraph bool
+	exceptions          int // targets whose own changes are shown; -1: all
+	names               int // target names listed per shared change; -1: all
+	minimal             bool
+}
+
+func (m *markdown) levels() []cut {
+	all := cut{exceptions: -1, names: -1}
+	out := []cut{all}
+	all.noFullDiff = true
+	out = append(out, all)
+	all.noGraph = true
+	out = append(out, all)
+	for _, names := range []int{1000, 300, 100, 30} {
+		all.names = names
+		out = append(out, all)
+	}
+	for n := len(m.targets); n >= 0; n = n*3/4 - 1 {
+		c := all
+		c.exceptions = n
+		out = append(out, c)
+	}
+	c := all
+	c.exceptions, c.names = 0, 0
+	return append(out, c)
+}
+
+// group is one change, as text, and the targets that have it.
+type group struct {
+	key     string // kind, symbol and change
+	kind    string
+	symbol  string
+	text    string // as the targets share it (repositories left out)
+	full    string // as the first target has it
+	targets []string
+}
+
+type markdown struct {
+	d       *diff.Diff
+	shared  []*group            // changes of two or more targets
+	own     map[string][]string // target -> rows of its own changes
+	targets []string            // targets with changes of their own, sorted
+}
+
+func newMarkdown(d *diff.Diff) *markdown {
+	m := &markdown{d: d, own: map[string][]string{}}
+	byKey := map[string]*group{}
+	var order []*group
+	add := func(target, kind, sym, text, full string) {
+		key := kind + "\x00" + sym + "\x00" + text
+		g := byKey[key]
+		if g == nil {
+			g = &group{key: key, kind: kind, symbol: sym, text: text, full: full}
+			byKey[key] = g
+			order = append(order, g)
+		}
+		if n := len(g.targets); n == 0 || g.targets[n-1] != target {
+			g.targets = append(g.targets, target)
+		}
+	}
+	for _, sc := range d.Steps {
+		target := sc.Target
+		if target == "" {
+			target = "(host) " + sc.ID
+		}
+		switch {
+		case sc.Action == "add" || sc.Action == "remove":
+			text := sc.Kind + " step " + map[string]string{"add": "added", "remove": "removed"}[sc.Action]
+			add(target, sc.Kind, symbol(sc.Action), text, text)
+			continue
+		case sc.Action == "rename":
+			text := "renamed from " + escape.MarkdownCode(sc.RenamedFrom)
+			add(target, sc.Kind, "~", text, text)
+		}
+		for _, c := range sc.Changes {
+			path := escape.MarkdownCode(c.Path) + ": "
+			add(target, sc.Kind, symbol(c.Action), path+cell(shared(c)), path+cell(strings.TrimPrefix(changeText(c), ": ")))
+		}
+		for _, r := range sc.Reasons {
+			add(target, sc.Kind, "~", "rebuild: "+cell(r), "rebuild: "+cell(r))
+		}
+	}
+	for _, g := range order {
+		if len(g.targets) > 1 {
+			m.shared = append(m.shared, g)
+			continue
+		}
+		t := g.targets[0]
+		if _, ok := m.own[t]; !ok {
+			m.targets = append(m.targets, t)
+		}
+		m.own[t] = append(m.own[t], fmt.Sprintf("| %s | %s | %s |\n", g.symbol, g.kind, g.full))
+	}
+	sort.SliceStable(m.shared, func(i, j int) bool { return len(m.shared[i].targets) > len(m.shared[j].targets) })
+	sort.Strings(m.targets)
+	return m
+}
+
+// shared is a change as the targets that share it read it: image
+// references in a list lose their repository (each target pushes its own),
+// so "…:v1 → …:v2" is one change across all of them.
+func shared(c *diff.Change) string {
+	if len(c.Added) == 0 && len(c.Removed) == 0 {
+		return strings.TrimPrefix(changeText(c), ": ")
+	}
+	strip := func(list []string) []string {
+		out := make([]string, len(list))
+		for i, s := range list {
+			out[i] = s
+			if n, err := reference.ParseNormalizedNamed(s); err == nil {
+				if t, ok := n.(reference.Tagged); ok {
+					out[i] = "…:" + t.Tag()
+				}
+			}
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	var parts []string
+	if len(c.Added) > 0 {
+		parts = append(parts, "+"+strings.Join(strip(c.Added), ", +"))
+	}
+	if len(c.Removed) > 0 {
+		parts = append(parts, "-"+strings.Join(strip(c.Removed), ", -"))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (m *markdown) render(c cut) string {
+	var b strings.Builder
+	d := m.d
+	fmt.Fprintf(&b, "%s\n### bakeplan diff\n\n", Marker)
+	fmt.Fprintf(&b, "%s → %s\n\n", escape.MarkdownCode(d.Base.Label), escape.MarkdownCode(d.Head.Label))
+	fmt.Fprintf(&b, "**%s**\n", Summary(d))
+	if !d.Changed() {
+		return b.String()
+	}
+	m.counts(&b)
+	var left []string
+	if c.minimal {
+		fmt.Fprintf(&b, "\nThe changes are too many to list here (%d changes shared by several targets, %d targets with changes of their own); the full diff is in the job's artifact or `bakeplan diff` output.\n", len(m.shared), len(m.targets))
+		return b.String()
+	}
+	if len(d.Variables) > 0 {
+		b.WriteString("\n#### Variables\n\n| | variable | before | after |\n|---|---|---|---|\n")
+		for _, v := range d.Variables {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", symbol(v.Action), escape.MarkdownCode(v.Path), cell(v.Before), cell(v.After))
+		}
+	}
+	if len(m.shared) > 0 {
+		b.WriteString("\n#### Changes several targets share\n")
+		cutNames := 0
+		for _, g := range m.shared {
+			fmt.Fprintf(&b, "\n**%d targets**: %s %s %s\n", len(g.targets), g.symbol, g.kind, g.text)
+			names := g.targets
+			if c.names >= 0 && len(names) > c.names {
+				cutNames++
+				names = names[:c.names]
+			}
+			if len(names) == 0 {
+				continue
+			}
+			quoted := make([]string, len(names))
+			for i, n := range names {
+				quoted[i] = escape.MarkdownCode(n)
+			}
+			more := ""
+			if len(names) < len(g.targets) {
+				more = fmt.Sprintf(" and %d more", len(g.targets)-len(names))
+			}
+			fmt.Fprintf(&b, "\n<details><summary>the %d targets</summary>\n\n%s%s\n\n</details>\n", len(g.targets), strings.Join(quoted, ", "), more)
+		}
+		if cutNames > 0 {
+			left = append(left, fmt.Sprintf("the names of some targets sharing %d of the changes", cutNames))
+		}
+	}
+	if len(m.targets) > 0 {
+		b.WriteString("\n#### Changes of one target\n")
+		shown := m.targets
+		if c.exceptions >= 0 && len(shown) > c.exceptions {
+			left = append(left, fmt.Sprintf("the changes of %d of %d targets", len(shown)-c.exceptions, len(shown)))
+			shown = shown[:c.exceptions]
+		}
+		for _, t := range shown {
+			fmt.Fprintf(&b, "\n##### %s\n\n| | step | change |\n|---|---|---|\n", escape.MarkdownText(t))
+			for _, row := range m.own[t] {
+				b.WriteString(row)
+			}
+		}
+	}
+	switch {
+	case len(d.Steps) > maxGraph:
+		// A graph of hundreds of changed steps is not read; the lists are.
+	case c.noGraph:
+		left = append(left, "the graph")
+	default:
+		b.WriteString("\n#### Changed part of the graph\n\n```mermaid\n")
+		ew := &errWriter{w: &b}
+		mermaid(ew, d)
+		b.WriteString("```\n")
+	}
+	if c.noFullDiff {
+		left = append(left, "the full diff")
+	} else {
+		// The text view escapes every value onto one line; the fence is
+		// longer than any backtick run in it, so nothing in a value can
+		// close it.
+		var sb strings.Builder
+		_ = Text(&sb, d, false)
+		fence := escape.Fence(sb.String())
+		fmt.Fprintf(&b, "\n<details><summary>Full diff</summary>\n\n%sdiff\n%s%s\n\n</details>\n", fence, sb.String(), fence)
+	}
+	if len(left) > 0 {
+		fmt.Fprintf(&b, "\n_Cut to fit the comment's size limit; left out: %s. The full diff is in the job's artifact or `bakeplan diff` output._\n", strings.Join(left, "; "))
+	}
+	return b.String()
+}
+
+// counts writes how many steps change, by kind and action, and how many
+// builds each builder runs and how many publishes go to each registry.
+func (m *markdown) counts(b *strings.Builder) {
+	type row struct{ add, change, remove int }
+	kinds := map[string]*row{}
+	builders, registries := map[string]int{}, map[string]int{}
+	for _, sc := range m.d.Steps {
+		r := kinds[sc.Kind]
+		if r == nil {
+			r = &row{}
+			kinds[sc.Kind] = r
+		}
+		switch sc.Action {
+		case "add":
+			r.add++
+		case "remove":
+			r.remove++
+		default:
+			r.change++
+		}
+		st := m.d.Step(sc.ID)
+		if st == nil {
+			continue
+		}
+		if st.Build != nil && st.Build.Builder != "" {
+			builders[st.Build.Builder]++
+		}
+		if st.Publish != nil {
+			hosts := map[string]bool{}
+			for _, t := range st.Publish.Tags {
+				if n, err := reference.ParseNormalizedNamed(t); err == nil {
+					hosts[reference.Domain(n)] = true
+				}
+			}
+			for h := range hosts {
+				registries[h]++
+			}
+		}
+	}
+	b.WriteString("\n| steps | + add | ~ change | - remove |\n|---|---|---|---|\n")
+	for _, k := range sortedKeys(kinds) {
+		r := kinds[k]
+		fmt.Fprintf(b, "| %s | %d | %d | %d |\n", k, r.add, r.change, r.remove)
+	}
+	if len(builders) > 0 || len(registries) > 0 {
+		var parts []string
+		for _, k := range sortedKeys(builders) {
+			parts = append(parts, fmt.Sprintf("builder %s: %d", escape.MarkdownCode(k), builders[k]))
+		}
+		for _, k := range sortedKeys(registries) {
+			parts = append(parts, fmt.Sprintf("registry %s: %d", escape.MarkdownCode(k), registries[k]))
+		}
+		fmt.Fprintf(b, "\nChanged steps per builder and registry: %s.\n", strings.Join(parts, ", "))
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// cell escapes a value for a Markdown table: one line, no markup, no HTML.
+func cell(s string) string { return escape.MarkdownText(s) }
