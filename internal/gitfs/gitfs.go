@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os/exec"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,17 +26,29 @@ type entry struct {
 	size int64
 }
 
-// FS is a git tree. It keeps one git cat-file process to read blobs; Close
-// ends it.
+// FS is a git tree. It reads blobs through git cat-file processes, started
+// as reads overlap (up to maxReaders: one read is a round trip through a
+// pipe, and a diff reads thousands); Close ends them.
 type FS struct {
 	entries map[string]*entry
 	dirs    map[string][]string // dir -> sorted child names
 
-	mu  sync.Mutex
+	ctx     context.Context
+	dir     string
+	mu      sync.Mutex
+	idle    []*catFile // started and free
+	started []*catFile
+}
+
+// catFile is one git cat-file --batch process.
+type catFile struct {
 	cmd *exec.Cmd
 	in  io.WriteCloser
 	out *bufio.Reader
 }
+
+// maxReaders bounds the cat-file processes of one FS.
+const maxReaders = 8
 
 // Open lists the tree of rev in the repository that holds dir.
 func Open(ctx context.Context, dir, rev string) (*FS, error) {
@@ -82,7 +95,17 @@ func Open(ctx context.Context, dir, rev string) (*FS, error) {
 		sort.Strings(names)
 		f.dirs[d] = dedupe(names)
 	}
-	cmd := exec.CommandContext(ctx, "git", "-C", dir, "cat-file", "--batch")
+	f.ctx, f.dir = ctx, dir
+	c, err := f.start()
+	if err != nil {
+		return nil, err
+	}
+	f.idle = append(f.idle, c)
+	return f, nil
+}
+
+func (f *FS) start() (*catFile, error) {
+	cmd := exec.CommandContext(f.ctx, "git", "-C", f.dir, "cat-file", "--batch")
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -94,8 +117,33 @@ func Open(ctx context.Context, dir, rev string) (*FS, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("git cat-file: %w", err)
 	}
-	f.cmd, f.in, f.out = cmd, in, bufio.NewReader(stdout)
-	return f, nil
+	c := &catFile{cmd: cmd, in: in, out: bufio.NewReader(stdout)}
+	f.started = append(f.started, c)
+	return c, nil
+}
+
+// reader takes a free cat-file process, starting one when none is free and
+// fewer than maxReaders run, else waiting for one.
+func (f *FS) reader() (*catFile, error) {
+	for {
+		f.mu.Lock()
+		if n := len(f.idle); n > 0 {
+			c := f.idle[n-1]
+			f.idle = f.idle[:n-1]
+			f.mu.Unlock()
+			return c, nil
+		}
+		if len(f.started) < maxReaders {
+			c, err := f.start()
+			f.mu.Unlock()
+			return c, err
+		}
+		f.mu.Unlock()
+		if err := f.ctx.Err(); err != nil {
+			return nil, err
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
 }
 
 func dedupe(s []string) []string {
@@ -108,19 +156,46 @@ func dedupe(s []string) []string {
 	return out
 }
 
-// Close stops the git process.
+// Close stops the git processes.
 func (f *FS) Close() error {
-	f.in.Close()
-	return f.cmd.Wait()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var first error
+	for _, c := range f.started {
+		c.in.Close()
+		if err := c.cmd.Wait(); err != nil && first == nil {
+			first = err
+		}
+	}
+	f.started, f.idle = nil, nil
+	return first
 }
 
 func (f *FS) read(obj string) ([]byte, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if _, err := fmt.Fprintln(f.in, obj); err != nil {
+	c, err := f.reader()
+	if err != nil {
 		return nil, err
 	}
-	header, err := f.out.ReadString('\n')
+	b, err := c.read(obj)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err == nil {
+		f.idle = append(f.idle, c)
+		return b, nil
+	}
+	// A process whose read failed midway is out of step: it is stopped,
+	// and another may start in its place.
+	f.started = slices.DeleteFunc(f.started, func(s *catFile) bool { return s == c })
+	c.in.Close()
+	go c.cmd.Wait()
+	return nil, err
+}
+
+func (c *catFile) read(obj string) ([]byte, error) {
+	if _, err := fmt.Fprintln(c.in, obj); err != nil {
+		return nil, err
+	}
+	header, err := c.out.ReadString('\n')
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +208,7 @@ func (f *FS) read(obj string) ([]byte, error) {
 		return nil, err
 	}
 	buf := make([]byte, n+1) // content and a newline
-	if _, err := io.ReadFull(f.out, buf); err != nil {
+	if _, err := io.ReadFull(c.out, buf); err != nil {
 		return nil, err
 	}
 	return buf[:n], nil
