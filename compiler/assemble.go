@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -292,23 +294,53 @@ func (c *compilation) inputs(r *resolved) ([]*plan.Input, hcl.Diagnostics) {
 	if r.build.Release {
 		digest = c.digests.ReleaseContext // sent with git's modes
 	}
-	d, err := digest(r.contextDir, r.dockerfile)
+	reads, why := c.readsOf(r)
+	d, err := digest(r.contextDir, r.dockerfile, reads)
 	if err != nil {
 		return nil, fail("context "+r.build.Context, err)
 	}
-	ins = append(ins, &plan.Input{Kind: "context", Path: r.build.Context, Digest: d})
+	ins = append(ins, &plan.Input{Kind: "context", Path: r.build.Context, Digest: d, Reads: reads, ReadsAll: why})
 	for _, nc := range r.build.Contexts {
 		if nc.Path == "" {
 			continue
 		}
 		dir, _, _ := c.localPath(nc.Path, hcl.Range{}, true, "")
-		d, err := digest(dir, "")
+		d, err := digest(dir, "", nil)
 		if err != nil {
 			return nil, fail("context "+nc.Name, err)
 		}
 		ins = append(ins, &plan.Input{Kind: "context:" + nc.Name, Path: nc.Path, Digest: d})
 	}
 	return ins, nil
+}
+
+// readsOf is what r's builds read of their main context: the union, over
+// every platform they build on every node, of what the Dockerfile reads
+// (dockerfile.Result.Reads). Nil when that is the whole context, with why.
+func (c *compilation) readsOf(r *resolved) ([]string, string) {
+	if fe := r.customFrontend(); fe != "" {
+		return nil, "the frontend " + fe + " reads the context its own way"
+	}
+	if r.df == nil {
+		return nil, ""
+	}
+	set := map[string]bool{}
+	for _, node := range r.nodes {
+		buildPlat := c.buildPlatform(node)
+		for _, run := range r.runs[node] {
+			res, err := r.df.Analyze(r.dockerfileBuild(c.platform(run.Platform), buildPlat))
+			if err != nil {
+				return nil, "" // reported by the Dockerfile checks
+			}
+			if res.Reads == nil {
+				return nil, res.ReadsAll
+			}
+			for _, p := range res.Reads {
+				set[p] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(set)), ""
 }
 
 // abstractTargets finds the targets used only as inherits parents: no group,

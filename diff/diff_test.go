@@ -163,7 +163,7 @@ func TestCatalogue(t *testing.T) {
 					if in.Kind == "context" {
 						df = "p/" + st.Build.Dockerfile
 					}
-					return inputs.New(fsys).ContextFiles(filepath.ToSlash(filepath.Join("p", in.Path)), df)
+					return inputs.New(fsys).ContextFiles(filepath.ToSlash(filepath.Join("p", in.Path)), df, in.Reads)
 				},
 			})
 			var out bytes.Buffer

@@ -483,6 +483,11 @@ func (e *encoder) build(b *Build) error {
 		e.strField("kind", in.Kind)
 		e.optStr("path", in.Path)
 		e.strField("digest", in.Digest)
+		if in.Reads != nil {
+			e.key("reads") // [] too: it reads nothing
+			e.strs(in.Reads)
+		}
+		e.optStr("reads_all", in.ReadsAll)
 		e.close('}')
 		return nil
 	})
@@ -506,6 +511,7 @@ func (e *encoder) build(b *Build) error {
 				e.close('}')
 			}
 			e.optStr("unresolved", i.Unresolved)
+			e.optBool("onbuild", i.OnBuild)
 			e.close('}')
 			return nil
 		})

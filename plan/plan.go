@@ -329,6 +329,9 @@ type Image struct {
 	// Unresolved is why an online plan could not resolve the image, when
 	// it was told to build anyway: such a build is never up to date.
 	Unresolved string `json:"unresolved,omitempty"`
+	// OnBuild: an online plan found ONBUILD instructions in the image,
+	// which may read any file of the context.
+	OnBuild bool `json:"onbuild,omitempty"`
 	// Origin is where the image is named (a Dockerfile line, the spec's
 	// contexts entry) as diagnostics name the file, for messages; it is
 	// not saved.
@@ -360,6 +363,9 @@ func (b *Build) Unknowable() []string {
 	for _, img := range b.Images {
 		if img.Unresolved != "" {
 			out = append(out, fmt.Sprintf("image %s could not be resolved: %s", img.Familiar(), img.Unresolved))
+		}
+		if img.OnBuild {
+			out = append(out, fmt.Sprintf("image %s has ONBUILD instructions, which may read any file of the context, and the input digest covers only what the Dockerfile reads", img.Familiar()))
 		}
 	}
 	return out
@@ -493,7 +499,16 @@ type Input struct {
 	Kind   string `json:"kind"`
 	Path   string `json:"path,omitempty"`
 	Digest string `json:"digest"`
+	// Reads, for the main context, are the paths of it the build reads
+	// (COPY and ADD sources, RUN bind mounts), the only ones Digest
+	// covers; empty when it reads none. Nil when Digest covers the whole
+	// context, and ReadsAll says why.
+	Reads    []string `json:"reads,omitempty"`
+	ReadsAll string   `json:"reads_all,omitempty"`
 }
+
+// Whole says whether the input's digest covers the whole context.
+func (in *Input) Whole() bool { return in.Reads == nil }
 
 // Publish is a publish.TARGET step: it writes the tags of a pushed image once
 // every build of the run succeeded.

@@ -54,8 +54,12 @@ func ResolveImages(ctx context.Context, c *Compiled, buildAnyway bool) (hcl.Diag
 	if c.Plan == nil {
 		return nil, nil
 	}
-	failed, err := pins.Resolve(ctx, c.Plan, pins.New(registry.FromPlan(c.Plan)), buildAnyway)
+	r := pins.New(registry.FromPlan(c.Plan))
+	failed, err := pins.Resolve(ctx, c.Plan, r, buildAnyway)
 	if err != nil {
+		return nil, err
+	}
+	if err := pins.Triggers(ctx, c.Plan, r); err != nil {
 		return nil, err
 	}
 	var diags hcl.Diagnostics

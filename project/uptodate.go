@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"strings"
 	"sync"
 
 	"github.com/bakeplan/bakeplan/compiler/inputs"
@@ -48,12 +49,16 @@ func (f *contextFiles) input(in *plan.Input, st *plan.Step) (map[string]string, 
 	if st.Build.Release {
 		list = f.h.ReleaseContextFiles // sent with git's modes
 	}
-	key := fmt.Sprintf("%s\x00%s\x00%t", dir, dockerfile, st.Build.Release)
+	var reads []string
+	if in.Kind == "context" {
+		reads = in.Reads // named contexts are digested whole
+	}
+	key := fmt.Sprintf("%s\x00%s\x00%t\x00%t\x00%s", dir, dockerfile, st.Build.Release, reads == nil, strings.Join(reads, "\x00"))
 	f.mu.Lock()
 	l, ok := f.memo[key]
 	f.mu.Unlock()
 	if !ok {
-		l.files, l.err = list(dir, dockerfile)
+		l.files, l.err = list(dir, dockerfile, reads)
 		f.mu.Lock()
 		f.memo[key] = l
 		f.mu.Unlock()

@@ -188,7 +188,7 @@ func TestContextAsBuildKitReceivesIt(t *testing.T) {
 		if c.named {
 			dockerfile = "" // a named context reads its own .dockerignore only
 		}
-		files, err := h.ContextFiles(rel(filepath.Join(dir, fmt.Sprintf("ctx%d", i))), dockerfile)
+		files, err := h.ContextFiles(rel(filepath.Join(dir, fmt.Sprintf("ctx%d", i))), dockerfile, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}

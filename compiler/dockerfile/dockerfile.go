@@ -8,9 +8,12 @@ package dockerfile
 
 import (
 	"bytes"
+	"encoding/csv"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,6 +48,11 @@ type File struct {
 	// runs it in place of its built-in frontend), and its line.
 	Syntax     string
 	SyntaxLine int
+
+	// mounts are the raw --mount values of each RUN, by its line: the
+	// parsed RunCommand keeps only their from= (the rest is parsed once
+	// expanded, at build time).
+	mounts map[int][]string
 
 	mu   sync.Mutex
 	memo map[string]*Result
@@ -82,7 +90,17 @@ func Parse(name string, data []byte) (*File, error) {
 	if len(stages) == 0 {
 		return nil, &Error{File: name, Msg: "no FROM instruction"}
 	}
-	f := &File{Name: name, Data: data, Stages: stages, MetaArgs: metaArgs, escape: res.EscapeToken}
+	f := &File{Name: name, Data: data, Stages: stages, MetaArgs: metaArgs, escape: res.EscapeToken, mounts: map[int][]string{}}
+	for _, n := range res.AST.Children {
+		if !strings.EqualFold(n.Value, "run") {
+			continue
+		}
+		for _, flag := range n.Flags {
+			if v, ok := strings.CutPrefix(flag, "--mount="); ok {
+				f.mounts[n.StartLine] = append(f.mounts[n.StartLine], v)
+			}
+		}
+	}
 	f.refs, f.targetDependent = f.selectorArgs()
 	f.skip = checkSkips(data)
 	if ref, _, loc, ok := parser.DetectSyntax(data); ok {
@@ -135,9 +153,19 @@ func (f *File) selectorArgs() (refs []string, targetDependent bool) {
 			switch c := c.(type) {
 			case *instructions.CopyCommand:
 				scan(c.From)
+				for _, src := range c.SourcePaths {
+					scan(src) // the files it reads
+				}
+			case *instructions.AddCommand:
+				for _, src := range c.SourcePaths {
+					scan(src)
+				}
 			case *instructions.RunCommand:
 				for _, m := range instructions.GetMounts(c) {
 					scan(m.From)
+				}
+				for _, m := range f.mounts[line(c.Location())] {
+					scan(m) // the source it binds
 				}
 			}
 		}
@@ -246,6 +274,14 @@ type Result struct {
 	// Remote are the ADD sources fetched from a URL or a git repository,
 	// in Dockerfile order.
 	Remote []Remote
+	// Reads are the paths of the main context the build reads, sorted, as
+	// BuildKit's frontend follows them (relative, maybe with wildcards):
+	// the sources of COPY and ADD without --from and of RUN
+	// --mount=type=bind without from, in the stages it runs. Empty when it
+	// reads none; nil when it reads the whole context, and ReadsAll says
+	// where.
+	Reads    []string
+	ReadsAll string
 }
 
 // Remote is an ADD source BuildKit fetches itself.
@@ -341,6 +377,31 @@ func (f *File) analyze(b Build) (*Result, error) {
 	}
 
 	res := &Result{Args: map[string]bool{}, Contexts: map[string]bool{}}
+	reads := map[string]bool{}
+	// ENV names each stage declares (with those of the stage it is built
+	// on): a path that reads one is not known before the build, as the
+	// value could come from anywhere above.
+	envNames := make([]map[string]bool, len(f.Stages))
+	read := func(src string, loc []parser.Range, env shell.EnvGetter, names map[string]bool, what string) {
+		if res.ReadsAll != "" {
+			return
+		}
+		r, err := lex.ProcessWordWithMatches(src, env)
+		known := err == nil && len(r.Unmatched) == 0
+		for v := range r.Matched {
+			known = known && !names[v]
+		}
+		if !known {
+			res.ReadsAll = fmt.Sprintf("%s:%d: the %s %s names a path only the build knows", f.Name, line(loc), what, src)
+			return
+		}
+		p := path.Join("/", filepath.ToSlash(r.Result))
+		if p == "/" {
+			res.ReadsAll = fmt.Sprintf("%s:%d: the %s %s is the whole context", f.Name, line(loc), what, orDot(src))
+			return
+		}
+		reads[strings.TrimPrefix(p, "/")] = true
+	}
 	for k := range declared {
 		res.Args[k] = true
 	}
@@ -405,6 +466,11 @@ func (f *File) analyze(b Build) (*Result, error) {
 			res.Images = append(res.Images, Image{Ref: pulled, Platform: platforms.Format(*plat), Line: line(s.Location)})
 		}
 
+		names := map[string]bool{}
+		if j, isStage := stageRef(base); isStage && j < i {
+			maps.Copy(names, envNames[j])
+		}
+		envNames[i] = names
 		// The stage's own ARGs, for COPY --from and RUN --mount=from.
 		env := map[string]string{}
 		for k, v := range meta {
@@ -431,6 +497,10 @@ func (f *File) analyze(b Build) (*Result, error) {
 					}
 				}
 				stageEnv = nil
+			case *instructions.EnvCommand:
+				for _, kv := range c.Env {
+					names[kv.Key] = true
+				}
 			case *instructions.AddCommand:
 				for _, src := range c.SourcePaths {
 					v, _, err := lex.ProcessWord(src, envNow())
@@ -440,10 +510,15 @@ func (f *File) analyze(b Build) (*Result, error) {
 					if r, ok := remote(v, c.Checksum); ok {
 						r.Line = line(c.Location())
 						res.Remote = append(res.Remote, r)
+						continue
 					}
+					read(src, c.Location(), envNow(), names, "ADD source")
 				}
 			case *instructions.CopyCommand:
 				if c.From == "" {
+					for _, src := range c.SourcePaths {
+						read(src, c.Location(), envNow(), names, "COPY source")
+					}
 					continue
 				}
 				if err := f.from(c.From, c.Location(), i, lex, envNow(), b, res, stageRef, visit, stack); err != nil {
@@ -451,6 +526,11 @@ func (f *File) analyze(b Build) (*Result, error) {
 				}
 			case *instructions.RunCommand:
 				st.Runs = append(st.Runs, line(c.Location()))
+				for _, m := range f.mounts[line(c.Location())] {
+					if source, ok := bindsContext(m); ok {
+						read(source, c.Location(), envNow(), names, "RUN --mount=type=bind source")
+					}
+				}
 				for _, m := range instructions.GetMounts(c) {
 					if m.From == "" {
 						continue
@@ -467,6 +547,12 @@ func (f *File) analyze(b Build) (*Result, error) {
 	}
 	if err := visit(target, nil); err != nil {
 		return nil, err
+	}
+	if res.ReadsAll == "" {
+		res.Reads = slices.Sorted(maps.Keys(reads))
+		if res.Reads == nil {
+			res.Reads = []string{}
+		}
 	}
 	slices.SortFunc(res.Stages, func(a, b Stage) int { return a.Line - b.Line })
 	slices.SortFunc(res.Images, func(a, b Image) int {
@@ -509,6 +595,38 @@ func (f *File) from(ref string, loc []parser.Range, i int, lex *shell.Lex, env s
 	// The frontend pulls a --from image for the target platform.
 	res.Images = append(res.Images, Image{Ref: v, Platform: platforms.Format(platforms.Normalize(b.Platform)), Line: line(loc)})
 	return nil
+}
+
+// bindsContext says whether a RUN --mount value (type=bind by default)
+// mounts a path of the main context (no from=), and which. A value that
+// does not parse is the frontend's to report; it reads nothing here.
+func bindsContext(v string) (source string, ok bool) {
+	fields, err := csv.NewReader(strings.NewReader(v)).Read()
+	if err != nil {
+		return "", false
+	}
+	typ := "bind"
+	for _, field := range fields {
+		key, value, _ := strings.Cut(field, "=")
+		switch strings.ToLower(key) {
+		case "type":
+			typ = strings.ToLower(value)
+		case "from":
+			if value != "" {
+				return "", false
+			}
+		case "source", "src":
+			source = value
+		}
+	}
+	return source, typ == "bind"
+}
+
+func orDot(s string) string {
+	if s == "" {
+		return "(empty: the whole context)"
+	}
+	return s
 }
 
 func line(loc []parser.Range) int {

@@ -17,6 +17,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -271,17 +272,21 @@ func (h *Hasher) readRegular(name string) ([]byte, fs.FileMode, error) {
 }
 
 // Context returns the digest of a build context: the tree dir filtered by
-// the ignore file BuildKit would pick for the Dockerfile (may be "").
-func (h *Hasher) Context(dir, dockerfile string) (string, error) {
-	r := h.digested(dir, dockerfile)
+// the ignore file BuildKit would pick for the Dockerfile (may be ""), and,
+// unless reads is nil, to the paths a build reads (a Dockerfile's COPY and
+// ADD sources and bind mounts), followed as BuildKit's frontend follows
+// them (links resolved, wildcards matched, parents kept); none when reads
+// is empty.
+func (h *Hasher) Context(dir, dockerfile string, reads []string) (string, error) {
+	r := h.digested(dir, dockerfile, reads)
 	return r.digest, r.err
 }
 
 // digested is the walk of a context, made now unless made or under way.
-func (h *Hasher) digested(dir, dockerfile string) *result {
-	r, fresh := h.entry(dir, dockerfile)
+func (h *Hasher) digested(dir, dockerfile string, reads []string) *result {
+	r, fresh := h.entry(dir, dockerfile, reads)
 	if fresh {
-		h.compute(r, dir, dockerfile)
+		h.compute(r, dir, dockerfile, reads)
 	}
 	<-r.done
 	return r
@@ -290,27 +295,30 @@ func (h *Hasher) digested(dir, dockerfile string) *result {
 // ReleaseContext is Context for a release build, which sends every file
 // with the permission bits git records (filemode.Git), whatever the checkout's
 // umask: two checkouts of one commit digest alike.
-func (h *Hasher) ReleaseContext(dir, dockerfile string) (string, error) {
-	r := h.digested(dir, dockerfile)
+func (h *Hasher) ReleaseContext(dir, dockerfile string, reads []string) (string, error) {
+	r := h.digested(dir, dockerfile, reads)
 	return r.release, r.err
 }
 
 // Prefetch starts digesting a context in the background, so that the I/O
 // overlaps whatever the caller does before it asks Context for the result.
 func (h *Hasher) Prefetch(dir, dockerfile string) {
-	r, fresh := h.entry(dir, dockerfile)
+	r, fresh := h.entry(dir, dockerfile, nil)
 	if !fresh {
 		return
 	}
 	go func() {
 		h.slots <- struct{}{}
 		defer func() { <-h.slots }()
-		h.compute(r, dir, dockerfile)
+		h.compute(r, dir, dockerfile, nil)
 	}()
 }
 
-func (h *Hasher) entry(dir, dockerfile string) (*result, bool) {
+func (h *Hasher) entry(dir, dockerfile string, reads []string) (*result, bool) {
 	key := dir + "\x00" + dockerfile
+	if reads != nil {
+		key += "\x00reads\x00" + strings.Join(reads, "\x00")
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if r, ok := h.trees[key]; ok {
@@ -321,24 +329,24 @@ func (h *Hasher) entry(dir, dockerfile string) (*result, bool) {
 	return r, true
 }
 
-func (h *Hasher) compute(r *result, dir, dockerfile string) {
-	r.digest, r.release, r.err = h.tree(dir, dockerfile, nil, false)
+func (h *Hasher) compute(r *result, dir, dockerfile string, reads []string) {
+	r.digest, r.release, r.err = h.tree(dir, dockerfile, reads, nil, false)
 	close(r.done)
 }
 
 // ContextFiles lists what Context digests, path by path: each included
 // file's or symlink's digest. Diffs use it to name the files that changed.
-func (h *Hasher) ContextFiles(dir, dockerfile string) (map[string]string, error) {
+func (h *Hasher) ContextFiles(dir, dockerfile string, reads []string) (map[string]string, error) {
 	files := map[string]string{}
-	_, _, err := h.tree(dir, dockerfile, files, false)
+	_, _, err := h.tree(dir, dockerfile, reads, files, false)
 	return files, err
 }
 
 // ReleaseContextFiles is ContextFiles with permission bits as a release
 // build sends them (filemode.Git).
-func (h *Hasher) ReleaseContextFiles(dir, dockerfile string) (map[string]string, error) {
+func (h *Hasher) ReleaseContextFiles(dir, dockerfile string, reads []string) (map[string]string, error) {
 	files := map[string]string{}
-	_, _, err := h.tree(dir, dockerfile, files, true)
+	_, _, err := h.tree(dir, dockerfile, reads, files, true)
 	return files, err
 }
 
@@ -385,7 +393,12 @@ func (h *Hasher) ignoreRules(dir string, top []fs.DirEntry, dockerfile string) (
 // it keeps is recorded with its type, permission bits (setuid, setgid and
 // sticky too: COPY keeps them) and content, or a link's target. Sockets are
 // left out; fsutil cannot send them. Entries go in the order fsutil walks.
-func (h *Hasher) tree(dir, dockerfile string, files map[string]string, gitModes bool) (string, string, error) {
+func (h *Hasher) tree(dir, dockerfile string, reads []string, files map[string]string, gitModes bool) (string, string, error) {
+	d, rd := sha256.New(), sha256.New() // as sent, and as a release sends it
+	if reads != nil && len(reads) == 0 {
+		// The build reads nothing of it.
+		return "sha256:" + hex.EncodeToString(d.Sum(nil)), "sha256:" + hex.EncodeToString(rd.Sum(nil)), nil
+	}
 	top, err := fs.ReadDir(h.fsys, dir)
 	if err != nil {
 		return "", "", err
@@ -400,12 +413,11 @@ func (h *Hasher) tree(dir, dockerfile string, files map[string]string, gitModes 
 			return "", "", fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	src, err := fsutil.NewFilterFS(&walker{fsys: h.fsys, root: dir, top: top}, &fsutil.FilterOpt{ExcludePatterns: excludes})
+	src, err := fsutil.NewFilterFS(&walker{fsys: h.fsys, root: dir, top: top}, &fsutil.FilterOpt{ExcludePatterns: excludes, FollowPaths: reads})
 	if err != nil {
 		return "", "", fmt.Errorf("%s: %w", name, err)
 	}
-	d, rd := sha256.New(), sha256.New() // as sent, and as a release sends it
-	var scratch []byte                  // record's buffer, reused across entries
+	var scratch []byte // record's buffer, reused across entries
 	err = src.Walk(h.ctx, "/", func(rel string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -508,6 +520,11 @@ type walker struct {
 }
 
 func (w *walker) Walk(ctx context.Context, target string, fn fs.WalkDirFunc) error {
+	if t := strings.Trim(path.Clean("/"+filepath.ToSlash(target)), "/"); t != "" {
+		// One entry and what is below it, as fsutil's link resolution
+		// asks (its paths relative to root).
+		return w.walkFrom(ctx, t, fn)
+	}
 	var walk func(dir, rel string, entries []fs.DirEntry) error
 	walk = func(dir, rel string, entries []fs.DirEntry) error {
 		if err := ctx.Err(); err != nil {
@@ -554,6 +571,45 @@ func (w *walker) Walk(ctx context.Context, target string, fn fs.WalkDirFunc) err
 		return nil
 	}
 	return walk(w.root, "", w.top)
+}
+
+// walkFrom walks target (relative to root) and, for a directory, what is
+// below it.
+func (w *walker) walkFrom(ctx context.Context, target string, fn fs.WalkDirFunc) error {
+	ep := path.Join(w.root, target)
+	fi, err := fs.Lstat(w.fsys, ep)
+	if err != nil {
+		return err
+	}
+	st := &types.Stat{Path: target, Mode: uint32(fi.Mode()), Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		if st.Linkname, err = fs.ReadLink(w.fsys, ep); err != nil {
+			return err
+		}
+	}
+	switch err := fn(target, &fsutil.DirEntryInfo{Stat: st}, nil); {
+	case errors.Is(err, fs.SkipDir):
+		return nil
+	case err != nil:
+		return err
+	}
+	if !fi.IsDir() {
+		return nil
+	}
+	entries, err := fs.ReadDir(w.fsys, ep)
+	if err != nil {
+		return err
+	}
+	sub := &walker{fsys: w.fsys, root: ep, top: entries}
+	return sub.Walk(ctx, "/", func(rel string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if info, ok := e.(*fsutil.DirEntryInfo); ok {
+			info.Stat.Path = target + "/" + rel
+		}
+		return fn(target+"/"+rel, e, nil)
+	})
 }
 
 // Open opens nothing: tree calls it through fsutil's filter only to learn

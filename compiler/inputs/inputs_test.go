@@ -64,7 +64,7 @@ func TestContextDigest(t *testing.T) {
 
 func digestOf(t *testing.T, m fstest.MapFS, dockerfile string) string {
 	t.Helper()
-	d, err := inputs.New(m).Context("ctx", dockerfile)
+	d, err := inputs.New(m).Context("ctx", dockerfile, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func digestOf(t *testing.T, m fstest.MapFS, dockerfile string) string {
 }
 
 func TestContextFiles(t *testing.T) {
-	files, err := inputs.New(base()).ContextFiles("ctx", "ctx/Dockerfile")
+	files, err := inputs.New(base()).ContextFiles("ctx", "ctx/Dockerfile", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,12 +116,12 @@ func TestPrefetchConcurrent(t *testing.T) {
 	for i := range 40 {
 		wg.Go(func() {
 			dir := fmt.Sprintf("c%d", i)
-			got, err := h.Context(dir, "")
+			got, err := h.Context(dir, "", nil)
 			if err != nil {
 				t.Error(err)
 				return
 			}
-			alone, err := inputs.New(m).Context(dir, "")
+			alone, err := inputs.New(m).Context(dir, "", nil)
 			if err != nil || got != alone {
 				t.Errorf("%s: %s concurrently, %s alone (%v)", dir, got, alone, err)
 			}
@@ -134,7 +134,7 @@ func TestFileMissing(t *testing.T) {
 	if _, err := inputs.New(fstest.MapFS{}).File("nope"); err == nil {
 		t.Fatal("no error for a missing file")
 	}
-	if _, err := inputs.New(fstest.MapFS{}).Context("nope", ""); err == nil {
+	if _, err := inputs.New(fstest.MapFS{}).Context("nope", "", nil); err == nil {
 		t.Fatal("no error for a missing context")
 	}
 }
@@ -143,16 +143,16 @@ func TestFileMissing(t *testing.T) {
 func TestIgnoreFileBesideOutsideDockerfile(t *testing.T) {
 	m := base()
 	m["df/Dockerfile"] = file("FROM scratch\n")
-	without, err := inputs.New(m).Context("ctx", "df/Dockerfile")
+	without, err := inputs.New(m).Context("ctx", "df/Dockerfile", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m["df/Dockerfile.dockerignore"] = file("src\n")
-	with, err := inputs.New(m).Context("ctx", "df/Dockerfile")
+	with, err := inputs.New(m).Context("ctx", "df/Dockerfile", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := inputs.New(m).ContextFiles("ctx", "df/Dockerfile")
+	files, err := inputs.New(m).ContextFiles("ctx", "df/Dockerfile", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestContextStopsWalking(t *testing.T) {
 	defer cancel()
 	n := &atomic.Int32{}
 	n.Store(5)
-	_, err := inputs.NewContext(ctx, cancelFS{MapFS: m, n: n, cancel: cancel}).Context("ctx", "")
+	_, err := inputs.NewContext(ctx, cancelFS{MapFS: m, n: n, cancel: cancel}).Context("ctx", "", nil)
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("error %v, want context.Canceled", err)
 	}
@@ -205,12 +205,12 @@ func TestContextStopsWalking(t *testing.T) {
 func TestPathTooLongForBuildKit(t *testing.T) {
 	deep := strings.Repeat(strings.Repeat("d", 99)+"/", 40) + "f" // 4,001 bytes
 	fsys := fstest.MapFS{"ctx/" + deep: {Data: []byte("x")}, "ctx/ok": {Data: []byte("y")}}
-	_, err := inputs.New(fsys).Context("ctx", "")
+	_, err := inputs.New(fsys).Context("ctx", "", nil)
 	if err == nil || !strings.Contains(err.Error(), "file name too long") {
 		t.Fatalf("err = %v", err)
 	}
 	fsys = fstest.MapFS{"ctx/" + deep[:3800] + "f": {Data: []byte("x")}}
-	if _, err := inputs.New(fsys).Context("ctx", ""); err != nil {
+	if _, err := inputs.New(fsys).Context("ctx", "", nil); err != nil {
 		t.Errorf("a %d-byte path: %v", len(deep[:3800])+1, err)
 	}
 }

@@ -472,6 +472,19 @@ func describeBuild(b *plan.Build) []string {
 		ins = append(ins, name+" "+short(in.Digest))
 	}
 	out = append(out, "inputs: "+strings.Join(ins, ", "))
+	for _, in := range b.Inputs {
+		if in.Kind != "context" {
+			continue
+		}
+		switch {
+		case in.Reads != nil && len(in.Reads) == 0:
+			out = append(out, "reads nothing of context "+in.Path+": no COPY, ADD or bind mount takes from it")
+		case in.Reads != nil:
+			out = append(out, "reads of context "+in.Path+" only: "+strings.Join(in.Reads, ", "))
+		case in.ReadsAll != "":
+			out = append(out, "reads all of context "+in.Path+": "+in.ReadsAll)
+		}
+	}
 	return out
 }
 

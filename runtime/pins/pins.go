@@ -96,6 +96,59 @@ func (r *Resolver) Pin(ctx context.Context, ref, at string, plats []string) (*lo
 	return img, nil
 }
 
+// OnBuild says whether ref@at, for any of plats, carries ONBUILD
+// instructions: a build FROM it runs them first, and they may read any
+// file of the context.
+func (r *Resolver) OnBuild(ctx context.Context, ref, at string, plats []string) (bool, error) {
+	target := ref + "@" + at
+	name, desc, err := r.r.Resolve(ctx, target)
+	if err != nil {
+		return false, fmt.Errorf("resolving %s: %w", target, err)
+	}
+	f, err := r.r.Fetcher(ctx, name)
+	if err != nil {
+		return false, fmt.Errorf("fetching %s: %w", target, err)
+	}
+	manifests := []ocispec.Descriptor{desc}
+	if images.IsIndexType(desc.MediaType) {
+		var idx ocispec.Index
+		if err := fetchJSON(ctx, f, desc, &idx); err != nil {
+			return false, fmt.Errorf("reading the index of %s: %w", target, err)
+		}
+		manifests = nil
+		for _, p := range plats {
+			m, err := pick(idx, p)
+			if err != nil {
+				return false, fmt.Errorf("%s: %w", plan.FamiliarRef(ref), err)
+			}
+			for _, d := range idx.Manifests {
+				if d.Digest.String() == m {
+					manifests = append(manifests, d)
+					break
+				}
+			}
+		}
+	}
+	for _, md := range manifests {
+		var m ocispec.Manifest
+		if err := fetchJSON(ctx, f, md, &m); err != nil {
+			return false, fmt.Errorf("reading the manifest of %s: %w", target, err)
+		}
+		var cfg struct {
+			Config struct {
+				OnBuild []string `json:"OnBuild"`
+			} `json:"config"`
+		}
+		if err := fetchJSON(ctx, f, m.Config, &cfg); err != nil {
+			return false, fmt.Errorf("reading the configuration of %s: %w", target, err)
+		}
+		if len(cfg.Config.OnBuild) > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // singlePlatform checks that a single-manifest image serves every platform
 // the builds pull it for: its configuration names its one platform.
 func singlePlatform(ctx context.Context, f remotes.Fetcher, desc ocispec.Descriptor, ref string, plats []string) error {

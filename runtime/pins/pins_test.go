@@ -256,3 +256,30 @@ func TestCheck(t *testing.T) {
 		t.Fatalf("drifted %v", d)
 	}
 }
+
+// TestOnBuild: an image whose configuration has ONBUILD instructions is
+// found for the platform a build pulls; one without has none.
+func TestOnBuild(t *testing.T) {
+	f, host, r := setup(t)
+	ctx := context.Background()
+	plain := f.index("linux/amd64", "linux/arm64")
+	f.tag("plain", "v1", plain)
+	cfg := f.put(ocispec.MediaTypeImageConfig, map[string]any{"architecture": "amd64", "os": "linux", "config": map[string]any{"OnBuild": []string{"COPY . /app"}}})
+	m := f.put(ocispec.MediaTypeImageManifest, ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest, Config: cfg, Layers: []ocispec.Descriptor{}})
+	m.Platform = &ocispec.Platform{OS: "linux", Architecture: "amd64"}
+	trig := f.put(ocispec.MediaTypeImageIndex, ocispec.Index{MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{m}})
+	for _, c := range []struct {
+		ref  string
+		at   ocispec.Descriptor
+		want bool
+	}{
+		{host + "/plain:v1", plain, false},
+		{host + "/trig:v1", trig, true},
+		{host + "/single:v1", m, true},
+	} {
+		got, err := r.OnBuild(ctx, c.ref, c.at.Digest.String(), []string{"linux/amd64"})
+		if err != nil || got != c.want {
+			t.Errorf("%s: %t %v, want %t", c.ref, got, err, c.want)
+		}
+	}
+}

@@ -107,3 +107,64 @@ func Resolve(ctx context.Context, p *plan.Plan, r *Resolver, buildAnyway bool) (
 	p.DigestInputs()
 	return failed, nil
 }
+
+// Triggers asks, for every image a build pulls whose inputs cover only the
+// context paths its Dockerfile reads, whether the image carries ONBUILD
+// instructions (one request per image and platform, in parallel): those
+// run first in a build FROM it and may read any file of the context, so
+// such a build is never up to date (plan.Build.Unknowable). Images nothing
+// pins and that could not be resolved are left alone.
+func Triggers(ctx context.Context, p *plan.Plan, r *Resolver) error {
+	type pulled struct{ ref, at string }
+	byImage := map[pulled][]*plan.Image{}
+	plats := map[pulled][]string{}
+	for _, st := range p.Steps {
+		if st.Build == nil || !precise(st.Build) {
+			continue
+		}
+		for _, img := range st.Build.Images {
+			at := img.Pulls()
+			if img.Syntax || at == "" {
+				continue
+			}
+			k := pulled{img.Ref, at}
+			byImage[k] = append(byImage[k], img)
+			for _, pl := range img.Platforms {
+				if !slices.Contains(plats[k], pl) {
+					plats[k] = append(plats[k], pl)
+				}
+			}
+		}
+	}
+	keys := slices.Collect(maps.Keys(byImage))
+	found := make([]bool, len(keys))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(parallel)
+	for i, k := range keys {
+		g.Go(func() error {
+			on, err := r.OnBuild(gctx, k.ref, k.at, plats[k])
+			found[i] = on
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for i, k := range keys {
+		for _, img := range byImage[k] {
+			img.OnBuild = found[i]
+		}
+	}
+	return nil
+}
+
+// precise says whether b's main context digest covers only what its
+// Dockerfile reads.
+func precise(b *plan.Build) bool {
+	for _, in := range b.Inputs {
+		if in.Kind == "context" {
+			return in.Reads != nil
+		}
+	}
+	return false
+}
