@@ -108,3 +108,46 @@ func checkRendered(t *testing.T, md []byte) {
 		t.Errorf("bold markup left unrendered:\n%.2000s", h)
 	}
 }
+
+// TestMarkdownParts: split into parts of 16 KiB, every part fits, renders
+// as valid GitHub Markdown and carries its own marker; together they hold
+// every shared change, every target name and every target's own changes.
+func TestMarkdownParts(t *testing.T) {
+	files := map[string]string{"Dockerfile": "FROM scratch\nARG IDX\n"}
+	for _, n := range []int{1, 300, 3000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			bp, _ := side{src: monorepo(n, false), files: files}.compile(t)
+			hp, _ := side{src: monorepo(n, true), files: files}.compile(t)
+			d := diff.Compute(bp, hp, diff.Options{BaseLabel: "main", HeadLabel: "pr"})
+			const limit = 16384
+			parts := render.MarkdownParts(d, limit)
+			all := strings.Join(parts, "")
+			for i, p := range parts {
+				if len(p) > limit {
+					t.Errorf("part %d: %d bytes, over %d", i+1, len(p), limit)
+				}
+				marker := render.Marker
+				if i > 0 {
+					marker = fmt.Sprintf("<!-- bakeplan-diff part %d -->", i+1)
+				}
+				if !strings.HasPrefix(p, marker+"\n") || !strings.Contains(p, fmt.Sprintf("_Part %d of %d._", i+1, len(parts))) {
+					t.Errorf("part %d lacks its marker or its number:\n%.300s", i+1, p)
+				}
+				checkRendered(t, []byte(p))
+			}
+			for i := range n {
+				if !strings.Contains(all, fmt.Sprintf("`svc-%04d`", i)) && !strings.Contains(all, fmt.Sprintf("##### svc-%04d", i)) {
+					t.Errorf("svc-%04d is in no part", i)
+					break
+				}
+				if i%100 == 3 && !strings.Contains(all, fmt.Sprintf("##### svc-%04d", i)) {
+					t.Errorf("the own change of svc-%04d is in no part", i)
+					break
+				}
+			}
+			if n == 3000 && (len(parts) < 3 || !strings.Contains(all, "too large for a part")) {
+				t.Errorf("3,000 targets in %d parts; the full diff should be left out, saying so", len(parts))
+			}
+		})
+	}
+}

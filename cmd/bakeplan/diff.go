@@ -12,6 +12,8 @@ import (
 
 	"github.com/bakeplan/bakeplan/diff"
 	diffrender "github.com/bakeplan/bakeplan/diff/render"
+	"github.com/bakeplan/bakeplan/internal/atomicfile"
+	"github.com/bakeplan/bakeplan/internal/escape"
 	"github.com/bakeplan/bakeplan/internal/gitfs"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/project"
@@ -24,6 +26,7 @@ func newDiffCmd(g *globals) *cobra.Command {
 		format   string
 		detailed bool
 		maxBytes int
+		split    string
 		asJSON   bool
 	)
 	cmd := &cobra.Command{
@@ -49,6 +52,9 @@ base.`,
 			}
 			if format != "text" && format != "markdown" && format != "json" {
 				return fmt.Errorf("--format is text, markdown or json, not %q", format)
+			}
+			if split != "" && (format != "markdown" || maxBytes <= 0) {
+				return fmt.Errorf("--split writes a Markdown comment in parts: it needs --format markdown and a --max-bytes above 0")
 			}
 			ctx := cmd.Context()
 			var baseArg, headArg string
@@ -85,6 +91,10 @@ base.`,
 			case "json":
 				err = diffrender.JSON(g.streams.out, d)
 			case "markdown":
+				if split != "" {
+					err = writeParts(g, split, diffrender.MarkdownParts(d, maxBytes))
+					break
+				}
 				err = diffrender.Markdown(g.streams.out, d, diffrender.MarkdownOptions{MaxBytes: maxBytes})
 			default:
 				err = diffrender.Text(g.streams.out, d, g.color(g.streams.out))
@@ -100,12 +110,26 @@ base.`,
 	}
 	cmd.Flags().StringVar(&base, "base", "", "the git revision to compare with (default: the merge base of HEAD and the default branch)")
 	cmd.Flags().StringVar(&format, "format", "text", "text, markdown or json")
+	cmd.Flags().StringVar(&split, "split", "", "with --format markdown, write the comment in parts of at most --max-bytes each, as PREFIX-1.md, PREFIX-2.md, …, leaving nothing out that fits a part, and print their names")
 	cmd.Flags().IntVar(&maxBytes, "max-bytes", diffrender.DefaultMaxBytes, "with --format markdown, the most the comment may hold (GitHub's limit by default; 0: no limit): beyond it, the least important detail is left out, and the comment says what")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "the same as --format json (errors as JSON diagnostics too)")
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when nothing changed, 2 when something did, 1 on error")
 	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion("text", "markdown", "json"))
 	g.targetFlag(cmd)
 	return cmd
+}
+
+// writeParts writes a comment's parts as PREFIX-N.md and prints their
+// names; every part is written whole or not at all.
+func writeParts(g *globals, prefix string, parts []string) error {
+	for i, p := range parts {
+		name := fmt.Sprintf("%s-%d.md", prefix, i+1)
+		if err := atomicfile.Write(name, []byte(p), 0o644); err != nil {
+			return fmt.Errorf("--split: %w", err)
+		}
+		fmt.Fprintln(g.streams.out, escape.Terminal(name))
+	}
+	return nil
 }
 
 // side is one end of a diff.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -311,5 +312,45 @@ func TestDiffWorkTreeLikeRevision(t *testing.T) {
 	}
 	if strings.Contains(out, ".git/") {
 		t.Errorf("the working tree's .git shows as a change:\n%s", out)
+	}
+}
+
+// TestDiffSplit: --split writes the Markdown comment in numbered parts of
+// at most --max-bytes each and prints their names; without --format
+// markdown it is refused.
+func TestDiffSplit(t *testing.T) {
+	dir := t.TempDir()
+	gen := func(tag string) string {
+		var b strings.Builder
+		for i := range 60 {
+			fmt.Fprintf(&b, "target \"svc-%02d\" {\n  args = { N = \"%d-%s\" }\n  tags = [\"r.example.com/svc-%02d:%s\"]\n}\n", i, i, tag, i, tag)
+		}
+		return b.String()
+	}
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nARG N\n"), 0o644)
+	base := filepath.Join(dir, "base.hcl")
+	head := filepath.Join(dir, "head.hcl")
+	os.WriteFile(base, []byte(gen("v1")), 0o644)
+	os.WriteFile(head, []byte(gen("v2")), 0o644)
+	prefix := filepath.Join(dir, "comment")
+	out, errOut, code := bakeplan(t, "diff", base, head, "-f", head, "--format", "markdown", "--split", prefix, "--max-bytes", "3000")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	names := strings.Fields(out)
+	if len(names) < 2 {
+		t.Fatalf("%d part(s): %q", len(names), out)
+	}
+	for i, n := range names {
+		if n != fmt.Sprintf("%s-%d.md", prefix, i+1) {
+			t.Errorf("part %d is %s", i+1, n)
+		}
+		b, err := os.ReadFile(n)
+		if err != nil || len(b) > 3000 || !strings.Contains(string(b), fmt.Sprintf("_Part %d of %d._", i+1, len(names))) {
+			t.Errorf("%s: %d bytes, %v", n, len(b), err)
+		}
+	}
+	if _, errOut, code := bakeplan(t, "diff", base, head, "-f", head, "--split", prefix); code != 1 || !strings.Contains(errOut, "--split writes a Markdown comment") {
+		t.Errorf("--split without markdown: exit %d\n%s", code, errOut)
 	}
 }

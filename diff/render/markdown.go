@@ -50,6 +50,9 @@ func Markdown(w io.Writer, d *diff.Diff, opts MarkdownOptions) error {
 	return err
 }
 
+// namesPerBlock is how many target names one <details> lists.
+const namesPerBlock = 500
+
 // maxGraph is the most changed steps the graph is drawn for.
 const maxGraph = 30
 
@@ -184,65 +187,87 @@ func shared(c *diff.Change) string {
 }
 
 func (m *markdown) render(c cut) string {
+	head, body, left := m.blocks(c)
+	out := head + strings.Join(body, "")
+	if len(left) > 0 {
+		out += fmt.Sprintf("\n_Cut to fit the comment's size limit; left out: %s. The full diff is in the job's artifact or `bakeplan diff` output._\n", strings.Join(left, "; "))
+	}
+	return out
+}
+
+// blocks is the comment as its heading (marker, labels, summary, counts)
+// and the blocks that follow, each whole Markdown on its own (a table, a
+// <details>, a fenced block), with what c left out.
+func (m *markdown) blocks(c cut) (head string, body []string, left []string) {
 	var b strings.Builder
 	d := m.d
 	fmt.Fprintf(&b, "%s\n### bakeplan diff\n\n", Marker)
 	fmt.Fprintf(&b, "%s → %s\n\n", escape.MarkdownCode(d.Base.Label), escape.MarkdownCode(d.Head.Label))
 	fmt.Fprintf(&b, "**%s**\n", Summary(d))
 	if !d.Changed() {
-		return b.String()
+		return b.String(), nil, nil
 	}
 	m.counts(&b)
-	var left []string
 	if c.minimal {
 		fmt.Fprintf(&b, "\nThe changes are too many to list here (%d changes shared by several targets, %d targets with changes of their own); the full diff is in the job's artifact or `bakeplan diff` output.\n", len(m.shared), len(m.targets))
-		return b.String()
+		return b.String(), nil, nil
 	}
+	head = b.String()
+	block := func(format string, args ...any) { body = append(body, fmt.Sprintf(format, args...)) }
 	if len(d.Variables) > 0 {
-		b.WriteString("\n#### Variables\n\n| | variable | before | after |\n|---|---|---|---|\n")
-		for _, v := range d.Variables {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", symbol(v.Action), escape.MarkdownCode(v.Path), cell(v.Before), cell(v.After))
+		var v strings.Builder
+		v.WriteString("\n#### Variables\n\n| | variable | before | after |\n|---|---|---|---|\n")
+		for _, c := range d.Variables {
+			fmt.Fprintf(&v, "| %s | %s | %s | %s |\n", symbol(c.Action), escape.MarkdownCode(c.Path), cell(c.Before), cell(c.After))
 		}
+		body = append(body, v.String())
 	}
 	if len(m.shared) > 0 {
-		b.WriteString("\n#### Changes several targets share\n")
+		block("\n#### Changes several targets share\n")
 		cutNames := 0
 		for _, g := range m.shared {
-			fmt.Fprintf(&b, "\n**%d targets**: %s %s %s\n", len(g.targets), g.symbol, g.kind, g.text)
+			text := fmt.Sprintf("\n**%d targets**: %s %s %s\n", len(g.targets), g.symbol, g.kind, g.text)
 			names := g.targets
 			if c.names >= 0 && len(names) > c.names {
 				cutNames++
 				names = names[:c.names]
 			}
-			if len(names) == 0 {
-				continue
+			// Long lists in blocks of their own, so that a split comment
+			// can carry them over several parts.
+			for from := 0; from < len(names); from += namesPerBlock {
+				chunk := names[from:min(from+namesPerBlock, len(names))]
+				quoted := make([]string, len(chunk))
+				for i, n := range chunk {
+					quoted[i] = escape.MarkdownCode(n)
+				}
+				summary := fmt.Sprintf("the %d targets", len(g.targets))
+				if len(names) > namesPerBlock {
+					summary = fmt.Sprintf("targets %d to %d of %d", from+1, from+len(chunk), len(g.targets))
+				}
+				more := ""
+				if from+len(chunk) == len(names) && len(names) < len(g.targets) {
+					more = fmt.Sprintf(" and %d more", len(g.targets)-len(names))
+				}
+				body = append(body, text+fmt.Sprintf("\n<details><summary>%s</summary>\n\n%s%s\n\n</details>\n", summary, strings.Join(quoted, ", "), more))
+				text = ""
 			}
-			quoted := make([]string, len(names))
-			for i, n := range names {
-				quoted[i] = escape.MarkdownCode(n)
+			if text != "" {
+				body = append(body, text)
 			}
-			more := ""
-			if len(names) < len(g.targets) {
-				more = fmt.Sprintf(" and %d more", len(g.targets)-len(names))
-			}
-			fmt.Fprintf(&b, "\n<details><summary>the %d targets</summary>\n\n%s%s\n\n</details>\n", len(g.targets), strings.Join(quoted, ", "), more)
 		}
 		if cutNames > 0 {
 			left = append(left, fmt.Sprintf("the names of some targets sharing %d of the changes", cutNames))
 		}
 	}
 	if len(m.targets) > 0 {
-		b.WriteString("\n#### Changes of one target\n")
+		block("\n#### Changes of one target\n")
 		shown := m.targets
 		if c.exceptions >= 0 && len(shown) > c.exceptions {
 			left = append(left, fmt.Sprintf("the changes of %d of %d targets", len(shown)-c.exceptions, len(shown)))
 			shown = shown[:c.exceptions]
 		}
 		for _, t := range shown {
-			fmt.Fprintf(&b, "\n##### %s\n\n| | step | change |\n|---|---|---|\n", escape.MarkdownText(t))
-			for _, row := range m.own[t] {
-				b.WriteString(row)
-			}
+			block("\n##### %s\n\n| | step | change |\n|---|---|---|\n%s", escape.MarkdownText(t), strings.Join(m.own[t], ""))
 		}
 	}
 	switch {
@@ -251,10 +276,11 @@ func (m *markdown) render(c cut) string {
 	case c.noGraph:
 		left = append(left, "the graph")
 	default:
-		b.WriteString("\n#### Changed part of the graph\n\n```mermaid\n")
-		ew := &errWriter{w: &b}
-		mermaid(ew, d)
-		b.WriteString("```\n")
+		var g strings.Builder
+		g.WriteString("\n#### Changed part of the graph\n\n```mermaid\n")
+		mermaid(&errWriter{w: &g}, d)
+		g.WriteString("```\n")
+		body = append(body, g.String())
 	}
 	if c.noFullDiff {
 		left = append(left, "the full diff")
@@ -265,12 +291,52 @@ func (m *markdown) render(c cut) string {
 		var sb strings.Builder
 		_ = Text(&sb, d, false)
 		fence := escape.Fence(sb.String())
-		fmt.Fprintf(&b, "\n<details><summary>Full diff</summary>\n\n%sdiff\n%s%s\n\n</details>\n", fence, sb.String(), fence)
+		block("\n<details><summary>Full diff</summary>\n\n%sdiff\n%s%s\n\n</details>\n", fence, sb.String(), fence)
 	}
-	if len(left) > 0 {
-		fmt.Fprintf(&b, "\n_Cut to fit the comment's size limit; left out: %s. The full diff is in the job's artifact or `bakeplan diff` output._\n", strings.Join(left, "; "))
+	return head, body, left
+}
+
+// MarkdownParts is the comment split into parts of at most maxBytes each,
+// at block boundaries (a target's table, a shared change, the graph), in
+// order, nothing left out but a block too large for any part (the full
+// diff of a large change), which the part says. The first part carries
+// Marker; part N carries a marker of its own ("<!-- bakeplan-diff part N
+// -->"), so that CI can keep one comment per part.
+func MarkdownParts(d *diff.Diff, maxBytes int) []string {
+	m := newMarkdown(d)
+	head, body, _ := m.blocks(cut{exceptions: -1, names: -1})
+	budget := maxBytes - 64 // for the "Part N of M" line
+	partHead := func(n int) string {
+		return fmt.Sprintf("<!-- bakeplan-diff part %d -->\n### bakeplan diff (continued)\n", n)
 	}
-	return b.String()
+	parts := []string{}
+	cur, fresh := head, false // fresh: cur holds only a part's heading
+	var dropped []string
+	for _, b := range body {
+		if len(cur)+len(b) > budget && !fresh {
+			parts = append(parts, cur)
+			cur, fresh = partHead(len(parts)+1), true
+		}
+		if len(cur)+len(b) > budget {
+			first, _, _ := strings.Cut(strings.TrimSpace(b), "\n")
+			dropped = append(dropped, first)
+			continue
+		}
+		cur, fresh = cur+b, false
+	}
+	if len(dropped) > 0 {
+		note := fmt.Sprintf("\n_Left out, too large for a part of %d bytes: %s. The full diff is in the job's artifact or `bakeplan diff` output._\n", maxBytes, cell(strings.Join(dropped, "; ")))
+		if len(cur)+len(note) > budget {
+			parts = append(parts, cur)
+			cur = partHead(len(parts) + 1)
+		}
+		cur += note
+	}
+	parts = append(parts, cur)
+	for i := range parts {
+		parts[i] += fmt.Sprintf("\n_Part %d of %d._\n", i+1, len(parts))
+	}
+	return parts
 }
 
 // counts writes how many steps change, by kind and action, and how many
