@@ -354,3 +354,47 @@ func TestDiffSplit(t *testing.T) {
 		t.Errorf("--split without markdown: exit %d\n%s", code, errOut)
 	}
 }
+
+// TestReviewOfAMonorepoCommit: the review issue's case. 300 targets with
+// their context at the repository's top (each COPY src/), one commit that
+// bumps a tag and an arg everywhere and also edits the spec and a doc. The
+// comment fits GitHub's limit, names the shared changes once, and no build
+// rebuilds for files it does not read (the spec, docs/, .git).
+func TestReviewOfAMonorepoCommit(t *testing.T) {
+	dir := t.TempDir()
+	git(t, dir, "init", "-q", "-b", "main")
+	write := func(name, body string) { writeFile(t, dir, name, body) }
+	gen := func(tag, idx string) string {
+		var b strings.Builder
+		for i := 1; i <= 300; i++ {
+			fmt.Fprintf(&b, "target \"svc-%03d\" {\n  args = { IDX = %q }\n  platforms = [\"linux/amd64\", \"linux/arm64\"]\n  tags = [\"registry.example.com/team/svc-%03d:%s\"]\n}\n", i, idx, i, tag)
+		}
+		return b.String()
+	}
+	write("Dockerfile", "FROM scratch\nARG IDX\nCOPY src/ /src/\n")
+	write("src/main.go", "package main\n")
+	spec := filepath.Join(dir, "bakeplan.hcl")
+	write("bakeplan.hcl", gen("v1", "1"))
+	git(t, dir, "add", "-A")
+	git(t, dir, "commit", "-q", "-m", "one")
+	write("bakeplan.hcl", gen("v2", "2"))
+	write("docs/notes.md", "# notes\n")
+	git(t, dir, "add", "-A")
+	git(t, dir, "commit", "-q", "-m", "two")
+
+	out, errOut, code := bakeplan(t, "diff", "--base", "HEAD~1", "-f", spec, "--format", "markdown", "--detailed-exitcode")
+	if code != 2 {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	if len(out) > 65536 {
+		t.Errorf("the comment is %d bytes, over GitHub's limit", len(out))
+	}
+	for _, want := range []string{"**300 targets**: ~ build `args.IDX`: 1 -&gt; 2", "**300 targets**: ~ build `tags`: +…:v2, -…:v1"} {
+		if strings.Count(out, want) != 1 {
+			t.Errorf("%q is not written exactly once", want)
+		}
+	}
+	if strings.Contains(out, "rebuild") || strings.Contains(out, ".git") {
+		t.Errorf("a build rebuilds for a file it does not read:\n%.3000s", out)
+	}
+}
