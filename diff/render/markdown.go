@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -379,29 +380,20 @@ func (m *markdown) counts(b *strings.Builder) {
 		}
 	}
 	b.WriteString("\n| steps | + add | ~ change | - remove |\n|---|---|---|---|\n")
-	for _, k := range sortedKeys(kinds) {
+	for _, k := range slices.Sorted(maps.Keys(kinds)) {
 		r := kinds[k]
 		fmt.Fprintf(b, "| %s | %d | %d | %d |\n", k, r.add, r.change, r.remove)
 	}
 	if len(builders) > 0 || len(registries) > 0 {
 		var parts []string
-		for _, k := range sortedKeys(builders) {
+		for _, k := range slices.Sorted(maps.Keys(builders)) {
 			parts = append(parts, fmt.Sprintf("builder %s: %d", escape.MarkdownCode(k), builders[k]))
 		}
-		for _, k := range sortedKeys(registries) {
+		for _, k := range slices.Sorted(maps.Keys(registries)) {
 			parts = append(parts, fmt.Sprintf("registry %s: %d", escape.MarkdownCode(k), registries[k]))
 		}
 		fmt.Fprintf(b, "\nChanged steps per builder and registry: %s.\n", strings.Join(parts, ", "))
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // cell escapes a value for a Markdown table: one line, no markup, no HTML.
