@@ -383,6 +383,15 @@ func (c *conv) expr(e hclsyntax.Expression, local map[string]bool) string {
 		case root == "target":
 			// bake's target.NAME.ATTR reads another target's attribute,
 			// as bakeplan's does.
+		case root == "BAKE_LOCAL_PLATFORM" && len(t) == 1:
+			// bake's built-in: the platform of the machine running it.
+			r := t.SourceRange()
+			patches = append(patches, edit{r.Start.Byte, r.End.Byte, "local_platform()"})
+		case root == "BAKE_CMD_CONTEXT" && len(t) == 1:
+			// bake's built-in: the directory bake runs in (for a local
+			// file, the spec's).
+			r := t.SourceRange()
+			patches = append(patches, edit{r.Start.Byte, r.End.Byte, `"."`})
 		default:
 			c.warn(t.SourceRange(), "Unknown name", fmt.Sprintf("%s is not a variable of the bake file, a matrix value or a function parameter; bake refuses it too.", root))
 		}

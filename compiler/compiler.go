@@ -193,6 +193,12 @@ func compile(ctx context.Context, s *spec.Spec, opts Options) (*compilation, *pl
 	})
 	home, _ := lookupEnv(opts.Environ, "HOME")
 	maps.Copy(c.funcs, bakeOwnFunctions(home))
+	// bake's BAKE_LOCAL_PLATFORM, which import writes as local_platform():
+	// the platform of the machine that plans (--native-platform).
+	c.funcs["local_platform"] = function.New(&function.Spec{
+		Type: function.StaticReturnType(cty.String),
+		Impl: func([]cty.Value, cty.Type) (cty.Value, error) { return cty.StringVal(c.native), nil },
+	})
 
 	overrides, diags := parseOverrides(opts.Sets)
 	c.overrides = overrides

@@ -889,3 +889,15 @@ target "c" {
 		t.Errorf("missing diagnostics %v; got:\n%s", want, describe(errs))
 	}
 }
+
+// TestLocalPlatform: local_platform(), bake's BAKE_LOCAL_PLATFORM, is the
+// platform of the machine that plans.
+func TestLocalPlatform(t *testing.T) {
+	p, diags := project{src: "target \"a\" {\n  args = { PLAT = local_platform() }\n}\n", files: map[string]string{"Dockerfile": "FROM scratch\nARG PLAT\n"}}.compile(t)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if got := p.Step("build.a").Build.Args["PLAT"]; got != "linux/amd64" {
+		t.Errorf("local_platform() = %q", got)
+	}
+}
