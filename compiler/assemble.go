@@ -12,7 +12,9 @@ import (
 	"github.com/bakeplan/bakeplan/compiler/inputs"
 	"github.com/bakeplan/bakeplan/internal/par"
 	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/spec"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 )
 
 type digestCache = inputs.Hasher
@@ -343,6 +345,36 @@ func (c *compilation) readsOf(r *resolved) ([]string, string) {
 	return slices.Sorted(maps.Keys(set)), ""
 }
 
+// groupNames evaluates a computed group's targets: a list of names of
+// targets (a matrix's too) and groups.
+func (c *compilation) groupNames(g *spec.Group) ([]string, hcl.Diagnostics) {
+	if g.Expr == nil {
+		return nil, nil
+	}
+	v, diags := g.Expr.Value(c.evalCtx(nil))
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	bad := &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Invalid group targets",
+		Detail:   fmt.Sprintf("group.%s: targets must be a list of references ([target.NAME]) or an expression giving a list of target and group names.", g.Name),
+		Subject:  g.Expr.Range().Ptr(),
+	}
+	if v.IsNull() || !v.IsKnown() || !(v.Type().IsListType() || v.Type().IsTupleType() || v.Type().IsSetType()) {
+		return nil, hcl.Diagnostics{bad}
+	}
+	var names []string
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if e.IsNull() || !e.IsKnown() || e.Type() != cty.String {
+			return nil, hcl.Diagnostics{bad}
+		}
+		names = append(names, e.AsString())
+	}
+	return names, nil
+}
+
 // abstractTargets finds the targets used only as inherits parents: no group,
 // depends_on or contexts names them. Like bake's templates they are checked
 // but not built, so they need no Dockerfile of their own.
@@ -351,6 +383,10 @@ func (c *compilation) abstractTargets() map[*instance]bool {
 	for _, g := range c.spec.Groups {
 		for _, r := range g.Targets {
 			used[r.Name] = true
+		}
+		names, _ := c.groupNames(g)
+		for _, n := range names {
+			used[n] = true
 		}
 	}
 	parent := map[string]bool{}
@@ -418,7 +454,8 @@ func checkTagOwners(all []*resolved, selected map[*resolved]bool) hcl.Diagnostic
 // the default group, or all) and everything they depend on. Every group is
 // checked, selected or not.
 func (c *compilation) selection(byIn map[*instance]*resolved) (map[*resolved]bool, hcl.Diagnostics) {
-	var diags hcl.Diagnostics
+	var diags, lazy hcl.Diagnostics
+	report := &diags // where a group's problems go: errors, or lazy ones
 	expanded := map[string][]*instance{}
 	var expandGroup func(name string, stack []string) []*instance
 	expandGroup = func(name string, stack []string) []*instance {
@@ -427,6 +464,7 @@ func (c *compilation) selection(byIn map[*instance]*resolved) (map[*resolved]boo
 		}
 		for _, s := range stack {
 			if s == name {
+				// A cycle is the language's to refuse, built or not.
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Cycle in groups",
@@ -438,10 +476,22 @@ func (c *compilation) selection(byIn map[*instance]*resolved) (map[*resolved]boo
 		}
 		g := c.groups[name]
 		var out []*instance
-		for _, ref := range g.Targets {
+		refs := g.Targets
+		if g.Expr != nil {
+			names, d := c.groupNames(g)
+			*report = append(*report, d...)
+			for _, n := range names {
+				kind := "target"
+				if _, ok := c.groups[n]; ok {
+					kind = "group"
+				}
+				refs = append(refs, spec.Ref{Kind: kind, Name: n, Range: g.Expr.Range()})
+			}
+		}
+		for _, ref := range refs {
 			if ref.Kind == "group" {
 				if _, ok := c.groups[ref.Name]; !ok {
-					diags = append(diags, unknownRef("group", "group", ref.Name, sortedKeys(c.groups), ref.Range))
+					*report = append(*report, unknownRef("group", "group", ref.Name, sortedKeys(c.groups), ref.Range))
 					continue
 				}
 				out = append(out, expandGroup(ref.Name, append(stack, name))...)
@@ -449,7 +499,7 @@ func (c *compilation) selection(byIn map[*instance]*resolved) (map[*resolved]boo
 			}
 			ins, d := c.resolveTargets(ref.Name, ref.Range)
 			if d != nil {
-				diags = append(diags, d)
+				*report = append(*report, d)
 				continue
 			}
 			out = append(out, ins...)
@@ -457,8 +507,32 @@ func (c *compilation) selection(byIn map[*instance]*resolved) (map[*resolved]boo
 		expanded[name] = out
 		return out
 	}
+	// As bake, a group is resolved when a run builds it: the groups this
+	// run selects (and the groups they hold) report their problems as
+	// errors; any other group's are warnings.
+	var chosen []string
+	switch {
+	case len(c.opts.Select) > 0:
+		for _, name := range c.opts.Select {
+			if _, ok := c.groups[name]; ok {
+				chosen = append(chosen, name)
+			}
+		}
+	case !c.opts.All && c.groups["default"] != nil:
+		chosen = []string{"default"}
+	}
+	for _, name := range chosen {
+		expandGroup(name, nil)
+	}
+	report = &lazy
 	for _, name := range sortedKeys(c.groups) {
 		expandGroup(name, nil)
+	}
+	for _, d := range lazy {
+		w := *d
+		w.Severity = hcl.DiagWarning
+		w.Detail = strings.TrimSpace(w.Detail + " No group this run builds holds it; a run that builds it fails.")
+		diags = append(diags, &w)
 	}
 
 	var roots []*instance

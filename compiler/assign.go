@@ -143,7 +143,9 @@ func servesNatively(b *builderDecl, p platformsSpec) bool {
 
 // checkContextPlatforms insists that a target used as a named context builds
 // every platform of its user, on the same builder node: BuildKit feeds one
-// build's result into another only within one daemon.
+// build's result into another only within one daemon. As in bake, a target
+// that builds one platform feeds that one result to every platform of its
+// user (a platform-independent stage, such as tonistiigi/xx's).
 func (c *compilation) checkContextPlatforms(r *resolved, all map[*instance]*resolved) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, e := range r.contexts {
@@ -160,7 +162,7 @@ func (c *compilation) checkContextPlatforms(r *resolved, all map[*instance]*reso
 		}
 		var missing []string
 		for _, p := range r.platforms {
-			if !has[p] {
+			if !has[p] && len(dep.platforms) != 1 {
 				missing = append(missing, p)
 			}
 		}
@@ -176,7 +178,11 @@ func (c *compilation) checkContextPlatforms(r *resolved, all map[*instance]*reso
 		}
 		for node, runs := range r.runs {
 			for _, run := range runs {
-				if depNode := dep.nodeOf(run.Platform); depNode != node {
+				depPlatform := run.Platform
+				if len(dep.platforms) == 1 {
+					depPlatform = dep.platforms[0]
+				}
+				if depNode := dep.nodeOf(depPlatform); depNode != node {
 					diags = append(diags, &hcl.Diagnostic{
 						Severity: hcl.DiagError,
 						Summary:  "Context crosses builders",

@@ -403,10 +403,10 @@ target "a" {
 		{
 			name: "context target misses a platform",
 			p: project{src: `host {
-  emulators = ["arm64"]
+  emulators = ["arm64", "s390x"]
 }
 target "base" {
-  platforms = ["linux/amd64"]
+  platforms = ["linux/amd64", "linux/s390x"]
 }
 target "app" {
   contexts  = { base = target.base }
@@ -899,5 +899,67 @@ func TestLocalPlatform(t *testing.T) {
 	}
 	if got := p.Step("build.a").Build.Args["PLAT"]; got != "linux/amd64" {
 		t.Errorf("local_platform() = %q", got)
+	}
+}
+
+// TestSinglePlatformContext: as in bake, a context target that builds one
+// platform feeds every platform of its user.
+func TestSinglePlatformContext(t *testing.T) {
+	p, diags := project{src: `host {
+  emulators = ["arm64"]
+}
+target "xx" {
+  platforms = ["linux/amd64"]
+}
+target "app" {
+  contexts  = { xx = target.xx }
+  platforms = ["linux/amd64", "linux/arm64"]
+}
+`}.compile(t)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if p.Step("build.app") == nil || p.Step("build.xx") == nil {
+		t.Errorf("steps: %v", p.Steps)
+	}
+}
+
+// TestGroupsResolvedWhenBuilt: a computed group is evaluated to names once
+// variables are known; a group that holds an undefined target fails only
+// the runs that build it (others see a warning).
+func TestGroupsResolvedWhenBuilt(t *testing.T) {
+	src := `variable "VERSIONS" {
+  default = ["20", "22"]
+}
+target "node" {
+  name   = "node-${v}"
+  matrix = { v = var.VERSIONS }
+}
+target "other" {}
+group "default" {
+  targets = concat(["other"], [for v in var.VERSIONS : "node-${v}"])
+}
+group "later" {
+  targets = [target.missing]
+}
+`
+	p, diags := project{src: src}.compile(t)
+	if diags.HasErrors() {
+		t.Fatalf("the default run: %v", diags)
+	}
+	var warned bool
+	for _, d := range diags {
+		warned = warned || (d.Severity == hcl.DiagWarning && strings.Contains(d.Detail, "a run that builds it fails"))
+	}
+	if !warned {
+		t.Errorf("no warning for the group that is not built: %v", diags)
+	}
+	for _, id := range []string{"build.other", "build.node-20", "build.node-22"} {
+		if p.Step(id) == nil {
+			t.Errorf("%s is not planned", id)
+		}
+	}
+	if _, diags := (project{src: src, sel: []string{"later"}}).compile(t); !diags.HasErrors() {
+		t.Errorf("building the group that holds an undefined target succeeded")
 	}
 }

@@ -318,7 +318,11 @@ func decodeGroup(b *hcl.Block) (*Group, hcl.Diagnostics) {
 	}
 	if a, ok := c.Attributes["targets"]; ok {
 		refs, d := decodeRefList(a.Expr, "target", "group")
-		diags = append(diags, d...)
+		if d.HasErrors() {
+			// Names computed from variables: the compiler evaluates them.
+			g.Expr = a.Expr
+			return g, diags
+		}
 		g.Targets = refs
 	}
 	return g, diags

@@ -148,7 +148,11 @@ type Group struct {
 	Name        string
 	Description string
 	Targets     []Ref
-	DeclRange   hcl.Range
+	// Expr, when targets is not a list of references, computes the names
+	// of its targets and groups (a concat or for over variables, as bake
+	// files have), once variables are known.
+	Expr      hcl.Expression
+	DeclRange hcl.Range
 }
 
 // Ref is a static reference such as target.app or builder.arm.
