@@ -29,6 +29,7 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 	all := make([]*resolved, 0, len(c.targets))
 	byIn := map[*instance]*resolved{}
 	abstract := c.abstractTargets()
+	c.abstract = abstract
 	// Targets are checked independently, and a large spec's checks are
 	// mostly string parsing and file system lookups: spread them over the
 	// cores. Results land by index, so diagnostics keep their order.
@@ -45,12 +46,18 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 		return nil, nil
 	}
 	for i, in := range c.targets {
-		r, d := rs[i], ds[i]
-		diags = append(diags, d...)
-		if r != nil {
+		if r := rs[i]; r != nil {
 			all = append(all, r)
 			byIn[in] = r
 		}
+	}
+	// As bake, what only a build needs is checked for the targets this run
+	// builds (and what they need); the others' problems are warnings for
+	// validate and left out of plan. The language itself is checked
+	// everywhere.
+	selected, selDiags := c.selection(byIn)
+	for i, in := range c.targets {
+		diags = append(diags, c.lazy(in, ds[i])...)
 	}
 	diags = append(diags, c.unusedWarnings(all)...)
 	if diags.HasErrors() {
@@ -60,17 +67,16 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 	for _, r := range all {
 		d := c.assign(r)
 		if !r.abstract {
-			diags = append(diags, d...)
+			diags = append(diags, c.lazy(r.in, d)...)
 		}
 	}
 	if diags.HasErrors() {
 		return nil, diags
 	}
 	for _, r := range all {
-		diags = append(diags, c.checkContextPlatforms(r, byIn)...)
+		diags = append(diags, c.lazy(r.in, c.checkContextPlatforms(r, byIn))...)
 	}
-	selected, d := c.selection(byIn)
-	diags = append(diags, d...)
+	diags = append(diags, selDiags...)
 	if !c.opts.All {
 		// Under All (lock, import) every target is planned, but
 		// alternatives sharing a tag are never built in one run.
@@ -345,6 +351,43 @@ func (c *compilation) readsOf(r *resolved) ([]string, string) {
 	return slices.Sorted(maps.Keys(set)), ""
 }
 
+// everyBuild is every target a run of all targets builds: all but the
+// templates, those that failed to resolve included (their problems are
+// the run's).
+func (c *compilation) everyBuild(byIn map[*instance]*resolved) []*instance {
+	var out []*instance
+	for _, in := range c.targets {
+		r := byIn[in]
+		if r == nil && !c.abstract[in] || r != nil && !r.abstract {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// lazy is a target's build-level diagnostics as this run reports them:
+// as they are for a target the run builds; for another, errors become
+// warnings that say so under validate (Options.WarnUnbuilt) and are left
+// out otherwise.
+func (c *compilation) lazy(in *instance, diags hcl.Diagnostics) hcl.Diagnostics {
+	if len(diags) == 0 || c.reached == nil || c.reached[in] {
+		return diags
+	}
+	if !c.opts.WarnUnbuilt {
+		return nil
+	}
+	out := make(hcl.Diagnostics, 0, len(diags))
+	for _, d := range diags {
+		w := *d
+		if w.Severity == hcl.DiagError {
+			w.Severity = hcl.DiagWarning
+			w.Detail = strings.TrimSpace(w.Detail + fmt.Sprintf(" target.%s is not built by a plan of the default selection; a plan that builds it fails.", in.name))
+		}
+		out = append(out, &w)
+	}
+	return out
+}
+
 // groupNames evaluates a computed group's targets: a list of names of
 // targets (a matrix's too) and groups.
 func (c *compilation) groupNames(g *spec.Group) ([]string, hcl.Diagnostics) {
@@ -538,11 +581,7 @@ func (c *compilation) selection(byIn map[*instance]*resolved) (map[*resolved]boo
 	var roots []*instance
 	switch {
 	case c.opts.All:
-		for _, in := range c.targets {
-			if r := byIn[in]; r != nil && !r.abstract {
-				roots = append(roots, in)
-			}
-		}
+		roots = c.everyBuild(byIn)
 	case len(c.opts.Select) > 0:
 		for _, name := range c.opts.Select {
 			if _, ok := c.groups[name]; ok {
@@ -566,15 +605,13 @@ func (c *compilation) selection(byIn map[*instance]*resolved) (map[*resolved]boo
 	case c.groups["default"] != nil:
 		roots = expanded["default"]
 	default:
-		for _, in := range c.targets {
-			if r := byIn[in]; r != nil && !r.abstract {
-				roots = append(roots, in)
-			}
-		}
+		roots = c.everyBuild(byIn)
 	}
 	selected := map[*resolved]bool{}
+	c.reached = map[*instance]bool{}
 	var visit func(in *instance)
 	visit = func(in *instance) {
+		c.reached[in] = true
 		r := byIn[in]
 		if r == nil || selected[r] {
 			return

@@ -95,10 +95,18 @@ type Options struct {
 	// All plans every target that is not abstract, whatever the default
 	// group holds: the lock file covers every build of the spec.
 	All bool
+	// WarnUnbuilt reports the build-level problems of targets the run does
+	// not build as warnings (validate), instead of leaving them out.
+	WarnUnbuilt bool
 }
 
 // compilation is the state of one Compile call.
 type compilation struct {
+	// reached are the targets this run builds and what they need (set by
+	// selection); nil until then.
+	reached map[*instance]bool
+	// abstract are the templates: targets only inherited (abstractTargets).
+	abstract map[*instance]bool
 	// onlyMatchers caches platforms.Only per builder platform
 	// (runsItself).
 	onlyMatchers   sync.Map

@@ -28,6 +28,7 @@ type project struct {
 	ctx      context.Context // nil: context.Background()
 	strict   bool
 	bakeEnv  bool
+	warn     bool // WarnUnbuilt, as validate
 }
 
 func (p project) compile(t testing.TB) (*plan.Plan, hcl.Diagnostics) {
@@ -80,6 +81,7 @@ func (p project) compile(t testing.TB) (*plan.Plan, hcl.Diagnostics) {
 		BakeEnv:        p.bakeEnv,
 		Lint:           true,
 		Strict:         p.strict,
+		WarnUnbuilt:    p.warn,
 	})
 	return pl, append(diags, d...)
 }
@@ -961,5 +963,44 @@ group "later" {
 	}
 	if _, diags := (project{src: src, sel: []string{"later"}}).compile(t); !diags.HasErrors() {
 		t.Errorf("building the group that holds an undefined target succeeded")
+	}
+}
+
+// TestLazyBuildChecks: what only a build needs (its context, its
+// Dockerfile, builders) is checked for the targets a run builds; another
+// target's problems are left out of plan and are warnings for validate. A
+// reference error is an error whatever is built.
+func TestLazyBuildChecks(t *testing.T) {
+	src := `target "a" {
+  context = "a"
+}
+target "broken" {
+  context   = "nowhere"
+  platforms = ["linux/s390x"]
+}
+`
+	files := map[string]string{"a/Dockerfile": "FROM scratch\n"}
+	if _, diags := (project{src: src, files: files, sel: []string{"a"}}).compile(t); len(diags) > 0 {
+		t.Errorf("plan a reports the target it does not build: %v", diags)
+	}
+	withDefault := src + "group \"default\" {\n  targets = [target.a]\n}\n"
+	if _, diags := (project{src: withDefault, files: files}).compile(t); len(diags) > 0 {
+		t.Errorf("the default group's plan reports a target it does not build: %v", diags)
+	}
+	_, diags := project{src: withDefault, files: files, warn: true}.compile(t)
+	if diags.HasErrors() || len(diags) < 2 {
+		t.Errorf("validate: want warnings for target.broken, got %v", diags)
+	}
+	for _, d := range diags {
+		if !strings.Contains(d.Detail, "target.broken is not built") {
+			t.Errorf("a warning that does not say the target is not built: %s", d.Detail)
+		}
+	}
+	if _, diags := (project{src: src, files: files}).compile(t); !diags.HasErrors() {
+		t.Errorf("a run of every target does not report target.broken")
+	}
+	bad := src + "target \"c\" {\n  inherits = [target.nope]\n}\n"
+	if _, diags := (project{src: bad, files: files, sel: []string{"a"}}).compile(t); !diags.HasErrors() {
+		t.Errorf("a reference error in a target not built is not an error")
 	}
 }

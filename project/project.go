@@ -101,6 +101,9 @@ type Inputs struct {
 	Locking        bool // for bakeplan lock: unpinned images are not refused
 	Lint           bool // run the Dockerfile lint rules
 	Strict         bool // Dockerfile lint findings are errors
+	// WarnUnbuilt reports the build-level problems of targets the run
+	// does not build as warnings (validate) instead of leaving them out.
+	WarnUnbuilt bool
 }
 
 // Compiled is a compiled spec: the plan (nil on errors), every diagnostic,
@@ -240,6 +243,7 @@ func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 		Locking:        in.Locking,
 		Lint:           in.Lint,
 		Strict:         in.Strict,
+		WarnUnbuilt:    in.WarnUnbuilt,
 		Repo:           repo,
 		Lock:           lock,
 		LockFile:       lockRef.plan(),

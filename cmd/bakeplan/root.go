@@ -54,10 +54,11 @@ type globals struct {
 	// json is set by a verb's --json: errors go to stdout as a
 	// views.Result instead of text on stderr; warnings stay on stderr, so
 	// stdout holds one JSON document (validate's result carries them).
-	json    bool
-	targets []string // --target
-	strict  bool     // validate --strict
-	lint    bool     // validate lints Dockerfiles
+	json        bool
+	targets     []string // --target
+	strict      bool     // validate --strict
+	lint        bool     // validate lints Dockerfiles
+	warnUnbuilt bool     // validate reports unbuilt targets' problems as warnings
 	// saved are a saved plan's inputs, when applying one: they replace
 	// the command line's.
 	saved *project.Inputs
@@ -362,7 +363,7 @@ func (g *globals) inputs(selectNames []string) project.Inputs {
 		in := *g.saved
 		return in
 	}
-	return project.Inputs{Vars: g.vars, Sets: g.sets, BakeEnv: g.bakeEnv, VarFiles: g.varFiles, Environ: g.environ, NativePlatform: g.nativePlatform, Select: selectNames, Lint: g.lint, Strict: g.strict}
+	return project.Inputs{Vars: g.vars, Sets: g.sets, BakeEnv: g.bakeEnv, VarFiles: g.varFiles, Environ: g.environ, NativePlatform: g.nativePlatform, Select: selectNames, Lint: g.lint, Strict: g.strict, WarnUnbuilt: g.warnUnbuilt}
 }
 
 // reportFiles prints diagnostics the HCL way, with source snippets from

@@ -30,7 +30,7 @@ func newValidateCmd(g *globals) *cobra.Command {
   bakeplan validate --json | jq '.diagnostics[] | .range.start.line'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			g.lint = true
+			g.lint, g.warnUnbuilt = true, true
 			if g.json {
 				// The result carries every diagnostic, warnings too.
 				src, err := g.source()
