@@ -103,7 +103,11 @@ func (c *conv) inherits(a *hclsyntax.Attribute, local map[string]bool) {
 func (c *conv) references(a *hclsyntax.Attribute, name string, local map[string]bool, groups bool) {
 	list, ok := a.Expr.(*hclsyntax.TupleConsExpr)
 	if !ok {
-		c.warn(a.Expr.Range(), "Names not written out", fmt.Sprintf("%s is not a list written out, so its names cannot be made references; it is kept as bake wrote it, and bakeplan will refuse it until it lists target.NAME references.", name))
+		if !groups {
+			c.warn(a.Expr.Range(), "Names not written out", fmt.Sprintf("%s is not a list written out, so its names cannot be made references; it is kept as bake wrote it, and bakeplan will refuse it until it lists target.NAME references.", name))
+		}
+		// A group's computed list is kept: the compiler evaluates it to
+		// names once variables are known, as bake does.
 		c.rewrite(a, name, local)
 		return
 	}

@@ -143,6 +143,17 @@ type resolvedTarget struct {
 
 func bakePrint(t *testing.T, buildx, dir string, bakeFiles, extra, names, environ []string) map[string]*resolvedTarget {
 	t.Helper()
+	res, stderr, err := bakePrintResult(t, buildx, dir, bakeFiles, extra, names, environ)
+	if err != nil {
+		t.Fatalf("buildx bake --print: %v\n%s", err, stderr)
+	}
+	return res
+}
+
+// bakePrintResult runs bake --print and returns what it resolved, or its
+// error and what it printed.
+func bakePrintResult(t *testing.T, buildx, dir string, bakeFiles, extra, names, environ []string) (map[string]*resolvedTarget, string, error) {
+	t.Helper()
 	args := []string{"bake", "--print"}
 	for _, f := range bakeFiles {
 		args = append(args, "-f", f)
@@ -170,7 +181,7 @@ func bakePrint(t *testing.T, buildx, dir string, bakeFiles, extra, names, enviro
 		if ee, ok := err.(*exec.ExitError); ok {
 			stderr = string(ee.Stderr)
 		}
-		t.Fatalf("buildx %v: %v\n%s", args, err, stderr)
+		return nil, stderr, err
 	}
 	var printed struct {
 		Target map[string]map[string]any `json:"target"`
@@ -182,7 +193,7 @@ func bakePrint(t *testing.T, buildx, dir string, bakeFiles, extra, names, enviro
 	for name, tg := range printed.Target {
 		res[name] = fromBake(t, tg)
 	}
-	return res
+	return res, "", nil
 }
 
 func fromBake(t *testing.T, tg map[string]any) *resolvedTarget {

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/bakeplan/bakeplan/internal/testenv"
+)
+
+// bakeCase is one generated bake file, the targets a run selects (none:
+// bake's default group) and the environment it runs in.
+type bakeCase struct {
+	file       string
+	names      []string
+	environ    []string
+	constructs int
+}
+
+// genBake writes a bake file from a grammar of the constructs real files
+// combine: variables (with and without defaults, referencing each other,
+// set from the environment), bake's functions and user functions,
+// templates and inherits chains (maps merged, lists and scalars
+// replaced), matrices, target: contexts, name expressions, and groups
+// (listed, nested, computed with concat and for).
+func genBake(rng *rand.Rand) bakeCase {
+	var b strings.Builder
+	c := bakeCase{}
+	used := func() { c.constructs++ }
+	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
+
+	// Variables. Those a tag reads have a value a tag can hold (a
+	// variable with no default is empty, which bake --print prints but no
+	// build takes).
+	nvars := 1 + rng.IntN(3)
+	var tagVars []string
+	for i := range nvars {
+		switch rng.IntN(3) {
+		case 0:
+			fmt.Fprintf(&b, "variable \"V%d\" {\n  default = %q\n}\n", i, pick("a", "b1", "x.y", "1.2.3"))
+			tagVars = append(tagVars, fmt.Sprintf("V%d", i))
+		case 1:
+			if len(tagVars) > 0 {
+				fmt.Fprintf(&b, "variable \"V%d\" {\n  default = \"${%s}-%s\"\n}\n", i, tagVars[rng.IntN(len(tagVars))], pick("dev", "rc", "z"))
+				tagVars = append(tagVars, fmt.Sprintf("V%d", i))
+				used()
+				break
+			}
+			fallthrough
+		default:
+			fmt.Fprintf(&b, "variable \"V%d\" {}\n", i)
+		}
+		used()
+		if rng.IntN(4) == 0 {
+			c.environ = append(c.environ, fmt.Sprintf("V%d=%s", i, pick("env1", "e-2", "FROM_ENV")))
+			used()
+		}
+	}
+	v := func() string { return fmt.Sprintf("V%d", rng.IntN(nvars)) }
+	if rng.IntN(2) == 0 {
+		b.WriteString("function \"tagged\" {\n  params = [name, version]\n  result = \"registry.example.com/${name}:${version}\"\n}\n")
+		used()
+	}
+	hasFunc := strings.Contains(b.String(), "function \"tagged\"")
+	value := func() string {
+		switch rng.IntN(5) {
+		case 0:
+			used()
+			return fmt.Sprintf("upper(%s)", v())
+		case 1:
+			used()
+			return fmt.Sprintf("join(\"-\", [%s, %q])", v(), pick("p", "q"))
+		case 2:
+			return fmt.Sprintf("\"${%s}\"", v())
+		case 3:
+			used()
+			return fmt.Sprintf("format(\"%%s.%%s\", %s, %q)", v(), pick("k", "l"))
+		default:
+			return strconv.Quote(pick("lit", "v1", "0"))
+		}
+	}
+	tag := func(name string) string {
+		version := "latest"
+		if len(tagVars) > 0 {
+			version = "${" + tagVars[rng.IntN(len(tagVars))] + "}"
+		}
+		if hasFunc && rng.IntN(2) == 0 {
+			used()
+			return fmt.Sprintf("tagged(%q, \"%s\")", name, version)
+		}
+		return fmt.Sprintf("\"registry.example.com/%s:%s\"", name, version)
+	}
+	platformSets := [][]string{{"linux/amd64"}, {"linux/amd64", "linux/arm64"}, {"linux/arm64"}}
+	plats := func(ps []string) string {
+		q := make([]string, len(ps))
+		for i, p := range ps {
+			q[i] = strconv.Quote(p)
+		}
+		return "[" + strings.Join(q, ", ") + "]"
+	}
+
+	// Templates, inherited by targets, maybe through each other.
+	var templates []string
+	for i := range rng.IntN(3) {
+		name := fmt.Sprintf("_t%d", i)
+		fmt.Fprintf(&b, "target %q {\n", name)
+		if i > 0 && rng.IntN(2) == 0 {
+			fmt.Fprintf(&b, "  inherits = [%q]\n", templates[rng.IntN(len(templates))])
+			used()
+		}
+		fmt.Fprintf(&b, "  args = { T%d = %s, SHARED = %q }\n", i, value(), pick("from-template", "t"))
+		if rng.IntN(2) == 0 {
+			fmt.Fprintf(&b, "  platforms = %s\n", plats(platformSets[rng.IntN(len(platformSets))]))
+		}
+		if rng.IntN(2) == 0 {
+			fmt.Fprintf(&b, "  labels = { \"org.example.t\" = %s }\n", value())
+		}
+		b.WriteString("}\n")
+		templates = append(templates, name)
+		used()
+	}
+
+	// Targets.
+	var names []string
+	platsOf := map[string][]string{}
+	ntargets := 1 + rng.IntN(4)
+	for i := range ntargets {
+		name := fmt.Sprintf("t%d", i)
+		fmt.Fprintf(&b, "target %q {\n", name)
+		if len(templates) > 0 && rng.IntN(2) == 0 {
+			fmt.Fprintf(&b, "  inherits = [%q]\n", templates[rng.IntN(len(templates))])
+			used()
+		}
+		fmt.Fprintf(&b, "  args = { A%d = %s", i, value())
+		if rng.IntN(3) == 0 {
+			fmt.Fprintf(&b, ", SHARED = %q", "own")
+			used()
+		}
+		b.WriteString(" }\n")
+		ps := platformSets[rng.IntN(len(platformSets))]
+		fmt.Fprintf(&b, "  platforms = %s\n", plats(ps))
+		platsOf[name] = ps
+		fmt.Fprintf(&b, "  tags = [%s]\n", tag(name))
+		if i > 0 && rng.IntN(3) == 0 {
+			// A context target bake accepts: it builds one platform, or
+			// all of its user's.
+			dep := names[rng.IntN(len(names))]
+			if len(platsOf[dep]) == 1 || !slices.ContainsFunc(ps, func(p string) bool { return !slices.Contains(platsOf[dep], p) }) {
+				fmt.Fprintf(&b, "  contexts = { dep = \"target:%s\" }\n", dep)
+				used()
+			}
+		}
+		b.WriteString("}\n")
+		names = append(names, name)
+		used()
+	}
+	// A matrix.
+	if rng.IntN(2) == 0 {
+		b.WriteString("target \"m\" {\n  name = \"m-${x}\"\n  matrix = { x = [\"one\", \"two\"] }\n  args = { X = x }\n  platforms = [\"linux/amd64\"]\n  tags = [\"registry.example.com/m:${x}\"]\n}\n")
+		names = append(names, "m-one", "m-two")
+		used()
+	}
+
+	// Groups.
+	switch rng.IntN(4) {
+	case 0:
+		q := make([]string, len(names))
+		for i, n := range names {
+			q[i] = strconv.Quote(n)
+		}
+		fmt.Fprintf(&b, "group \"default\" {\n  targets = [%s]\n}\n", strings.Join(q, ", "))
+		used()
+	case 1:
+		fmt.Fprintf(&b, "group \"inner\" {\n  targets = [%q]\n}\ngroup \"default\" {\n  targets = [\"inner\", %q]\n}\n", names[0], names[len(names)-1])
+		used()
+		used()
+	case 2:
+		fmt.Fprintf(&b, "variable \"WHICH\" {\n  default = [%q]\n}\ngroup \"default\" {\n  targets = concat([for n in WHICH : n], [%q])\n}\n", names[0], names[len(names)-1])
+		used()
+		used()
+	default:
+		c.names = []string{names[rng.IntN(len(names))]}
+	}
+	// Now and then, something bake refuses.
+	if rng.IntN(6) == 0 {
+		used()
+		switch rng.IntN(4) {
+		case 0:
+			b.WriteString("target \"bad\" {\n  inherits = [\"nope\"]\n}\n")
+			c.names = []string{"bad"}
+		case 1:
+			b.WriteString("target \"bad\" {\n  args = { X = \"${NOPE}\" }\n}\n")
+			c.names = []string{"bad"}
+		case 2:
+			b.WriteString("group \"bad\" {\n  targets = [\"missing\"]\n}\n")
+			c.names = []string{"bad"}
+		default:
+			b.WriteString("target \"wide\" {\n  platforms = [\"linux/amd64\", \"linux/s390x\"]\n}\ntarget \"bad\" {\n  platforms = [\"linux/amd64\", \"linux/arm64\"]\n  contexts = { w = \"target:wide\" }\n}\n")
+			c.names = []string{"bad"}
+		}
+	}
+	c.file = b.String()
+	return c
+}
+
+// TestBakeDifferential generates bake files (a fixed seed; BAKEPLAN_FUZZ_BAKE
+// sets how many, 300 by default, and BAKEPLAN_FUZZ_BAKE_SEED the seed) and,
+// for each, compares docker buildx bake --print with bakeplan import and
+// plan: where bake resolves, bakeplan must resolve the same values for
+// every target; where bake errors, bakeplan must error too.
+func TestBakeDifferential(t *testing.T) {
+	buildx := os.Getenv("BAKEPLAN_TEST_BUILDX")
+	if buildx == "" {
+		testenv.Missing(t, "docker buildx, built from tools/buildx (BAKEPLAN_TEST_BUILDX)")
+	}
+	n, seed := 300, uint64(1)
+	if s := os.Getenv("BAKEPLAN_FUZZ_BAKE"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	if s := os.Getenv("BAKEPLAN_FUZZ_BAKE_SEED"); s != "" {
+		seed, _ = strconv.ParseUint(s, 10, 64)
+	}
+	rng := rand.New(rand.NewPCG(seed, seed))
+	var constructs, bakeErrors, differences int
+	for i := range n {
+		c := genBake(rng)
+		constructs += c.constructs
+		t.Run(strconv.Itoa(i), func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, dir, "Dockerfile", "FROM scratch\n")
+			bakeFile := writeFile(t, dir, "docker-bake.hcl", c.file)
+			spec := filepath.Join(dir, "bakeplan.hcl")
+			want, bakeOut, bakeErr := bakePrintResult(t, buildx, dir, []string{"docker-bake.hcl"}, nil, c.names, c.environ)
+			_, importOut, importCode := runWith(t, c.environ, "import", "--force", "-o", spec, "--native-platform", nativePlatform(), "-f", bakeFile)
+			var got map[string]*resolvedTarget
+			planOut, planCode := "", 0
+			if importCode == 0 {
+				got, planOut, planCode = planBuilds(t, []string{spec}, c.environ, nativePlatform(), c.names)
+			}
+			if bakeErr != nil {
+				bakeErrors++
+				if importCode == 0 && planCode == 0 {
+					differences++
+					t.Errorf("bake refuses it (%s), bakeplan plans it\n%s", strings.TrimSpace(bakeOut), c.file)
+				}
+				return
+			}
+			if importCode != 0 || planCode != 0 {
+				differences++
+				t.Errorf("bake resolves it, bakeplan refuses it:\n%s%s\n%s", importOut, planOut, c.file)
+				return
+			}
+			// Targets bake builds only to feed another as a context it
+			// prints with a cacheonly output; bakeplan plans them
+			// without one. Their values are compared all the same.
+			for _, name := range sortedKeys(want) {
+				if slices.Equal(want[name].Outputs, []string{"type=cacheonly"}) {
+					want[name].Outputs = nil
+				}
+				g := got[name]
+				if g == nil {
+					differences++
+					t.Errorf("%s: bakeplan planned no build of it\n%s", name, c.file)
+					continue
+				}
+				if d := compareTargets(want[name], g); d != "" {
+					differences++
+					t.Errorf("%s differs from bake --print:\n%s\n%s", name, d, c.file)
+				}
+			}
+		})
+	}
+	t.Logf("%d cases (seed %d), %.1f constructs per case, %d refused by bake, %d differences", n, seed, float64(constructs)/float64(max(n, 1)), bakeErrors, differences)
+}
