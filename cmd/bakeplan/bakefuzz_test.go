@@ -18,6 +18,7 @@ import (
 type bakeCase struct {
 	file       string
 	override   string   // a second file, docker-bake.override.hcl, when set
+	jsonFile   string   // a JSON file after it, docker-bake.override.json, when set
 	sets       []string // --set overrides
 	names      []string
 	environ    []string
@@ -196,6 +197,16 @@ func genBake(rng *rand.Rand) bakeCase {
 			used()
 		}
 	}
+	if rng.IntN(4) == 0 {
+		// A JSON file, as generators write them: a variable's default and
+		// a target redefined, with interpolation and a function.
+		t := names[rng.IntN(len(names))]
+		if !strings.HasPrefix(t, "m-") {
+			c.jsonFile = fmt.Sprintf(`{"variable": {"V0": {"default": %q}}, "target": {%q: {"args": {"J": "${upper(V0)}"}, "labels": {"from-json": "${V0}-j"}}}}`, pick("json", "j2"), t)
+			used()
+			used()
+		}
+	}
 	for range rng.IntN(3) {
 		t := names[rng.IntN(len(names))]
 		switch rng.IntN(4) {
@@ -266,6 +277,10 @@ func TestBakeDifferential(t *testing.T) {
 				bakeFiles = append(bakeFiles, "docker-bake.override.hcl")
 				abs = append(abs, writeFile(t, dir, "docker-bake.override.hcl", c.override))
 			}
+			if c.jsonFile != "" {
+				bakeFiles = append(bakeFiles, "docker-bake.override.json")
+				abs = append(abs, writeFile(t, dir, "docker-bake.override.json", c.jsonFile))
+			}
 			var flags []string
 			for _, s := range c.sets {
 				flags = append(flags, "--set", s)
@@ -291,13 +306,13 @@ func TestBakeDifferential(t *testing.T) {
 				bakeErrors++
 				if importCode == 0 && planCode == 0 {
 					differences++
-					t.Errorf("bake refuses it (%s), bakeplan plans it\n%s\n%s%v", strings.TrimSpace(bakeOut), c.file, c.override, c.sets)
+					t.Errorf("bake refuses it (%s), bakeplan plans it\n%s\n%s%v", strings.TrimSpace(bakeOut), c.file, c.override+c.jsonFile, c.sets)
 				}
 				return
 			}
 			if importCode != 0 || planCode != 0 {
 				differences++
-				t.Errorf("bake resolves it, bakeplan refuses it:\n%s%s\n%s\n%s%v", importOut, planOut, c.file, c.override, c.sets)
+				t.Errorf("bake resolves it, bakeplan refuses it:\n%s%s\n%s\n%s%v", importOut, planOut, c.file, c.override+c.jsonFile, c.sets)
 				return
 			}
 			// Targets bake builds only to feed another as a context it
@@ -315,7 +330,7 @@ func TestBakeDifferential(t *testing.T) {
 				}
 				if d := compareTargets(want[name], g); d != "" {
 					differences++
-					t.Errorf("%s differs from bake --print:\n%s\n%s\n%s%v", name, d, c.file, c.override, c.sets)
+					t.Errorf("%s differs from bake --print:\n%s\n%s\n%s%v", name, d, c.file, c.override+c.jsonFile, c.sets)
 				}
 			}
 		})

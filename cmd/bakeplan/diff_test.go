@@ -398,3 +398,13 @@ func TestReviewOfAMonorepoCommit(t *testing.T) {
 		t.Errorf("a build rebuilds for a file it does not read:\n%.3000s", out)
 	}
 }
+
+// TestSpecNames: bake's own override files in both forms are written to
+// two spec files, not one.
+func TestSpecNames(t *testing.T) {
+	got := specNames("d/bakeplan.hcl", []string{"d/docker-bake.hcl", "d/docker-bake.override.hcl", "d/docker-bake.override.json", "d/extra.hcl"})
+	want := []string{"d/bakeplan.hcl", "d/bakeplan.override.hcl", "d/bakeplan.override-json.hcl", "d/bakeplan.extra.hcl"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("%v, want %v", got, want)
+	}
+}

@@ -126,20 +126,29 @@ func defaultBakeFiles() []string {
 
 // specNames are the spec files the bake files are written to: out for the
 // first; beside it, bakeplan.override.hcl for bake's override file and
-// STEM.NAME.hcl for any other.
+// STEM.NAME.hcl for any other. Two files of one name in different forms
+// (bake's own docker-bake.override.hcl and docker-bake.override.json) keep
+// their form in the name of the second (bakeplan.override-json.hcl).
 func specNames(out string, files []string) []string {
 	outs := []string{out}
 	dir, stem := ".", "bakeplan"
 	if out != "-" {
 		dir, stem = filepath.Dir(out), strings.TrimSuffix(filepath.Base(out), filepath.Ext(out))
 	}
+	taken := map[string]bool{out: true}
 	for _, f := range files[1:] {
-		name := strings.TrimSuffix(filepath.Base(f), filepath.Ext(f))
+		ext := filepath.Ext(f)
+		name := strings.TrimSuffix(filepath.Base(f), ext)
 		name = strings.TrimPrefix(strings.TrimPrefix(name, "docker-bake"), ".")
 		if name == "" {
 			name = "more"
 		}
-		outs = append(outs, filepath.Join(dir, stem+"."+name+".hcl"))
+		o := filepath.Join(dir, stem+"."+name+".hcl")
+		if taken[o] {
+			o = filepath.Join(dir, stem+"."+name+"-"+strings.TrimPrefix(ext, ".")+".hcl")
+		}
+		taken[o] = true
+		outs = append(outs, o)
 	}
 	return outs
 }
