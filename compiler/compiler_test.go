@@ -1004,3 +1004,30 @@ target "broken" {
 		t.Errorf("a reference error in a target not built is not an error")
 	}
 }
+
+// TestTemplatePlatforms: a template that lists platforms no emulator
+// serves (moby's _platforms) is never a build, so only the platforms of
+// the targets that inherit it must be served.
+func TestTemplatePlatforms(t *testing.T) {
+	src := `host {
+  emulators = ["arm64"]
+}
+target "_platforms" {
+  platforms = ["linux/amd64", "linux/arm/v7", "linux/ppc64le"]
+}
+target "app" {
+  inherits  = [target._platforms]
+  platforms = ["linux/amd64", "linux/arm64"]
+}
+`
+	for _, warn := range []bool{false, true} {
+		p, diags := project{src: src, warn: warn}.compile(t)
+		if len(diags) > 0 {
+			t.Errorf("validate %t: %v", warn, diags)
+			continue
+		}
+		if p.Step("build._platforms") != nil || p.Step("build.app") == nil {
+			t.Errorf("the template is a build, or the target is not: %v", p.Steps)
+		}
+	}
+}
