@@ -1031,3 +1031,47 @@ target "app" {
 		}
 	}
 }
+
+// TestInheritedContexts: named contexts are inherited as bake merges
+// them, key by key: a parent's context reaches its child (and the child's
+// child), a later parent wins over an earlier one, the target's own over
+// all, and a context chosen by a variable in a parent is evaluated there.
+func TestInheritedContexts(t *testing.T) {
+	src := `variable "PG" {
+  default = "17"
+}
+target "s17" {}
+target "other" {}
+target "a" {
+  contexts = { server = var.PG == "17" ? target.s17 : target.other, docs = "./docs" }
+}
+target "b" {
+  contexts = { docs = "./b-docs" }
+}
+target "mid" {
+  inherits = [target.a, target.b]
+}
+target "leaf" {
+  inherits = [target.mid]
+  contexts = { extra = target.other }
+}
+`
+	files := map[string]string{"Dockerfile": "FROM scratch\n", "docs/x": "x", "b-docs/x": "x"}
+	p, diags := project{src: src, files: files, sel: []string{"leaf"}}.compile(t)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	got := map[string]string{}
+	for _, nc := range p.Step("build.leaf").Build.Contexts {
+		got[nc.Name] = nc.Target + nc.Path
+	}
+	want := map[string]string{"server": "s17", "docs": "b-docs", "extra": "other"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("context %s = %q, want %q (all: %v)", k, got[k], v, got)
+		}
+	}
+	if p.Step("build.s17") == nil {
+		t.Errorf("the inherited context target is not planned")
+	}
+}

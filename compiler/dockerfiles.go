@@ -167,9 +167,9 @@ func (c *compilation) checkDockerfile(r *resolved) hcl.Diagnostics {
 			r.unusedArgs = append(r.unusedArgs, k)
 		}
 	}
-	for _, nc := range r.in.decl.Contexts {
-		if !res.Contexts[nc.Name] && !f.Skips("UnusedNamedContext") {
-			r.unusedContexts = append(r.unusedContexts, nc)
+	for _, ic := range contextsOf(r.in) {
+		if !res.Contexts[ic.nc.Name] && !f.Skips("UnusedNamedContext") {
+			r.unusedContexts = append(r.unusedContexts, ic.nc)
 		}
 	}
 	return diags

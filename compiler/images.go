@@ -83,9 +83,9 @@ func (c *compilation) imagesOf(r *resolved, node *builderDecl, runs []plan.Platf
 			continue
 		}
 		origin := func() hcl.Range {
-			for _, d := range r.in.decl.Contexts {
-				if d.Name == nc.Name {
-					return d.DeclRange
+			for _, ic := range contextsOf(r.in) {
+				if ic.nc.Name == nc.Name {
+					return ic.nc.DeclRange
 				}
 			}
 			return c.declRange(r.in, "contexts")

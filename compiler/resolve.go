@@ -157,12 +157,13 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 		r.contexts = append(r.contexts, ctxEdge{name: nc.Name, to: dep, rng: nc.DeclRange})
 		r.build.Contexts = append(r.build.Contexts, &plan.NamedContext{Name: nc.Name, Target: dep.name})
 	}
-	for _, nc := range in.decl.Contexts {
+	for _, ic := range contextsOf(in) {
+		nc := ic.nc
 		if nc.Target != nil {
 			targetContext(nc, nc.Target.Name, nc.Target.Range)
 			continue
 		}
-		pc, d := c.namedContext(nc.Name, nc.Expr, in.ctx, allowExternal)
+		pc, d := c.namedContext(nc.Name, nc.Expr, ic.ctx, allowExternal)
 		diags = append(diags, d...)
 		if pc != nil && pc.Target != "" {
 			// An expression that chose a target (var.X ? target.a : "…").
@@ -1000,4 +1001,40 @@ func stringAttrs(v cty.Value) map[string]string {
 		}
 	}
 	return m
+}
+
+// inheritedContext is a named context a target has, declared by it or by
+// a parent, with the scope its expression is evaluated in (the declaring
+// target's: its matrix values).
+type inheritedContext struct {
+	nc  *spec.NamedContext
+	ctx *hcl.EvalContext
+}
+
+// contextsOf is in's named contexts as bake merges them through inherits:
+// key by key, later parents over earlier ones, the target's own over all,
+// in the order first declared.
+func contextsOf(in *instance) []inheritedContext {
+	var out []inheritedContext
+	at := map[string]int{}
+	var collect func(x *instance, depth int)
+	collect = func(x *instance, depth int) {
+		if depth > 64 {
+			return // a cycle, reported elsewhere
+		}
+		for _, p := range x.parents {
+			collect(p, depth+1)
+		}
+		for _, nc := range x.decl.Contexts {
+			ic := inheritedContext{nc: nc, ctx: x.ctx}
+			if i, ok := at[nc.Name]; ok {
+				out[i] = ic
+				continue
+			}
+			at[nc.Name] = len(out)
+			out = append(out, ic)
+		}
+	}
+	collect(in, 0)
+	return out
 }

@@ -62,3 +62,45 @@ group "alpine" {
 group "ci" {
   targets = ["server-17-bookworm", "integration-tests"]
 }
+
+# Extension images, as extension projects write them: a chain of three
+# parents, a numeric arg, a platform with its variant, a context target
+# chosen by a variable, and a name from a user function.
+variable "PG" {
+  default = "17"
+}
+
+function "major" {
+  params = [version]
+  result = index(split(".", version), 0)
+}
+
+target "ext_shared" {
+  platforms = ["linux/amd64", "linux/arm64/v8"]
+}
+
+target "ext_base" {
+  inherits = ["ext_shared"]
+  contexts = {
+    server = "target:ext_server_${PG}"
+  }
+  args = {
+    PG_MAJOR = PG
+  }
+}
+
+target "ext_server_17" {
+  dockerfile = "helper.Dockerfile"
+  platforms  = ["linux/amd64", "linux/arm64/v8"]
+}
+
+target "ext" {
+  inherits = ["ext_base"]
+  name     = "ext-${major(v)}"
+  matrix   = { v = ["17.5"] }
+  args = {
+    EXT_LEVEL = 3
+    VERSION   = v
+  }
+  tags = ["${REGISTRY}/ext:${v}"]
+}
