@@ -16,6 +16,9 @@ type names struct {
 	vars    map[string]bool
 	targets map[string]bool
 	groups  map[string]bool
+	// matrix: a target makes its names with a matrix, so a name no block
+	// has may be one of them.
+	matrix bool
 	// values are the variables' values when importing: the
 	// environment's, as bake reads it, else their defaults where those
 	// are constant or built from other constant defaults; for reading a
@@ -69,6 +72,7 @@ func collectNames(files []*source, env map[string]string) (*names, hcl.Diagnosti
 				}
 			case "target":
 				n.targets[name] = true
+				n.matrix = n.matrix || b.Body.Attributes["matrix"] != nil
 			case "group":
 				n.groups[name] = true
 			default:

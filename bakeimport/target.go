@@ -132,7 +132,10 @@ func (c *conv) references(a *hclsyntax.Attribute, name string, local map[string]
 		case hclsyntax.ValidIdentifier(s):
 			// Perhaps a target another -f file defines, as
 			// docker-metadata-action's file does.
-			c.warn(e.Range(), "Unknown target", fmt.Sprintf("No target %q is defined in the imported files; it is written as target.%s, which a further spec file (-f) must define.", s, s))
+			if !c.names.matrix {
+				c.warn(e.Range(), "Unknown target", fmt.Sprintf("No target %q is defined in the imported files; it is written as target.%s, which a further spec file (-f) must define.", s, s))
+			}
+			// Else perhaps a name a matrix makes: the compiler knows.
 			refs = append(refs, "target."+s)
 		default:
 			c.warn(e.Range(), "Unknown target", fmt.Sprintf("%q names no target, and cannot be written as a reference, so it is left out.", s))
@@ -163,7 +166,7 @@ func (c *conv) contexts(a *hclsyntax.Attribute, local map[string]bool) {
 				switch {
 				case !hclsyntax.ValidIdentifier(t):
 					c.warn(it.ValueExpr.Range(), "Unknown target", fmt.Sprintf("%q names no target bakeplan can refer to, so it is kept as a string.", s))
-				case !c.names.targets[t]:
+				case !c.names.targets[t] && !c.names.matrix:
 					c.warn(it.ValueExpr.Range(), "Unknown target", fmt.Sprintf("No target %q is defined in the imported files; it is written as target.%s.", t, t))
 				}
 				if hclsyntax.ValidIdentifier(t) {

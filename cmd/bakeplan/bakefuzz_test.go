@@ -108,7 +108,7 @@ func genBake(rng *rand.Rand) bakeCase {
 	}
 
 	// Templates, inherited by targets, maybe through each other.
-	var templates []string
+	var templates, helpers []string
 	for i := range rng.IntN(3) {
 		name := fmt.Sprintf("_t%d", i)
 		fmt.Fprintf(&b, "target %q {\n", name)
@@ -122,6 +122,12 @@ func genBake(rng *rand.Rand) bakeCase {
 		}
 		if rng.IntN(2) == 0 {
 			fmt.Fprintf(&b, "  labels = { \"org.example.t\" = %s }\n", value())
+		}
+		if rng.IntN(3) == 0 {
+			// A context its children inherit: a one-platform helper.
+			fmt.Fprintf(&b, "  contexts = { helper = \"target:helper%d\" }\n", i)
+			helpers = append(helpers, fmt.Sprintf("target \"helper%d\" {\n  platforms = [\"linux/amd64\"]\n}\n", i))
+			used()
 		}
 		b.WriteString("}\n")
 		templates = append(templates, name)
@@ -241,6 +247,9 @@ func genBake(rng *rand.Rand) bakeCase {
 			b.WriteString("target \"wide\" {\n  platforms = [\"linux/amd64\", \"linux/s390x\"]\n}\ntarget \"bad\" {\n  platforms = [\"linux/amd64\", \"linux/arm64\"]\n  contexts = { w = \"target:wide\" }\n}\n")
 			c.names = []string{"bad"}
 		}
+	}
+	for _, h := range helpers {
+		b.WriteString(h)
 	}
 	c.file = b.String()
 	return c
