@@ -168,10 +168,16 @@ func genBake(rng *rand.Rand) bakeCase {
 		names = append(names, name)
 		used()
 	}
-	// A matrix.
-	if rng.IntN(2) == 0 {
-		b.WriteString("target \"m\" {\n  name = \"m-${x}\"\n  matrix = { x = [\"one\", \"two\"] }\n  args = { X = x }\n  platforms = [\"linux/amd64\"]\n  tags = [\"registry.example.com/m:${x}\"]\n}\n")
+	// A matrix: of lists (two keys, their product), or of objects.
+	switch rng.IntN(3) {
+	case 0:
+		b.WriteString("target \"m\" {\n  name = \"m-${x}-${y}\"\n  matrix = { x = [\"one\", \"two\"], y = [\"a\"] }\n  args = { X = x, Y = y }\n  platforms = [\"linux/amd64\"]\n  tags = [\"registry.example.com/m:${x}-${y}\"]\n}\n")
+		names = append(names, "m-one-a", "m-two-a")
+		used()
+	case 1:
+		b.WriteString("target \"m\" {\n  name = \"m-${item.v}\"\n  matrix = { item = [{ v = \"one\", os = \"debian\" }, { v = \"two\", os = \"alpine\" }] }\n  args = { V = item.v, OS = item.os }\n  platforms = [\"linux/amd64\"]\n  tags = [\"registry.example.com/m:${item.v}-${item.os}\"]\n}\n")
 		names = append(names, "m-one", "m-two")
+		used()
 		used()
 	}
 
