@@ -275,6 +275,7 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 	if p.Variables == nil {
 		p.Variables = []*plan.Variable{}
 	}
+	p.Index()
 	return p, diags
 }
 

@@ -159,6 +159,7 @@ func Unmarshal(data []byte) (*Plan, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
+	p.Index()
 	return &p, nil
 }
 

@@ -34,6 +34,34 @@ type Plan struct {
 	Set []string `json:"set,omitempty"`
 	// Steps are in a topological order: every step follows the steps it needs.
 	Steps []*Step `json:"steps"`
+
+	// index finds a step by id (Index); it stands only for the Steps it
+	// was made of.
+	index *stepIndex
+}
+
+// stepIndex is where each step of one Steps slice is.
+type stepIndex struct {
+	first **Step // the slice it was made of: its first element and length
+	n     int
+	at    map[string]int
+}
+
+// Index makes Step a map lookup instead of a scan (a large plan looks up
+// every build). A plan whose Steps are replaced or extended afterwards is
+// scanned again, so an index never gives a wrong answer; it is made once,
+// before the plan is shared between goroutines.
+func (p *Plan) Index() {
+	if len(p.Steps) == 0 {
+		return
+	}
+	ix := &stepIndex{first: &p.Steps[0], n: len(p.Steps), at: make(map[string]int, len(p.Steps))}
+	for i, s := range p.Steps {
+		if _, dup := ix.at[s.ID]; !dup {
+			ix.at[s.ID] = i
+		}
+	}
+	p.index = ix
 }
 
 // Spec identifies the spec a plan was compiled from.
@@ -520,6 +548,12 @@ type Publish struct {
 
 // Step returns the step with the given id, or nil.
 func (p *Plan) Step(id string) *Step {
+	if ix := p.index; ix != nil && ix.n == len(p.Steps) && ix.n > 0 && ix.first == &p.Steps[0] {
+		if i, ok := ix.at[id]; ok && p.Steps[i].ID == id {
+			return p.Steps[i]
+		}
+		// A step replaced in place since: scan.
+	}
 	for _, s := range p.Steps {
 		if s.ID == id {
 			return s

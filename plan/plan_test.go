@@ -118,3 +118,26 @@ func TestOrder(t *testing.T) {
 		t.Errorf("order %v, want %s", ids, want)
 	}
 }
+
+// TestStepIndex: an indexed plan finds its steps; one whose steps were
+// replaced or extended after indexing is still answered right.
+func TestStepIndex(t *testing.T) {
+	p := &plan.Plan{Steps: []*plan.Step{{ID: "a"}, {ID: "b"}}}
+	p.Index()
+	if p.Step("b") != p.Steps[1] || p.Step("nope") != nil {
+		t.Errorf("indexed lookups")
+	}
+	p.Steps = append(p.Steps, &plan.Step{ID: "c"})
+	if p.Step("c") == nil {
+		t.Errorf("a step appended after indexing is not found")
+	}
+	q := *p
+	q.Steps = []*plan.Step{{ID: "x"}}
+	if q.Step("x") == nil || q.Step("a") != nil {
+		t.Errorf("a copy with other steps answers from the old index")
+	}
+	p.Steps[0] = &plan.Step{ID: "z"}
+	if p.Step("z") == nil || p.Step("a") != nil {
+		t.Errorf("a step replaced in place is not found")
+	}
+}
