@@ -14,7 +14,6 @@ import (
 	"maps"
 	"net/http"
 	"sort"
-	"strings"
 
 	"github.com/bakeplan/bakeplan/runtime/registry"
 	"github.com/containerd/containerd/v2/core/images"
@@ -107,7 +106,7 @@ func (t *Tagger) Put(ctx context.Context, tag string, m Manifest) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("writing %s: the registry answered %s", tag, answer(resp))
+		return fmt.Errorf("writing %s: the registry answered %s", tag, registry.Answer(resp))
 	}
 	return nil
 }
@@ -120,32 +119,13 @@ func (t *Tagger) Current(ctx context.Context, tag string) (m Manifest, ok bool, 
 	if err != nil {
 		return Manifest{}, false, err
 	}
-	path := reference.Path(named)
-	resp, err := t.regs.Do(ctx, reference.Domain(named), "repository:"+path+":pull", func(base string) (*http.Request, error) {
-		req, err := http.NewRequest(http.MethodGet, base+"/"+path+"/manifests/"+ref, nil)
-		if err == nil {
-			req.Header.Set("Accept", manifestTypes)
-		}
-		return req, err
-	})
-	if err != nil {
-		return Manifest{}, false, fmt.Errorf("reading %s: %w", tag, err)
-	}
-	defer resp.Body.Close()
+	body, mediaType, err := t.regs.Manifest(ctx, named, ref)
 	switch {
-	case resp.StatusCode == http.StatusNotFound:
+	case errors.Is(err, registry.ErrNoManifest):
 		return Manifest{}, false, nil
-	case resp.StatusCode != http.StatusOK:
-		return Manifest{}, false, fmt.Errorf("reading %s: the registry answered %s", tag, answer(resp))
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxManifest+1))
-	if err != nil {
+	case err != nil:
 		return Manifest{}, false, fmt.Errorf("reading %s: %w", tag, err)
 	}
-	if len(body) > maxManifest {
-		return Manifest{}, false, fmt.Errorf("reading %s: the manifest is over %d bytes", tag, maxManifest)
-	}
-	mediaType := resp.Header.Get("Content-Type")
 	var fields struct {
 		MediaType string `json:"mediaType"`
 	}
@@ -154,16 +134,6 @@ func (t *Tagger) Current(ctx context.Context, tag string) (m Manifest, ok bool, 
 	}
 	return Manifest{Desc: ocispecs.Descriptor{MediaType: mediaType, Digest: digest.FromBytes(body), Size: int64(len(body))}, Body: body}, true, nil
 }
-
-// maxManifest bounds a manifest read: the OCI distribution spec lets
-// registries refuse larger ones.
-const maxManifest = 4 << 20
-
-// manifestTypes are the manifests a tag may point at.
-var manifestTypes = strings.Join([]string{
-	ocispecs.MediaTypeImageIndex, ocispecs.MediaTypeImageManifest,
-	images.MediaTypeDockerSchema2ManifestList, images.MediaTypeDockerSchema2Manifest,
-}, ", ")
 
 // splitTag parses tag, which must name a tag.
 func splitTag(tag string) (reference.Named, string, error) {
@@ -176,16 +146,6 @@ func splitTag(tag string) (reference.Named, string, error) {
 		return nil, "", fmt.Errorf("%s has no tag", tag)
 	}
 	return named, tagged.Tag(), nil
-}
-
-// answer is a registry's answer for an error: its status and the start of
-// its body.
-func answer(resp *http.Response) string {
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	if b := strings.TrimSpace(string(body)); b != "" {
-		return resp.Status + ": " + b
-	}
-	return resp.Status
 }
 
 // Delete removes tag, not the manifest it points at, which other tags may
@@ -209,7 +169,7 @@ func (t *Tagger) Delete(ctx context.Context, tag string) error {
 	case http.StatusAccepted, http.StatusOK, http.StatusNotFound:
 		return nil
 	}
-	return fmt.Errorf("deleting %s: the registry answered %s", tag, answer(resp))
+	return fmt.Errorf("deleting %s: the registry answered %s", tag, registry.Answer(resp))
 }
 
 // copy puts from@dgst, with everything it refers to, into repository to

@@ -3,12 +3,10 @@ package uptodate
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 
-	"github.com/containerd/containerd/v2/core/images"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/bakeplan/bakeplan/plan"
@@ -203,12 +201,6 @@ func RecordOf(p *plan.Plan, st *plan.Step, files Files) Record {
 	return NewRecord(st.Build, list, deps)
 }
 
-// manifestTypes are the manifests a tag may point at.
-var manifestTypes = strings.Join([]string{
-	ocispec.MediaTypeImageIndex, ocispec.MediaTypeImageManifest,
-	images.MediaTypeDockerSchema2ManifestList, images.MediaTypeDockerSchema2Manifest,
-}, ", ")
-
 // read asks the registry what pt's tag points at and what record it has:
 // one GET of the manifest, which carries both, and for a single-platform
 // image that BuildKit wrapped in an index with its attestations, a second
@@ -222,9 +214,12 @@ func read(ctx context.Context, regs *registry.Registries, pt *published) error {
 	if !ok {
 		return fmt.Errorf("%s has no tag", pt.tag)
 	}
-	data, found, err := getManifest(ctx, regs, named, tagged.Tag())
-	if err != nil || !found {
-		return err
+	data, _, err := regs.Manifest(ctx, named, tagged.Tag())
+	switch {
+	case errors.Is(err, registry.ErrNoManifest):
+		return nil
+	case err != nil:
+		return fmt.Errorf("reading %s: %w", pt.tag, err)
 	}
 	pt.exists = true
 	// The digest of what the registry holds is that of these bytes.
@@ -235,8 +230,8 @@ func read(ctx context.Context, regs *registry.Registries, pt *published) error {
 	}
 	if _, ok := m.Annotations[AnnotationInputs]; !ok {
 		if only := m.onlyImage(); only != "" {
-			if data, found, err = getManifest(ctx, regs, named, only); err != nil || !found {
-				return err
+			if data, _, err = regs.Manifest(ctx, named, only); err != nil {
+				return fmt.Errorf("reading %s@%s: %w", pt.tag, only, err)
 			}
 			m = manifestFields{}
 			if err := json.Unmarshal(data, &m); err != nil {
@@ -276,34 +271,6 @@ func (m manifestFields) onlyImage() string {
 		only = d.Digest.String()
 	}
 	return only
-}
-
-// getManifest GETs repository named's manifest ref (a tag or a digest);
-// found is false when the registry has none.
-func getManifest(ctx context.Context, regs *registry.Registries, named reference.Named, ref string) (data []byte, found bool, err error) {
-	path := reference.Path(named)
-	resp, err := regs.Do(ctx, reference.Domain(named), "repository:"+path+":pull", func(base string) (*http.Request, error) {
-		req, err := http.NewRequest(http.MethodGet, base+"/"+path+"/manifests/"+ref, nil)
-		if err == nil {
-			req.Header.Set("Accept", manifestTypes)
-		}
-		return req, err
-	})
-	if err != nil {
-		return nil, false, fmt.Errorf("reading %s:%s: %w", named.Name(), ref, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound {
-		return nil, false, nil
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, false, fmt.Errorf("reading %s:%s: %s", named.Name(), ref, resp.Status)
-	}
-	data, err = io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return nil, false, fmt.Errorf("reading %s:%s: %w", named.Name(), ref, err)
-	}
-	return data, true, nil
 }
 
 // decide is a build's state from what its tags hold.
