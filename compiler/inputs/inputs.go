@@ -525,52 +525,51 @@ func (w *walker) Walk(ctx context.Context, target string, fn fs.WalkDirFunc) err
 		// asks (its paths relative to root).
 		return w.walkFrom(ctx, t, fn)
 	}
-	var walk func(dir, rel string, entries []fs.DirEntry) error
-	walk = func(dir, rel string, entries []fs.DirEntry) error {
-		if err := ctx.Err(); err != nil {
+	return w.walkDir(ctx, w.root, "", w.top, fn)
+}
+
+// walkDir walks the entries of dir (rel to root), depth first.
+func (w *walker) walkDir(ctx context.Context, dir, rel string, entries []fs.DirEntry, fn fs.WalkDirFunc) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, e := range entries {
+		erel := e.Name()
+		if rel != "" {
+			erel = rel + "/" + e.Name()
+		}
+		ep := path.Join(dir, e.Name())
+		fi, err := e.Info()
+		if err != nil {
 			return err
 		}
-		for _, e := range entries {
-			erel := e.Name()
-			if rel != "" {
-				erel = rel + "/" + e.Name()
+		if fi.Mode()&fs.ModeSocket != 0 {
+			continue // fsutil cannot send a socket
+		}
+		info, err := w.entry(ep, erel, fi)
+		if err != nil {
+			return err
+		}
+		switch err := fn(erel, info, nil); {
+		case errors.Is(err, fs.SkipDir):
+			if !e.IsDir() {
+				return nil
 			}
-			ep := path.Join(dir, e.Name())
-			fi, err := e.Info()
+			continue
+		case err != nil:
+			return err
+		}
+		if e.IsDir() {
+			sub, err := fs.ReadDir(w.fsys, ep)
 			if err != nil {
 				return err
 			}
-			st := &types.Stat{Path: erel, Mode: uint32(fi.Mode()), Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
-			if fi.Mode()&fs.ModeSymlink != 0 {
-				if st.Linkname, err = fs.ReadLink(w.fsys, ep); err != nil {
-					return err
-				}
-			}
-			if fi.Mode()&fs.ModeSocket != 0 {
-				continue // fsutil cannot send a socket
-			}
-			switch err := fn(erel, &fsutil.DirEntryInfo{Stat: st}, nil); {
-			case errors.Is(err, fs.SkipDir):
-				if !e.IsDir() {
-					return nil
-				}
-				continue
-			case err != nil:
+			if err := w.walkDir(ctx, ep, erel, sub, fn); err != nil {
 				return err
 			}
-			if e.IsDir() {
-				sub, err := fs.ReadDir(w.fsys, ep)
-				if err != nil {
-					return err
-				}
-				if err := walk(ep, erel, sub); err != nil {
-					return err
-				}
-			}
 		}
-		return nil
 	}
-	return walk(w.root, "", w.top)
+	return nil
 }
 
 // walkFrom walks target (relative to root) and, for a directory, what is
@@ -581,13 +580,11 @@ func (w *walker) walkFrom(ctx context.Context, target string, fn fs.WalkDirFunc)
 	if err != nil {
 		return err
 	}
-	st := &types.Stat{Path: target, Mode: uint32(fi.Mode()), Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
-	if fi.Mode()&fs.ModeSymlink != 0 {
-		if st.Linkname, err = fs.ReadLink(w.fsys, ep); err != nil {
-			return err
-		}
+	info, err := w.entry(ep, target, fi)
+	if err != nil {
+		return err
 	}
-	switch err := fn(target, &fsutil.DirEntryInfo{Stat: st}, nil); {
+	switch err := fn(target, info, nil); {
 	case errors.Is(err, fs.SkipDir):
 		return nil
 	case err != nil:
@@ -600,16 +597,20 @@ func (w *walker) walkFrom(ctx context.Context, target string, fn fs.WalkDirFunc)
 	if err != nil {
 		return err
 	}
-	sub := &walker{fsys: w.fsys, root: ep, top: entries}
-	return sub.Walk(ctx, "/", func(rel string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	return w.walkDir(ctx, ep, target, entries, fn)
+}
+
+// entry is what fsutil's filter reads of the entry at ep (rel to root):
+// its stat, and a link's target.
+func (w *walker) entry(ep, rel string, fi fs.FileInfo) (*fsutil.DirEntryInfo, error) {
+	st := &types.Stat{Path: rel, Mode: uint32(fi.Mode()), Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		var err error
+		if st.Linkname, err = fs.ReadLink(w.fsys, ep); err != nil {
+			return nil, err
 		}
-		if info, ok := e.(*fsutil.DirEntryInfo); ok {
-			info.Stat.Path = target + "/" + rel
-		}
-		return fn(target+"/"+rel, e, nil)
-	})
+	}
+	return &fsutil.DirEntryInfo{Stat: st}, nil
 }
 
 // Open opens nothing: tree calls it through fsutil's filter only to learn
