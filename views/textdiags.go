@@ -3,8 +3,6 @@ package views
 import (
 	"io"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/bakeplan/bakeplan/internal/escape"
 	"github.com/hashicorp/hcl/v2"
@@ -24,7 +22,7 @@ func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnos
 			continue
 		}
 		c := *f
-		c.Bytes = sameWidth(f.Bytes)
+		c.Bytes = escape.SameWidth(f.Bytes)
 		safeFiles[escape.Terminal(name)] = &c
 	}
 	safe := make(hcl.Diagnostics, len(diags))
@@ -44,32 +42,6 @@ func safeRange(r *hcl.Range) *hcl.Range {
 	c := *r
 	c.Filename = escape.Terminal(r.Filename)
 	return &c
-}
-
-// sameWidth is src with each byte of an unsafe character (a control other
-// than newline and tab, a bidirectional or other format character, a byte
-// that is not UTF-8) replaced by '?'. It returns src itself when there is
-// none.
-func sameWidth(src []byte) []byte {
-	var out []byte
-	for i := 0; i < len(src); {
-		r, n := utf8.DecodeRune(src[i:])
-		bad := (r == utf8.RuneError && n == 1) || (r < 0x20 && r != '\n' && r != '\t' && r != '\r') || r == 0x7f ||
-			(r >= 0x80 && r < 0xa0) || unicode.Is(unicode.Cf, r) || r == 0x2028 || r == 0x2029
-		if bad {
-			if out == nil {
-				out = append([]byte(nil), src...)
-			}
-			for k := range n {
-				out[i+k] = '?'
-			}
-		}
-		i += n
-	}
-	if out == nil {
-		return src
-	}
-	return out
 }
 
 // Message is an error's text for a terminal: each of its lines escaped, so

@@ -51,11 +51,42 @@ func needsEscape(s string) bool {
 	for i, w := 0, 0; i < len(s); i += w {
 		r, width := utf8.DecodeRuneInString(s[i:])
 		w = width
-		if (r == utf8.RuneError && width == 1) || r < 0x20 || r == 0x7f || unsafeRune(r) {
+		if unsafeAt(r, width) {
 			return true
 		}
 	}
 	return false
+}
+
+// unsafeAt says whether r, decoded from width bytes, must not reach a
+// terminal as it is: a byte that is not UTF-8, a control character, or
+// an unsafe rune.
+func unsafeAt(r rune, width int) bool {
+	return (r == utf8.RuneError && width == 1) || r < 0x20 || r == 0x7f || unsafeRune(r)
+}
+
+// SameWidth is src with each byte of every character Terminal would
+// escape, but newlines, tabs and carriage returns, replaced by '?': for
+// quoting source text, whose byte offsets must stay where they were (an
+// underline beneath a range). It returns src itself when there is none.
+func SameWidth(src []byte) []byte {
+	var out []byte
+	for i := 0; i < len(src); {
+		r, n := utf8.DecodeRune(src[i:])
+		if unsafeAt(r, n) && r != '\n' && r != '\t' && r != '\r' {
+			if out == nil {
+				out = append([]byte(nil), src...)
+			}
+			for k := range n {
+				out[i+k] = '?'
+			}
+		}
+		i += n
+	}
+	if out == nil {
+		return src
+	}
+	return out
 }
 
 // unsafeRune: C1 controls, and format characters (Cf: bidirectional

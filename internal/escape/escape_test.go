@@ -70,3 +70,18 @@ func FuzzTerminal(f *testing.F) {
 		}
 	})
 }
+
+// TestSameWidth: unsafe bytes become '?' one for one, line breaks and tabs
+// stay, and a safe text is returned as it is.
+func TestSameWidth(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"plain\ttext\n", "plain\ttext\n"},
+		{"a\x1b[2Jb", "a?[2Jb"},
+		{"x\u202ey", "x???y"},
+		{"bad\xffbyte\r\n", "bad?byte\r\n"},
+	} {
+		if got := string(SameWidth([]byte(c.in))); got != c.want || len(got) != len(c.in) {
+			t.Errorf("%q: %q, want %q", c.in, got, c.want)
+		}
+	}
+}
