@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"github.com/bakeplan/bakeplan/compiler/inputs"
+	"github.com/bakeplan/bakeplan/diff"
+	"github.com/bakeplan/bakeplan/internal/gitfs"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/runtime/uptodate"
 )
@@ -102,4 +104,51 @@ func CheckPublished(ctx context.Context, c *Compiled, specDir string) error {
 		return nil
 	}
 	return uptodate.Check(ctx, c.Plan, specDir, c.ContextFiles())
+}
+
+// WorkTreeFiles lists a context input of a build read from the working
+// tree fsys (the spec's directory specDir) of the repository at top, as
+// InputFiles does, with each file no commit holds (untracked or ignored,
+// and each directory holding only such files) marked diff.NotCommitted,
+// for a diff against a revision to name apart.
+func WorkTreeFiles(ctx context.Context, fsys fs.FS, specDir, top string) (func(in *plan.Input, st *plan.Step) (map[string]string, error), error) {
+	notCommitted, err := gitfs.NotCommitted(ctx, top)
+	if err != nil {
+		return nil, err
+	}
+	list := InputFiles(fsys, specDir)
+	topRel := strings.TrimPrefix(top, "/")
+	return func(in *plan.Input, st *plan.Step) (map[string]string, error) {
+		files, err := list(in, st)
+		if err != nil {
+			return nil, err
+		}
+		marked := make(map[string]string, len(files))
+		var dirs []string
+		for f, v := range files {
+			if strings.HasSuffix(f, "/") {
+				dirs = append(dirs, f)
+			} else if rel, ok := strings.CutPrefix(path.Join(specDir, in.Path, f), topRel+"/"); ok && notCommitted(rel) {
+				v = diff.NotCommitted + v
+			}
+			marked[f] = v
+		}
+		// git records no directories: one is not committed when no
+		// committed file is under it.
+		committed := map[string]bool{}
+		for f, v := range marked {
+			if strings.HasSuffix(f, "/") || strings.HasPrefix(v, diff.NotCommitted) {
+				continue
+			}
+			for d := path.Dir(f); d != "." && !committed[d+"/"]; d = path.Dir(d) {
+				committed[d+"/"] = true
+			}
+		}
+		for _, d := range dirs {
+			if !committed[d] {
+				marked[d] = diff.NotCommitted + marked[d]
+			}
+		}
+		return marked, nil
+	}, nil
 }

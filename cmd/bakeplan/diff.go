@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 
@@ -270,45 +269,9 @@ func (g *globals) workTreeSide(ctx context.Context, top string) (*side, error) {
 	if err != nil {
 		return nil, err
 	}
-	notCommitted, err := gitfs.NotCommitted(ctx, top)
+	list, err := project.WorkTreeFiles(ctx, c.FS, c.SpecDir, top)
 	if err != nil {
 		return nil, err
 	}
-	list := project.InputFiles(c.FS, c.SpecDir)
-	topRel := strings.TrimPrefix(top, "/")
-	s := &side{plan: c.Plan, label: "working tree", fsys: c.FS, specDir: c.SpecDir}
-	s.list = func(in *plan.Input, st *plan.Step) (map[string]string, error) {
-		files, err := list(in, st)
-		if err != nil {
-			return nil, err
-		}
-		marked := make(map[string]string, len(files))
-		var dirs []string
-		for f, v := range files {
-			if strings.HasSuffix(f, "/") {
-				dirs = append(dirs, f)
-			} else if rel, ok := strings.CutPrefix(path.Join(c.SpecDir, in.Path, f), topRel+"/"); ok && notCommitted(rel) {
-				v = diff.NotCommitted + v
-			}
-			marked[f] = v
-		}
-		// git records no directories: one is not committed when no
-		// committed file is under it.
-		committed := map[string]bool{}
-		for f, v := range marked {
-			if strings.HasSuffix(f, "/") || strings.HasPrefix(v, diff.NotCommitted) {
-				continue
-			}
-			for d := path.Dir(f); d != "." && !committed[d+"/"]; d = path.Dir(d) {
-				committed[d+"/"] = true
-			}
-		}
-		for _, d := range dirs {
-			if !committed[d] {
-				marked[d] = diff.NotCommitted + marked[d]
-			}
-		}
-		return marked, nil
-	}
-	return s, nil
+	return &side{plan: c.Plan, label: "working tree", fsys: c.FS, specDir: c.SpecDir, list: list}, nil
 }
