@@ -12,12 +12,13 @@ import (
 func TestDependencyDirection(t *testing.T) {
 	const mod = "github.com/bakeplan/bakeplan/"
 	allowed := map[string][]string{
-		"spec":                {"internal/par"},
+		"targetattr":          {},
+		"spec":                {"internal/par", "targetattr"},
 		"lockfile":            {"internal/imageref"},
 		"plan":                {},
 		"plan/render":         {"plan", "internal/escape"},
 		"compiler/inputs":     {"internal/filemode"},
-		"compiler":            {"internal/bakecsv", "spec", "lockfile", "plan", "compiler/inputs", "compiler/dockerfile", "internal/par", "internal/realpath", "internal/lines"},
+		"compiler":            {"internal/bakecsv", "spec", "targetattr", "lockfile", "plan", "compiler/inputs", "compiler/dockerfile", "internal/par", "internal/realpath", "internal/lines"},
 		"compiler/dockerfile": {"internal/imageref"},
 		"runtime":             {"plan"},
 		"runtime/endpoint":    {"plan", "internal/home"},
@@ -30,7 +31,7 @@ func TestDependencyDirection(t *testing.T) {
 		"runtime/solve":       {"plan", "internal/home", "internal/imageref", "internal/filemode"},
 		"runtime/apply":       {"plan", "runtime/endpoint", "runtime/solve", "runtime/publish", "runtime/registry", "runtime/uptodate", "internal/atomicfile"},
 		"runtime/host":        {"plan", "runtime/endpoint", "runtime/registry", "internal/atomicfile"},
-		"bakeimport":          {"spec", "internal/bakecsv"},
+		"bakeimport":          {"spec", "targetattr", "internal/bakecsv"},
 		"diff":                {"plan", "internal/keys"},
 		"diff/render":         {"diff", "internal/escape"},
 		"project":             {"bakeimport", "spec", "lockfile", "compiler", "compiler/inputs", "plan", "diff", "runtime/host", "runtime/pins", "runtime/registry", "runtime/uptodate", "internal/osfs", "internal/lines", "internal/gitfs"},

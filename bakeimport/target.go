@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/bakeplan/bakeplan/internal/bakecsv"
+	"github.com/bakeplan/bakeplan/targetattr"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
@@ -13,21 +14,22 @@ import (
 )
 
 // bakeNames maps the target attributes bake reads (buildx v0.38.2,
-// bake.Target) to bakeplan's names. bake ignores every other attribute,
-// so the translation leaves them out too.
-var bakeNames = map[string]string{
-	"description": "description", "inherits": "inherits", "annotations": "annotations",
-	"attest": "attest", "context": "context", "contexts": "contexts",
-	"dockerfile": "dockerfile", "dockerfile-inline": "dockerfile_inline",
-	"args": "args", "labels": "labels", "tags": "tags",
-	"cache-from": "cache_from", "cache-to": "cache_to", "target": "target",
-	"secret": "secret", "ssh": "ssh", "platforms": "platforms", "output": "output",
-	"pull": "pull", "no-cache": "no_cache", "network": "network",
-	"no-cache-filter": "no_cache_filter", "shm-size": "shm_size", "ulimits": "ulimits",
-	"resources": "resources", "call": "call", "entitlements": "entitlements",
-	"extra-hosts": "extra_hosts", "policy": "policy",
-	"matrix": "matrix", "name": "name",
-}
+// bake.Target) to bakeplan's names: those targetattr names a bake spelling
+// for, and those not carried over (kept, to be commented out with the
+// reason). bake ignores every other attribute, so the translation leaves
+// them out too.
+var bakeNames = func() map[string]string {
+	m := map[string]string{}
+	for _, a := range targetattr.All {
+		if a.Bake != "" {
+			m[a.Bake] = a.Name
+		}
+	}
+	for name := range notCarried {
+		m[name] = name
+	}
+	return m
+}()
 
 // notCarried says why a bake attribute has no bakeplan equivalent.
 var notCarried = map[string]string{

@@ -7,6 +7,7 @@ import (
 
 	"github.com/bakeplan/bakeplan/internal/bakecsv"
 	"github.com/bakeplan/bakeplan/spec"
+	"github.com/bakeplan/bakeplan/targetattr"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -21,24 +22,14 @@ type override struct {
 	pattern string
 	key     string // normalised: args, labels, annotations, tags, platforms, ...
 	name    string // the map key, for args.NAME and labels.NAME
+	form    targetattr.SetForm
 	value   string
 	append  bool
 }
 
-// overrideKeys are the keys --set takes, by their names and bake's aliases.
-var overrideKeys = map[string]string{
-	"context": "context", "dockerfile": "dockerfile", "target": "target",
-	"args": "args", "arg": "args", "labels": "labels", "label": "labels",
-	"annotations": "annotations", "annotation": "annotations",
-	"tags": "tags", "tag": "tags", "platforms": "platforms", "platform": "platforms",
-	"output": "output", "cache-from": "cache_from", "cache_from": "cache_from",
-	"cache-to": "cache_to", "cache_to": "cache_to",
-	"no-cache": "no_cache", "no_cache": "no_cache", "network": "network", "push": "push",
-	"call": "call", "shm-size": "shm_size", "shm_size": "shm_size",
-	"secrets": "secret", "secret": "secret", "ssh": "ssh", "attest": "attest",
-	"ulimits": "ulimits", "ulimit": "ulimits", "entitlements": "entitlements", "entitlement": "entitlements",
-	"no-cache-filter": "no_cache_filter", "no_cache_filter": "no_cache_filter",
-}
+// overrideKeys are the keys --set takes, by their names and bake's
+// spellings, each to the attribute's name.
+var overrideKeys = targetattr.SetKeys()
 
 // parseOverrides reads the --set values; every malformed one is an error.
 func parseOverrides(sets []string) ([]*override, hcl.Diagnostics) {
@@ -67,12 +58,13 @@ func parseOverrides(sets []string) ([]*override, hcl.Diagnostics) {
 		}
 		key, known := overrideKeys[parts[1]]
 		if !known {
-			bad(raw, "bakeplan's --set does not take %q (it takes %s).", parts[1], "context, dockerfile, target, args.NAME, labels.NAME, annotations, tags, platforms, output, cache-from, cache-to, no-cache, network, push")
+			bad(raw, "bakeplan's --set does not take %q (it takes %s).", parts[1], strings.Join(targetattr.SetHint(), ", "))
 			continue
 		}
 		o.key = key
-		switch key {
-		case "args", "labels":
+		o.form = setForm(key)
+		switch o.form {
+		case targetattr.Named:
 			if len(parts) != 3 {
 				bad(raw, "%s needs a name: %s.%s.NAME=VALUE.", parts[1], o.pattern, parts[1])
 				continue
@@ -84,7 +76,7 @@ func parseOverrides(sets []string) ([]*override, hcl.Diagnostics) {
 				continue
 			}
 		}
-		if o.append && !isListKey(key) {
+		if o.append && !o.form.IsList() {
 			bad(raw, "+= appends to a list; %s is not one.", parts[1])
 			continue
 		}
@@ -93,12 +85,10 @@ func parseOverrides(sets []string) ([]*override, hcl.Diagnostics) {
 	return out, diags
 }
 
-func isListKey(key string) bool {
-	switch key {
-	case "tags", "platforms", "output", "cache_from", "cache_to", "annotations", "secret", "ssh", "attest", "ulimits", "no_cache_filter", "entitlements":
-		return true
-	}
-	return false
+// setForm is how --set writes the attribute named key.
+func setForm(key string) targetattr.SetForm {
+	a, _ := targetattr.Lookup(key)
+	return a.Set
 }
 
 // applyOverrides sets, on a target's evaluated attributes, every --set
@@ -111,19 +101,19 @@ func applyOverrides(name string, attrs attrValues, overrides []*override) hcl.Di
 		if ok, _ := path.Match(o.pattern, name); !ok {
 			continue
 		}
-		switch o.key {
-		case "context", "dockerfile", "target", "network", "call", "shm_size":
+		switch o.form {
+		case targetattr.String:
 			attrs[o.key] = cty.StringVal(o.value)
-		case "no_cache", "push":
+		case targetattr.Bool:
 			b, err := parseBool(o.value)
 			if err != nil {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid --set", Detail: fmt.Sprintf("--set %s: %v.", o.raw, err)})
 				continue
 			}
 			attrs[o.key] = cty.BoolVal(b)
-		case "args", "labels":
+		case targetattr.Named:
 			attrs[o.key] = mergeMaps(orEmptyMap(attrs[o.key]), cty.MapVal(map[string]cty.Value{o.name: cty.StringVal(o.value)}))
-		case "annotations":
+		case targetattr.Pairs:
 			k, v, ok := strings.Cut(o.value, "=")
 			if !ok {
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid --set", Detail: fmt.Sprintf("--set %s: an annotation is KEY=VALUE.", o.raw)})
@@ -166,28 +156,21 @@ func applyOverrides(name string, attrs attrValues, overrides []*override) hcl.Di
 	return diags
 }
 
-// listElems is a list value of --set: platforms comma-separated, outputs
-// and caches in bake's CSV form (type=registry,ref=...), others as is.
+// listElems is a list value of --set, as the attribute's form reads it:
+// comma-separated (platforms), bake's CSV form (type=registry,ref=...), or
+// the value as is.
 func listElems(o *override) ([]cty.Value, error) {
 	if o.value == "" {
 		return nil, nil
 	}
-	switch o.key {
-	case "platforms":
-		var out []cty.Value
-		for _, p := range strings.Split(o.value, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				out = append(out, cty.StringVal(p))
-			}
-		}
-		return out, nil
-	case "output", "cache_from", "cache_to", "secret", "ssh", "attest":
+	switch o.form {
+	case targetattr.CSV:
 		v, err := bakecsv.Element(o.key, o.value)
 		if err != nil {
 			return nil, err
 		}
 		return []cty.Value{v}, nil
-	case "no_cache_filter", "entitlements":
+	case targetattr.CommaList:
 		var out []cty.Value
 		for _, p := range strings.Split(o.value, ",") {
 			if p = strings.TrimSpace(p); p != "" {

@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/targetattr"
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -1484,5 +1486,67 @@ func TestSetBakeKeys(t *testing.T) {
 	_, diags := project{src: src, sets: []string{"app.secrets=id=x,bogus=1"}}.compile(t)
 	if !diags.HasErrors() || !strings.Contains(diags.Error(), "not bogus") {
 		t.Errorf("a bad --set secret: %v", diags)
+	}
+}
+
+// setSamples are, for every attribute --set takes, a value it accepts, in
+// the spelling --set reads. A new attribute that --set takes needs one.
+var setSamples = map[string]string{
+	"context": "sub", "dockerfile": "Other.Dockerfile", "target": "final",
+	"platforms": "linux/amd64,linux/arm64", "args": "X=1", "labels": "x=1",
+	"annotations": "org.example=1", "tags": "r.example.com/app:2", "push": "true",
+	"output": "type=local,dest=out", "cache_from": "type=registry,ref=r.example.com/cache",
+	"cache_to": "type=inline", "secret": "id=npm,env=NPM_TOKEN", "ssh": "default",
+	"no_cache": "true", "network": "none", "shm_size": "128m", "ulimits": "nofile=1024:2048",
+	"no_cache_filter": "final", "entitlements": "network.host", "call": "check",
+	"attest": "type=sbom",
+}
+
+// TestSetReachesTheBuild proves by difference that each attribute --set
+// takes reaches the build step: under every spelling targetattr lists,
+// --set changes the field the attribute becomes.
+func TestSetReachesTheBuild(t *testing.T) {
+	src := `target "app" {
+  tags = ["r.example.com/app:1"]
+}
+`
+	files := map[string]string{
+		"Dockerfile":           "FROM scratch AS final\nCOPY f /\n",
+		"Other.Dockerfile":     "FROM scratch AS final\n",
+		"sub/Other.Dockerfile": "FROM scratch AS final\n",
+		"sub/Dockerfile":       "FROM scratch AS final\n",
+		"f":                    "x",
+	}
+	base := mustCompile(t, project{src: src, files: files}).Step("build.app").Build
+	for _, a := range targetattr.All {
+		if a.Set == targetattr.NoSet {
+			continue
+		}
+		sample, ok := setSamples[a.Name]
+		if !ok {
+			t.Errorf("--set takes %s, but setSamples has no value for it", a.Name)
+			continue
+		}
+		for _, key := range append([]string{a.Name}, a.SetNames...) {
+			set := "app." + key + "=" + sample
+			if a.Set == targetattr.Named {
+				set = "app." + key + "." + sample // KEY.NAME=VALUE
+			}
+			p, diags := project{src: src, files: files, sets: []string{set}}.compile(t)
+			if diags.HasErrors() {
+				t.Errorf("--set %s: %v", set, diags)
+				continue
+			}
+			b := p.Step("build.app").Build
+			before := reflect.ValueOf(base).Elem().FieldByName(a.Field)
+			after := reflect.ValueOf(b).Elem().FieldByName(a.Field)
+			if !before.IsValid() {
+				t.Errorf("%s becomes plan.Build.%s, which does not exist", a.Name, a.Field)
+				break
+			}
+			if reflect.DeepEqual(before.Interface(), after.Interface()) {
+				t.Errorf("--set %s left plan.Build.%s as it was: %v", set, a.Field, after.Interface())
+			}
+		}
 	}
 }

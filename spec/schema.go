@@ -3,6 +3,8 @@ package spec
 import (
 	"fmt"
 
+	"github.com/bakeplan/bakeplan/targetattr"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -16,38 +18,19 @@ type AttrDef struct {
 	Doc  string
 }
 
-// TargetAttributes lists the target attributes the compiler evaluates, in the
-// order the documentation gives them. The language's types live here, once;
-// the compiler converts every value to them.
-var TargetAttributes = []AttrDef{
-	attr("description", "string", "a free-text description"),
-	attr("context", "string", "the build context directory, relative to the spec (default \".\")"),
-	attr("dockerfile", "string", "the Dockerfile, relative to the context (default \"Dockerfile\")"),
-	attr("dockerfile_inline", "string", "the Dockerfile's text, instead of a file"),
-	attr("target", "string", "the Dockerfile stage to build"),
-	attr("platforms", "list(string)", "the platforms to build (default: the native platform)"),
-	attr("args", "map(string)", "build arguments"),
-	attr("labels", "map(string)", "image labels"),
-	attr("annotations", "map(string)", "OCI annotations; a key may start with index:, manifest:, manifest-descriptor: or index-descriptor:"),
-	attr("tags", "list(string)", "image references to tag"),
-	attr("push", "bool", "push the tags to their registry"),
-	attr("output", "list(map(string))", "outputs: registry, oci, local, docker, with their exporter attributes"),
-	attr("cache_from", "list(map(string))", "cache sources, as BuildKit attributes"),
-	attr("cache_to", "list(map(string))", "cache exports, as BuildKit attributes"),
-	attr("secret", "list(object({id=string, env=optional(string), file=optional(string)}))", "build secrets, named by where their value is read at build time"),
-	attr("ssh", "list(object({id=string, paths=optional(list(string))}))", "SSH agent sockets or keys forwarded to the build"),
-	attr("no_cache", "bool", "ignore the build cache"),
-	attr("network", "string", "network mode for RUN: default, none or host"),
-	attr("allow_external_paths", "bool", "allow context, dockerfile and contexts paths outside the spec's directory"),
-	attr("shm_size", "string", "size of /dev/shm for RUN, such as 128m"),
-	attr("ulimits", "list(string)", "ulimits for RUN, as name=soft[:hard], such as nofile=1024:1024"),
-	attr("extra_hosts", "map(string)", "extra /etc/hosts entries for RUN: host name to IP address"),
-	attr("no_cache_filter", "list(string)", "Dockerfile stages built without the cache"),
-	attr("entitlements", "list(string)", "privileges RUN may use: network.host, security.insecure (the builder must allow them)"),
-	attr("release", "bool", "build reproducibly under the release block (default true when the spec has one; false opts out)"),
-	attr("call", "string", "run a frontend subrequest instead of the build: check (the Dockerfile's checks and lint), outline or targets; default build"),
-	attr("attest", "list(map(string))", "attestations pushed with the image: {type = \"sbom\"}, {type = \"provenance\", mode = \"max\"} (BuildKit's attest:* attributes)"),
-}
+// TargetAttributes lists the target attributes the compiler evaluates, in
+// the order the documentation gives them, with their types parsed: the
+// evaluated (not structural) ones of targetattr.All. The compiler converts
+// every value to these types.
+var TargetAttributes = func() []AttrDef {
+	var out []AttrDef
+	for _, a := range targetattr.All {
+		if !a.Structural() {
+			out = append(out, attr(a.Name, a.Type, a.Doc))
+		}
+	}
+	return out
+}()
 
 // Structural target attributes, read without evaluation or per matrix row.
 const (
@@ -142,11 +125,8 @@ var groupSchema = &hcl.BodySchema{
 
 var targetSchema = func() *hcl.BodySchema {
 	s := &hcl.BodySchema{}
-	for _, a := range TargetAttributes {
+	for _, a := range targetattr.All {
 		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: a.Name})
-	}
-	for _, n := range []string{attrInherits, attrDependsOn, attrContexts, attrBuilder, attrMatrix, attrName} {
-		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: n})
 	}
 	return s
 }()

@@ -1,9 +1,8 @@
 # A reproducible release: every image records the commit time of git HEAD
 # (SOURCE_DATE_EPOCH), its layers' file times are rewritten to it, and every
 # image it pulls is pinned in bakeplan.lock.hcl, so the same commit builds
-# the same digests anywhere, and bakeplan verify proves it. The lock file
-# beside it pins debian:bookworm-slim as the tag stood on 2026-09-18;
-# `bakeplan lock -upgrade` moves the pin, and the change is reviewed.
+# the same digests anywhere, and bakeplan verify proves it. Run
+# `bakeplan lock` once to write the lock file, and commit it.
 #
 # It also shows validated variables, a user function, a matrix, groups and a
 # build secret.

@@ -409,6 +409,20 @@ func describeBuild(b *plan.Build) []string {
 	if len(secrets) > 0 {
 		out = append(out, "secrets: "+strings.Join(secrets, ", "))
 	}
+	if len(b.SSH) > 0 {
+		var ssh []string
+		for _, s := range b.SSH {
+			if len(s.Paths) > 0 {
+				ssh = append(ssh, s.ID+" from "+strings.Join(s.Paths, ", "))
+			} else {
+				ssh = append(ssh, s.ID+" from the SSH agent")
+			}
+		}
+		out = append(out, "ssh: "+strings.Join(ssh, "; "))
+	}
+	if line := cacheLine(b); line != "" {
+		out = append(out, line)
+	}
 	if b.Release {
 		out = append(out, "release: reproducible (SOURCE_DATE_EPOCH for image and history times, layer file times rewritten, local context files sent with it as their times, no cached step reused)")
 	}
@@ -545,4 +559,36 @@ func (e *errWriter) printf(format string, args ...any) {
 	if e.err == nil {
 		_, e.err = fmt.Fprintf(e.w, format, args...)
 	}
+}
+
+// cacheLine shows where a build's cache comes from and goes to, each entry
+// as its type and then its other attributes; "" when it has none.
+func cacheLine(b *plan.Build) string {
+	entry := func(m map[string]string) string {
+		parts := []string{m["type"]}
+		for _, k := range sortedKeys(m) {
+			if k != "type" {
+				parts = append(parts, k+"="+m[k])
+			}
+		}
+		return strings.Join(parts, " ")
+	}
+	var from, to []string
+	for _, m := range b.CacheFrom {
+		from = append(from, entry(m))
+	}
+	for _, m := range b.CacheTo {
+		to = append(to, entry(m))
+	}
+	var parts []string
+	if len(from) > 0 {
+		parts = append(parts, "from "+strings.Join(from, ", "))
+	}
+	if len(to) > 0 {
+		parts = append(parts, "to "+strings.Join(to, ", "))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "cache: " + strings.Join(parts, "; ")
 }

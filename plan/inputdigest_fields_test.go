@@ -1,0 +1,268 @@
+package plan
+
+import (
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/bakeplan/bakeplan/targetattr"
+)
+
+// derivedFields classifies what no target attribute sets: the fields of
+// Build the compiler derives, and the fields of the values in a Build's
+// input fields ("Images.Registry"). "" means the input digest covers it;
+// anything else says why it does not. Fields set from an attribute are
+// classified in targetattr.All (Field, NotInput).
+var derivedFields = map[string]string{
+	"Target":                "a target's name is not what it builds",
+	"Inputs":                "",
+	"SensitiveFingerprints": "",
+	"Images":                "",
+	"Frontend":              "",
+	"Remote":                "",
+	"InputDigest":           "it is the digest",
+	"Status":                "what an online plan saw in the registry, not an input",
+	"SensitiveValues":       "never saved; the fingerprints are inputs",
+
+	"Platforms.Platform":      "",
+	"Platforms.Native":        "",
+	"Platforms.CrossCompiled": "",
+	"Platforms.Stages":        "",
+	"Platforms.Emulator":      "the emulator follows from the platform",
+	"Platforms.RunSteps":      "a count for the reader; the emulated stages are inputs",
+
+	"Images.Ref":        "",
+	"Images.Platforms":  "",
+	"Images.Syntax":     "",
+	"Images.Digest":     "",
+	"Images.Resolved":   "",
+	"Images.Locked":     "where the pin came from; the digest is the input",
+	"Images.Registry":   "what the tag points at now; the pin is the input",
+	"Images.Unresolved": "makes the build never up to date instead",
+	"Images.OnBuild":    "makes the build never up to date instead",
+	"Images.Origin":     "where the image is named, for messages; not saved",
+
+	"Remote.Source": "",
+	"Remote.Pinned": "",
+	"Remote.At":     "where the source is named; the source is the input",
+
+	"Inputs.Kind":     "",
+	"Inputs.Digest":   "",
+	"Inputs.Path":     "the path is not an input; its digest is",
+	"Inputs.Reads":    "what the build reads decides the digest, which is the input",
+	"Inputs.ReadsAll": "why the digest covers the whole context",
+
+	"Contexts.Name":   "",
+	"Contexts.Target": "",
+	"Contexts.Path":   "",
+	"Contexts.Image":  "",
+	"Contexts.URL":    "",
+
+	"Outputs.Attrs": "",
+	"Outputs.Type":  "the exporter says where the image goes; its attributes that change the image are inputs",
+	"Outputs.Dest":  "where the image goes, not what it is",
+}
+
+// TestEveryBuildFieldIsDigestedOrExempt proves by difference what the input
+// digest covers: every field of Build (and of the values in its input
+// fields) is set on its own, and the digest must change exactly for those
+// classified as inputs. A field added to Build without a classification,
+// or classified wrongly, fails here.
+func TestEveryBuildFieldIsDigestedOrExempt(t *testing.T) {
+	why := map[string]string{}
+	for _, a := range targetattr.All {
+		if a.Field != "" {
+			why[a.Field] = a.NotInput
+		}
+	}
+	for f, w := range derivedFields {
+		if _, dup := why[f]; dup {
+			t.Errorf("%s is classified both in targetattr and in derivedFields", f)
+		}
+		why[f] = w
+	}
+	rel := &Release{SourceDateEpoch: 1}
+	bt := reflect.TypeFor[Build]()
+	for i := range bt.NumField() {
+		f := bt.Field(i)
+		w, listed := why[f.Name]
+		if !listed {
+			t.Errorf("plan.Build.%s is neither in the input digest nor listed as exempt: give its attribute a Field in targetattr (or list it in derivedFields), and cover it in InputDigest or say why not", f.Name)
+			continue
+		}
+		delete(why, f.Name)
+		base := &Build{Args: map[string]string{"A": "v"}}
+		changed := *base
+		v := reflect.ValueOf(&changed).Elem().Field(i)
+		if f.Name == "SensitiveFingerprints" {
+			// A fingerprint stands in for a sensitive arg's value.
+			v.Set(reflect.ValueOf(map[string]string{"args.A": "fp"}))
+		} else {
+			fillNonZero(v, 0)
+		}
+		checkDifference(t, "plan.Build."+f.Name, w, InputDigest(base, rel) != InputDigest(&changed, rel))
+		if w == "" {
+			for _, sub := range elemFields(f.Type) {
+				checkNested(t, i, f, sub, why, rel)
+			}
+		}
+	}
+	for f := range why {
+		t.Errorf("%s is classified, but Build has no such field", f)
+	}
+}
+
+// checkNested sets one field of a single element of an input field.
+func checkNested(t *testing.T, i int, f reflect.StructField, sub reflect.StructField, why map[string]string, rel *Release) {
+	t.Helper()
+	name := f.Name + "." + sub.Name
+	w, listed := why[name]
+	if !listed {
+		t.Errorf("plan.Build.%s is neither in the input digest nor listed as exempt: list it in derivedFields", name)
+		return
+	}
+	delete(why, name)
+	base, changed := &Build{}, &Build{}
+	one := func(b *Build) reflect.Value {
+		v := reflect.ValueOf(b).Elem().Field(i)
+		et := v.Type().Elem()
+		el := reflect.New(et).Elem()
+		if et.Kind() == reflect.Pointer {
+			el.Set(reflect.New(et.Elem()))
+		}
+		v.Set(reflect.Append(reflect.MakeSlice(v.Type(), 0, 1), el))
+		return reflect.Indirect(v.Index(0))
+	}
+	one(base)
+	fillNonZero(one(changed).FieldByIndex(sub.Index), 0)
+	checkDifference(t, "plan.Build."+name, w, InputDigest(base, rel) != InputDigest(changed, rel))
+}
+
+func checkDifference(t *testing.T, name, why string, changes bool) {
+	t.Helper()
+	switch {
+	case why == "" && !changes:
+		t.Errorf("%s is classified as an input, but setting it does not change the input digest", name)
+	case why != "" && changes:
+		t.Errorf("%s is classified as not an input (%s), but setting it changes the input digest", name, why)
+	}
+}
+
+// elemFields are the fields of a slice's struct elements, or none.
+func elemFields(t reflect.Type) []reflect.StructField {
+	if t.Kind() != reflect.Slice {
+		return nil
+	}
+	et := t.Elem()
+	if et.Kind() == reflect.Pointer {
+		et = et.Elem()
+	}
+	if et.Kind() != reflect.Struct {
+		return nil
+	}
+	var out []reflect.StructField
+	for i := range et.NumField() {
+		out = append(out, et.Field(i))
+	}
+	return out
+}
+
+// fillNonZero sets v to a value that is not its zero, with every field,
+// element and entry set too (encode_test's fill may pick empty strings).
+func fillNonZero(v reflect.Value, depth int) {
+	if depth > 4 {
+		return
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString("x" + strconv.Itoa(depth))
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		v.SetInt(7)
+	case reflect.Pointer:
+		p := reflect.New(v.Type().Elem())
+		fillNonZero(p.Elem(), depth+1)
+		v.Set(p)
+	case reflect.Struct:
+		for i := range v.NumField() {
+			fillNonZero(v.Field(i), depth+1)
+		}
+	case reflect.Slice:
+		el := reflect.New(v.Type().Elem()).Elem()
+		fillNonZero(el, depth+1)
+		v.Set(reflect.Append(reflect.MakeSlice(v.Type(), 0, 1), el))
+	case reflect.Map:
+		m := reflect.MakeMap(v.Type())
+		k := reflect.New(v.Type().Key()).Elem()
+		e := reflect.New(v.Type().Elem()).Elem()
+		fillNonZero(k, depth+1)
+		fillNonZero(e, depth+1)
+		m.SetMapIndex(k, e)
+		v.Set(m)
+	default:
+		panic("fillNonZero: no value for " + v.Type().String())
+	}
+}
+
+// TestPlanFormatDocumentsEveryBuildField: docs/plan-format.md's Build table
+// names every field of a build step's JSON, its input digest table names
+// every field the digest covers, and its "Not covered" list every
+// attribute's field it leaves out.
+func TestPlanFormatDocumentsEveryBuildField(t *testing.T) {
+	data, err := os.ReadFile("../docs/plan-format.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(data)
+	table := section(t, doc, "### Build\n", "\n\n")
+	covered := section(t, doc, "| covered | fields | how |", "\n\n")
+	notCovered := section(t, doc, "Not covered, on purpose or for now:", "\n## ")
+	inputs := map[string]bool{}
+	for _, a := range targetattr.All {
+		if a.Field != "" {
+			inputs[a.Field] = a.NotInput == ""
+		}
+	}
+	for f, w := range derivedFields {
+		if !strings.Contains(f, ".") {
+			inputs[f] = w == ""
+		}
+	}
+	bt := reflect.TypeFor[Build]()
+	for i := range bt.NumField() {
+		f := bt.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		code := "`" + name + "`"
+		if !strings.Contains(table, code) {
+			t.Errorf("docs/plan-format.md's Build table does not name %s", code)
+		}
+		if inputs[f.Name] && !strings.Contains(covered, code) {
+			t.Errorf("docs/plan-format.md's input digest table does not name %s, which the digest covers", code)
+		}
+	}
+	for _, a := range targetattr.All {
+		if a.Field != "" && a.NotInput != "" && !strings.Contains(notCovered, a.Name) {
+			t.Errorf("docs/plan-format.md's \"Not covered\" list does not name %s (%s)", a.Name, a.NotInput)
+		}
+	}
+}
+
+// section is the text of doc from start up to the next end after it.
+func section(t *testing.T, doc, start, end string) string {
+	t.Helper()
+	i := strings.Index(doc, start)
+	if i < 0 {
+		t.Fatalf("docs/plan-format.md has no %q", start)
+	}
+	rest := doc[i+len(start):]
+	if j := strings.Index(rest, end); j >= 0 {
+		return rest[:j]
+	}
+	return rest
+}
