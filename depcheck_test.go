@@ -34,7 +34,7 @@ func TestDependencyDirection(t *testing.T) {
 		"bakeimport":          {"spec", "targetattr", "internal/bakecsv"},
 		"diff":                {"plan", "internal/keys"},
 		"diff/render":         {"diff", "internal/escape"},
-		"project":             {"bakeimport", "spec", "lockfile", "compiler", "compiler/inputs", "plan", "diff", "runtime/host", "runtime/pins", "runtime/registry", "runtime/uptodate", "internal/osfs", "internal/lines", "internal/gitfs"},
+		"project":             {"bakeimport", "spec", "lockfile", "compiler", "compiler/inputs", "plan", "diff", "runtime/apply", "runtime/endpoint", "runtime/host", "runtime/pins", "runtime/registry", "runtime/solve", "runtime/uptodate", "runtime/verify", "internal/atomicfile", "internal/osfs", "internal/lines", "internal/gitfs", "internal/realpath"},
 		"views":               {"plan", "lockfile", "runtime/pins", "runtime/verify", "runtime/imagediff", "runtime/apply", "runtime/host", "runtime/solve", "runtime/endpoint", "internal/escape", "internal/lines"},
 		"cmd/bakeplan":        {"bakeimport", "spec", "lockfile", "compiler", "plan", "runtime", "diff", "internal/gitfs", "internal/atomicfile", "internal/osfs", "internal/realpath", "internal/escape", "views", "project"},
 	}

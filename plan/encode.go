@@ -532,7 +532,7 @@ func (e *encoder) build(b *Build) error {
 	if b.Status != nil {
 		e.key("status")
 		e.open('{')
-		e.strField("state", b.Status.State)
+		e.strField("state", string(b.Status.State))
 		e.optStr("digest", b.Status.Digest)
 		e.optStr("from", b.Status.From)
 		e.optStrs("reasons", b.Status.Reasons)

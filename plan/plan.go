@@ -466,12 +466,19 @@ func (p *Plan) Drifted() []*Image {
 	return out
 }
 
+// BuildState is whether a build must run.
+type BuildState string
+
+// The states of a build.
+const (
+	UpToDate BuildState = "up-to-date" // every tag holds an image of these inputs
+	Retag    BuildState = "retag"      // one does; the others move to it without a build
+	MustRun  BuildState = "build"      // it must run
+)
+
 // BuildStatus is whether a pushed build's inputs are already published.
 type BuildStatus struct {
-	// State is "up-to-date" (every tag holds an image of these inputs),
-	// "retag" (one does; the others move to it without a build) or
-	// "build".
-	State string `json:"state"`
+	State BuildState `json:"state"`
 	// Digest is the published image that holds these inputs.
 	Digest string `json:"digest,omitempty"`
 	// From, for a re-tag, is the repository that holds Digest when some
@@ -483,7 +490,7 @@ type BuildStatus struct {
 
 // Skips says whether apply runs no solve for the build.
 func (s *BuildStatus) Skips() bool {
-	return s != nil && (s.State == "up-to-date" || s.State == "retag")
+	return s != nil && (s.State == UpToDate || s.State == Retag)
 }
 
 // Redacted stands in for a sensitive value.

@@ -81,12 +81,11 @@ func SavedInputs(p *plan.Plan, name string, o Overrides) (Source, Inputs, error)
 	return src, Inputs{Vars: o.Vars, Sets: p.Set, Recorded: p.Variables, Environ: env, NativePlatform: p.NativePlatform, Select: p.Select}, nil
 }
 
-// CheckSaved compares a saved plan with the plan its inputs give now
-// (probed too when probed is set) and returns the plan to apply: the saved
-// one, with the sensitive values a plan file never holds and, when the
-// host was probed now, what that probe found. A stale plan is an error
-// that names every input that changed.
-func CheckSaved(saved, now *plan.Plan, name string, probed bool) (*plan.Plan, error) {
+// CheckSaved compares a saved plan with the plan its inputs give now (with
+// what a probe now saw, when the saved plan was probed) and returns the
+// plan to apply: the saved one, with the sensitive values a plan file never
+// holds. A stale plan is an error that names every input that changed.
+func CheckSaved(saved, now *plan.Plan, name string) (*plan.Plan, error) {
 	if stale := diff.Stale(saved, now); len(stale) > 0 {
 		return nil, fmt.Errorf("%s is stale; nothing was run. Make a new plan. What changed:\n  %s", name, strings.Join(stale, "\n  "))
 	}
@@ -97,12 +96,6 @@ func CheckSaved(saved, now *plan.Plan, name string, probed bool) (*plan.Plan, er
 		}
 		if st.Build != nil && len(st.Build.SensitiveFingerprints) > 0 {
 			st.Build.SensitiveValues = n.Build.SensitiveValues
-		}
-		if probed {
-			st.Observed, st.Change, st.Action = n.Observed, n.Change, n.Action
-			if st.Build != nil && n.Build != nil {
-				st.Build.Status = n.Build.Status
-			}
 		}
 	}
 	return saved, nil

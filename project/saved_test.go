@@ -75,11 +75,11 @@ func TestCheckSaved(t *testing.T) {
 	now := &plan.Plan{Spec: plan.Spec{Digest: "sha256:a"}, Steps: []*plan.Step{
 		{ID: "host.emulator.arm64", Action: plan.ActionEnsure, Emulator: &plan.Emulator{Arch: "arm64"}, Observed: map[string]string{"state": "missing"}},
 	}}
-	if _, err := CheckSaved(saved, now, "p.json", true); err != nil {
+	if _, err := CheckSaved(saved, now, "p.json"); err != nil {
 		t.Errorf("an unchanged plan: %v", err)
 	}
 	now.Spec.Digest = "sha256:b"
-	if _, err := CheckSaved(saved, now, "p.json", true); err == nil || !strings.Contains(err.Error(), "is stale") {
+	if _, err := CheckSaved(saved, now, "p.json"); err == nil || !strings.Contains(err.Error(), "is stale") {
 		t.Errorf("a changed spec: %v", err)
 	}
 }

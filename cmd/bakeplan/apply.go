@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -12,8 +10,8 @@ import (
 	"github.com/bakeplan/bakeplan/project"
 	"github.com/bakeplan/bakeplan/runtime/apply"
 	"github.com/bakeplan/bakeplan/runtime/endpoint"
-	"github.com/bakeplan/bakeplan/runtime/host"
 	"github.com/bakeplan/bakeplan/views"
+	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 )
 
@@ -64,109 +62,26 @@ DOCKER_HOST (or Docker's default socket).`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g.json = asJSON
-			var p *plan.Plan
-			// comp is the compilation: its files for diagnostics, its FS
-			// for context listings; for a saved plan, the plan its inputs
-			// give now.
-			var comp *project.Compiled
-			planFile := ""
-			if len(args) == 1 && isPlanFile(args[0]) {
-				planFile = args[0]
+			req := project.ApplyRequest{
+				DryRun:       dryRun,
+				Approve:      g.approveHostChanges(autoApprove, allowDestructive),
+				HostProgress: func(st *plan.Step) { views.HostChange(g.streams.err, st) },
+				Warn:         func(files map[string]*hcl.File, diags hcl.Diagnostics) { _ = g.reportFiles(files, diags) },
+				Options:      opts,
 			}
+			req.Options.Rebuild, req.Options.DetailedRecord, req.Options.Out = rebuild, detailedRecord, g.streams.err
 			var err error
-			if planFile != "" {
-				if p, comp, err = g.readSavedPlan(cmd, planFile); err != nil {
-					return err
-				}
-			} else {
-				if comp, err = g.compile(cmd.Context(), g.selection(args)); err != nil {
-					return err
-				}
-				p = comp.Plan
-			}
-			probed := false
-			if planFile != "" {
-				if !offline && p.Probed() {
-					// The host state the plan depended on is an input too.
-					// This is the run's one probe: the plan is applied
-					// with what it found.
-					if err := g.probe(cmd.Context(), comp); err != nil {
-						return err
-					}
-					probed = true
-				}
-				checked, err := project.CheckSaved(p, comp.Plan, planFile, probed)
-				if err != nil {
-					return err
-				}
-				p = checked
-			}
-			if !offline {
-				if !probed {
-					c := *comp
-					c.Plan = p
-					if err := g.probe(cmd.Context(), &c); err != nil {
-						return err
-					}
-				}
-				if changes := host.Changes(p); len(changes) > 0 {
-					if dryRun {
-						fmt.Fprintf(g.streams.out, "Host changes apply would make (nothing is changed now):\n")
-						actions, err := host.Preview(p, g.hostOptions(p))
-						if err != nil {
-							return err
-						}
-						views.HostPreview(g.streams.out, actions)
-						fmt.Fprintln(g.streams.out)
-					} else {
-						if err := g.approveHostChanges(p, autoApprove, allowDestructive); err != nil {
-							return err
-						}
-						progress := func(st *plan.Step) { views.HostChange(g.streams.err, st) }
-						if err := host.Fix(cmd.Context(), p, g.hostOptions(p), progress); err != nil {
-							return err
-						}
-					}
-				}
-			}
-			if opts.SpecDir, err = g.specDir(); err != nil {
+			if len(args) == 1 && project.IsPlanFile(args[0]) {
+				req.SavedPlan, req.Overrides = args[0], g.savedOverrides(cmd)
+				req.Plan.Online, req.Plan.Inputs.Environ = g.online(offline), g.environ
+			} else if req.Plan, err = g.planRequest(g.selection(args), offline); err != nil {
 				return err
 			}
-			opts.Files = comp.ContextFiles()
-			opts.Rebuild = rebuild
-			opts.DetailedRecord = detailedRecord
-			if offline {
-				// An offline run reads no registry, so it trusts no
-				// up-to-date finding, not even a saved plan's: it builds.
-				opts.Rebuild = []string{"*"}
+			res, err := project.Apply(cmd.Context(), req)
+			if err != nil && (res == nil || res.Summary == nil) {
+				return err
 			}
-			opts.Env = endpoint.Env{BuildkitHost: g.getenv("BUILDKIT_HOST"), DockerHost: g.getenv("DOCKER_HOST")}
-			opts.Out = g.streams.err
-			if dryRun {
-				reqs, err := apply.Requests(p, opts)
-				if err != nil {
-					return err
-				}
-				return views.DryRun(g.streams.out, p, reqs, opts.Env)
-			}
-			sum, err := apply.Apply(cmd.Context(), p, opts)
-			if sum != nil && len(sum.Builds) > 0 {
-				views.ApplySummary(opts.Out, sum)
-			}
-			if g.json {
-				if sum != nil && err == nil {
-					return views.WriteJSON(g.streams.out, sum)
-				}
-				if err != nil {
-					return err
-				}
-			}
-			if sum != nil && opts.Progress == "quiet" {
-				for _, b := range sum.Builds {
-					fmt.Fprintf(g.streams.out, "%s %s\n", escape.Terminal(b.Target), b.Digest)
-				}
-			}
-			return err
+			return g.showApplied(res, req, err)
 		},
 	}
 	f := cmd.Flags()
@@ -191,41 +106,6 @@ DOCKER_HOST (or Docker's default socket).`,
 	return cmd
 }
 
-// readSavedPlan reads a saved plan and compiles again the inputs it
-// recorded (the spec, variables, Dockerfiles and context trees), for
-// project.CheckSaved to compare; flags that would change them are refused.
-func (g *globals) readSavedPlan(cmd *cobra.Command, planFile string) (saved *plan.Plan, fresh *project.Compiled, err error) {
-	data, err := os.ReadFile(planFile)
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading the plan: %w", err)
-	}
-	if saved, err = plan.Unmarshal(data); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", planFile, err)
-	}
-	src, in, err := project.SavedInputs(saved, planFile, project.Overrides{
-		Changed: cmd.Flags().Changed, NativePlatform: g.nativePlatform, Vars: g.vars, Targets: g.targets, Environ: g.environ,
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	g.saved, g.file = &in, src.Name
-	fresh, err = g.compileFrom(cmd.Context(), src, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	return saved, fresh, nil
-}
-
-// specDir is the spec's real directory, which the plan's paths are
-// relative to: the compiler resolved symbolic links before checking them.
-func (g *globals) specDir() (string, error) {
-	abs, err := filepath.Abs(g.file)
-	if err != nil {
-		return "", err
-	}
-	return filepath.EvalSymlinks(filepath.Dir(abs))
-}
-
 // progressModes are progressui's display modes.
 var progressModes = []string{"auto", "tty", "plain", "rawjson", "quiet"}
 
@@ -238,12 +118,37 @@ func (g *globals) getenv(key string) string {
 	return ""
 }
 
-// isPlanFile says whether apply's argument is a saved plan rather than a
-// target: a file that exists, or a name ending in .json.
-func isPlanFile(arg string) bool {
-	if strings.HasSuffix(arg, ".json") {
-		return true
+// showApplied shows what a run did (or, for a dry run, would do); err is
+// the run's error, returned after the summary of what happened.
+func (g *globals) showApplied(res *project.Applied, req project.ApplyRequest, err error) error {
+	if req.DryRun {
+		if len(res.HostActions) > 0 {
+			fmt.Fprintf(g.streams.out, "Host changes apply would make (nothing is changed now):\n")
+			views.HostPreview(g.streams.out, res.HostActions)
+			fmt.Fprintln(g.streams.out)
+		}
+		return views.DryRun(g.streams.out, res.Plan, res.Requests, endpoint.Env{BuildkitHost: g.getenv("BUILDKIT_HOST"), DockerHost: g.getenv("DOCKER_HOST")})
 	}
-	st, err := os.Stat(arg)
-	return err == nil && st.Mode().IsRegular()
+	sum := res.Summary
+	if len(sum.Builds) > 0 {
+		views.ApplySummary(g.streams.err, sum)
+	}
+	if g.json {
+		if err != nil {
+			return err
+		}
+		return views.WriteJSON(g.streams.out, sum)
+	}
+	if req.Options.Progress == "quiet" {
+		for _, b := range sum.Builds {
+			fmt.Fprintf(g.streams.out, "%s %s\n", escape.Terminal(b.Target), b.Digest)
+		}
+	}
+	return err
+}
+
+// savedOverrides are the command line's flags that must agree with a
+// saved plan.
+func (g *globals) savedOverrides(cmd *cobra.Command) project.Overrides {
+	return project.Overrides{Changed: cmd.Flags().Changed, NativePlatform: g.nativePlatform, Vars: g.vars, Targets: g.targets, Environ: g.environ}
 }

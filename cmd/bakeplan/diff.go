@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/bakeplan/bakeplan/diff"
 	diffrender "github.com/bakeplan/bakeplan/diff/render"
@@ -177,19 +176,15 @@ func (g *globals) side(ctx context.Context, arg string, isBase bool, revTop stri
 		}
 		return &side{plan: c.Plan, label: "working tree", fsys: c.FS, specDir: c.SpecDir}, nil
 	}
+	if arg != "" && project.IsPlanFile(arg) {
+		p, err := project.ReadPlan(arg)
+		if err != nil {
+			return nil, err
+		}
+		return &side{plan: p, label: arg}, nil
+	}
 	if arg != "" {
 		if st, err := os.Stat(arg); err == nil && !st.IsDir() {
-			data, err := os.ReadFile(arg)
-			if err != nil {
-				return nil, err
-			}
-			if strings.HasSuffix(arg, ".json") && strings.Contains(string(data), `"format_version"`) {
-				p, err := plan.Unmarshal(data)
-				if err != nil {
-					return nil, fmt.Errorf("%s: %w", arg, err)
-				}
-				return &side{plan: p, label: arg}, nil
-			}
 			src, err := project.OnDisk(arg)
 			if err != nil {
 				return nil, err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -10,71 +9,21 @@ import (
 	"github.com/bakeplan/bakeplan/compiler"
 	"github.com/bakeplan/bakeplan/internal/escape"
 	"github.com/bakeplan/bakeplan/plan"
-	"github.com/bakeplan/bakeplan/project"
-	"github.com/bakeplan/bakeplan/runtime/endpoint"
 	"github.com/bakeplan/bakeplan/runtime/host"
 	"github.com/bakeplan/bakeplan/views"
 	"github.com/spf13/cobra"
 )
 
-// hostOptions says where the host's parts are. For the Docker daemon the
-// flags win when given, then the spec's docker block, then the defaults.
-func (g *globals) hostOptions(p *plan.Plan) host.Options {
-	daemon := host.DefaultDaemonConfig()
-	if st := p.Step("host.docker.image_store"); st != nil && st.Docker != nil {
-		if st.Docker.DaemonConfig != "" {
-			daemon.Path = st.Docker.DaemonConfig
-		}
-		if len(st.Docker.RestartCommand) > 0 {
-			daemon.RestartCommand = st.Docker.RestartCommand
-		}
-	}
-	if g.dockerConfig != "" {
-		daemon.Path = g.dockerConfig
-	}
-	if g.dockerRestart != "" {
-		daemon.RestartCommand = strings.Fields(g.dockerRestart)
-	}
-	return host.Options{
-		Binfmt: host.DefaultBinfmt(),
-		Env:    endpoint.Env{BuildkitHost: g.getenv("BUILDKIT_HOST"), DockerHost: g.getenv("DOCKER_HOST")},
-		Daemon: daemon,
-
-		ProbeRegistryWrites: g.registryWrites,
-	}
-}
-
-// probe checks the host against the plan and reports what cannot be fixed
-// as diagnostics at the spec line that declared it.
-func (g *globals) probe(ctx context.Context, c *project.Compiled) error {
-	if err := g.reportFiles(c.Files, project.Probe(ctx, c, g.file, g.hostOptions(c.Plan))); err != nil {
-		return err
-	}
-	if err := project.CheckPins(ctx, c); err != nil {
-		return err
-	}
-	diags, err := project.ResolveImages(ctx, c, g.allowUnresolved)
-	if err != nil {
-		return err
-	}
-	if err := g.reportFiles(c.Files, diags); err != nil {
-		return err
-	}
-	dir, err := g.specDir()
-	if err != nil {
-		dir = ""
-	}
-	return project.CheckPublished(ctx, c, dir)
-}
-
 // approveHostChanges asks before changing the host: an interactive yes, or
 // --auto-approve; destructive changes also need --allow-destructive, and
 // every change needs root.
-func (g *globals) approveHostChanges(p *plan.Plan, autoApprove, allowDestructive bool) error {
-	changes := host.Changes(p)
-	if len(changes) == 0 {
-		return nil
+func (g *globals) approveHostChanges(autoApprove, allowDestructive bool) func(changes []*plan.Step) error {
+	return func(changes []*plan.Step) error {
+		return g.approve(changes, autoApprove, allowDestructive)
 	}
+}
+
+func (g *globals) approve(changes []*plan.Step, autoApprove, allowDestructive bool) error {
 	var list []string
 	for _, st := range changes {
 		list = append(list, fmt.Sprintf("  %s %s: %s", st.Change.Symbol, st.ID, st.Change.Summary))

@@ -244,7 +244,7 @@ func (dp *diffProject) image(name, ref string) string {
 func (dp *diffProject) state(spec string) (string, []string) {
 	dp.t.Helper()
 	st := dp.status(spec, "build.app")
-	return st.State, st.Reasons
+	return string(st.State), st.Reasons
 }
 
 // status is what an online plan says of one build.

@@ -59,9 +59,6 @@ type globals struct {
 	strict      bool     // validate --strict
 	lint        bool     // validate lints Dockerfiles
 	warnUnbuilt bool     // validate reports unbuilt targets' problems as warnings
-	// saved are a saved plan's inputs, when applying one: they replace
-	// the command line's.
-	saved *project.Inputs
 }
 
 func run(ctx context.Context, args []string, s streams, environ []string) int {
@@ -101,6 +98,15 @@ requirement is checked before anything builds.`,
 		var ec exitCode
 		if errors.As(err, &ec) {
 			return int(ec)
+		}
+		// Diagnostics print the HCL way (or as JSON), whichever verb
+		// stopped at them.
+		var d *project.Diagnostics
+		if errors.As(err, &d) {
+			if rerr := g.reportFiles(d.Files, d.Diags); rerr != nil && !errors.Is(rerr, errReported) {
+				fmt.Fprintf(s.err, "Error: %s\n", views.Message(rerr.Error()))
+			}
+			return 1
 		}
 		if !errors.Is(err, errReported) && g.json {
 			_ = views.WriteJSON(s.out, views.ErrorResult(err))
@@ -359,11 +365,28 @@ func (g *globals) compileFrom(ctx context.Context, src project.Source, selectNam
 
 // inputs are the command line's inputs of a compilation.
 func (g *globals) inputs(selectNames []string) project.Inputs {
-	if g.saved != nil {
-		in := *g.saved
-		return in
-	}
 	return project.Inputs{Vars: g.vars, Sets: g.sets, BakeEnv: g.bakeEnv, VarFiles: g.varFiles, Environ: g.environ, NativePlatform: g.nativePlatform, Select: selectNames, Lint: g.lint, Strict: g.strict, WarnUnbuilt: g.warnUnbuilt}
+}
+
+// planRequest is the spec the command line names, its inputs, and unless
+// offline the probes' settings.
+func (g *globals) planRequest(selectNames []string, offline bool) (project.PlanRequest, error) {
+	src, err := g.source()
+	if err != nil {
+		return project.PlanRequest{}, err
+	}
+	return project.PlanRequest{Source: src, Inputs: g.inputs(selectNames), Online: g.online(offline)}, nil
+}
+
+// online are the probes' settings from the command line; nil offline.
+func (g *globals) online(offline bool) *project.Online {
+	if offline {
+		return nil
+	}
+	return &project.Online{
+		DockerConfig: g.dockerConfig, DockerRestart: strings.Fields(g.dockerRestart),
+		RegistryWrites: g.registryWrites, AllowUnresolved: g.allowUnresolved, Environ: g.environ,
+	}
 }
 
 // reportFiles prints diagnostics the HCL way, with source snippets from

@@ -2,22 +2,13 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path"
-	"path/filepath"
-	"runtime"
-	"strings"
 
-	"github.com/bakeplan/bakeplan/compiler/inputs"
-	"github.com/bakeplan/bakeplan/internal/atomicfile"
 	"github.com/bakeplan/bakeplan/internal/escape"
-	"github.com/bakeplan/bakeplan/internal/realpath"
-	"github.com/bakeplan/bakeplan/project"
-	"github.com/bakeplan/bakeplan/views"
-
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/plan/render"
+	"github.com/bakeplan/bakeplan/project"
 	"github.com/bakeplan/bakeplan/runtime/host"
+	"github.com/bakeplan/bakeplan/views"
 	"github.com/spf13/cobra"
 )
 
@@ -92,58 +83,19 @@ Terraform style; a requirement bakeplan cannot fix is an error.`,
   bakeplan plan --json | jq '.steps[].id'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g.json = asJSON
-			c, err := g.compile(cmd.Context(), g.selection(args))
+			req, err := g.planRequest(g.selection(args), offline)
 			if err != nil {
 				return err
 			}
-			if out != "" {
-				if err := planOutsideContexts(out, c); err != nil {
-					return err
-				}
-			}
-			if !offline {
-				if err := g.probe(cmd.Context(), c); err != nil {
-					return err
-				}
-			}
-			// The syntax trees are needed no more; let them go before the
-			// plan is encoded, which matters for large specs.
-			c.Files = nil
-			var enc plan.Encoding
-			if out != "" || asJSON {
-				// They and the compiler's working state are garbage now.
-				// Collecting on another core while the encoder runs lets
-				// a large plan's JSON reuse that memory instead of growing
-				// the process by its size.
-				go runtime.GC()
-				if enc, err = plan.Encode(c.Plan); err != nil {
-					return err
-				}
-			}
-			if out != "" {
-				if err := atomicfile.Write(out, enc.Bytes(), 0o644); err != nil {
-					return fmt.Errorf("saving the plan: %w", err)
-				}
-			}
-			if asJSON {
-				if _, err = enc.WriteTo(g.streams.out); err != nil {
-					return err
-				}
-				if detailed && pending(c.Plan) {
-					return exitCode(2)
-				}
-				return nil
-			}
-			if err := render.Text(g.streams.out, c.Plan); err != nil {
+			req.SaveTo = out
+			planned, err := project.Plan(cmd.Context(), req)
+			if err != nil {
 				return err
 			}
-			if out != "" {
-				fmt.Fprintf(g.streams.out, "\nSaved the plan to %s (%s).\n", escape.Terminal(out), c.Plan.Digest)
+			if err := g.reportFiles(planned.Files, planned.Diags); err != nil {
+				return err
 			}
-			if detailed && pending(c.Plan) {
-				return exitCode(2)
-			}
-			return nil
+			return g.showPlan(planned, out, asJSON, detailed)
 		},
 	}
 	cmd.Flags().BoolVar(&offline, "offline", false, "plan without probing the host, builders or registries")
@@ -192,72 +144,42 @@ func pending(p *plan.Plan) bool {
 		return true
 	}
 	for _, st := range p.Steps {
-		if st.Build != nil && (st.Build.Status == nil || st.Build.Status.State != "up-to-date") {
+		if st.Build != nil && (st.Build.Status == nil || st.Build.Status.State != plan.UpToDate) {
 			return true
 		}
 	}
 	return false
 }
 
-// planOutsideContexts refuses a plan file that a build context would
-// include: writing it would change that context's digest, and the plan would
-// be stale the moment it exists. It runs before anything is written, so an
-// existing file there is left as it was.
-func planOutsideContexts(out string, c *project.Compiled) error {
-	abs, err := realOutPath(out)
+// showPlan saves the plan when asked, and shows it as text or JSON; with
+// detailed, a plan that leaves something to do exits 2.
+func (g *globals) showPlan(planned *project.Planned, out string, asJSON, detailed bool) error {
+	p := planned.Plan()
+	var enc plan.Encoding
+	var err error
+	switch {
+	case out != "":
+		enc, err = planned.Save(out)
+	case asJSON:
+		enc, err = planned.Encode()
+	}
 	if err != nil {
 		return err
 	}
-	rel := strings.TrimPrefix(filepath.ToSlash(abs), "/")
-	h := inputs.New(c.FS)
-	for _, st := range c.Plan.Steps {
-		if st.Build == nil {
-			continue
+	if asJSON {
+		if _, err = enc.WriteTo(g.streams.out); err != nil {
+			return err
 		}
-		for _, in := range st.Build.Inputs {
-			if !strings.HasPrefix(in.Kind, "context") {
-				continue
-			}
-			dir := path.Join(c.SpecDir, in.Path)
-			if real, err := realpath.Resolve(c.FS, dir); err == nil {
-				dir = real
-			}
-			if !strings.HasPrefix(rel, dir+"/") {
-				continue
-			}
-			dockerfile := ""
-			if in.Kind == "context" && st.Build.Dockerfile != "" {
-				dockerfile = path.Join(c.SpecDir, st.Build.Dockerfile)
-			}
-			inside, err := h.Includes(dir, dockerfile, strings.TrimPrefix(rel, dir+"/"))
-			if err != nil {
-				return err
-			}
-			if inside {
-				return fmt.Errorf("%s lies inside the build context of %s (%s), so writing it would change that context and make the plan stale at once; write the plan elsewhere or list it in .dockerignore", out, st.ID, in.Path)
-			}
+	} else {
+		if err := render.Text(g.streams.out, p); err != nil {
+			return err
 		}
+		if out != "" {
+			fmt.Fprintf(g.streams.out, "\nSaved the plan to %s (%s).\n", escape.Terminal(out), p.Digest)
+		}
+	}
+	if detailed && pending(p) {
+		return exitCode(2)
 	}
 	return nil
-}
-
-// realOutPath is where writing out would really land: an absolute path with
-// the links of its directory (and of out itself) resolved. A directory is
-// refused here, before a temporary file is made beside it.
-func realOutPath(out string) (string, error) {
-	abs, err := filepath.Abs(out)
-	if err != nil {
-		return "", err
-	}
-	if st, err := os.Stat(abs); err == nil && st.IsDir() {
-		return "", fmt.Errorf("%s is a directory; -out takes a file name", out)
-	}
-	if real, err := filepath.EvalSymlinks(abs); err == nil {
-		return real, nil
-	}
-	dir, err := filepath.EvalSymlinks(filepath.Dir(abs))
-	if err != nil {
-		return "", fmt.Errorf("saving the plan: %w", err)
-	}
-	return filepath.Join(dir, filepath.Base(abs)), nil
 }

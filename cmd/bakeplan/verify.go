@@ -1,18 +1,14 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
-	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/project"
-	"github.com/bakeplan/bakeplan/runtime/apply"
-	"github.com/bakeplan/bakeplan/runtime/endpoint"
 	"github.com/bakeplan/bakeplan/runtime/verify"
 	"github.com/bakeplan/bakeplan/views"
+	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 )
 
@@ -52,39 +48,20 @@ another machine it is the strongest check.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g.json = asJSON
-			var p *plan.Plan
-			if len(args) == 1 && isPlanFile(args[0]) {
-				saved, fresh, err := g.readSavedPlan(cmd, args[0])
-				if err != nil {
-					return err
-				}
-				if p, err = project.CheckSaved(saved, fresh.Plan, args[0], false); err != nil {
-					return err
-				}
-			} else {
-				c, err := g.compile(cmd.Context(), g.selection(args))
-				if err != nil {
-					return err
-				}
-				p = c.Plan
+			req := project.VerifyRequest{
+				Metadata: metadata,
+				Warn:     func(files map[string]*hcl.File, diags hcl.Diagnostics) { _ = g.reportFiles(files, diags) },
+				Options:  opts,
 			}
-			if metadata != "" {
-				data, err := os.ReadFile(metadata)
-				if err != nil {
-					return fmt.Errorf("reading the release's metadata: %w", err)
-				}
-				opts.Release = &apply.Summary{}
-				if err := json.Unmarshal(data, opts.Release); err != nil {
-					return fmt.Errorf("%s: %w", metadata, err)
-				}
-			}
+			req.Options.Apply.Out, req.Options.Apply.Progress = g.streams.err, progress
 			var err error
-			if opts.Apply.SpecDir, err = g.specDir(); err != nil {
+			if len(args) == 1 && project.IsPlanFile(args[0]) {
+				req.SavedPlan, req.Overrides = args[0], g.savedOverrides(cmd)
+				req.Plan.Inputs.Environ = g.environ
+			} else if req.Plan, err = g.planRequest(g.selection(args), true); err != nil {
 				return err
 			}
-			opts.Apply.Env = endpoint.Env{BuildkitHost: g.getenv("BUILDKIT_HOST"), DockerHost: g.getenv("DOCKER_HOST")}
-			opts.Apply.Out, opts.Apply.Progress = g.streams.err, progress
-			res, err := verify.Verify(cmd.Context(), p, opts)
+			res, err := project.Verify(cmd.Context(), req)
 			if err != nil {
 				return err
 			}

@@ -67,8 +67,8 @@ func Text(w io.Writer, p *plan.Plan) error {
 	ew.printf("\nSteps, in order:\n")
 	for _, s := range p.Steps {
 		action := string(s.Action)
-		if s.Build != nil && s.Build.Status != nil && s.Build.Status.State != "build" {
-			action = s.Build.Status.State
+		if s.Build != nil && s.Build.Status != nil && s.Build.Status.State != plan.MustRun {
+			action = string(s.Build.Status.State)
 		}
 		ew.printf("\n  %-7s %s\n", action, s.ID)
 		for _, line := range describe(s) {
@@ -193,12 +193,12 @@ func statusLines(b *plan.Build) []string {
 		return nil
 	}
 	switch st.State {
-	case "up-to-date":
+	case plan.UpToDate:
 		if st.Digest == "" && len(st.Reasons) > 0 {
 			return []string{"up to date: " + st.Reasons[0]}
 		}
 		return []string{"up to date: every tag holds " + short(st.Digest) + ", built from these inputs; apply sends no solve"}
-	case "retag":
+	case plan.Retag:
 		how := "apply moves the tags to it without a build"
 		if st.From != "" {
 			how = "apply copies it from " + st.From + " and moves the tags to it without a build"
@@ -227,9 +227,9 @@ func BuildsSummary(p *plan.Plan) string {
 		switch {
 		case st.Build.Status == nil:
 			unchecked++
-		case st.Build.Status.State == "up-to-date":
+		case st.Build.Status.State == plan.UpToDate:
 			upToDate++
-		case st.Build.Status.State == "retag":
+		case st.Build.Status.State == plan.Retag:
 			retag++
 		default:
 			run++

@@ -16,11 +16,11 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// States of a build.
+// States of a build, as plan names them.
 const (
-	UpToDate = "up-to-date" // every tag holds an image of these inputs
-	Retag    = "retag"      // an image of these inputs exists; some tags must move to it
-	Build    = "build"      // it must run
+	UpToDate = plan.UpToDate
+	Retag    = plan.Retag
+	Build    = plan.MustRun
 )
 
 // Files lists a build's main context, path to content digest.

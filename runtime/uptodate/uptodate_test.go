@@ -64,7 +64,7 @@ func TestDecide(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		tags   []*published
-		state  string
+		state  plan.BuildState
 		reason string
 	}{
 		{"all in place", []*published{held("r/app:1", "sha256:a"), held("r/app:latest", "sha256:a")}, UpToDate, ""},
