@@ -96,6 +96,7 @@ func (p *Plan) With(o *Observations) *Plan {
 	if resolved {
 		c.DigestInputs()
 	}
+	c.Index()
 	return &c
 }
 

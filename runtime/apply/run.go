@@ -1,0 +1,367 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bakeplan/bakeplan/internal/atomicfile"
+	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/runtime/endpoint"
+	"github.com/bakeplan/bakeplan/runtime/solve"
+	"github.com/bakeplan/bakeplan/runtime/uptodate"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/util/progress/progressui"
+	dockerclient "github.com/moby/moby/client"
+)
+
+// Apply runs the plan's builds and publishes. On any failure (unless
+// KeepGoing) and on cancellation no tag is written.
+func Apply(ctx context.Context, p *plan.Plan, opts Options) (*Summary, error) {
+	r, err := newRun(p, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer r.close()
+	if err := r.connect(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.buildAll(ctx); err != nil {
+		return nil, err
+	}
+	r.saveState()
+	sum, failures := r.summary()
+	if err := ctx.Err(); err != nil {
+		return sum, fmt.Errorf("interrupted; no tag was written: %w", err)
+	}
+	if len(failures) > 0 && !opts.KeepGoing {
+		_ = writeMetadata(opts.MetadataFile, sum)
+		return sum, fmt.Errorf("%d build(s) failed; no tag was written:\n  %s", len(failures), strings.Join(failures, "\n  "))
+	}
+	pubErr := publishAll(ctx, p, r.results, sum, r.opts)
+	if err := writeMetadata(opts.MetadataFile, sum); err != nil {
+		return sum, err
+	}
+	if pubErr != nil {
+		return sum, pubErr
+	}
+	if len(failures) > 0 {
+		return sum, fmt.Errorf("%d build(s) failed; targets that depend on them were not tagged:\n  %s", len(failures), strings.Join(failures, "\n  "))
+	}
+	return sum, nil
+}
+
+// run is one apply: the plan and its requests, the clients the builds
+// use, and what the builds share while they run. Steps are found by ID
+// through the plan's index.
+type run struct {
+	p    *plan.Plan
+	opts Options
+	reqs []*solve.Request
+	// running are the requests that send a solve: not up to date.
+	running []*solve.Request
+	skip    map[string]bool
+	// layoutFor marks the builds another build takes as a context: they
+	// export an OCI layout.
+	layoutFor map[string]bool
+	clients   map[string]*client.Client
+	docker    *dockerclient.Client
+	work      string // a temporary directory for layouts
+	sem       chan struct{}
+
+	// Set while the builds run.
+	status chan<- *client.SolveStatus
+	cancel context.CancelFunc
+	done   map[string]chan struct{} // closed when a build has its result
+
+	mu      sync.Mutex
+	results map[string]*BuildResult
+	layouts map[string]solve.Layout
+}
+
+// newRun checks what a run needs before anything is dialled: the requests,
+// the secrets of the builds that run, and a metadata file that can be
+// written (it is written after the tags move).
+func newRun(p *plan.Plan, opts Options) (*run, error) {
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	reqs, err := Requests(p, opts)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{p: p, opts: opts, reqs: reqs, skip: skipping(p, opts.Rebuild), layoutFor: map[string]bool{},
+		clients: map[string]*client.Client{}, done: map[string]chan struct{}{},
+		results: map[string]*BuildResult{}, layouts: map[string]solve.Layout{}}
+	// Builds the plan found up to date send nothing: their secrets need
+	// not be set, nor their builders answer.
+	for _, q := range reqs {
+		if !r.skip[q.Step] {
+			r.running = append(r.running, q)
+		}
+		r.done[q.Step] = make(chan struct{})
+	}
+	lookup := opts.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	if err := solve.CheckSecrets(r.running, lookup); err != nil {
+		return nil, err
+	}
+	if opts.MetadataFile != "" {
+		if err := atomicfile.CheckWritable(opts.MetadataFile); err != nil {
+			return nil, fmt.Errorf("metadata file: %w; nothing was built", err)
+		}
+	}
+	for _, st := range p.Steps {
+		for _, e := range st.Needs {
+			if e.Kind == plan.EdgeData {
+				r.layoutFor[e.Step] = true
+			}
+		}
+	}
+	if opts.Parallelism > 0 {
+		r.sem = make(chan struct{}, opts.Parallelism)
+	}
+	return r, nil
+}
+
+// connect dials every builder a running build uses, and Docker when a
+// build loads into it: all must answer before anything is solved.
+func (r *run) connect(ctx context.Context) error {
+	for _, st := range r.p.Steps {
+		if st.Builder == nil || !usesBuilder(r.running, st.Builder.Name) {
+			continue
+		}
+		c, err := endpoint.Connect(ctx, endpoint.ForBuilder(st.Builder, r.opts.Env))
+		if err != nil {
+			return fmt.Errorf("builder.%s: %w", st.Builder.Name, err)
+		}
+		r.clients[st.Builder.Name] = c
+	}
+	for _, q := range r.reqs {
+		for _, e := range q.Exports {
+			if e.Load && r.docker == nil {
+				host := r.opts.Env.DockerHost
+				if host == "" {
+					host = dockerclient.DefaultDockerHost
+				}
+				d, err := dockerclient.New(dockerclient.WithHost(host))
+				if err != nil {
+					return fmt.Errorf("docker at %s: %w", host, err)
+				}
+				r.docker = d
+			}
+		}
+	}
+	return nil
+}
+
+func (r *run) close() {
+	for _, c := range r.clients {
+		c.Close()
+	}
+	if r.docker != nil {
+		r.docker.Close()
+	}
+	if r.work != "" {
+		os.RemoveAll(r.work)
+	}
+}
+
+// buildAll solves every build once the builds it needs have finished,
+// with the progress of every solve on one display.
+func (r *run) buildAll(ctx context.Context) error {
+	work, err := os.MkdirTemp("", "bakeplan-apply-")
+	if err != nil {
+		return err
+	}
+	r.work = work
+	mode := progressui.DisplayMode(r.opts.Progress)
+	if mode == "" {
+		mode = progressui.AutoMode
+	}
+	display, err := progressui.NewDisplay(r.opts.Out, mode)
+	if err != nil {
+		return fmt.Errorf("progress: %w", err)
+	}
+	status := make(chan *client.SolveStatus)
+	displayDone := make(chan struct{})
+	go func() {
+		defer close(displayDone)
+		_, _ = display.UpdateFrom(context.Background(), status)
+	}()
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r.status, r.cancel = status, cancel
+	var wg sync.WaitGroup
+	for _, q := range r.reqs {
+		wg.Go(func() {
+			defer close(r.done[q.Step])
+			res := r.build(runCtx, q)
+			r.mu.Lock()
+			r.results[q.Step] = res
+			r.mu.Unlock()
+		})
+	}
+	wg.Wait()
+	close(status)
+	<-displayDone
+	return nil
+}
+
+// build runs one build: it waits for the builds it needs and a slot, then
+// solves, unless the plan found it up to date.
+func (r *run) build(ctx context.Context, q *solve.Request) *BuildResult {
+	st := r.p.Step(q.Step)
+	res := newResult(q, st)
+	if why := r.waitForNeeds(ctx, st); why != "" {
+		res.Skipped, res.Error = true, why
+		return res
+	}
+	if r.sem != nil {
+		select {
+		case r.sem <- struct{}{}:
+			defer func() { <-r.sem }()
+		case <-ctx.Done():
+		}
+	}
+	if ctx.Err() != nil {
+		res.Skipped, res.Error = true, "skipped: the run was stopped"
+		return res
+	}
+	if r.skip[st.ID] {
+		res.UpToDate, res.Digest, res.CopiedFrom = true, st.Build.Status.Digest, st.Build.Status.From
+		return res
+	}
+	r.solve(ctx, withPublishedInputs(r.p, q, r.skip), res)
+	return res
+}
+
+// newResult is a build's result before it runs: its platforms and the
+// pinned images it pulls.
+func newResult(q *solve.Request, st *plan.Step) *BuildResult {
+	res := &BuildResult{Step: q.Step, Target: q.Target}
+	for _, pr := range st.Build.Platforms {
+		res.Platforms = append(res.Platforms, pr.Platform)
+	}
+	for _, img := range st.Build.Images {
+		if img.Digest != "" {
+			if res.Images == nil {
+				res.Images = map[string]string{}
+			}
+			res.Images[img.Ref] = img.Digest
+		}
+	}
+	return res
+}
+
+// waitForNeeds waits for the builds st needs; it returns why st must be
+// skipped when one did not succeed, else "".
+func (r *run) waitForNeeds(ctx context.Context, st *plan.Step) string {
+	for _, e := range st.Needs {
+		done, isBuild := r.done[e.Step]
+		if !isBuild {
+			continue
+		}
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
+		r.mu.Lock()
+		dep := r.results[e.Step]
+		r.mu.Unlock()
+		if dep == nil || dep.Error != "" {
+			return "skipped: " + e.Step + " did not succeed"
+		}
+	}
+	return ""
+}
+
+// solve sends one build to its builder and records the outcome in res; a
+// failure stops the run unless KeepGoing.
+func (r *run) solve(ctx context.Context, q *solve.Request, res *BuildResult) {
+	ro := solve.RunOptions{Client: r.clients[q.Builder], Status: r.status, Docker: r.docker, Inputs: map[string]solve.Layout{}}
+	r.mu.Lock()
+	for k, v := range r.layouts {
+		ro.Inputs[k] = v
+	}
+	r.mu.Unlock()
+	if r.layoutFor[q.Step] || r.opts.LayoutsDir != "" {
+		base := r.work
+		if r.opts.LayoutsDir != "" {
+			base = r.opts.LayoutsDir
+		}
+		ro.LayoutDir = filepath.Join(base, strings.NewReplacer("/", "_", "@", "_").Replace(q.Step))
+	}
+	res.Started = time.Now()
+	out, err := solve.Run(ctx, q, ro)
+	res.Finished = time.Now()
+	fail := func(msg string) {
+		res.Error = msg
+		if !r.opts.KeepGoing {
+			r.cancel()
+		}
+	}
+	if err != nil {
+		fail(err.Error())
+		return
+	}
+	res.Digest, res.Cached, res.Duration, res.Call = out.Digest, out.Cached, out.Duration, out.Call
+	if out.Call != nil && out.Call.Status != 0 {
+		// A check that found something fails its step, as docker buildx
+		// bake --call check exits non-zero.
+		fail(fmt.Sprintf("the frontend's %s answered with status %d", out.Call.Name, out.Call.Status))
+		return
+	}
+	if out.Layout != nil && r.opts.LayoutsDir != "" {
+		res.Layout = out.Layout.Dir
+	}
+	if out.Layout != nil {
+		r.mu.Lock()
+		r.layouts[q.Step] = *out.Layout
+		r.mu.Unlock()
+	}
+}
+
+// saveState records what the builds with local outputs wrote, and each
+// build's detailed input record, for the next plan to find them up to
+// date. A state that cannot be written only means they build again.
+func (r *run) saveState() {
+	var built []string
+	for _, res := range r.results {
+		if res.Error == "" && !res.UpToDate {
+			built = append(built, res.Step)
+		}
+	}
+	_ = uptodate.SaveLocal(r.p, r.opts.SpecDir, built, r.opts.Files)
+	_ = uptodate.SaveRecords(r.p, built, r.opts.Files)
+}
+
+// summary is every build's result in the plan's order, and the failures.
+func (r *run) summary() (*Summary, []string) {
+	sum := &Summary{}
+	var failures []string
+	for _, q := range r.reqs {
+		res := r.results[q.Step]
+		sum.Builds = append(sum.Builds, res)
+		if res.Error != "" {
+			failures = append(failures, fmt.Sprintf("%s: %s", q.Step, res.Error))
+		}
+	}
+	return sum, failures
+}
+
+func usesBuilder(reqs []*solve.Request, name string) bool {
+	for _, q := range reqs {
+		if q.Builder == name {
+			return true
+		}
+	}
+	return false
+}
