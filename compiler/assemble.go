@@ -25,14 +25,50 @@ func newDigestCache(ctx context.Context, fsys fs.FS) *digestCache {
 
 // assemble checks the evaluated targets as a whole and builds the plan.
 func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
-	var diags hcl.Diagnostics
-	all := make([]*resolved, 0, len(c.targets))
-	byIn := map[*instance]*resolved{}
+	all, byIn, ds := c.resolveAll()
+	if c.ctx.Err() != nil {
+		return nil, nil
+	}
+	selected, diags := c.checkAll(all, byIn, ds)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	var selectedList []*resolved
+	for _, r := range all {
+		if selected[r] {
+			selectedList = append(selectedList, r)
+		}
+	}
+	sort.Slice(selectedList, func(i, j int) bool { return selectedList[i].in.name < selectedList[j].in.name })
+
+	steps, regByHost := c.hostSteps(selectedList)
+	builds, err := c.makeBuilds(selectedList)
+	if err != nil {
+		return nil, nil
+	}
+	if !c.opts.Locking {
+		diags = append(diags, c.unpinnedInRelease(selectedList, builds.of, builds.origins)...)
+	}
+	warned := map[string]bool{}
+	for i, r := range selectedList {
+		diags = append(diags, builds.diags[i]...)
+		st, d := c.targetSteps(r, builds.of[i], byIn, regByHost, warned)
+		diags = append(diags, d...)
+		steps = append(steps, st...)
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return c.finish(steps, diags)
+}
+
+// resolveAll checks every target on its own. Targets are independent, and
+// a large spec's checks are mostly string parsing and file system lookups:
+// they are spread over the cores, and results land by index, so
+// diagnostics keep their order.
+func (c *compilation) resolveAll() ([]*resolved, map[*instance]*resolved, []hcl.Diagnostics) {
 	abstract := c.abstractTargets()
 	c.abstract = abstract
-	// Targets are checked independently, and a large spec's checks are
-	// mostly string parsing and file system lookups: spread them over the
-	// cores. Results land by index, so diagnostics keep their order.
 	rs := make([]*resolved, len(c.targets))
 	ds := make([]hcl.Diagnostics, len(c.targets))
 	par.Do(len(c.targets), func(i int) {
@@ -42,19 +78,24 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 		in := c.targets[i]
 		rs[i], ds[i] = c.resolve(in, abstract[in] && !c.named(in))
 	})
-	if c.ctx.Err() != nil {
-		return nil, nil
-	}
+	all := make([]*resolved, 0, len(c.targets))
+	byIn := map[*instance]*resolved{}
 	for i, in := range c.targets {
 		if r := rs[i]; r != nil {
 			all = append(all, r)
 			byIn[in] = r
 		}
 	}
-	// As bake, what only a build needs is checked for the targets this run
-	// builds (and what they need); the others' problems are warnings for
-	// validate and left out of plan. The language itself is checked
-	// everywhere.
+	return all, byIn, ds
+}
+
+// checkAll checks the targets as a whole: which the run builds, cycles,
+// builders and platforms, contexts' platforms and tag owners. As bake,
+// what only a build needs is checked for the targets this run builds (and
+// what they need); the others' problems are warnings for validate and
+// left out of plan. The language itself is checked everywhere.
+func (c *compilation) checkAll(all []*resolved, byIn map[*instance]*resolved, ds []hcl.Diagnostics) (map[*resolved]bool, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
 	selected, selDiags := c.selection(byIn)
 	for i, in := range c.targets {
 		diags = append(diags, c.lazy(in, ds[i])...)
@@ -82,27 +123,22 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 		// alternatives sharing a tag are never built in one run.
 		diags = append(diags, checkTagOwners(all, selected)...)
 	}
-	if diags.HasErrors() {
-		return nil, diags
-	}
+	return selected, diags
+}
 
+// hostSteps are the steps the builds rely on: Docker's image store, the
+// emulators (with the platforms that use each), the builders the builds
+// use, and the registries, which it also returns by host.
+func (c *compilation) hostSteps(selectedList []*resolved) ([]*plan.Step, map[string]*registryDecl) {
 	var steps []*plan.Step
-	var selectedList []*resolved
-	for _, r := range all {
-		if selected[r] {
-			selectedList = append(selectedList, r)
-		}
-	}
-	sort.Slice(selectedList, func(i, j int) bool { return selectedList[i].in.name < selectedList[j].in.name })
-
-	hasStore := c.host.imageStore == storeContainerd
-	if hasStore {
+	if c.host.imageStore == storeContainerd {
 		steps = append(steps, &plan.Step{
 			ID: "host.docker.image_store", Action: plan.ActionEnsure, DeclaredAt: c.rangeOf(c.host.imageStoreRange),
 			Docker: &plan.DockerRequirement{ImageStore: storeContainerd, DaemonConfig: c.host.daemonConfig, RestartCommand: c.host.restartCommand},
 		})
 	}
 	emuUsers := map[string]map[string]bool{}
+	usedBuilders := map[*builderDecl]bool{}
 	for _, r := range selectedList {
 		for _, runs := range r.runs {
 			for _, run := range runs {
@@ -114,6 +150,9 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 				}
 			}
 		}
+		for _, n := range r.nodes {
+			usedBuilders[n] = true
+		}
 	}
 	for _, arch := range sortedKeys(c.host.emulators) {
 		rng := c.host.emulators[arch]
@@ -121,12 +160,6 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 			ID: "host.emulator." + arch, Action: plan.ActionEnsure, DeclaredAt: c.rangeOf(&rng),
 			Emulator: &plan.Emulator{Arch: arch, Interpreter: emulatorInterpreters[arch], Flags: "F", Platforms: sortedKeys(emuUsers[arch])},
 		})
-	}
-	usedBuilders := map[*builderDecl]bool{}
-	for _, r := range selectedList {
-		for _, n := range r.nodes {
-			usedBuilders[n] = true
-		}
 	}
 	for _, b := range c.builders {
 		if b.declRange == nil && !usedBuilders[b] {
@@ -147,21 +180,34 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 			Registry: &plan.Registry{Name: reg.name, Host: reg.host, Insecure: reg.insecure, TLS: reg.tls},
 		})
 	}
+	return steps, regByHost
+}
 
-	// Digesting contexts is most of a large plan's I/O; do it on every core.
-	// Results land by index, so the plan does not depend on timing.
-	// Each target's build steps (one per builder node) are made there too,
-	// with the images they pull and their input digests.
-	inputDiags := make([]hcl.Diagnostics, len(selectedList))
-	buildsOf := make([][]*plan.Build, len(selectedList))
-	originsOf := make([][]map[*plan.Image]hcl.Range, len(selectedList))
+// builds are the build steps' contents of each selected target (one per
+// builder node), with where each image is named and the inputs' problems.
+type builds struct {
+	of      [][]*plan.Build
+	origins [][]map[*plan.Image]hcl.Range
+	diags   []hcl.Diagnostics
+}
+
+// makeBuilds digests the targets' inputs and makes their builds, with the
+// images they pull and their input digests. Digesting contexts is most of
+// a large plan's I/O, so it runs on every core; results land by index, so
+// the plan does not depend on timing. It fails only when interrupted.
+func (c *compilation) makeBuilds(selectedList []*resolved) (builds, error) {
+	out := builds{
+		of:      make([][]*plan.Build, len(selectedList)),
+		origins: make([][]map[*plan.Image]hcl.Range, len(selectedList)),
+		diags:   make([]hcl.Diagnostics, len(selectedList)),
+	}
 	par.Do(len(selectedList), func(i int) {
 		if c.ctx.Err() != nil {
 			return
 		}
 		r := selectedList[i]
 		ins, d := c.inputs(r)
-		inputDiags[i] = d
+		out.diags[i] = d
 		for _, node := range r.nodes {
 			b := r.build
 			b.Target, b.Builder, b.Platforms, b.Inputs = r.in.name, node.name, sortedRuns(r.runs[node]), ins
@@ -175,83 +221,87 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 				}
 			}
 			b.InputDigest = plan.InputDigest(&b, c.planRelease())
-			buildsOf[i] = append(buildsOf[i], &b)
-			originsOf[i] = append(originsOf[i], origins)
+			out.of[i] = append(out.of[i], &b)
+			out.origins[i] = append(out.origins[i], origins)
 		}
 	})
-	if c.ctx.Err() != nil {
-		return nil, nil
-	}
+	return out, c.ctx.Err()
+}
 
-	if !c.opts.Locking {
-		diags = append(diags, c.unpinnedInRelease(selectedList, buildsOf, originsOf)...)
+// targetSteps are a target's build steps, one per builder node, with what
+// each needs, and its publish step when it pushes. A push to a registry no
+// block declares is a warning, once per registry (warned).
+func (c *compilation) targetSteps(r *resolved, bs []*plan.Build, byIn map[*instance]*resolved, regByHost map[string]*registryDecl, warned map[string]bool) ([]*plan.Step, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	var steps []*plan.Step
+	for j, node := range r.nodes {
+		b := bs[j]
+		if len(b.Platforms) == 1 {
+			diags = append(diags, c.singlePlatformAnnotations(r, node.name)...)
+		}
+		st := &plan.Step{ID: r.buildID(node), Action: plan.ActionBuild, DeclaredAt: c.rangeOf(&r.in.decl.DeclRange), Build: b}
+		st.Needs = c.buildNeeds(r, node, b, byIn)
+		steps = append(steps, st)
 	}
+	if !r.push {
+		return steps, diags
+	}
+	pub := &plan.Step{
+		ID: "publish." + r.in.name, Action: plan.ActionPublish, DeclaredAt: c.rangeOf(r.pushRange.Ptr()),
+		Publish: &plan.Publish{Target: r.in.name, Tags: r.build.Tags, Platforms: r.platforms},
+	}
+	for _, st := range steps {
+		pub.Needs = append(pub.Needs, plan.Edge{Step: st.ID, Kind: plan.EdgeBuild})
+	}
+	for _, t := range r.build.Tags {
+		// Tags are fully qualified by now, so the domain leads.
+		domain, _, _ := strings.Cut(t, "/")
+		if reg, ok := regByHost[domain]; ok {
+			pub.Needs = append(pub.Needs, plan.Edge{Step: "registry." + reg.name, Kind: plan.EdgeHost})
+		} else if !warned[domain] {
+			warned[domain] = true
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagWarning,
+				Summary:  "Push to an undeclared registry",
+				Detail:   fmt.Sprintf("target.%s pushes to %s, which no registry block declares, so bakeplan cannot check before the build that it is reachable and accepts multi-platform indexes. Declare registry \"NAME\" { host = %q }.", r.in.name, domain, domain),
+				Subject:  c.declRange(r.in, "tags").Ptr(),
+			})
+		}
+	}
+	pub.Needs = tidyEdges(pub.Needs)
+	return append(steps, pub), diags
+}
 
-	warned := map[string]bool{}
-	for i, r := range selectedList {
-		diags = append(diags, inputDiags[i]...)
-		var ids []string
-		for j, node := range r.nodes {
-			b := buildsOf[i][j]
-			if len(b.Platforms) == 1 {
-				diags = append(diags, c.singlePlatformAnnotations(r, node.name)...)
-			}
-			st := &plan.Step{ID: r.buildID(node), Action: plan.ActionBuild, DeclaredAt: c.rangeOf(&r.in.decl.DeclRange), Build: b}
-			st.Needs = append(st.Needs, plan.Edge{Step: "builder." + node.name, Kind: plan.EdgeHost})
-			for _, run := range b.Platforms {
-				if run.Emulator != "" {
-					st.Needs = append(st.Needs, plan.Edge{Step: "host.emulator." + run.Emulator, Kind: plan.EdgeHost})
-				}
-			}
-			if hasStore && (r.dockerOut != nil || node.endpoint == "docker") {
-				st.Needs = append(st.Needs, plan.Edge{Step: "host.docker.image_store", Kind: plan.EdgeHost})
-			}
-			for _, x := range r.contexts {
-				if x.to != nil {
-					st.Needs = append(st.Needs, plan.Edge{Step: byIn[x.to].buildID(node), Kind: plan.EdgeData, Name: x.name})
-				}
-			}
-			for _, dep := range r.dependsOn {
-				dr := byIn[dep.to]
-				for _, dn := range dr.nodes {
-					st.Needs = append(st.Needs, plan.Edge{Step: dr.buildID(dn), Kind: plan.EdgeOrder})
-				}
-			}
-			st.Needs = tidyEdges(st.Needs)
-			steps = append(steps, st)
-			ids = append(ids, st.ID)
+// buildNeeds are the edges of one build step: its builder, the emulators
+// and image store it uses, the builds feeding it contexts and those it
+// depends on.
+func (c *compilation) buildNeeds(r *resolved, node *builderDecl, b *plan.Build, byIn map[*instance]*resolved) []plan.Edge {
+	needs := []plan.Edge{{Step: "builder." + node.name, Kind: plan.EdgeHost}}
+	for _, run := range b.Platforms {
+		if run.Emulator != "" {
+			needs = append(needs, plan.Edge{Step: "host.emulator." + run.Emulator, Kind: plan.EdgeHost})
 		}
-		if !r.push {
-			continue
-		}
-		pub := &plan.Step{
-			ID: "publish." + r.in.name, Action: plan.ActionPublish, DeclaredAt: c.rangeOf(r.pushRange.Ptr()),
-			Publish: &plan.Publish{Target: r.in.name, Tags: r.build.Tags, Platforms: r.platforms},
-		}
-		for _, id := range ids {
-			pub.Needs = append(pub.Needs, plan.Edge{Step: id, Kind: plan.EdgeBuild})
-		}
-		for _, t := range r.build.Tags {
-			// Tags are fully qualified by now, so the domain leads.
-			domain, _, _ := strings.Cut(t, "/")
-			if reg, ok := regByHost[domain]; ok {
-				pub.Needs = append(pub.Needs, plan.Edge{Step: "registry." + reg.name, Kind: plan.EdgeHost})
-			} else if !warned[domain] {
-				warned[domain] = true
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagWarning,
-					Summary:  "Push to an undeclared registry",
-					Detail:   fmt.Sprintf("target.%s pushes to %s, which no registry block declares, so bakeplan cannot check before the build that it is reachable and accepts multi-platform indexes. Declare registry \"NAME\" { host = %q }.", r.in.name, domain, domain),
-					Subject:  c.declRange(r.in, "tags").Ptr(),
-				})
-			}
-		}
-		pub.Needs = tidyEdges(pub.Needs)
-		steps = append(steps, pub)
 	}
-	if diags.HasErrors() {
-		return nil, diags
+	if c.host.imageStore == storeContainerd && (r.dockerOut != nil || node.endpoint == "docker") {
+		needs = append(needs, plan.Edge{Step: "host.docker.image_store", Kind: plan.EdgeHost})
 	}
+	for _, x := range r.contexts {
+		if x.to != nil {
+			needs = append(needs, plan.Edge{Step: byIn[x.to].buildID(node), Kind: plan.EdgeData, Name: x.name})
+		}
+	}
+	for _, dep := range r.dependsOn {
+		dr := byIn[dep.to]
+		for _, dn := range dr.nodes {
+			needs = append(needs, plan.Edge{Step: dr.buildID(dn), Kind: plan.EdgeOrder})
+		}
+	}
+	return tidyEdges(needs)
+}
+
+// finish folds dependencies into the input digests, orders the steps and
+// makes the plan.
+func (c *compilation) finish(steps []*plan.Step, diags hcl.Diagnostics) (*plan.Plan, hcl.Diagnostics) {
 	plan.FoldDependencies(steps)
 	if !c.opts.Locking {
 		// bakeplan lock is what fills the gaps these warnings point at.

@@ -1550,3 +1550,68 @@ func TestSetReachesTheBuild(t *testing.T) {
 		}
 	}
 }
+
+// TestSensitiveValuesInEveryAttribute: a sensitive value in each target
+// attribute is either shown as (sensitive) where targetattr says it may be
+// given, or refused with a diagnostic at its line: never shown, and never
+// a crash (reading a marked value unmarked panics).
+func TestSensitiveValuesInEveryAttribute(t *testing.T) {
+	const secret = "s3cr3t-value"
+	sample := func(ty string) string {
+		switch {
+		case ty == "bool":
+			return "var.B"
+		case ty == "string":
+			return "var.S"
+		case ty == "list(string)":
+			return "[var.S]"
+		case ty == "map(string)":
+			return "{ k = var.S }"
+		case strings.HasPrefix(ty, "list(map("):
+			return "[{ type = var.S }]"
+		case strings.HasPrefix(ty, "list(object("):
+			return "[{ id = var.S }]"
+		}
+		t.Fatalf("no sample for type %s", ty)
+		return ""
+	}
+	for _, a := range targetattr.All {
+		if a.Structural() {
+			continue
+		}
+		t.Run(a.Name, func(t *testing.T) {
+			src := fmt.Sprintf(`variable "S" {
+  default   = %q
+  sensitive = true
+}
+variable "B" {
+  default   = true
+  sensitive = true
+}
+target "app" {
+  %s = %s
+}
+`, secret, a.Name, sample(a.Type))
+			p, diags := project{src: src, files: map[string]string{"Dockerfile": "FROM scratch\n"}}.compile(t)
+			if strings.Contains(diags.Error(), secret) {
+				t.Errorf("a diagnostic shows the value: %v", diags)
+			}
+			if !a.MayBeSensitive {
+				if !diags.HasErrors() || !strings.Contains(diags.Error(), "Sensitive value not allowed here") {
+					t.Errorf("a sensitive %s was not refused: %v", a.Name, diags)
+				}
+				return
+			}
+			if diags.HasErrors() {
+				t.Fatalf("a sensitive %s, which may be given: %v", a.Name, diags)
+			}
+			enc, err := plan.Encode(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(enc.Bytes(), []byte(secret)) {
+				t.Errorf("the plan shows the sensitive %s", a.Name)
+			}
+		})
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/bakeplan/bakeplan/compiler/dockerfile"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/spec"
+	"github.com/bakeplan/bakeplan/targetattr"
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
 	"github.com/hashicorp/hcl/v2"
@@ -89,9 +90,11 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 	}
 	r.obj = obj
 
-	for _, name := range []string{"context", "dockerfile", "dockerfile_inline", "target", "platforms", "tags", "output", "cache_from", "cache_to", "secret", "ssh", "network", "push", "no_cache", "allow_external_paths", "release", "attest"} {
-		if v, ok := obj[name]; ok && v.ContainsMarked() {
-			diags = append(diags, sensitiveHere(name, c.declRange(in, name)))
+	// A sensitive value where the plan would show it is an error (and
+	// reading it unmarked would not be safe).
+	for _, a := range targetattr.All {
+		if v, ok := obj[a.Name]; ok && !a.MayBeSensitive && v.ContainsMarked() {
+			diags = append(diags, sensitiveHere(a.Name, c.declRange(in, a.Name)))
 		}
 	}
 	if diags.HasErrors() {

@@ -60,6 +60,11 @@ type Attr struct {
 	// digest does not cover that field; "" means it does. A test sets each
 	// field and compares digests, so this cannot drift from the digest.
 	NotInput string
+
+	// MayBeSensitive: a sensitive value may be given (args, labels and
+	// annotations show it as (sensitive), through a fingerprint). In any
+	// other attribute a sensitive value is an error: the plan would show it.
+	MayBeSensitive bool
 }
 
 // Structural says whether the compiler reads the attribute without
@@ -68,7 +73,7 @@ func (a Attr) Structural() bool { return a.Type == "" }
 
 // All lists every target attribute, in the order docs/spec.md gives them.
 var All = []Attr{
-	{Name: "description", Type: "string", Doc: "a free-text description", Bake: "description"},
+	{Name: "description", Type: "string", Doc: "a free-text description", Bake: "description", MayBeSensitive: true},
 	{Name: "context", Type: "string", Doc: "the build context directory, relative to the spec (default \".\")",
 		Set: String, Bake: "context", Field: "Context",
 		NotInput: "the path is not an input; the files BuildKit receives from it are (inputs)"},
@@ -82,11 +87,11 @@ var All = []Attr{
 	{Name: "platforms", Type: "list(string)", Doc: "the platforms to build (default: the native platform)",
 		Set: CommaList, SetNames: []string{"platform"}, Bake: "platforms", Field: "Platforms"},
 	{Name: "args", Type: "map(string)", Doc: "build arguments",
-		Set: Named, SetNames: []string{"arg"}, Bake: "args", Field: "Args"},
+		Set: Named, SetNames: []string{"arg"}, Bake: "args", Field: "Args", MayBeSensitive: true},
 	{Name: "labels", Type: "map(string)", Doc: "image labels",
-		Set: Named, SetNames: []string{"label"}, Bake: "labels", Field: "Labels"},
+		Set: Named, SetNames: []string{"label"}, Bake: "labels", Field: "Labels", MayBeSensitive: true},
 	{Name: "annotations", Type: "map(string)", Doc: "OCI annotations; a key may start with index:, manifest:, manifest-descriptor: or index-descriptor:",
-		Set: Pairs, SetNames: []string{"annotation"}, Bake: "annotations", Field: "Annotations"},
+		Set: Pairs, SetNames: []string{"annotation"}, Bake: "annotations", Field: "Annotations", MayBeSensitive: true},
 	{Name: "tags", Type: "list(string)", Doc: "image references to tag",
 		Set: List, SetNames: []string{"tag"}, Bake: "tags", Field: "Tags",
 		NotInput: "tags say where the image goes, not what it is"},
