@@ -100,20 +100,41 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	d, ok := c.resolvePlatforms(r)
+	if diags = append(diags, d...); !ok {
+		return nil, diags
+	}
+	diags = append(diags, c.resolveBuilderPin(r)...)
+	allowExternal := boolAttr(obj, "allow_external_paths")
+	diags = append(diags, c.resolveEdges(r, allowExternal)...)
+	diags = append(diags, c.resolveFiles(r, allowExternal)...)
+	diags = append(diags, c.resolveRelease(r)...)
+	diags = append(diags, c.resolveRunOptions(r)...)
+	diags = append(diags, c.resolvePlain(r)...)
+	diags = append(diags, c.resolveExports(r)...)
+	if !abstract && !diags.HasErrors() {
+		diags = append(diags, c.checkDockerfile(r)...)
+	}
+	return r, diags
+}
 
-	// Platforms.
+// resolvePlatforms reads the platforms to build (default: the native
+// one); false means the target cannot be resolved further.
+func (c *compilation) resolvePlatforms(r *resolved) (hcl.Diagnostics, bool) {
+	var diags hcl.Diagnostics
+	in, obj := r.in, r.obj
 	if v := obj.GetAttr("platforms"); !v.IsNull() && v.LengthInt() > 0 {
 		r.platExpr = in.exprs["platforms"]
 		for it := v.ElementIterator(); it.Next(); {
 			if _, e := it.Element(); e.IsNull() {
 				// Dropping it would drop the target's only platform,
 				// and with it the build, without a word.
-				return nil, append(diags, &hcl.Diagnostic{
+				return append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Null platform",
 					Detail:   fmt.Sprintf("target.%s lists a platform that is null, such as a variable with no value; set it, or leave it out of the list.", in.name),
 					Subject:  c.declRange(in, "platforms").Ptr(),
-				})
+				}), false
 			}
 		}
 		ps, d := c.checkPlatforms(strList(v), r.platExpr)
@@ -123,7 +144,13 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 		r.platforms = []string{c.native}
 	}
 
-	// Builder pin.
+	return diags, true
+}
+
+// resolveBuilderPin finds the builder the target names, if it names one.
+func (c *compilation) resolveBuilderPin(r *resolved) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	in := r.in
 	if ref := in.decl.Builder; ref != nil {
 		for _, b := range c.builders {
 			if b.name == ref.Name {
@@ -139,7 +166,14 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 		}
 	}
 
-	// Edges.
+	return diags
+}
+
+// resolveEdges reads what the target depends on and its named contexts:
+// other targets, directories and images.
+func (c *compilation) resolveEdges(r *resolved, allowExternal bool) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	in := r.in
 	for _, ref := range in.decl.DependsOn {
 		deps, d := c.resolveTargets(ref.Name, ref.Range)
 		if d != nil {
@@ -150,7 +184,6 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 			r.dependsOn = append(r.dependsOn, depEdge{to: dep, rng: ref.Range})
 		}
 	}
-	allowExternal := boolAttr(obj, "allow_external_paths")
 	targetContext := func(nc *spec.NamedContext, name string, rng hcl.Range) {
 		dep, d := c.resolveTarget(name, rng)
 		if d != nil {
@@ -180,7 +213,14 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 	}
 	sort.Slice(r.build.Contexts, func(i, j int) bool { return r.build.Contexts[i].Name < r.build.Contexts[j].Name })
 
-	// Context and Dockerfile.
+	return diags
+}
+
+// resolveFiles finds the context directory and the Dockerfile (or its
+// inline text), each checked to exist unless the target is abstract.
+func (c *compilation) resolveFiles(r *resolved, allowExternal bool) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	in, obj, abstract := r.in, r.obj, r.abstract
 	ctxRel := strAttr(obj, "context", ".")
 	ctxDir, rel, d := c.localPath(ctxRel, c.declRange(in, "context"), allowExternal, "context")
 	diags = append(diags, d...)
@@ -234,10 +274,16 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 		}
 	}
 
-	diags = append(diags, c.resolveRelease(r)...)
-	diags = append(diags, c.resolveRunOptions(r)...)
+	return diags
+}
 
-	// Plain attributes.
+// resolvePlain reads the attributes taken as written, each checked: the
+// stage, no_cache, network, args, labels and annotations (sensitive ones
+// through fingerprints), caches, secrets and SSH.
+func (c *compilation) resolvePlain(r *resolved) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	var d hcl.Diagnostics
+	in, obj := r.in, r.obj
 	r.build.Stage = strAttr(obj, "target", "")
 	r.build.NoCache = boolAttr(obj, "no_cache")
 	if n := strAttr(obj, "network", ""); n != "" {
@@ -281,7 +327,14 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 	r.build.SSH, d = sshList(obj.GetAttr("ssh"), c.declRange(in, "ssh"))
 	diags = append(diags, d...)
 
-	// Tags, push and outputs.
+	return diags
+}
+
+// resolveExports reads where the result goes: tags, push, outputs and a
+// frontend call instead of a build.
+func (c *compilation) resolveExports(r *resolved) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	in, obj := r.in, r.obj
 	tags, d := c.checkTags(strList(obj.GetAttr("tags")), in.exprs["tags"])
 	diags = append(diags, d...)
 	r.build.Tags = tags
@@ -317,10 +370,7 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 			Subject:  r.dockerOut,
 		})
 	}
-	if !abstract && !diags.HasErrors() {
-		diags = append(diags, c.checkDockerfile(r)...)
-	}
-	return r, diags
+	return diags
 }
 
 // publishedSensitive warns about a sensitive value given as a build arg,
