@@ -333,223 +333,21 @@ func (f *File) Analyze(b Build) (*Result, error) {
 }
 
 func (f *File) analyze(b Build) (*Result, error) {
-	lex := shell.NewLex(f.escape)
-	platformArgs := platformArgs(b.Platform, b.BuildPlatform)
-	// Meta ARGs: their defaults, or the build's value for a declared one.
-	meta := map[string]string{}
-	declared := map[string]bool{}
-	for _, a := range f.MetaArgs {
-		for _, kv := range a.Args {
-			declared[kv.Key] = true
-			if v, ok := b.Args[kv.Key]; ok {
-				meta[kv.Key] = v
-			} else if kv.Value != nil {
-				v, _, _ := lex.ProcessWord(*kv.Value, envOf(platformArgs, meta))
-				meta[kv.Key] = v
-			}
-		}
-	}
-	fromEnv := envOf(platformArgs, meta)
-
-	byName := map[string]int{}
-	for i, s := range f.Stages {
-		if s.Name != "" {
-			byName[strings.ToLower(s.Name)] = i
-		}
-	}
-	stageRef := func(ref string) (int, bool) {
-		if i, ok := byName[strings.ToLower(ref)]; ok {
-			return i, true
-		}
-		if i, err := strconv.Atoi(ref); err == nil && i >= 0 && i < len(f.Stages) {
-			return i, true
-		}
-		return 0, false
-	}
-
+	a := f.newAnalysis(b)
 	target := len(f.Stages) - 1
 	if b.Target != "" {
-		i, ok := byName[strings.ToLower(b.Target)]
+		i, ok := a.byName[strings.ToLower(b.Target)]
 		if !ok {
 			return nil, &TargetError{Target: b.Target, Stages: f.StageNames()}
 		}
 		target = i
 	}
-
-	res := &Result{Args: map[string]bool{}, Contexts: map[string]bool{}}
-	reads := map[string]bool{}
-	// ENV names each stage declares (with those of the stage it is built
-	// on): a path that reads one is not known before the build, as the
-	// value could come from anywhere above.
-	envNames := make([]map[string]bool, len(f.Stages))
-	read := func(src string, loc []parser.Range, env shell.EnvGetter, names map[string]bool, what string) {
-		if res.ReadsAll != "" {
-			return
-		}
-		r, err := lex.ProcessWordWithMatches(src, env)
-		known := err == nil && len(r.Unmatched) == 0
-		for v := range r.Matched {
-			known = known && !names[v]
-		}
-		if !known {
-			res.ReadsAll = fmt.Sprintf("%s:%d: the %s %s names a path only the build knows", f.Name, line(loc), what, src)
-			return
-		}
-		p := path.Join("/", filepath.ToSlash(r.Result))
-		if p == "/" {
-			res.ReadsAll = fmt.Sprintf("%s:%d: the %s %s is the whole context", f.Name, line(loc), what, orDot(src))
-			return
-		}
-		reads[strings.TrimPrefix(p, "/")] = true
-	}
-	for k := range declared {
-		res.Args[k] = true
-	}
-	plats := make([]*platforms.Platform, len(f.Stages))
-	built := map[int]bool{}
-	var visit func(i int, stack []int) error
-	visit = func(i int, stack []int) error {
-		if built[i] {
-			return nil
-		}
-		if slices.Contains(stack, i) {
-			return &Error{File: f.Name, Line: line(f.Stages[i].Location), Msg: fmt.Sprintf("stage %s depends on itself", f.StageNames()[i])}
-		}
-		stack = append(stack, i)
-		s := f.Stages[i]
-		base, _, err := lex.ProcessWord(s.BaseName, fromEnv)
-		if err != nil {
-			return &Error{File: f.Name, Line: line(s.Location), Msg: err.Error()}
-		}
-		var plat *platforms.Platform
-		if s.Platform != "" {
-			ps, _, err := lex.ProcessWord(s.Platform, fromEnv)
-			if err == nil {
-				p, perr := platforms.Parse(ps)
-				err = perr
-				if err == nil {
-					p = platforms.Normalize(p)
-					plat = &p
-				}
-			}
-			if err != nil {
-				return &Error{File: f.Name, Line: line(s.Location), Msg: fmt.Sprintf("--platform=%s: %v", s.Platform, err)}
-			}
-		}
-		pulled := ""
-		switch j, isStage := stageRef(base); {
-		case isStage && j < i:
-			if err := visit(j, stack); err != nil {
-				return err
-			}
-			if plat == nil {
-				plat = plats[j]
-			}
-		case len(b.Contexts) > 0 && b.Contexts[imageref.ContextName(base)]:
-			res.Contexts[imageref.ContextName(base)] = true
-		case strings.EqualFold(base, "scratch"):
-		default:
-			if base == "" {
-				return &Error{File: f.Name, Line: line(s.Location), Msg: fmt.Sprintf("FROM %s is empty after substitution", s.BaseName)}
-			}
-			if _, err := reference.ParseNormalizedNamed(base); err != nil {
-				return &Error{File: f.Name, Line: line(s.Location), Msg: fmt.Sprintf("FROM %s: %q is neither a stage, a named context nor an image reference: %v", s.BaseName, base, err)}
-			}
-			pulled = base
-		}
-		if plat == nil {
-			p := platforms.Normalize(b.Platform)
-			plat = &p
-		}
-		plats[i] = plat
-		if pulled != "" {
-			res.Images = append(res.Images, Image{Ref: pulled, Platform: platforms.Format(*plat), Line: line(s.Location)})
-		}
-
-		names := map[string]bool{}
-		if j, isStage := stageRef(base); isStage && j < i {
-			maps.Copy(names, envNames[j])
-		}
-		envNames[i] = names
-		// The stage's own ARGs, for COPY --from and RUN --mount=from.
-		env := map[string]string{}
-		for k, v := range meta {
-			env[k] = v
-		}
-		st := Stage{Name: f.StageNames()[i], Line: line(s.Location), Platform: *plat}
-		// The stage's environment, made again only after an ARG changes it.
-		var stageEnv shell.EnvGetter
-		envNow := func() shell.EnvGetter {
-			if stageEnv == nil {
-				stageEnv = envOf(platformArgs, env)
-			}
-			return stageEnv
-		}
-		for _, c := range s.Commands {
-			switch c := c.(type) {
-			case *instructions.ArgCommand:
-				for _, kv := range c.Args {
-					res.Args[kv.Key] = true
-					if v, ok := b.Args[kv.Key]; ok {
-						env[kv.Key] = v
-					} else if kv.Value != nil {
-						env[kv.Key] = *kv.Value
-					}
-				}
-				stageEnv = nil
-			case *instructions.EnvCommand:
-				for _, kv := range c.Env {
-					names[kv.Key] = true
-				}
-			case *instructions.AddCommand:
-				for _, src := range c.SourcePaths {
-					v, _, err := lex.ProcessWord(src, envNow())
-					if err != nil {
-						continue // reported by the lint
-					}
-					if r, ok := remote(v, c.Checksum); ok {
-						r.Line = line(c.Location())
-						res.Remote = append(res.Remote, r)
-						continue
-					}
-					read(src, c.Location(), envNow(), names, "ADD source")
-				}
-			case *instructions.CopyCommand:
-				if c.From == "" {
-					for _, src := range c.SourcePaths {
-						read(src, c.Location(), envNow(), names, "COPY source")
-					}
-					continue
-				}
-				if err := f.from(c.From, c.Location(), i, lex, envNow(), b, res, stageRef, visit, stack); err != nil {
-					return err
-				}
-			case *instructions.RunCommand:
-				st.Runs = append(st.Runs, line(c.Location()))
-				for _, m := range f.mounts[line(c.Location())] {
-					if source, ok := bindsContext(m); ok {
-						read(source, c.Location(), envNow(), names, "RUN --mount=type=bind source")
-					}
-				}
-				for _, m := range instructions.GetMounts(c) {
-					if m.From == "" {
-						continue
-					}
-					if err := f.from(m.From, c.Location(), i, lex, envNow(), b, res, stageRef, visit, stack); err != nil {
-						return err
-					}
-				}
-			}
-		}
-		built[i] = true
-		res.Stages = append(res.Stages, st)
-		return nil
-	}
-	if err := visit(target, nil); err != nil {
+	if err := a.visit(target, nil); err != nil {
 		return nil, err
 	}
+	res := a.res
 	if res.ReadsAll == "" {
-		res.Reads = slices.Sorted(maps.Keys(reads))
+		res.Reads = slices.Sorted(maps.Keys(a.reads))
 		if res.Reads == nil {
 			res.Reads = []string{}
 		}
@@ -568,32 +366,273 @@ func (f *File) analyze(b Build) (*Result, error) {
 	return res, nil
 }
 
-// from follows a COPY --from or RUN --mount=from: a stage (built first), a
-// named context, or an image.
-func (f *File) from(ref string, loc []parser.Range, i int, lex *shell.Lex, env shell.EnvGetter, b Build, res *Result,
-	stageRef func(string) (int, bool), visit func(int, []int) error, stack []int) error {
+// analysis is one build of a Dockerfile being followed from its target
+// stage: the stages it builds, what they pull and which context paths
+// they read.
+type analysis struct {
+	f            *File
+	b            Build
+	lex          *shell.Lex
+	platformArgs map[string]string
+	meta         map[string]string // meta ARGs: defaults, or the build's values
+	fromEnv      shell.EnvGetter   // for FROM lines
+	byName       map[string]int    // stage names, lower-cased
+
+	res   *Result
+	reads map[string]bool
+	// envNames are the ENV names each stage declares (with those of the
+	// stage it is built on): a path that reads one is not known before
+	// the build, as the value could come from anywhere above.
+	envNames []map[string]bool
+	plats    []*platforms.Platform
+	built    map[int]bool
+}
+
+func (f *File) newAnalysis(b Build) *analysis {
+	a := &analysis{f: f, b: b, lex: shell.NewLex(f.escape), platformArgs: platformArgs(b.Platform, b.BuildPlatform),
+		meta: map[string]string{}, byName: map[string]int{},
+		res:   &Result{Args: map[string]bool{}, Contexts: map[string]bool{}},
+		reads: map[string]bool{}, envNames: make([]map[string]bool, len(f.Stages)),
+		plats: make([]*platforms.Platform, len(f.Stages)), built: map[int]bool{}}
+	for _, arg := range f.MetaArgs {
+		for _, kv := range arg.Args {
+			a.res.Args[kv.Key] = true
+			if v, ok := b.Args[kv.Key]; ok {
+				a.meta[kv.Key] = v
+			} else if kv.Value != nil {
+				v, _, _ := a.lex.ProcessWord(*kv.Value, envOf(a.platformArgs, a.meta))
+				a.meta[kv.Key] = v
+			}
+		}
+	}
+	a.fromEnv = envOf(a.platformArgs, a.meta)
+	for i, st := range f.Stages {
+		if st.Name != "" {
+			a.byName[strings.ToLower(st.Name)] = i
+		}
+	}
+	return a
+}
+
+// stageRef is the stage a FROM or --from names: by name, or by index.
+func (a *analysis) stageRef(ref string) (int, bool) {
+	if i, ok := a.byName[strings.ToLower(ref)]; ok {
+		return i, true
+	}
+	if i, err := strconv.Atoi(ref); err == nil && i >= 0 && i < len(a.f.Stages) {
+		return i, true
+	}
+	return 0, false
+}
+
+// read records a context path the build reads, or that it reads the whole
+// context: a path only the build knows, or the context's root.
+func (a *analysis) read(src string, loc []parser.Range, env shell.EnvGetter, names map[string]bool, what string) {
+	if a.res.ReadsAll != "" {
+		return
+	}
+	r, err := a.lex.ProcessWordWithMatches(src, env)
+	known := err == nil && len(r.Unmatched) == 0
+	for v := range r.Matched {
+		known = known && !names[v]
+	}
+	if !known {
+		a.res.ReadsAll = fmt.Sprintf("%s:%d: the %s %s names a path only the build knows", a.f.Name, line(loc), what, src)
+		return
+	}
+	p := path.Join("/", filepath.ToSlash(r.Result))
+	if p == "/" {
+		a.res.ReadsAll = fmt.Sprintf("%s:%d: the %s %s is the whole context", a.f.Name, line(loc), what, orDot(src))
+		return
+	}
+	a.reads[strings.TrimPrefix(p, "/")] = true
+}
+
+// visit follows stage i and, first, the stages it is built on or copies
+// from; stack holds the stages being visited, to find cycles.
+func (a *analysis) visit(i int, stack []int) error {
+	if a.built[i] {
+		return nil
+	}
+	f := a.f
+	if slices.Contains(stack, i) {
+		return &Error{File: f.Name, Line: line(f.Stages[i].Location), Msg: fmt.Sprintf("stage %s depends on itself", f.StageNames()[i])}
+	}
+	stack = append(stack, i)
+	s := f.Stages[i]
+	base, err := a.base(i, s, stack)
+	if err != nil {
+		return err
+	}
+	names := map[string]bool{}
+	if j, isStage := a.stageRef(base); isStage && j < i {
+		maps.Copy(names, a.envNames[j])
+	}
+	a.envNames[i] = names
+	st := Stage{Name: f.StageNames()[i], Line: line(s.Location), Platform: *a.plats[i]}
+	if err := a.commands(i, s, &st, names, stack); err != nil {
+		return err
+	}
+	a.built[i] = true
+	a.res.Stages = append(a.res.Stages, st)
+	return nil
+}
+
+// base reads stage i's FROM: its platform, and what it starts from (an
+// earlier stage, visited first; a named context; scratch; or an image it
+// pulls). It returns the base after substitution.
+func (a *analysis) base(i int, s instructions.Stage, stack []int) (string, error) {
+	f := a.f
+	base, _, err := a.lex.ProcessWord(s.BaseName, a.fromEnv)
+	if err != nil {
+		return "", &Error{File: f.Name, Line: line(s.Location), Msg: err.Error()}
+	}
+	var plat *platforms.Platform
+	if s.Platform != "" {
+		ps, _, err := a.lex.ProcessWord(s.Platform, a.fromEnv)
+		if err == nil {
+			p, perr := platforms.Parse(ps)
+			err = perr
+			if err == nil {
+				p = platforms.Normalize(p)
+				plat = &p
+			}
+		}
+		if err != nil {
+			return "", &Error{File: f.Name, Line: line(s.Location), Msg: fmt.Sprintf("--platform=%s: %v", s.Platform, err)}
+		}
+	}
+	pulled := ""
+	switch j, isStage := a.stageRef(base); {
+	case isStage && j < i:
+		if err := a.visit(j, stack); err != nil {
+			return "", err
+		}
+		if plat == nil {
+			plat = a.plats[j]
+		}
+	case len(a.b.Contexts) > 0 && a.b.Contexts[imageref.ContextName(base)]:
+		a.res.Contexts[imageref.ContextName(base)] = true
+	case strings.EqualFold(base, "scratch"):
+	default:
+		if base == "" {
+			return "", &Error{File: f.Name, Line: line(s.Location), Msg: fmt.Sprintf("FROM %s is empty after substitution", s.BaseName)}
+		}
+		if _, err := reference.ParseNormalizedNamed(base); err != nil {
+			return "", &Error{File: f.Name, Line: line(s.Location), Msg: fmt.Sprintf("FROM %s: %q is neither a stage, a named context nor an image reference: %v", s.BaseName, base, err)}
+		}
+		pulled = base
+	}
+	if plat == nil {
+		p := platforms.Normalize(a.b.Platform)
+		plat = &p
+	}
+	a.plats[i] = plat
+	if pulled != "" {
+		a.res.Images = append(a.res.Images, Image{Ref: pulled, Platform: platforms.Format(*plat), Line: line(s.Location)})
+	}
+	return base, nil
+}
+
+// commands follows stage i's instructions: its ARGs and ENV names, the
+// paths ADD, COPY and RUN bind mounts read, remote ADD sources, RUN steps,
+// and the stages and images COPY --from and RUN --mount=from use.
+func (a *analysis) commands(i int, s instructions.Stage, st *Stage, names map[string]bool, stack []int) error {
+	// The stage's own ARGs, for COPY --from and RUN --mount=from.
+	env := maps.Clone(a.meta)
+	// The stage's environment, made again only after an ARG changes it.
+	var stageEnv shell.EnvGetter
+	envNow := func() shell.EnvGetter {
+		if stageEnv == nil {
+			stageEnv = envOf(a.platformArgs, env)
+		}
+		return stageEnv
+	}
+	for _, c := range s.Commands {
+		switch c := c.(type) {
+		case *instructions.ArgCommand:
+			for _, kv := range c.Args {
+				a.res.Args[kv.Key] = true
+				if v, ok := a.b.Args[kv.Key]; ok {
+					env[kv.Key] = v
+				} else if kv.Value != nil {
+					env[kv.Key] = *kv.Value
+				}
+			}
+			stageEnv = nil
+		case *instructions.EnvCommand:
+			for _, kv := range c.Env {
+				names[kv.Key] = true
+			}
+		case *instructions.AddCommand:
+			for _, src := range c.SourcePaths {
+				v, _, err := a.lex.ProcessWord(src, envNow())
+				if err != nil {
+					continue // reported by the lint
+				}
+				if r, ok := remote(v, c.Checksum); ok {
+					r.Line = line(c.Location())
+					a.res.Remote = append(a.res.Remote, r)
+					continue
+				}
+				a.read(src, c.Location(), envNow(), names, "ADD source")
+			}
+		case *instructions.CopyCommand:
+			if c.From == "" {
+				for _, src := range c.SourcePaths {
+					a.read(src, c.Location(), envNow(), names, "COPY source")
+				}
+				continue
+			}
+			if err := a.from(c.From, c.Location(), i, envNow(), stack); err != nil {
+				return err
+			}
+		case *instructions.RunCommand:
+			st.Runs = append(st.Runs, line(c.Location()))
+			for _, m := range a.f.mounts[line(c.Location())] {
+				if source, ok := bindsContext(m); ok {
+					a.read(source, c.Location(), envNow(), names, "RUN --mount=type=bind source")
+				}
+			}
+			for _, m := range instructions.GetMounts(c) {
+				if m.From == "" {
+					continue
+				}
+				if err := a.from(m.From, c.Location(), i, envNow(), stack); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// from follows a COPY --from or RUN --mount=from in stage i: a stage
+// (built first), a named context, or an image.
+func (a *analysis) from(ref string, loc []parser.Range, i int, env shell.EnvGetter, stack []int) error {
+	f := a.f
 	if ref == "" {
 		return nil
 	}
-	v, _, err := lex.ProcessWord(ref, env)
+	v, _, err := a.lex.ProcessWord(ref, env)
 	if err != nil {
 		return &Error{File: f.Name, Line: line(loc), Msg: err.Error()}
 	}
-	if j, ok := stageRef(v); ok {
+	if j, ok := a.stageRef(v); ok {
 		if j == i {
 			return &Error{File: f.Name, Line: line(loc), Msg: fmt.Sprintf("--from=%s names its own stage", ref)}
 		}
-		return visit(j, stack)
+		return a.visit(j, stack)
 	}
-	if len(b.Contexts) > 0 && b.Contexts[imageref.ContextName(v)] {
-		res.Contexts[imageref.ContextName(v)] = true
+	if len(a.b.Contexts) > 0 && a.b.Contexts[imageref.ContextName(v)] {
+		a.res.Contexts[imageref.ContextName(v)] = true
 		return nil
 	}
 	if _, err := reference.ParseNormalizedNamed(v); err != nil {
 		return &Error{File: f.Name, Line: line(loc), Msg: fmt.Sprintf("--from=%s: %q is neither a stage, a named context nor an image reference", ref, v)}
 	}
 	// The frontend pulls a --from image for the target platform.
-	res.Images = append(res.Images, Image{Ref: v, Platform: platforms.Format(platforms.Normalize(b.Platform)), Line: line(loc)})
+	a.res.Images = append(a.res.Images, Image{Ref: v, Platform: platforms.Format(platforms.Normalize(a.b.Platform)), Line: line(loc)})
 	return nil
 }
 
