@@ -163,14 +163,7 @@ func NewRequest(st *plan.Step, opts Options) (*Request, error) {
 	if b == nil {
 		return nil, fmt.Errorf("step %s is not a build", st.ID)
 	}
-	// Plan paths are relative to the spec's directory, but an output's
-	// dest may be absolute, as in bake.
-	abs := func(rel string) string {
-		if p := filepath.FromSlash(rel); filepath.IsAbs(p) {
-			return p
-		}
-		return filepath.Join(opts.SpecDir, filepath.FromSlash(rel))
-	}
+	m := &requestMaker{st: st, b: b, opts: opts}
 	r := &Request{
 		Step:           st.ID,
 		Target:         b.Target,
@@ -178,21 +171,65 @@ func NewRequest(st *plan.Step, opts Options) (*Request, error) {
 		Endpoint:       opts.Endpoint,
 		Frontend:       Frontend,
 		FrontendAttrs:  map[string]string{},
-		LocalDirs:      map[string]string{"context": abs(b.Context)},
+		LocalDirs:      map[string]string{"context": m.abs(b.Context)},
 		TargetContexts: map[string]string{},
 		Sensitive:      map[string]bool{},
 	}
-	a := r.FrontendAttrs
+	m.r = r
+	m.frontendAttrs()
+	if err := m.contexts(); err != nil {
+		return nil, err
+	}
+	pinImages(b, r.FrontendAttrs)
+	release := m.release()
+	for _, at := range b.Attest {
+		r.FrontendAttrs["attest:"+at["type"]] = attestParams(at)
+	}
+	annotations := m.annotations()
+	m.push(annotations)
+	m.outputs(annotations)
+	m.sessionAttachables()
+	m.records(release)
+	return r, nil
+}
+
+// requestMaker makes one build step's request, a part at a time.
+type requestMaker struct {
+	st   *plan.Step
+	b    *plan.Build
+	opts Options
+	r    *Request
+}
+
+// abs is a plan path on disk: plan paths are relative to the spec's
+// directory, but an output's dest may be absolute, as in bake.
+func (m *requestMaker) abs(rel string) string {
+	if p := filepath.FromSlash(rel); filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(m.opts.SpecDir, filepath.FromSlash(rel))
+}
+
+// platforms are the build's platforms, in the plan's order.
+func (m *requestMaker) platforms() []string {
 	var plats []string
-	for _, p := range b.Platforms {
+	for _, p := range m.b.Platforms {
 		plats = append(plats, p.Platform)
 	}
+	return plats
+}
+
+// frontendAttrs are the Dockerfile frontend's options: platforms, the
+// file and stage, a subrequest, args, labels, the cache and how RUN runs.
+func (m *requestMaker) frontendAttrs() {
+	b, r, a := m.b, m.r, m.r.FrontendAttrs
+	plats := m.platforms()
 	a["platform"] = strings.Join(plats, ",")
 	if b.DockerfileInline != "" {
 		r.InlineDockerfile = b.DockerfileInline
 		a["filename"] = "Dockerfile"
 	} else {
-		r.LocalDirs["dockerfile"] = abs(path.Dir(b.Dockerfile))
+		r.LocalDirs["dockerfile"] = m.abs(path.Dir(b.Dockerfile))
 		a["filename"] = path.Base(b.Dockerfile)
 	}
 	if b.Stage != "" {
@@ -240,6 +277,12 @@ func NewRequest(st *plan.Step, opts Options) (*Request, error) {
 	if b.Network != "" && b.Network != "default" {
 		a["force-network-mode"] = b.Network
 	}
+}
+
+// contexts are the named contexts: another build's result (fed once it
+// has finished), an image, or a local directory.
+func (m *requestMaker) contexts() error {
+	st, b, r, a := m.st, m.b, m.r, m.r.FrontendAttrs
 	for _, nc := range b.Contexts {
 		key := "context:" + nc.Name
 		switch {
@@ -251,7 +294,7 @@ func NewRequest(st *plan.Step, opts Options) (*Request, error) {
 				}
 			}
 			if dep == "" {
-				return nil, fmt.Errorf("%s: no data edge feeds context %q", st.ID, nc.Name)
+				return fmt.Errorf("%s: no data edge feeds context %q", st.ID, nc.Name)
 			}
 			a[key] = "oci-layout://(result of " + dep + ")"
 			r.TargetContexts[nc.Name] = dep
@@ -259,28 +302,36 @@ func NewRequest(st *plan.Step, opts Options) (*Request, error) {
 			a[key] = "docker-image://" + pinned(b, nc.Image)
 		default:
 			a[key] = "local:" + nc.Name
-			r.LocalDirs[nc.Name] = abs(nc.Path)
+			r.LocalDirs[nc.Name] = m.abs(nc.Path)
 		}
 	}
-	pinImages(b, a)
-	release := b.Release && opts.Release != nil
-	if release {
-		// BuildKit sets the image's created time and history from it.
-		a["build-arg:SOURCE_DATE_EPOCH"] = strconv.FormatInt(opts.Release.SourceDateEpoch, 10)
-		r.ClampMtime = opts.Release.SourceDateEpoch
-		// BuildKit's cache matches a COPY by its sources' content, not
-		// their times: a step cached by an ordinary build of the same
-		// sources (the checkout's times) would stand in for this one, and
-		// every RUN after it would see those times. A release reuses no
-		// cached step; one whose inputs did not change is up to date and
-		// not solved at all.
-		a["no-cache"] = ""
-		r.SharedKey = "bakeplan-release-" + strings.TrimPrefix(b.InputDigest, "sha256:")
-	}
-	for _, at := range b.Attest {
-		a["attest:"+at["type"]] = attestParams(at)
-	}
+	return nil
+}
 
+// release makes a release build reproducible; it reports whether the
+// build is one.
+func (m *requestMaker) release() bool {
+	b, opts, r, a := m.b, m.opts, m.r, m.r.FrontendAttrs
+	if !b.Release || opts.Release == nil {
+		return false
+	}
+	// BuildKit sets the image's created time and history from it.
+	a["build-arg:SOURCE_DATE_EPOCH"] = strconv.FormatInt(opts.Release.SourceDateEpoch, 10)
+	r.ClampMtime = opts.Release.SourceDateEpoch
+	// BuildKit's cache matches a COPY by its sources' content, not their
+	// times: a step cached by an ordinary build of the same sources (the
+	// checkout's times) would stand in for this one, and every RUN after
+	// it would see those times. A release reuses no cached step; one whose
+	// inputs did not change is up to date and not solved at all.
+	a["no-cache"] = ""
+	r.SharedKey = "bakeplan-release-" + strings.TrimPrefix(b.InputDigest, "sha256:")
+	return true
+}
+
+// annotations are the exporter attributes of the build's annotations,
+// each by its level (annotation-index.KEY for index:KEY).
+func (m *requestMaker) annotations() map[string]string {
+	b, r := m.b, m.r
 	annotations := map[string]string{}
 	for k, v := range b.Annotations {
 		key := "annotation." + k
@@ -293,6 +344,13 @@ func NewRequest(st *plan.Step, opts Options) (*Request, error) {
 			r.Sensitive["export:"+key] = true
 		}
 	}
+	return annotations
+}
+
+// push exports the image to its repositories by digest: the publish step
+// writes the tags.
+func (m *requestMaker) push(annotations map[string]string) {
+	b, opts, r := m.b, m.opts, m.r
 	if b.Push {
 		repos, insecure := repositories(b.Tags, opts.InsecureRegistries)
 		attrs := map[string]string{"name": strings.Join(repos, ","), "push": "true", "push-by-digest": "true"}
@@ -310,6 +368,14 @@ func NewRequest(st *plan.Step, opts Options) (*Request, error) {
 		r.Exports = append(r.Exports, Export{Type: "image", Attrs: attrs, Push: true})
 	}
 
+}
+
+// outputs are the exports other than the push: an OCI tarball, local
+// files, or an image loaded into Docker.
+func (m *requestMaker) outputs(annotations map[string]string) {
+	b, opts, r := m.b, m.opts, m.r
+	plats := m.platforms()
+	abs := m.abs
 	for _, o := range b.Outputs {
 		if o.Type == "registry" {
 			continue
@@ -348,6 +414,11 @@ func NewRequest(st *plan.Step, opts Options) (*Request, error) {
 			}
 		}
 	}
+}
+
+// sessionAttachables are the caches, secrets and SSH agents.
+func (m *requestMaker) sessionAttachables() {
+	b, r, abs := m.b, m.r, m.abs
 	for _, c := range b.CacheFrom {
 		r.CacheImports = append(r.CacheImports, cacheEntry(c, abs))
 	}
@@ -360,6 +431,12 @@ func NewRequest(st *plan.Step, opts Options) (*Request, error) {
 	for _, s := range b.SSH {
 		r.SSH = append(r.SSH, *s)
 	}
+}
+
+// records adds the build's input record to every image export (and a
+// release's timestamp rewriting), and to the OCI layouts it exports.
+func (m *requestMaker) records(release bool) {
+	opts, r := m.opts, m.r
 	for i, e := range r.Exports {
 		if e.Type == "local" {
 			continue
@@ -378,7 +455,6 @@ func NewRequest(st *plan.Step, opts Options) (*Request, error) {
 		}
 		r.LayoutAttrs["rewrite-timestamp"] = "true"
 	}
-	return r, nil
 }
 
 func (r *Request) setSensitive(b *plan.Build, planKey, attr, v string) {
