@@ -9,7 +9,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -81,114 +81,28 @@ func Run(ctx context.Context, req *Request, ro RunOptions) (*Result, error) {
 	start := time.Now()
 	opt := client.SolveOpt{
 		Frontend:      req.Frontend,
-		FrontendAttrs: map[string]string{},
+		FrontendAttrs: maps.Clone(req.FrontendAttrs),
 		LocalMounts:   map[string]fsutil.FS{},
 		OCIStores:     map[string]content.Store{},
 		// Privileges the spec declared; the builder must allow them too.
 		AllowedEntitlements: req.Entitlements,
 		SharedKey:           req.SharedKey,
 	}
-	for k, v := range req.FrontendAttrs {
-		opt.FrontendAttrs[k] = v
+	if opt.FrontendAttrs == nil {
+		opt.FrontendAttrs = map[string]string{}
 	}
-	names := make([]string, 0, len(req.TargetContexts))
-	for n := range req.TargetContexts {
-		names = append(names, n)
+	if err := targetInputs(req, ro, &opt); err != nil {
+		return nil, err
 	}
-	sort.Strings(names)
-	for i, name := range names {
-		step := req.TargetContexts[name]
-		in, ok := ro.Inputs[step]
-		if !ok {
-			return nil, fmt.Errorf("%s: the result of %s is not available", req.Step, step)
-		}
-		store, err := contentlocal.NewStore(in.Dir)
-		if err != nil {
-			return nil, fmt.Errorf("%s: opening the layout of %s: %w", req.Step, step, err)
-		}
-		storeID := fmt.Sprintf("bakeplan-input-%d", i)
-		opt.OCIStores[storeID] = store
-		opt.FrontendAttrs["context:"+name] = "oci-layout://" + storeID + "@" + in.Digest
+	cleanup, err := localMounts(req, &opt)
+	defer cleanup()
+	if err != nil {
+		return nil, err
 	}
-	for name, dir := range req.LocalDirs {
-		fs, err := fsutil.NewFS(dir)
-		if err != nil {
-			return nil, fmt.Errorf("%s: local %s: %w", req.Step, name, err)
-		}
-		if fs, err = clampTimes(fs, req.ClampMtime); err != nil {
-			return nil, fmt.Errorf("%s: local %s: %w", req.Step, name, err)
-		}
-		opt.LocalMounts[name] = fs
-	}
-	if req.InlineDockerfile != "" {
-		dir, err := os.MkdirTemp("", "bakeplan-dockerfile-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(dir)
-		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(req.InlineDockerfile), 0o644); err != nil {
-			return nil, err
-		}
-		fs, err := fsutil.NewFS(dir)
-		if err != nil {
-			return nil, err
-		}
-		opt.LocalMounts["dockerfile"] = fs
-	}
-
-	// Exports. Tarballs go to temporary files renamed on success, loads to
-	// the Docker Engine through a pipe.
-	var renames [][2]string
-	var loads errgroup.Group
-	var loadWriters []*io.PipeWriter
-	defer func() {
-		for _, w := range loadWriters {
-			w.CloseWithError(errors.New("solve ended"))
-		}
-		for _, r := range renames {
-			os.Remove(r[0])
-		}
-	}()
-	for _, ex := range req.Exports {
-		e := client.ExportEntry{Type: ex.Type, Attrs: map[string]string{}}
-		for k, v := range ex.Attrs {
-			e.Attrs[k] = v
-		}
-		switch {
-		case ex.Load:
-			if ro.Docker == nil {
-				return nil, fmt.Errorf("%s: loading into Docker needs a Docker Engine", req.Step)
-			}
-			pr, pw := io.Pipe()
-			loadWriters = append(loadWriters, pw)
-			e.Output = func(map[string]string) (io.WriteCloser, error) { return pw, nil }
-			docker := ro.Docker
-			loads.Go(func() error {
-				res, err := docker.ImageLoad(ctx, pr)
-				if err != nil {
-					pr.CloseWithError(err)
-					return fmt.Errorf("loading into Docker: %w", err)
-				}
-				defer res.Close()
-				_, err = io.Copy(io.Discard, res)
-				return err
-			})
-		case ex.Type == "oci" || ex.Type == "docker":
-			if err := os.MkdirAll(filepath.Dir(ex.Dest), 0o755); err != nil {
-				return nil, err
-			}
-			tmp := ex.Dest + ".bakeplan-partial"
-			renames = append(renames, [2]string{tmp, ex.Dest})
-			e.Output = func(map[string]string) (io.WriteCloser, error) { return os.Create(tmp) }
-		case ex.Type == "local":
-			e.OutputDir = ex.Dest
-		}
-		opt.Exports = append(opt.Exports, e)
-	}
-	if ro.LayoutDir != "" {
-		attrs := map[string]string{"tar": "false"}
-		maps.Copy(attrs, req.LayoutAttrs)
-		opt.Exports = append(opt.Exports, client.ExportEntry{Type: client.ExporterOCI, Attrs: attrs, OutputDir: ro.LayoutDir})
+	ex := &exports{}
+	defer ex.abandon()
+	if err := ex.add(ctx, req, ro, &opt); err != nil {
+		return nil, err
 	}
 	for _, c := range req.CacheImports {
 		opt.CacheImports = append(opt.CacheImports, client.CacheOptionsEntry{Type: c.Type, Attrs: c.Attrs})
@@ -196,61 +110,15 @@ func Run(ctx context.Context, req *Request, ro RunOptions) (*Result, error) {
 	for _, c := range req.CacheExports {
 		opt.CacheExports = append(opt.CacheExports, client.CacheOptionsEntry{Type: c.Type, Attrs: c.Attrs})
 	}
-
-	// Session: registry credentials, secrets and SSH are served from this
-	// process; their values never leave it except to BuildKit.
-	dockerConfig := config.LoadDefaultConfigFile(io.Discard)
-	opt.Session = []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
-		AuthConfigProvider: authprovider.LoadAuthConfig(dockerConfig),
-	})}
-	if len(req.Secrets) > 0 {
-		var src []secretsprovider.Source
-		for _, s := range req.Secrets {
-			src = append(src, secretsprovider.Source{ID: s.ID, Env: s.Env, FilePath: home.Expand(s.File)})
-		}
-		store, err := secretsprovider.NewStore(src)
-		if err != nil {
-			return nil, fmt.Errorf("%s: secrets: %w", req.Step, err)
-		}
-		opt.Session = append(opt.Session, secretsprovider.NewSecretProvider(store))
-	}
-	if len(req.SSH) > 0 {
-		var confs []sshprovider.AgentConfig
-		for _, s := range req.SSH {
-			confs = append(confs, sshprovider.AgentConfig{ID: s.ID, Paths: s.Paths})
-		}
-		sp, err := sshprovider.NewSSHAgentProvider(confs)
-		if err != nil {
-			return nil, fmt.Errorf("%s: ssh: %w", req.Step, err)
-		}
-		opt.Session = append(opt.Session, sp)
+	if opt.Session, err = sessionOf(req); err != nil {
+		return nil, err
 	}
 
-	// Progress: forward to the shared display and note whether anything
-	// was actually built.
 	ch := make(chan *client.SolveStatus)
-	cached := true
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for st := range ch {
-			for _, v := range st.Vertexes {
-				if v.Completed != nil && !v.Cached && isDockerfileStep(v.Name) {
-					cached = false
-				}
-			}
-			if ro.Status != nil {
-				select {
-				case ro.Status <- st:
-				case <-ctx.Done():
-				}
-			}
-		}
-	}()
+	cached, done := forward(ctx, ch, ro.Status)
 	var (
 		resp *client.SolveResponse
 		call *CallResult
-		err  error
 	)
 	if req.Call != "" {
 		resp, call, err = runCall(ctx, ro.Client, req.Call, opt, ch)
@@ -258,24 +126,10 @@ func Run(ctx context.Context, req *Request, ro RunOptions) (*Result, error) {
 		resp, err = ro.Client.Solve(ctx, nil, opt, ch)
 	}
 	<-done
-	for _, w := range loadWriters {
-		w.Close()
-	}
-	loadWriters = nil
-	if lerr := loads.Wait(); err == nil && lerr != nil {
-		err = lerr
-	}
-	if err != nil {
+	if err = ex.finish(err); err != nil {
 		return nil, fmt.Errorf("%s: %w", req.Step, err)
 	}
-	for _, r := range renames {
-		if err := os.Rename(r[0], r[1]); err != nil {
-			return nil, fmt.Errorf("%s: %w", req.Step, err)
-		}
-	}
-	renames = nil
-
-	res := &Result{Digest: resp.ExporterResponse["containerimage.digest"], Cached: cached, Duration: time.Since(start), Call: call}
+	res := &Result{Digest: resp.ExporterResponse["containerimage.digest"], Cached: *cached, Duration: time.Since(start), Call: call}
 	if ro.LayoutDir != "" {
 		d, err := layoutDigest(ro.LayoutDir)
 		if err != nil {
@@ -287,6 +141,205 @@ func Run(ctx context.Context, req *Request, ro RunOptions) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// targetInputs feeds each target context the OCI layout another build of
+// the run exported, as a content store.
+func targetInputs(req *Request, ro RunOptions, opt *client.SolveOpt) error {
+	for i, name := range slices.Sorted(maps.Keys(req.TargetContexts)) {
+		step := req.TargetContexts[name]
+		in, ok := ro.Inputs[step]
+		if !ok {
+			return fmt.Errorf("%s: the result of %s is not available", req.Step, step)
+		}
+		store, err := contentlocal.NewStore(in.Dir)
+		if err != nil {
+			return fmt.Errorf("%s: opening the layout of %s: %w", req.Step, step, err)
+		}
+		storeID := fmt.Sprintf("bakeplan-input-%d", i)
+		opt.OCIStores[storeID] = store
+		opt.FrontendAttrs["context:"+name] = "oci-layout://" + storeID + "@" + in.Digest
+	}
+	return nil
+}
+
+// localMounts are the local directories the session serves (a release's
+// with their times clamped), and an inline Dockerfile written to a
+// temporary directory, which the returned function removes.
+func localMounts(req *Request, opt *client.SolveOpt) (func(), error) {
+	cleanup := func() {}
+	for name, dir := range req.LocalDirs {
+		fs, err := fsutil.NewFS(dir)
+		if err != nil {
+			return cleanup, fmt.Errorf("%s: local %s: %w", req.Step, name, err)
+		}
+		if fs, err = clampTimes(fs, req.ClampMtime); err != nil {
+			return cleanup, fmt.Errorf("%s: local %s: %w", req.Step, name, err)
+		}
+		opt.LocalMounts[name] = fs
+	}
+	if req.InlineDockerfile == "" {
+		return cleanup, nil
+	}
+	dir, err := os.MkdirTemp("", "bakeplan-dockerfile-")
+	if err != nil {
+		return cleanup, err
+	}
+	cleanup = func() { os.RemoveAll(dir) }
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(req.InlineDockerfile), 0o644); err != nil {
+		return cleanup, err
+	}
+	fs, err := fsutil.NewFS(dir)
+	if err != nil {
+		return cleanup, err
+	}
+	opt.LocalMounts["dockerfile"] = fs
+	return cleanup, nil
+}
+
+// exports are a solve's exports in flight: tarballs go to temporary files
+// renamed on success, loads to the Docker Engine through a pipe.
+type exports struct {
+	renames     [][2]string
+	loads       errgroup.Group
+	loadWriters []*io.PipeWriter
+}
+
+// add adds the request's exports (and the OCI layout another build reads)
+// to opt.
+func (x *exports) add(ctx context.Context, req *Request, ro RunOptions, opt *client.SolveOpt) error {
+	for _, ex := range req.Exports {
+		e := client.ExportEntry{Type: ex.Type, Attrs: maps.Clone(ex.Attrs)}
+		if e.Attrs == nil {
+			e.Attrs = map[string]string{}
+		}
+		switch {
+		case ex.Load:
+			if ro.Docker == nil {
+				return fmt.Errorf("%s: loading into Docker needs a Docker Engine", req.Step)
+			}
+			pr, pw := io.Pipe()
+			x.loadWriters = append(x.loadWriters, pw)
+			e.Output = func(map[string]string) (io.WriteCloser, error) { return pw, nil }
+			docker := ro.Docker
+			x.loads.Go(func() error {
+				res, err := docker.ImageLoad(ctx, pr)
+				if err != nil {
+					pr.CloseWithError(err)
+					return fmt.Errorf("loading into Docker: %w", err)
+				}
+				defer res.Close()
+				_, err = io.Copy(io.Discard, res)
+				return err
+			})
+		case ex.Type == "oci" || ex.Type == "docker":
+			if err := os.MkdirAll(filepath.Dir(ex.Dest), 0o755); err != nil {
+				return err
+			}
+			tmp := ex.Dest + ".bakeplan-partial"
+			x.renames = append(x.renames, [2]string{tmp, ex.Dest})
+			e.Output = func(map[string]string) (io.WriteCloser, error) { return os.Create(tmp) }
+		case ex.Type == "local":
+			e.OutputDir = ex.Dest
+		}
+		opt.Exports = append(opt.Exports, e)
+	}
+	if ro.LayoutDir != "" {
+		attrs := map[string]string{"tar": "false"}
+		maps.Copy(attrs, req.LayoutAttrs)
+		opt.Exports = append(opt.Exports, client.ExportEntry{Type: client.ExporterOCI, Attrs: attrs, OutputDir: ro.LayoutDir})
+	}
+	return nil
+}
+
+// finish ends the exports after the solve returned solveErr: the loads
+// are waited for and the tarballs put in place, only when all succeeded.
+func (x *exports) finish(solveErr error) error {
+	for _, w := range x.loadWriters {
+		w.Close()
+	}
+	x.loadWriters = nil
+	err := solveErr
+	if lerr := x.loads.Wait(); err == nil && lerr != nil {
+		err = lerr
+	}
+	if err != nil {
+		return err
+	}
+	for _, r := range x.renames {
+		if err := os.Rename(r[0], r[1]); err != nil {
+			return err
+		}
+	}
+	x.renames = nil
+	return nil
+}
+
+// abandon stops loads still open and removes partial tarballs, when the
+// solve did not finish.
+func (x *exports) abandon() {
+	for _, w := range x.loadWriters {
+		w.CloseWithError(errors.New("solve ended"))
+	}
+	for _, r := range x.renames {
+		os.Remove(r[0])
+	}
+}
+
+// sessionOf serves registry credentials, secrets and SSH from this
+// process; their values never leave it except to BuildKit.
+func sessionOf(req *Request) ([]session.Attachable, error) {
+	dockerConfig := config.LoadDefaultConfigFile(io.Discard)
+	out := []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
+		AuthConfigProvider: authprovider.LoadAuthConfig(dockerConfig),
+	})}
+	if len(req.Secrets) > 0 {
+		var src []secretsprovider.Source
+		for _, s := range req.Secrets {
+			src = append(src, secretsprovider.Source{ID: s.ID, Env: s.Env, FilePath: home.Expand(s.File)})
+		}
+		store, err := secretsprovider.NewStore(src)
+		if err != nil {
+			return nil, fmt.Errorf("%s: secrets: %w", req.Step, err)
+		}
+		out = append(out, secretsprovider.NewSecretProvider(store))
+	}
+	if len(req.SSH) > 0 {
+		var confs []sshprovider.AgentConfig
+		for _, s := range req.SSH {
+			confs = append(confs, sshprovider.AgentConfig{ID: s.ID, Paths: s.Paths})
+		}
+		sp, err := sshprovider.NewSSHAgentProvider(confs)
+		if err != nil {
+			return nil, fmt.Errorf("%s: ssh: %w", req.Step, err)
+		}
+		out = append(out, sp)
+	}
+	return out, nil
+}
+
+// forward passes a solve's progress to the shared display and notes
+// whether any Dockerfile step was built rather than cached; cached is
+// final once done is closed.
+func forward(ctx context.Context, ch <-chan *client.SolveStatus, display chan<- *client.SolveStatus) (cached *bool, done <-chan struct{}) {
+	c, d := true, make(chan struct{})
+	go func() {
+		defer close(d)
+		for st := range ch {
+			for _, v := range st.Vertexes {
+				if v.Completed != nil && !v.Cached && isDockerfileStep(v.Name) {
+					c = false
+				}
+			}
+			if display != nil {
+				select {
+				case display <- st:
+				case <-ctx.Done():
+				}
+			}
+		}
+	}()
+	return &c, d
 }
 
 // runCall asks the frontend a subrequest through the gateway, as buildx's
