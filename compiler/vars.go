@@ -37,37 +37,74 @@ type varSetting struct {
 }
 
 func (c *compilation) resolveVariables() hcl.Diagnostics {
-	var diags hcl.Diagnostics
-	declared := map[string]*spec.Variable{}
-	var names []string
+	vs := &varSettings{c: c, declared: map[string]*spec.Variable{}, settings: map[string]varSetting{}}
 	for _, v := range c.spec.Variables {
-		declared[v.Name] = v
-		names = append(names, v.Name)
+		vs.declared[v.Name] = v
+		vs.names = append(vs.names, v.Name)
 	}
-	settings := map[string]varSetting{}
-
 	// Precedence, lowest first: default, environment (a bare NAME with
-	// BakeEnv, then BAKEPLAN_VAR_NAME), files, command line.
+	// BakeEnv, then BAKEPLAN_VAR_NAME), files, a saved plan's, command line.
 	if c.opts.BakeEnv {
-		for _, kv := range c.opts.Environ {
-			name, raw, _ := strings.Cut(kv, "=")
-			v, ok := declared[name]
-			if !ok {
-				continue
-			}
-			c.noteSensitive(v, raw)
-			val, err := bakeEnvValue(v.Type, raw)
-			if err != nil {
-				detail := fmt.Sprintf("the environment variable %s: %v.", name, err)
-				if v.Sensitive {
-					detail = fmt.Sprintf("the environment variable %s is not a valid %s in bake's form (it is sensitive, so it is not shown).", name, typeexpr.TypeString(v.Type))
-				}
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Invalid value for variable %q", name), Detail: detail})
-				continue
-			}
-			settings[name] = varSetting{val: val, source: "env"}
-		}
+		vs.fromBakeEnv()
 	}
+	vs.fromEnv()
+	vs.fromFiles()
+	vs.fromRecorded()
+	vs.fromCLI()
+	if vs.diags.HasErrors() {
+		return vs.diags
+	}
+	vs.vals, vs.state = map[string]cty.Value{}, map[string]int{}
+	for _, v := range c.spec.Variables {
+		vs.resolve(v, nil)
+	}
+	sort.Slice(c.vars, func(i, j int) bool { return c.vars[i].Name < c.vars[j].Name })
+	c.varObj = cty.ObjectVal(vs.vals)
+	return vs.diags
+}
+
+// varSettings gathers the values given for the spec's variables, by where
+// they come from, and resolves each variable once.
+type varSettings struct {
+	c        *compilation
+	declared map[string]*spec.Variable
+	names    []string
+	settings map[string]varSetting
+	diags    hcl.Diagnostics
+
+	vals  map[string]cty.Value
+	state map[string]int // 0 new, 1 being resolved, 2 done
+}
+
+// fromBakeEnv reads a bare NAME from the environment, as bake does.
+func (vs *varSettings) fromBakeEnv() {
+	c, declared, settings := vs.c, vs.declared, vs.settings
+	var diags hcl.Diagnostics
+	for _, kv := range c.opts.Environ {
+		name, raw, _ := strings.Cut(kv, "=")
+		v, ok := declared[name]
+		if !ok {
+			continue
+		}
+		c.noteSensitive(v, raw)
+		val, err := bakeEnvValue(v.Type, raw)
+		if err != nil {
+			detail := fmt.Sprintf("the environment variable %s: %v.", name, err)
+			if v.Sensitive {
+				detail = fmt.Sprintf("the environment variable %s is not a valid %s in bake's form (it is sensitive, so it is not shown).", name, typeexpr.TypeString(v.Type))
+			}
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: fmt.Sprintf("Invalid value for variable %q", name), Detail: detail})
+			continue
+		}
+		settings[name] = varSetting{val: val, source: "env"}
+	}
+	vs.diags = append(vs.diags, diags...)
+}
+
+// fromEnv reads BAKEPLAN_VAR_NAME from the environment.
+func (vs *varSettings) fromEnv() {
+	c, declared, settings := vs.c, vs.declared, vs.settings
+	var diags hcl.Diagnostics
 	for _, kv := range c.opts.Environ {
 		rest, ok := strings.CutPrefix(kv, EnvPrefix)
 		if !ok {
@@ -83,6 +120,13 @@ func (c *compilation) resolveVariables() hcl.Diagnostics {
 		diags = append(diags, d...)
 		settings[name] = varSetting{val: val, source: "env"}
 	}
+	vs.diags = append(vs.diags, diags...)
+}
+
+// fromFiles reads the --var-file files, in order.
+func (vs *varSettings) fromFiles() {
+	c, declared, settings, names := vs.c, vs.declared, vs.settings, vs.names
+	var diags hcl.Diagnostics
 	for _, attrs := range c.opts.VarFiles {
 		for _, a := range spec.SortedAttrs(attrs) {
 			if _, ok := declared[a.Name]; !ok {
@@ -97,6 +141,14 @@ func (c *compilation) resolveVariables() hcl.Diagnostics {
 			settings[a.Name] = varSetting{val: val, source: "file", rng: a.Expr.Range().Ptr()}
 		}
 	}
+	vs.diags = append(vs.diags, diags...)
+}
+
+// fromRecorded reads a saved plan's values (not its sensitive ones, which
+// it never holds, nor defaults, which the spec gives again).
+func (vs *varSettings) fromRecorded() {
+	c, declared, settings := vs.c, vs.declared, vs.settings
+	var diags hcl.Diagnostics
 	for _, rv := range c.opts.Recorded {
 		v, ok := declared[rv.Name]
 		if !ok || rv.Sensitive || rv.Source == "default" {
@@ -118,6 +170,13 @@ func (c *compilation) resolveVariables() hcl.Diagnostics {
 		}
 		settings[rv.Name] = varSetting{val: val, source: rv.Source}
 	}
+	vs.diags = append(vs.diags, diags...)
+}
+
+// fromCLI reads --var NAME=VALUE.
+func (vs *varSettings) fromCLI() {
+	c, declared, settings, names := vs.c, vs.declared, vs.settings, vs.names
+	var diags hcl.Diagnostics
 	for _, assign := range c.opts.Vars {
 		name, raw, ok := strings.Cut(assign, "=")
 		if !ok || name == "" {
@@ -138,111 +197,120 @@ func (c *compilation) resolveVariables() hcl.Diagnostics {
 		diags = append(diags, d...)
 		settings[name] = varSetting{val: val, source: "cli"}
 	}
-	if diags.HasErrors() {
-		return diags
-	}
+	vs.diags = append(vs.diags, diags...)
+}
 
-	// A default may read other variables (var.X), as in bake: each is
-	// resolved after what it reads; a cycle is an error.
-	vals := map[string]cty.Value{}
-	state := map[string]int{} // 0 new, 1 being resolved, 2 done
-	var resolve func(v *spec.Variable, stack []string)
-	resolve = func(v *spec.Variable, stack []string) {
-		switch state[v.Name] {
-		case 2:
-			return
-		case 1:
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Cycle in variable defaults",
-				Detail:   fmt.Sprintf("These variables' defaults read each other: var.%s -> var.%s.", strings.Join(stack, " -> var."), v.Name),
-				Subject:  v.DeclRange.Ptr(),
-			})
-			return
-		}
-		state[v.Name] = 1
-		defer func() { state[v.Name] = 2 }()
-		set, ok := settings[v.Name]
-		if !ok {
-			if v.Default == nil {
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  fmt.Sprintf("No value for required variable %q", v.Name),
-					Detail:   fmt.Sprintf("var.%s has no default. Set it with --var %s=VALUE, a --var-file, or the environment variable %s%s.", v.Name, v.Name, EnvPrefix, v.Name),
-					Subject:  v.DeclRange.Ptr(),
-				})
-				return
-			}
-			for _, trav := range v.Default.Variables() {
-				if trav.RootName() != "var" || len(trav) < 2 {
-					return
-				}
-				if attr, ok := trav[1].(hcl.TraverseAttr); ok && declared[attr.Name] != nil {
-					resolve(declared[attr.Name], append(stack, v.Name))
-				}
-			}
-			val, d := v.Default.Value(&hcl.EvalContext{Variables: map[string]cty.Value{"var": cty.ObjectVal(vals)}, Functions: c.funcs})
-			diags = append(diags, d...)
-			if d.HasErrors() {
-				return
-			}
-			if v.Sensitive {
-				c.opts.Sensitive.addValue(val)
-			}
-			set = varSetting{val: val, source: "default", rng: v.Default.Range().Ptr()}
-		}
-		val := set.val
-		if v.TypeDefault != nil {
-			val = v.TypeDefault.Apply(val)
-		}
-		conv, err := convert.Convert(val, v.Type)
-		if err != nil {
-			subj := set.rng
-			if subj == nil {
-				subj = v.DeclRange.Ptr()
-			}
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  fmt.Sprintf("Invalid value for variable %q", v.Name),
-				Detail:   fmt.Sprintf("The value (from %s) is not a %s: %s.", sourceName(set.source), typeexpr.TypeString(v.Type), err),
-				Subject:  subj,
-			})
-			return
-		}
-		// A default that reads a sensitive variable is sensitive too: its
-		// value is never written into the plan.
-		derived := !v.Sensitive && conv.ContainsMarked()
-		if derived {
-			conv, _ = conv.UnmarkDeep()
-		}
-		pv := &plan.Variable{Name: v.Name, Type: typeexpr.TypeString(v.Type), Source: set.source}
-		raw, err := ctyjson.Marshal(conv, conv.Type())
-		if err != nil {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  fmt.Sprintf("Invalid value for variable %q", v.Name),
-				Detail:   err.Error(),
-				Subject:  v.DeclRange.Ptr(),
-			})
-			return
-		}
-		if v.Sensitive || derived {
-			c.opts.Sensitive.addValue(conv)
-			pv.Sensitive = true
-			pv.Fingerprint = fingerprint("var."+v.Name, string(raw))
-			conv = conv.Mark(markSensitive)
-		} else {
-			pv.Value = json.RawMessage(raw)
-		}
-		vals[v.Name] = conv
-		c.vars = append(c.vars, pv)
+// resolve gives v its value: the one set, else its default. A default may
+// read other variables (var.X), as in bake: each is resolved after what it
+// reads; a cycle is an error.
+func (vs *varSettings) resolve(v *spec.Variable, stack []string) {
+	switch vs.state[v.Name] {
+	case 2:
+		return
+	case 1:
+		vs.diags = append(vs.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Cycle in variable defaults",
+			Detail:   fmt.Sprintf("These variables' defaults read each other: var.%s -> var.%s.", strings.Join(stack, " -> var."), v.Name),
+			Subject:  v.DeclRange.Ptr(),
+		})
+		return
 	}
-	for _, v := range c.spec.Variables {
-		resolve(v, nil)
+	vs.state[v.Name] = 1
+	defer func() { vs.state[v.Name] = 2 }()
+	set, ok := vs.settings[v.Name]
+	if !ok {
+		if set, ok = vs.defaultOf(v, stack); !ok {
+			return
+		}
 	}
-	sort.Slice(c.vars, func(i, j int) bool { return c.vars[i].Name < c.vars[j].Name })
-	c.varObj = cty.ObjectVal(vals)
-	return diags
+	vs.settle(v, set)
+}
+
+// defaultOf evaluates v's default, after the variables it reads; false
+// when there is none or it fails.
+func (vs *varSettings) defaultOf(v *spec.Variable, stack []string) (varSetting, bool) {
+	c := vs.c
+	if v.Default == nil {
+		vs.diags = append(vs.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  fmt.Sprintf("No value for required variable %q", v.Name),
+			Detail:   fmt.Sprintf("var.%s has no default. Set it with --var %s=VALUE, a --var-file, or the environment variable %s%s.", v.Name, v.Name, EnvPrefix, v.Name),
+			Subject:  v.DeclRange.Ptr(),
+		})
+		return varSetting{}, false
+	}
+	for _, trav := range v.Default.Variables() {
+		if trav.RootName() != "var" || len(trav) < 2 {
+			return varSetting{}, false
+		}
+		if attr, ok := trav[1].(hcl.TraverseAttr); ok && vs.declared[attr.Name] != nil {
+			vs.resolve(vs.declared[attr.Name], append(stack, v.Name))
+		}
+	}
+	val, d := v.Default.Value(&hcl.EvalContext{Variables: map[string]cty.Value{"var": cty.ObjectVal(vs.vals)}, Functions: c.funcs})
+	vs.diags = append(vs.diags, d...)
+	if d.HasErrors() {
+		return varSetting{}, false
+	}
+	if v.Sensitive {
+		c.opts.Sensitive.addValue(val)
+	}
+	return varSetting{val: val, source: "default", rng: v.Default.Range().Ptr()}, true
+}
+
+// settle converts v's value to its type and records it: in the plan (a
+// sensitive one, or one derived from it, by fingerprint) and for
+// expressions to read.
+func (vs *varSettings) settle(v *spec.Variable, set varSetting) {
+	c := vs.c
+	var diags hcl.Diagnostics
+	defer func() { vs.diags = append(vs.diags, diags...) }()
+	val := set.val
+	if v.TypeDefault != nil {
+		val = v.TypeDefault.Apply(val)
+	}
+	conv, err := convert.Convert(val, v.Type)
+	if err != nil {
+		subj := set.rng
+		if subj == nil {
+			subj = v.DeclRange.Ptr()
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  fmt.Sprintf("Invalid value for variable %q", v.Name),
+			Detail:   fmt.Sprintf("The value (from %s) is not a %s: %s.", sourceName(set.source), typeexpr.TypeString(v.Type), err),
+			Subject:  subj,
+		})
+		return
+	}
+	// A default that reads a sensitive variable is sensitive too: its
+	// value is never written into the plan.
+	derived := !v.Sensitive && conv.ContainsMarked()
+	if derived {
+		conv, _ = conv.UnmarkDeep()
+	}
+	pv := &plan.Variable{Name: v.Name, Type: typeexpr.TypeString(v.Type), Source: set.source}
+	raw, err := ctyjson.Marshal(conv, conv.Type())
+	if err != nil {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  fmt.Sprintf("Invalid value for variable %q", v.Name),
+			Detail:   err.Error(),
+			Subject:  v.DeclRange.Ptr(),
+		})
+		return
+	}
+	if v.Sensitive || derived {
+		c.opts.Sensitive.addValue(conv)
+		pv.Sensitive = true
+		pv.Fingerprint = fingerprint("var."+v.Name, string(raw))
+		conv = conv.Mark(markSensitive)
+	} else {
+		pv.Value = json.RawMessage(raw)
+	}
+	vs.vals[v.Name] = conv
+	c.vars = append(c.vars, pv)
 }
 
 // parseRawValue reads a value given as text: a string variable takes it as
