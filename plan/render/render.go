@@ -335,7 +335,22 @@ func describe(s *plan.Step) []string {
 	return nil
 }
 
+// describeBuild is the lines the text plan shows under a build step.
 func describeBuild(b *plan.Build) []string {
+	out := whatLines(b)
+	out = append(out, pullLines(b)...)
+	out = append(out, statusLines(b)...)
+	out = append(out, exportLines(b)...)
+	if line := runFlags(b); line != "" {
+		out = append(out, line)
+	}
+	return append(out, inputLines(b)...)
+}
+
+// whatLines say what a build builds: its builder and platforms, the
+// context and Dockerfile, args, labels, annotations, named contexts and
+// tags.
+func whatLines(b *plan.Build) []string {
 	var out []string
 	var runs []string
 	for _, r := range b.Platforms {
@@ -373,6 +388,12 @@ func describeBuild(b *plan.Build) []string {
 	if len(b.Tags) > 0 {
 		out = append(out, "tags: "+strings.Join(b.Tags, ", "))
 	}
+	return out
+}
+
+// pullLines are the images a build pulls and its remote ADD sources.
+func pullLines(b *plan.Build) []string {
+	var out []string
 	for _, img := range b.Images {
 		out = append(out, ImageLine(img))
 	}
@@ -383,7 +404,13 @@ func describeBuild(b *plan.Build) []string {
 		}
 		out = append(out, fmt.Sprintf("remote ADD %s (%s), %s", r.Source, r.At, pin))
 	}
-	out = append(out, statusLines(b)...)
+	return out
+}
+
+// exportLines say where the result goes and what the build is given:
+// outputs, secrets, SSH, the cache, a release and attestations.
+func exportLines(b *plan.Build) []string {
+	var out []string
 	var exports []string
 	if b.Push {
 		exports = append(exports, "push by digest")
@@ -449,6 +476,12 @@ func describeBuild(b *plan.Build) []string {
 		}
 		out = append(out, line)
 	}
+	return out
+}
+
+// runFlags are the options of how the build runs, on one line ("" when
+// none is set).
+func runFlags(b *plan.Build) string {
 	var flags []string
 	if b.Call != "" {
 		flags = append(flags, "call "+b.Call+": the frontend's answer, no image built or exported")
@@ -474,9 +507,13 @@ func describeBuild(b *plan.Build) []string {
 	if len(b.Entitlements) > 0 {
 		flags = append(flags, "entitlements "+strings.Join(b.Entitlements, ", "))
 	}
-	if len(flags) > 0 {
-		out = append(out, strings.Join(flags, ", "))
-	}
+	return strings.Join(flags, ", ")
+}
+
+// inputLines are the inputs' digests, and which paths of the context the
+// build reads.
+func inputLines(b *plan.Build) []string {
+	var out []string
 	var ins []string
 	for _, in := range b.Inputs {
 		name := in.Kind
