@@ -88,112 +88,142 @@ func (c *compilation) evalHost() hcl.Diagnostics {
 	c.host = &hostDecl{imageStore: storeAny, emulators: map[string]hcl.Range{}}
 	if h := c.spec.Host; h != nil {
 		c.host.declRange = h.DeclRange.Ptr()
-		if h.Docker != nil && h.Docker.ImageStore != nil {
-			var store string
-			d := decodeExpr(h.Docker.ImageStore, ctx, "image_store", &store)
-			diags = append(diags, d...)
-			if !d.HasErrors() {
-				if store != storeContainerd && store != storeAny {
-					diags = append(diags, &hcl.Diagnostic{
-						Severity: hcl.DiagError,
-						Summary:  "Invalid image store",
-						Detail:   fmt.Sprintf("image_store is %q or %q, not %q.", storeContainerd, storeAny, store),
-						Subject:  h.Docker.ImageStore.Range().Ptr(),
-					})
-				} else {
-					c.host.imageStore = store
-					c.host.imageStoreRange = h.Docker.ImageStore.Range().Ptr()
-				}
-			}
-		}
-		if h.Docker != nil && h.Docker.DaemonConfig != nil {
-			diags = append(diags, decodeExpr(h.Docker.DaemonConfig, ctx, "daemon_config", &c.host.daemonConfig)...)
-		}
-		if h.Docker != nil && h.Docker.RestartCommand != nil {
-			d := decodeExpr(h.Docker.RestartCommand, ctx, "restart_command", &c.host.restartCommand)
-			diags = append(diags, d...)
-			if !d.HasErrors() && len(c.host.restartCommand) == 0 {
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Empty restart command",
-					Detail:   "restart_command is a command and its arguments, like [\"systemctl\", \"restart\", \"docker\"].",
-					Subject:  h.Docker.RestartCommand.Range().Ptr(),
-				})
-			}
-		}
-		if h.Emulators != nil {
-			var archs []string
-			d := decodeExpr(h.Emulators, ctx, "emulators", &archs)
-			diags = append(diags, d...)
-			for i, a := range archs {
-				rng := elementRange(h.Emulators, i)
-				if _, ok := emulatorInterpreters[a]; !ok {
-					detail := fmt.Sprintf("%q is not an architecture bakeplan can emulate; known: %s.", a, strings.Join(knownArchs(), ", "))
-					if s := suggest(a, knownArchs()); s != "" {
-						detail += fmt.Sprintf(" Did you mean %q?", s)
-					}
-					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown emulator", Detail: detail, Subject: rng.Ptr()})
-					continue
-				}
-				if prev, dup := c.host.emulators[a]; dup {
-					diags = append(diags, &hcl.Diagnostic{
-						Severity: hcl.DiagError,
-						Summary:  "Duplicate emulator",
-						Detail:   fmt.Sprintf("%q is already listed at %s.", a, prev),
-						Subject:  rng.Ptr(),
-					})
-					continue
-				}
-				c.host.emulators[a] = rng
-			}
-		}
+		diags = append(diags, c.evalDocker(h, ctx)...)
+		diags = append(diags, c.evalEmulators(h, ctx)...)
 	}
-
 	for _, b := range c.spec.Builders {
-		bd := &builderDecl{name: b.Name, endpoint: "auto", local: true, declRange: b.DeclRange.Ptr()}
-		if b.Endpoint != nil {
-			var ep string
-			d := decodeExpr(b.Endpoint, ctx, "endpoint", &ep)
-			diags = append(diags, d...)
-			if !d.HasErrors() {
-				local, err := classifyEndpoint(ep)
-				if err != nil {
-					diags = append(diags, &hcl.Diagnostic{
-						Severity: hcl.DiagError,
-						Summary:  "Invalid builder endpoint",
-						Detail:   err.Error(),
-						Subject:  b.Endpoint.Range().Ptr(),
-					})
-				}
-				bd.endpoint, bd.local = ep, local
-			}
-		}
-		if b.TLS != nil {
-			t, d := c.evalTLS(b, bd.endpoint)
-			diags = append(diags, d...)
-			bd.tls = t
-		}
-		if b.Platforms != nil {
-			ps, d := c.evalPlatforms(b.Platforms, ctx)
-			diags = append(diags, d...)
-			bd.platforms = ps
-		} else if !bd.local {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Remote builder without platforms",
-				Detail:   fmt.Sprintf("builder.%s is reached over %s, so bakeplan cannot assume what it runs on. Declare the platforms it serves natively, like platforms = [\"linux/arm64\"].", b.Name, bd.endpoint),
-				Subject:  b.DeclRange.Ptr(),
-			})
-		} else {
-			bd.platforms = []string{c.native}
-		}
+		bd, d := c.evalBuilder(b, ctx)
+		diags = append(diags, d...)
 		c.builders = append(c.builders, bd)
 	}
 	if len(c.builders) == 0 {
 		// The implicit builder: BUILDKIT_HOST, else Docker, on this machine.
 		c.builders = []*builderDecl{{name: "default", endpoint: "auto", local: true, platforms: []string{c.native}}}
 	}
+	return append(diags, c.evalRegistries(ctx)...)
+}
 
+// evalDocker reads the host's docker block: the image store, and how to
+// switch it (daemon.json, the restart command).
+func (c *compilation) evalDocker(h *spec.Host, ctx *hcl.EvalContext) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	if h.Docker != nil && h.Docker.ImageStore != nil {
+		var store string
+		d := decodeExpr(h.Docker.ImageStore, ctx, "image_store", &store)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			if store != storeContainerd && store != storeAny {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid image store",
+					Detail:   fmt.Sprintf("image_store is %q or %q, not %q.", storeContainerd, storeAny, store),
+					Subject:  h.Docker.ImageStore.Range().Ptr(),
+				})
+			} else {
+				c.host.imageStore = store
+				c.host.imageStoreRange = h.Docker.ImageStore.Range().Ptr()
+			}
+		}
+	}
+	if h.Docker != nil && h.Docker.DaemonConfig != nil {
+		diags = append(diags, decodeExpr(h.Docker.DaemonConfig, ctx, "daemon_config", &c.host.daemonConfig)...)
+	}
+	if h.Docker != nil && h.Docker.RestartCommand != nil {
+		d := decodeExpr(h.Docker.RestartCommand, ctx, "restart_command", &c.host.restartCommand)
+		diags = append(diags, d...)
+		if !d.HasErrors() && len(c.host.restartCommand) == 0 {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Empty restart command",
+				Detail:   "restart_command is a command and its arguments, like [\"systemctl\", \"restart\", \"docker\"].",
+				Subject:  h.Docker.RestartCommand.Range().Ptr(),
+			})
+		}
+	}
+	return diags
+}
+
+// evalEmulators reads the emulators the host must have, each known and
+// listed once.
+func (c *compilation) evalEmulators(h *spec.Host, ctx *hcl.EvalContext) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	if h.Emulators != nil {
+		var archs []string
+		d := decodeExpr(h.Emulators, ctx, "emulators", &archs)
+		diags = append(diags, d...)
+		for i, a := range archs {
+			rng := elementRange(h.Emulators, i)
+			if _, ok := emulatorInterpreters[a]; !ok {
+				detail := fmt.Sprintf("%q is not an architecture bakeplan can emulate; known: %s.", a, strings.Join(knownArchs(), ", "))
+				if s := suggest(a, knownArchs()); s != "" {
+					detail += fmt.Sprintf(" Did you mean %q?", s)
+				}
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown emulator", Detail: detail, Subject: rng.Ptr()})
+				continue
+			}
+			if prev, dup := c.host.emulators[a]; dup {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Duplicate emulator",
+					Detail:   fmt.Sprintf("%q is already listed at %s.", a, prev),
+					Subject:  rng.Ptr(),
+				})
+				continue
+			}
+			c.host.emulators[a] = rng
+		}
+	}
+	return diags
+}
+
+// evalBuilder reads a builder block: its endpoint, TLS and platforms (a
+// remote builder must declare them).
+func (c *compilation) evalBuilder(b *spec.Builder, ctx *hcl.EvalContext) (*builderDecl, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	bd := &builderDecl{name: b.Name, endpoint: "auto", local: true, declRange: b.DeclRange.Ptr()}
+	if b.Endpoint != nil {
+		var ep string
+		d := decodeExpr(b.Endpoint, ctx, "endpoint", &ep)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			local, err := classifyEndpoint(ep)
+			if err != nil {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid builder endpoint",
+					Detail:   err.Error(),
+					Subject:  b.Endpoint.Range().Ptr(),
+				})
+			}
+			bd.endpoint, bd.local = ep, local
+		}
+	}
+	if b.TLS != nil {
+		t, d := c.evalTLS(b, bd.endpoint)
+		diags = append(diags, d...)
+		bd.tls = t
+	}
+	if b.Platforms != nil {
+		ps, d := c.evalPlatforms(b.Platforms, ctx)
+		diags = append(diags, d...)
+		bd.platforms = ps
+	} else if !bd.local {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Remote builder without platforms",
+			Detail:   fmt.Sprintf("builder.%s is reached over %s, so bakeplan cannot assume what it runs on. Declare the platforms it serves natively, like platforms = [\"linux/arm64\"].", b.Name, bd.endpoint),
+			Subject:  b.DeclRange.Ptr(),
+		})
+	} else {
+		bd.platforms = []string{c.native}
+	}
+	return bd, diags
+}
+
+// evalRegistries reads the registry blocks: each host valid and declared
+// once, with its TLS settings.
+func (c *compilation) evalRegistries(ctx *hcl.EvalContext) hcl.Diagnostics {
+	var diags hcl.Diagnostics
 	hosts := map[string]string{}
 	for _, r := range c.spec.Registries {
 		rd := &registryDecl{name: r.Name, declRange: r.DeclRange}
