@@ -548,59 +548,7 @@ func checkTagOwners(all []*resolved, selected map[*resolved]bool) hcl.Diagnostic
 // the default group, or all) and everything they depend on. Every group is
 // checked, selected or not.
 func (c *compilation) selection(byIn map[*instance]*resolved) (map[*resolved]bool, hcl.Diagnostics) {
-	var diags, lazy hcl.Diagnostics
-	report := &diags // where a group's problems go: errors, or lazy ones
-	expanded := map[string][]*instance{}
-	var expandGroup func(name string, stack []string) []*instance
-	expandGroup = func(name string, stack []string) []*instance {
-		if ins, ok := expanded[name]; ok {
-			return ins
-		}
-		for _, s := range stack {
-			if s == name {
-				// A cycle is the language's to refuse, built or not.
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Cycle in groups",
-					Detail:   fmt.Sprintf("group.%s contains itself: group.%s.", name, strings.Join(append(stack, name), " -> group.")),
-					Subject:  c.groups[name].DeclRange.Ptr(),
-				})
-				return nil
-			}
-		}
-		g := c.groups[name]
-		var out []*instance
-		refs := g.Targets
-		if g.Expr != nil {
-			names, d := c.groupNames(g)
-			*report = append(*report, d...)
-			for _, n := range names {
-				kind := "target"
-				if _, ok := c.groups[n]; ok {
-					kind = "group"
-				}
-				refs = append(refs, spec.Ref{Kind: kind, Name: n, Range: g.Expr.Range()})
-			}
-		}
-		for _, ref := range refs {
-			if ref.Kind == "group" {
-				if _, ok := c.groups[ref.Name]; !ok {
-					*report = append(*report, unknownRef("group", "group", ref.Name, sortedKeys(c.groups), ref.Range))
-					continue
-				}
-				out = append(out, expandGroup(ref.Name, append(stack, name))...)
-				continue
-			}
-			ins, d := c.resolveTargets(ref.Name, ref.Range)
-			if d != nil {
-				*report = append(*report, d)
-				continue
-			}
-			out = append(out, ins...)
-		}
-		expanded[name] = out
-		return out
-	}
+	g := &groupExpander{c: c, expanded: map[string][]*instance{}}
 	// As bake, a group is resolved when a run builds it: the groups this
 	// run selects (and the groups they hold) report their problems as
 	// errors; any other group's are warnings.
@@ -615,20 +563,90 @@ func (c *compilation) selection(byIn map[*instance]*resolved) (map[*resolved]boo
 	case !c.opts.All && c.groups["default"] != nil:
 		chosen = []string{"default"}
 	}
+	g.report = &g.diags
 	for _, name := range chosen {
-		expandGroup(name, nil)
+		g.expand(name, nil)
 	}
-	report = &lazy
+	var lazy hcl.Diagnostics
+	g.report = &lazy
 	for _, name := range sortedKeys(c.groups) {
-		expandGroup(name, nil)
+		g.expand(name, nil)
 	}
+	diags := g.diags
 	for _, d := range lazy {
 		w := *d
 		w.Severity = hcl.DiagWarning
 		w.Detail = strings.TrimSpace(w.Detail + " No group this run builds holds it; a run that builds it fails.")
 		diags = append(diags, &w)
 	}
+	roots, d := c.roots(byIn, g.expanded)
+	return c.reach(roots, byIn), append(diags, d...)
+}
 
+// groupExpander expands groups into the targets they hold, once each.
+type groupExpander struct {
+	c        *compilation
+	expanded map[string][]*instance
+	diags    hcl.Diagnostics
+	// report is where a group's problems go: diags, or lazy ones.
+	report *hcl.Diagnostics
+}
+
+func (g *groupExpander) expand(name string, stack []string) []*instance {
+	c := g.c
+	if ins, ok := g.expanded[name]; ok {
+		return ins
+	}
+	for _, s := range stack {
+		if s == name {
+			// A cycle is the language's to refuse, built or not.
+			g.diags = append(g.diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Cycle in groups",
+				Detail:   fmt.Sprintf("group.%s contains itself: group.%s.", name, strings.Join(append(stack, name), " -> group.")),
+				Subject:  c.groups[name].DeclRange.Ptr(),
+			})
+			return nil
+		}
+	}
+	grp := c.groups[name]
+	var out []*instance
+	refs := grp.Targets
+	if grp.Expr != nil {
+		names, d := c.groupNames(grp)
+		*g.report = append(*g.report, d...)
+		for _, n := range names {
+			kind := "target"
+			if _, ok := c.groups[n]; ok {
+				kind = "group"
+			}
+			refs = append(refs, spec.Ref{Kind: kind, Name: n, Range: grp.Expr.Range()})
+		}
+	}
+	for _, ref := range refs {
+		if ref.Kind == "group" {
+			if _, ok := c.groups[ref.Name]; !ok {
+				*g.report = append(*g.report, unknownRef("group", "group", ref.Name, sortedKeys(c.groups), ref.Range))
+				continue
+			}
+			out = append(out, g.expand(ref.Name, append(stack, name))...)
+			continue
+		}
+		ins, d := c.resolveTargets(ref.Name, ref.Range)
+		if d != nil {
+			*g.report = append(*g.report, d)
+			continue
+		}
+		out = append(out, ins...)
+	}
+	g.expanded[name] = out
+	return out
+}
+
+// roots are the targets the run asks for: those selected by name (a
+// group, a matrix or a target), else the default group, else every one.
+func (c *compilation) roots(byIn map[*instance]*resolved, expanded map[string][]*instance) ([]*instance, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
 	var roots []*instance
 	switch {
 	case c.opts.All:
@@ -658,6 +676,12 @@ func (c *compilation) selection(byIn map[*instance]*resolved) (map[*resolved]boo
 	default:
 		roots = c.everyBuild(byIn)
 	}
+	return roots, diags
+}
+
+// reach selects the roots and everything they need (depends_on, target
+// contexts), noting every instance reached.
+func (c *compilation) reach(roots []*instance, byIn map[*instance]*resolved) map[*resolved]bool {
 	selected := map[*resolved]bool{}
 	c.reached = map[*instance]bool{}
 	var visit func(in *instance)
@@ -680,7 +704,7 @@ func (c *compilation) selection(byIn map[*instance]*resolved) (map[*resolved]boo
 	for _, in := range roots {
 		visit(in)
 	}
-	return selected, diags
+	return selected
 }
 
 func (c *compilation) rangeOf(r *hcl.Range) *plan.Range {
