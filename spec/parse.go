@@ -61,23 +61,7 @@ func interrupted(err error) hcl.Diagnostics {
 
 func (s *Spec) decode(ctx context.Context, body hcl.Body) hcl.Diagnostics {
 	content, diags := body.Content(rootSchema)
-	seen := map[string]map[string]hcl.Range{}
-	unique := func(kind, name string, rng hcl.Range) bool {
-		if seen[kind] == nil {
-			seen[kind] = map[string]hcl.Range{}
-		}
-		if prev, ok := seen[kind][name]; ok {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  fmt.Sprintf("Duplicate %s %q", kind, name),
-				Detail:   fmt.Sprintf("A %s named %q was already declared at %s. Each %s needs a unique name.", kind, name, prev, kind),
-				Subject:  rng.Ptr(),
-			})
-			return false
-		}
-		seen[kind][name] = rng
-		return true
-	}
+	names := &uniqueNames{seen: map[string]map[string]hcl.Range{}}
 	// Targets are most of a large spec and decode independently: do them
 	// on every core first, by index, then take them in order below.
 	targets := make([]*Target, len(content.Blocks))
@@ -90,10 +74,9 @@ func (s *Spec) decode(ctx context.Context, body hcl.Body) hcl.Diagnostics {
 			targets[i], targetDiags[i] = decodeTarget(b)
 		}
 	})
-	var hostRange *hcl.Range
 	for i, b := range content.Blocks {
 		if len(b.Labels) == 1 {
-			if !validName(b, &diags) || !unique(b.Type, b.Labels[0], b.DefRange) {
+			if !validName(b, &diags) || !names.unique(b.Type, b.Labels[0], b.DefRange, &diags) {
 				continue
 			}
 		}
@@ -103,14 +86,7 @@ func (s *Spec) decode(ctx context.Context, body hcl.Body) hcl.Diagnostics {
 			diags = append(diags, d...)
 			s.Variables = append(s.Variables, v)
 		case "locals":
-			attrs, d := b.Body.JustAttributes()
-			diags = append(diags, d...)
-			for _, a := range SortedAttrs(attrs) {
-				if !unique("local value", a.Name, a.NameRange) {
-					continue
-				}
-				s.Locals = append(s.Locals, &Local{Name: a.Name, Expr: a.Expr, DeclRange: a.Range})
-			}
+			diags = append(diags, s.decodeLocals(b, names)...)
 		case "function":
 			f, d := decodeFunction(b)
 			diags = append(diags, d...)
@@ -118,46 +94,12 @@ func (s *Spec) decode(ctx context.Context, body hcl.Body) hcl.Diagnostics {
 				s.Functions = append(s.Functions, f)
 			}
 		case "host":
-			if hostRange != nil {
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Duplicate host block",
-					Detail:   fmt.Sprintf("A host block was already declared at %s; a spec has at most one.", hostRange),
-					Subject:  b.DefRange.Ptr(),
-				})
-				continue
-			}
-			hostRange = b.DefRange.Ptr()
-			h, d := decodeHost(b)
-			diags = append(diags, d...)
-			s.Host = h
+			diags = append(diags, s.decodeHostOnce(b)...)
 		case "release":
-			if s.Release != nil {
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Duplicate release block",
-					Detail:   fmt.Sprintf("A release block was already declared at %s; a spec has at most one.", s.Release.DeclRange),
-					Subject:  b.DefRange.Ptr(),
-				})
-				continue
-			}
-			c, d := b.Body.Content(releaseSchema)
-			diags = append(diags, d...)
-			s.Release = &Release{SourceDateEpoch: attrExpr(c, "source_date_epoch"), AllowDirty: attrExpr(c, "allow_dirty"), DeclRange: b.DefRange}
+			diags = append(diags, s.decodeRelease(b)...)
 		case "builder":
-			c, d := b.Body.Content(builderSchema)
+			bl, d := decodeBuilder(b)
 			diags = append(diags, d...)
-			bl := &Builder{Name: b.Labels[0], Endpoint: attrExpr(c, "endpoint"), Platforms: attrExpr(c, "platforms"), DeclRange: b.DefRange}
-			tb, dups := onlyOne(c.Blocks, "tls")
-			if tb != nil {
-				tc, d := tb.Body.Content(tlsSchema)
-				diags = append(diags, d...)
-				bl.TLS = &BuilderTLS{
-					CACert: attrExpr(tc, "ca_cert"), Cert: attrExpr(tc, "cert"), Key: attrExpr(tc, "key"),
-					ServerName: attrExpr(tc, "server_name"), DeclRange: tb.DefRange,
-				}
-			}
-			diags = append(diags, dups...)
 			s.Builders = append(s.Builders, bl)
 		case "registry":
 			c, d := b.Body.Content(registrySchema)
@@ -176,6 +118,88 @@ func (s *Spec) decode(ctx context.Context, body hcl.Body) hcl.Diagnostics {
 		}
 	}
 	return diags
+}
+
+// uniqueNames are the names declared so far, by kind of block.
+type uniqueNames struct {
+	seen map[string]map[string]hcl.Range
+}
+
+// unique records a name, or reports it as declared twice.
+func (u *uniqueNames) unique(kind, name string, rng hcl.Range, diags *hcl.Diagnostics) bool {
+	if u.seen[kind] == nil {
+		u.seen[kind] = map[string]hcl.Range{}
+	}
+	if prev, ok := u.seen[kind][name]; ok {
+		*diags = append(*diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  fmt.Sprintf("Duplicate %s %q", kind, name),
+			Detail:   fmt.Sprintf("A %s named %q was already declared at %s. Each %s needs a unique name.", kind, name, prev, kind),
+			Subject:  rng.Ptr(),
+		})
+		return false
+	}
+	u.seen[kind][name] = rng
+	return true
+}
+
+// decodeLocals adds a locals block's values, each name declared once
+// across all locals blocks.
+func (s *Spec) decodeLocals(b *hcl.Block, names *uniqueNames) hcl.Diagnostics {
+	attrs, diags := b.Body.JustAttributes()
+	for _, a := range SortedAttrs(attrs) {
+		if !names.unique("local value", a.Name, a.NameRange, &diags) {
+			continue
+		}
+		s.Locals = append(s.Locals, &Local{Name: a.Name, Expr: a.Expr, DeclRange: a.Range})
+	}
+	return diags
+}
+
+// decodeHostOnce reads the host block; a spec has at most one.
+func (s *Spec) decodeHostOnce(b *hcl.Block) hcl.Diagnostics {
+	if s.Host != nil {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Duplicate host block",
+			Detail:   fmt.Sprintf("A host block was already declared at %s; a spec has at most one.", s.Host.DeclRange.Ptr()),
+			Subject:  b.DefRange.Ptr(),
+		}}
+	}
+	h, diags := decodeHost(b)
+	s.Host = h
+	return diags
+}
+
+// decodeRelease reads the release block; a spec has at most one.
+func (s *Spec) decodeRelease(b *hcl.Block) hcl.Diagnostics {
+	if s.Release != nil {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Duplicate release block",
+			Detail:   fmt.Sprintf("A release block was already declared at %s; a spec has at most one.", s.Release.DeclRange),
+			Subject:  b.DefRange.Ptr(),
+		}}
+	}
+	c, diags := b.Body.Content(releaseSchema)
+	s.Release = &Release{SourceDateEpoch: attrExpr(c, "source_date_epoch"), AllowDirty: attrExpr(c, "allow_dirty"), DeclRange: b.DefRange}
+	return diags
+}
+
+// decodeBuilder reads a builder block and its tls block.
+func decodeBuilder(b *hcl.Block) (*Builder, hcl.Diagnostics) {
+	c, diags := b.Body.Content(builderSchema)
+	bl := &Builder{Name: b.Labels[0], Endpoint: attrExpr(c, "endpoint"), Platforms: attrExpr(c, "platforms"), DeclRange: b.DefRange}
+	tb, dups := onlyOne(c.Blocks, "tls")
+	if tb != nil {
+		tc, d := tb.Body.Content(tlsSchema)
+		diags = append(diags, d...)
+		bl.TLS = &BuilderTLS{
+			CACert: attrExpr(tc, "ca_cert"), Cert: attrExpr(tc, "cert"), Key: attrExpr(tc, "key"),
+			ServerName: attrExpr(tc, "server_name"), DeclRange: tb.DefRange,
+		}
+	}
+	return bl, append(diags, dups...)
 }
 
 // validName insists that block labels are identifiers, because other blocks
