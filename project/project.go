@@ -143,38 +143,15 @@ func specText(fsys fs.FS, text []byte, p, name string) ([]byte, error) {
 // stops it otherwise: a file that cannot be read, an interrupt.
 func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 	parser := hclparse.NewParser()
-	data, err := specText(src.FS, src.Text, src.SpecPath, src.Name)
+	sp, diags, err := parseSpec(ctx, parser, src)
 	if err != nil {
 		return nil, err
 	}
-	sp, diags := spec.ParseContext(ctx, parser, src.Name, data)
-	for _, o := range src.Overrides {
-		data, err := specText(src.FS, o.Text, o.SpecPath, o.Name)
-		if err != nil {
-			return nil, err
-		}
-		osp, d := spec.ParseContext(ctx, parser, o.Name, data)
-		diags = append(diags, d...)
-		if sp != nil && osp != nil {
-			sp = spec.Merge(sp, osp)
-		}
+	varFiles, unquoted, d, err := parseVarFiles(parser, in.VarFiles)
+	if err != nil {
+		return nil, err
 	}
-	var varFiles []hcl.Attributes
-	// A variable file that does not parse may hold a sensitive value
-	// anywhere; its lines are not quoted when the spec has any.
-	var unquoted []string
-	for _, vf := range in.VarFiles {
-		b, err := os.ReadFile(vf)
-		if err != nil {
-			return nil, fmt.Errorf("reading a variable file: %w", err)
-		}
-		attrs, d := spec.ParseVarFile(parser, vf, b)
-		diags = append(diags, d...)
-		varFiles = append(varFiles, attrs)
-		if d.HasErrors() {
-			unquoted = append(unquoted, vf)
-		}
-	}
+	diags = append(diags, d...)
 	sens := &compiler.Sensitive{}
 	c := &Compiled{FS: src.FS, SpecDir: path.Dir(src.SpecPath)}
 	c.files = newContextFiles(c.FS, c.SpecDir)
@@ -211,6 +188,64 @@ func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 	if lockRef.data != nil {
 		parser.AddFile(lockRef.name, &hcl.File{Bytes: lockRef.data})
 	}
+	opts, err := compilerOptions(ctx, src, in, sp)
+	if err != nil {
+		return nil, err
+	}
+	opts.VarFiles, opts.Lock, opts.LockFile, opts.Sensitive = varFiles, lock, lockRef.plan(), sens
+	p, d := compiler.Compile(ctx, sp, opts)
+	diags = append(diags, d...)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("interrupted: %w", err)
+	}
+	c.Plan = p
+	return done()
+}
+
+// parseSpec parses the spec and lays its override files on it, in order.
+func parseSpec(ctx context.Context, parser *hclparse.Parser, src Source) (*spec.Spec, hcl.Diagnostics, error) {
+	data, err := specText(src.FS, src.Text, src.SpecPath, src.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	sp, diags := spec.ParseContext(ctx, parser, src.Name, data)
+	for _, o := range src.Overrides {
+		data, err := specText(src.FS, o.Text, o.SpecPath, o.Name)
+		if err != nil {
+			return nil, nil, err
+		}
+		osp, d := spec.ParseContext(ctx, parser, o.Name, data)
+		diags = append(diags, d...)
+		if sp != nil && osp != nil {
+			sp = spec.Merge(sp, osp)
+		}
+	}
+	return sp, diags, nil
+}
+
+// parseVarFiles parses the --var-file files. A file that does not parse
+// may hold a sensitive value anywhere: those are returned as unquoted, so
+// their lines are not quoted when the spec has any sensitive variable.
+func parseVarFiles(parser *hclparse.Parser, files []string) (varFiles []hcl.Attributes, unquoted []string, diags hcl.Diagnostics, err error) {
+	for _, vf := range files {
+		b, err := os.ReadFile(vf)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("reading a variable file: %w", err)
+		}
+		attrs, d := spec.ParseVarFile(parser, vf, b)
+		diags = append(diags, d...)
+		varFiles = append(varFiles, attrs)
+		if d.HasErrors() {
+			unquoted = append(unquoted, vf)
+		}
+	}
+	return varFiles, unquoted, diags, nil
+}
+
+// compilerOptions are the compiler's options for src and in: the spec's
+// place, the inputs, the native platform, and the git work tree a
+// release's "git" epoch reads.
+func compilerOptions(ctx context.Context, src Source, in Inputs, sp *spec.Spec) (compiler.Options, error) {
 	repo := src.Repo
 	if repo == nil && src.Path != "" && sp.Release != nil {
 		if r, ok := gitfs.WorkTree(ctx, filepath.Dir(src.Path)); ok {
@@ -221,20 +256,19 @@ func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 	if in.NativePlatform != "" {
 		p, err := platforms.Parse(in.NativePlatform)
 		if err != nil {
-			return nil, fmt.Errorf("--native-platform: %w", err)
+			return compiler.Options{}, fmt.Errorf("--native-platform: %w", err)
 		}
 		native = p
 	}
-	p, d := compiler.Compile(ctx, sp, compiler.Options{
+	return compiler.Options{
 		FS:             src.FS,
-		SpecDir:        c.SpecDir,
+		SpecDir:        path.Dir(src.SpecPath),
 		SpecFile:       path.Base(src.SpecPath),
 		SpecPath:       src.Path,
 		OverridePaths:  overridePaths(src),
 		Vars:           in.Vars,
 		Sets:           in.Sets,
 		Recorded:       in.Recorded,
-		VarFiles:       varFiles,
 		Environ:        in.Environ,
 		BakeEnv:        in.BakeEnv,
 		NativePlatform: native,
@@ -245,16 +279,7 @@ func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 		Strict:         in.Strict,
 		WarnUnbuilt:    in.WarnUnbuilt,
 		Repo:           repo,
-		Lock:           lock,
-		LockFile:       lockRef.plan(),
-		Sensitive:      sens,
-	})
-	diags = append(diags, d...)
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("interrupted: %w", err)
-	}
-	c.Plan = p
-	return done()
+	}, nil
 }
 
 // lockRead is a lock file as read: how diagnostics name it, its bytes.
