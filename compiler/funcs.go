@@ -13,7 +13,8 @@ import (
 
 // stdFunctions returns the built-in functions: go-cty's standard library under
 // the names Terraform and buildx bake use, hcl's try and can, and the hash and
-// encoding functions that go-cty lacks. now backs timestamp().
+// encoding functions that go-cty lacks. now backs timestamp(). It is a
+// table, one line per function, and long for that reason.
 func stdFunctions(now func() time.Time) map[string]function.Function {
 	return map[string]function.Function{
 		"abs":                    stdlib.AbsoluteFunc,

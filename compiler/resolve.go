@@ -749,86 +749,101 @@ func (c *compilation) outputs(r *resolved, v cty.Value, rng hcl.Range) ([]*plan.
 	}
 	var diags hcl.Diagnostics
 	var out []*plan.Output
-	types := []string{"registry", "oci", "local", "docker", "cacheonly"}
 	for it := v.ElementIterator(); it.Next(); {
 		_, o := it.Element()
 		if o.IsNull() {
 			continue
 		}
-		m := stringAttrs(o)
-		typ, dest := m["type"], m["dest"]
-		delete(m, "type")
-		delete(m, "dest")
-		if typ == "image" {
-			// bake's type=image,push=true is the registry push; without
-			// push the image would stay inside BuildKit, where nothing
-			// reads it.
-			if push, _ := parseBool(m["push"]); !push {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Output without a destination", Detail: "type=image without push=true keeps the image inside BuildKit, where nothing reads it; push it (push = true, or type=registry), load it (type=docker), or write it (type=oci).", Subject: rng.Ptr()})
-				continue
-			}
-			typ = "registry"
-			delete(m, "push")
+		one, d := c.output(r, o, rng)
+		diags = append(diags, d...)
+		if one != nil {
+			out = append(out, one)
 		}
-		if n, ok := m["name"]; ok && (typ == "registry" || typ == "docker") {
-			// bake names the image in the output ("type=docker,name=app");
-			// bakeplan's names are tags: these join them.
-			for _, name := range strings.Split(n, ",") {
-				if name = strings.TrimSpace(name); name != "" {
-					r.outputNames = append(r.outputNames, name)
-				}
-			}
-			r.outputNamesRange = rng
-			delete(m, "name")
-		}
-		known, ok := exporterAttrs[typ]
-		if !ok {
-			detail := fmt.Sprintf("%q is not an output type; use one of %s.", typ, strings.Join(types, ", "))
-			if s := suggest(typ, types); s != "" {
-				detail += fmt.Sprintf(" Did you mean %q?", s)
-			}
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown output type", Detail: detail, Subject: rng.Ptr()})
-			continue
-		}
-		if d := checkExporterAttrs(typ, m, known, rng); d.HasErrors() {
-			diags = append(diags, d...)
-			continue
-		}
-		if len(m) == 0 {
-			m = nil
-		}
-		switch typ {
-		case "registry":
-			r.push = true
-			r.pushRange = rng
-			if dest != "" {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid output", Detail: "A registry output pushes to the target's tags and takes no dest.", Subject: rng.Ptr()})
-				continue
-			}
-			if m != nil {
-				out = append(out, &plan.Output{Type: typ, Attrs: m})
-			}
-			continue
-		case "cacheonly":
-			if dest != "" {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid output", Detail: "A cacheonly output exports nothing and takes no dest.", Subject: rng.Ptr()})
-				continue
-			}
-		case "oci", "local":
-			if dest == "" {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Output without dest", Detail: fmt.Sprintf("%s %s output needs dest, the path to write.", article(typ), typ), Subject: rng.Ptr()})
-				continue
-			}
-		case "docker":
-			if dest != "" {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid output", Detail: "A docker output loads the image into Docker and takes no dest.", Subject: rng.Ptr()})
-				continue
-			}
-			r.dockerOut = rng.Ptr()
-		}
-		out = append(out, &plan.Output{Type: typ, Dest: dest, Attrs: m})
 	}
 	return out, diags
+}
+
+// outputTypes are the output types a target may name.
+var outputTypes = []string{"registry", "oci", "local", "docker", "cacheonly"}
+
+// output reads one output: bake's type=image,push=true is the registry
+// push; names join the tags; each type's attributes and dest are checked.
+// A registry output with no further attributes is the push alone (nil).
+func (c *compilation) output(r *resolved, o cty.Value, rng hcl.Range) (*plan.Output, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	types := outputTypes
+	m := stringAttrs(o)
+	typ, dest := m["type"], m["dest"]
+	delete(m, "type")
+	delete(m, "dest")
+	if typ == "image" {
+		// bake's type=image,push=true is the registry push; without
+		// push the image would stay inside BuildKit, where nothing
+		// reads it.
+		if push, _ := parseBool(m["push"]); !push {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Output without a destination", Detail: "type=image without push=true keeps the image inside BuildKit, where nothing reads it; push it (push = true, or type=registry), load it (type=docker), or write it (type=oci).", Subject: rng.Ptr()})
+			return nil, diags
+		}
+		typ = "registry"
+		delete(m, "push")
+	}
+	if n, ok := m["name"]; ok && (typ == "registry" || typ == "docker") {
+		// bake names the image in the output ("type=docker,name=app");
+		// bakeplan's names are tags: these join them.
+		for _, name := range strings.Split(n, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				r.outputNames = append(r.outputNames, name)
+			}
+		}
+		r.outputNamesRange = rng
+		delete(m, "name")
+	}
+	known, ok := exporterAttrs[typ]
+	if !ok {
+		detail := fmt.Sprintf("%q is not an output type; use one of %s.", typ, strings.Join(types, ", "))
+		if s := suggest(typ, types); s != "" {
+			detail += fmt.Sprintf(" Did you mean %q?", s)
+		}
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown output type", Detail: detail, Subject: rng.Ptr()})
+		return nil, diags
+	}
+	if d := checkExporterAttrs(typ, m, known, rng); d.HasErrors() {
+		diags = append(diags, d...)
+		return nil, diags
+	}
+	if len(m) == 0 {
+		m = nil
+	}
+	switch typ {
+	case "registry":
+		r.push = true
+		r.pushRange = rng
+		if dest != "" {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid output", Detail: "A registry output pushes to the target's tags and takes no dest.", Subject: rng.Ptr()})
+			return nil, diags
+		}
+		if m == nil {
+			return nil, diags
+		}
+		return &plan.Output{Type: typ, Attrs: m}, diags
+	case "cacheonly":
+		if dest != "" {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid output", Detail: "A cacheonly output exports nothing and takes no dest.", Subject: rng.Ptr()})
+			return nil, diags
+		}
+	case "oci", "local":
+		if dest == "" {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Output without dest", Detail: fmt.Sprintf("%s %s output needs dest, the path to write.", article(typ), typ), Subject: rng.Ptr()})
+			return nil, diags
+		}
+	case "docker":
+		if dest != "" {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid output", Detail: "A docker output loads the image into Docker and takes no dest.", Subject: rng.Ptr()})
+			return nil, diags
+		}
+		r.dockerOut = rng.Ptr()
+	}
+	return &plan.Output{Type: typ, Dest: dest, Attrs: m}, diags
 }
 
 // exporterAttrs are the attributes BuildKit's exporters take for each output

@@ -280,6 +280,8 @@ func (e *encoder) variable(v *Variable) error {
 	return nil
 }
 
+// step writes one step. Like build, it is the field list of Step and of
+// its host objects, in order, and so long on purpose.
 func (e *encoder) step(s *Step) error {
 	e.open('{')
 	e.strField("id", s.ID)
@@ -382,6 +384,9 @@ func (e *encoder) step(s *Step) error {
 	return nil
 }
 
+// build writes a build step's object. It is long because it is the
+// field list: one line per field of Build, in the struct's order, as
+// encoding/json writes them (TestEncoderMatchesEncodingJSON checks).
 func (e *encoder) build(b *Build) error {
 	e.open('{')
 	e.strField("target", b.Target)

@@ -25,7 +25,9 @@ const inputDigestVersion = 5
 // It is SHA-256 over a canonical encoding:
 // every field by name, every string length-prefixed, maps in key order,
 // lists in the plan's order. A thousand builds digest in a millisecond or
-// two, where encoding each as JSON first took ten.
+// two, where encoding each as JSON first took ten. It is long because it is
+// the list of what is covered, field by field, in one place to review
+// (TestEveryBuildFieldIsDigestedOrExempt checks it against Build).
 func InputDigest(b *Build, rel *Release) string {
 	d := digester{b: make([]byte, 0, 1024)}
 	d.int("version", inputDigestVersion)

@@ -15,6 +15,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// newApplyCmd is the apply command: its help text and flags make it long;
+// what it does is project.Apply and a view.
 func newApplyCmd(g *globals) *cobra.Command {
 	var (
 		opts             apply.Options

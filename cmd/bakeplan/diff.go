@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// newDiffCmd is the diff command: its help text and flags make it long;
+// what it does is project.Diff and a view.
 func newDiffCmd(g *globals) *cobra.Command {
 	var (
 		base     string

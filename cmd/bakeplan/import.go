@@ -24,6 +24,8 @@ var (
 	bakeOverrides = []string{"docker-bake.override.json", "docker-bake.override.hcl"}
 )
 
+// newImportCmd is the import command: its help text and flags make it
+// long; what it does is project.Import and a view.
 func newImportCmd(g *globals) *cobra.Command {
 	var (
 		files []string
