@@ -370,22 +370,7 @@ func (c *compilation) evalInstance(in *instance, stack []*instance) hcl.Diagnost
 	case 2:
 		return nil
 	case 1:
-		i := 0
-		for stack[i] != in {
-			i++
-		}
-		var names []string
-		for _, s := range stack[i:] {
-			names = append(names, "target."+s.name)
-		}
-		names = append(names, "target."+in.name)
-		in.failed = true
-		return hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Cycle in target references",
-			Detail:   fmt.Sprintf("These targets' attributes or inherits read each other: %s.", strings.Join(names, " -> ")),
-			Subject:  in.decl.DeclRange.Ptr(),
-		}}
+		return cycleThrough(in, stack)
 	}
 	in.state = 1
 	var diags hcl.Diagnostics
@@ -400,37 +385,9 @@ func (c *compilation) evalInstance(in *instance, stack []*instance) hcl.Diagnost
 	if in.failed {
 		return diags
 	}
-	if len(in.refs) == 0 && len(in.matrixVars) == 0 {
-		// Most targets read only variables and locals: they share one
-		// context (expressions only read it).
-		if c.plainCtx == nil {
-			c.plainCtx = c.evalCtx(map[string]cty.Value{"target": cty.EmptyObjectVal})
-		}
-		in.ctx = c.plainCtx
-	} else {
-		refVals := map[string]cty.Value{}
-		for _, dep := range in.refs {
-			refVals[dep.name] = dep.object()
-		}
-		vars := map[string]cty.Value{"target": cty.ObjectVal(refVals)}
-		for k, v := range in.matrixVars {
-			vars[k] = v
-		}
-		in.ctx = c.evalCtx(vars)
-	}
+	in.ctx = c.instanceCtx(in)
 	in.exprs = map[string]hcl.Expression{}
-	attrs := attrValues{}
-	for _, def := range spec.TargetAttributes {
-		for _, p := range in.parents {
-			if v, ok := p.obj[def.Name]; ok {
-				if prev, ok := attrs[def.Name]; ok {
-					v = inherit(def.Name, prev, v)
-				}
-				attrs[def.Name] = v
-				in.exprs[def.Name] = p.exprs[def.Name]
-			}
-		}
-	}
+	attrs := c.inheritedAttrs(in)
 	// What the parents set, for the target's own values to merge into.
 	inherited := maps.Clone(attrs)
 	var pending []spec.AttrDef
@@ -457,6 +414,67 @@ func (c *compilation) evalInstance(in *instance, stack []*instance) hcl.Diagnost
 	c.targets = append(c.targets, in)
 	c.prefetch(in)
 	return diags
+}
+
+// cycleThrough is the error for in, reached again while it is evaluated:
+// the targets on the stack from it read each other.
+func cycleThrough(in *instance, stack []*instance) hcl.Diagnostics {
+	i := 0
+	for stack[i] != in {
+		i++
+	}
+	var names []string
+	for _, s := range stack[i:] {
+		names = append(names, "target."+s.name)
+	}
+	names = append(names, "target."+in.name)
+	in.failed = true
+	return hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "Cycle in target references",
+		Detail:   fmt.Sprintf("These targets' attributes or inherits read each other: %s.", strings.Join(names, " -> ")),
+		Subject:  in.decl.DeclRange.Ptr(),
+	}}
+}
+
+// instanceCtx is what in's expressions read: the targets it refers to and
+// its matrix values, besides variables and locals.
+func (c *compilation) instanceCtx(in *instance) *hcl.EvalContext {
+	if len(in.refs) == 0 && len(in.matrixVars) == 0 {
+		// Most targets read only variables and locals: they share one
+		// context (expressions only read it).
+		if c.plainCtx == nil {
+			c.plainCtx = c.evalCtx(map[string]cty.Value{"target": cty.EmptyObjectVal})
+		}
+		return c.plainCtx
+	}
+	refVals := map[string]cty.Value{}
+	for _, dep := range in.refs {
+		refVals[dep.name] = dep.object()
+	}
+	vars := map[string]cty.Value{"target": cty.ObjectVal(refVals)}
+	for k, v := range in.matrixVars {
+		vars[k] = v
+	}
+	return c.evalCtx(vars)
+}
+
+// inheritedAttrs are the values in's parents set, merged in order as
+// inherits merges them; their expressions are recorded in in.exprs.
+func (c *compilation) inheritedAttrs(in *instance) attrValues {
+	attrs := attrValues{}
+	for _, def := range spec.TargetAttributes {
+		for _, p := range in.parents {
+			if v, ok := p.obj[def.Name]; ok {
+				if prev, ok := attrs[def.Name]; ok {
+					v = inherit(def.Name, prev, v)
+				}
+				attrs[def.Name] = v
+				in.exprs[def.Name] = p.exprs[def.Name]
+			}
+		}
+	}
+	return attrs
 }
 
 // evalAttr evaluates one of in's attributes into attrs.
