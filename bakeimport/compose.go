@@ -108,16 +108,46 @@ func composeTarget(svc, secrets map[string]any) (string, error) {
 		return "", err
 	}
 	t := &targetWriter{}
+	for _, write := range []func() error{
+		func() error { return t.composeWhat(svc, b, x) },
+		func() error { return t.composeLists(svc, b, x) },
+		func() error { return t.composeSession(b, x, secrets) },
+		func() error { return t.runOptions(b) },
+		func() error { return t.composeAttest(b) },
+	} {
+		if err := write(); err != nil {
+			return "", err
+		}
+	}
+	t.strs("output", x.Outputs)
+	noCacheFilter, _ := strings_(b["no_cache_filter"], "no_cache_filter") // checked by composeLists
+	t.strs("no-cache-filter", appendNew(noCacheFilter, x.NoCacheFilter...))
+	for _, k := range []string{"no_cache", "pull"} {
+		on := b[k] == true
+		if xv := map[string]*bool{"no_cache": x.NoCache, "pull": x.Pull}[k]; xv != nil {
+			on = *xv
+		}
+		if on {
+			t.attr(strings.ReplaceAll(k, "_", "-"), "true")
+		}
+	}
+	return t.String(), nil
+}
+
+// composeWhat writes what a service builds: the context, Dockerfile and
+// stage, named contexts, args (one named alone takes the service's
+// environment) and labels.
+func (t *targetWriter) composeWhat(svc, b map[string]any, x xbake) error {
 	for _, k := range []string{"context", "dockerfile", "dockerfile_inline", "target"} {
 		v, err := scalar(b[k], k)
 		if err != nil {
-			return "", err
+			return err
 		}
 		t.str(strings.ReplaceAll(k, "_", "-"), v)
 	}
 	contexts, err := keyValues(b["additional_contexts"], "additional_contexts")
 	if err != nil {
-		return "", err
+		return err
 	}
 	for k, v := range x.Contexts {
 		contexts[k] = &v
@@ -125,11 +155,11 @@ func composeTarget(svc, secrets map[string]any) (string, error) {
 	t.strMap("contexts", contexts, namedContext)
 	env, err := keyValues(svc["environment"], "environment")
 	if err != nil {
-		return "", err
+		return err
 	}
 	args, err := keyValues(b["args"], "args")
 	if err != nil {
-		return "", err
+		return err
 	}
 	for k, v := range args {
 		if v == nil { // an arg named alone takes the service's environment
@@ -139,13 +169,21 @@ func composeTarget(svc, secrets map[string]any) (string, error) {
 	t.strMap("args", args, nil)
 	labels, err := keyValues(b["labels"], "labels")
 	if err != nil {
-		return "", err
+		return err
 	}
 	t.strMap("labels", labels, nil)
+	return nil
+}
+
+// composeLists writes tags (the image names the result only when neither
+// the build section nor x-bake gives tags, as in bake), platforms and
+// caches.
+func (t *targetWriter) composeLists(svc, b map[string]any, x xbake) error {
+	var err error
 	lists := map[string][]string{}
 	for _, k := range []string{"tags", "platforms", "cache_from", "cache_to", "no_cache_filter"} {
 		if lists[k], err = strings_(b[k], k); err != nil {
-			return "", err
+			return err
 		}
 	}
 	// The image names the result only when neither the build section
@@ -158,29 +196,36 @@ func composeTarget(svc, secrets map[string]any) (string, error) {
 	t.strs("platforms", appendNew(lists["platforms"], x.Platforms...))
 	t.strs("cache-from", appendNew(lists["cache_from"], x.CacheFrom...))
 	t.strs("cache-to", appendNew(lists["cache_to"], x.CacheTo...))
+	return nil
+}
+
+// composeSession writes the network, SSH agents and secrets.
+func (t *targetWriter) composeSession(b map[string]any, x xbake, secrets map[string]any) error {
 	network, err := scalar(b["network"], "network")
 	if err != nil {
-		return "", err
+		return err
 	}
 	t.str("network", network)
 	ssh, err := composeSSH(b["ssh"])
 	if err != nil {
-		return "", err
+		return err
 	}
 	t.strs("ssh", appendNew(ssh, x.SSH...))
 	secret, err := composeSecrets(b["secrets"], secrets)
 	if err != nil {
-		return "", err
+		return err
 	}
 	t.strs("secret", appendNew(secret, x.Secrets...))
-	if err := t.runOptions(b); err != nil {
-		return "", err
-	}
+	return nil
+}
+
+// composeAttest writes compose's sbom and provenance as attestations.
+func (t *targetWriter) composeAttest(b map[string]any) error {
 	var attest []string
 	for _, kind := range []string{"sbom", "provenance"} {
 		v, err := scalar(b[kind], kind)
 		if err != nil {
-			return "", err
+			return err
 		}
 		switch on, err := strconv.ParseBool(v); {
 		case v == "":
@@ -191,18 +236,7 @@ func composeTarget(svc, secrets map[string]any) (string, error) {
 		}
 	}
 	t.strs("attest", attest)
-	t.strs("output", x.Outputs)
-	t.strs("no-cache-filter", appendNew(lists["no_cache_filter"], x.NoCacheFilter...))
-	for _, k := range []string{"no_cache", "pull"} {
-		on := b[k] == true
-		if xv := map[string]*bool{"no_cache": x.NoCache, "pull": x.Pull}[k]; xv != nil {
-			on = *xv
-		}
-		if on {
-			t.attr(strings.ReplaceAll(k, "_", "-"), "true")
-		}
-	}
-	return t.String(), nil
+	return nil
 }
 
 // runOptions writes shm_size, ulimits and extra_hosts.

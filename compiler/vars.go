@@ -433,27 +433,8 @@ func (c *compilation) validateVariables() hcl.Diagnostics {
 // list, set or tuple of primitives as CSV; a map of primitives as CSV of
 // KEY:VALUE pairs. An untyped variable is a string.
 func bakeEnvValue(ty cty.Type, raw string) (cty.Value, error) {
-	primitive := func(t cty.Type, s string) (cty.Value, error) {
-		switch {
-		case t.Equals(cty.String) || t.Equals(cty.DynamicPseudoType):
-			return cty.StringVal(s), nil
-		case t.Equals(cty.Bool):
-			b, err := strconv.ParseBool(s)
-			if err != nil {
-				return cty.NilVal, fmt.Errorf("%q is not a bool", s)
-			}
-			return cty.BoolVal(b), nil
-		case t.Equals(cty.Number):
-			n, err := cty.ParseNumberVal(s)
-			if err != nil {
-				return cty.NilVal, fmt.Errorf("%q is not a number", s)
-			}
-			return n, nil
-		}
-		return cty.NilVal, fmt.Errorf("a %s cannot be set from the environment in bake's form", typeexpr.TypeString(t))
-	}
 	if ty.IsPrimitiveType() || ty.Equals(cty.DynamicPseudoType) {
-		return primitive(ty, raw)
+		return bakePrimitive(ty, raw)
 	}
 	fields, err := csv.NewReader(strings.NewReader(raw)).Read()
 	if err == io.EOF {
@@ -462,33 +443,17 @@ func bakeEnvValue(ty cty.Type, raw string) (cty.Value, error) {
 	if err != nil {
 		return cty.NilVal, fmt.Errorf("not CSV: %v", err)
 	}
-	var elems []cty.Value
 	switch {
 	case ty.IsListType() || ty.IsSetType():
-		for _, f := range fields {
-			v, err := primitive(ty.ElementType(), f)
-			if err != nil {
-				return cty.NilVal, err
-			}
-			elems = append(elems, v)
-		}
-		if len(elems) == 0 {
-			if ty.IsListType() {
-				return cty.ListValEmpty(ty.ElementType()), nil
-			}
-			return cty.SetValEmpty(ty.ElementType()), nil
-		}
-		if ty.IsListType() {
-			return cty.ListVal(elems), nil
-		}
-		return cty.SetVal(elems), nil
+		return bakeCollection(ty, fields)
 	case ty.IsTupleType():
 		types := ty.TupleElementTypes()
 		if len(types) != len(fields) {
 			return cty.NilVal, fmt.Errorf("%s takes %d elements, not %d", typeexpr.TypeString(ty), len(types), len(fields))
 		}
+		var elems []cty.Value
 		for i, f := range fields {
-			v, err := primitive(types[i], f)
+			v, err := bakePrimitive(types[i], f)
 			if err != nil {
 				return cty.NilVal, err
 			}
@@ -496,22 +461,69 @@ func bakeEnvValue(ty cty.Type, raw string) (cty.Value, error) {
 		}
 		return cty.TupleVal(elems), nil
 	case ty.IsMapType():
-		m := map[string]cty.Value{}
-		for _, f := range fields {
-			k, val, ok := strings.Cut(f, ":")
-			if !ok {
-				return cty.NilVal, fmt.Errorf("%q is not KEY:VALUE", f)
-			}
-			v, err := primitive(ty.ElementType(), val)
-			if err != nil {
-				return cty.NilVal, err
-			}
-			m[k] = v
-		}
-		if len(m) == 0 {
-			return cty.MapValEmpty(ty.ElementType()), nil
-		}
-		return cty.MapVal(m), nil
+		return bakeMap(ty, fields)
 	}
 	return cty.NilVal, fmt.Errorf("a %s cannot be set from the environment in bake's form", typeexpr.TypeString(ty))
+}
+
+// bakePrimitive is a string, bool or number from the environment.
+func bakePrimitive(t cty.Type, s string) (cty.Value, error) {
+	switch {
+	case t.Equals(cty.String) || t.Equals(cty.DynamicPseudoType):
+		return cty.StringVal(s), nil
+	case t.Equals(cty.Bool):
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return cty.NilVal, fmt.Errorf("%q is not a bool", s)
+		}
+		return cty.BoolVal(b), nil
+	case t.Equals(cty.Number):
+		n, err := cty.ParseNumberVal(s)
+		if err != nil {
+			return cty.NilVal, fmt.Errorf("%q is not a number", s)
+		}
+		return n, nil
+	}
+	return cty.NilVal, fmt.Errorf("a %s cannot be set from the environment in bake's form", typeexpr.TypeString(t))
+}
+
+// bakeCollection is a list or set from CSV fields.
+func bakeCollection(ty cty.Type, fields []string) (cty.Value, error) {
+	var elems []cty.Value
+	for _, f := range fields {
+		v, err := bakePrimitive(ty.ElementType(), f)
+		if err != nil {
+			return cty.NilVal, err
+		}
+		elems = append(elems, v)
+	}
+	switch {
+	case len(elems) == 0 && ty.IsListType():
+		return cty.ListValEmpty(ty.ElementType()), nil
+	case len(elems) == 0:
+		return cty.SetValEmpty(ty.ElementType()), nil
+	case ty.IsListType():
+		return cty.ListVal(elems), nil
+	}
+	return cty.SetVal(elems), nil
+}
+
+// bakeMap is a map from CSV fields of KEY:VALUE.
+func bakeMap(ty cty.Type, fields []string) (cty.Value, error) {
+	m := map[string]cty.Value{}
+	for _, f := range fields {
+		k, val, ok := strings.Cut(f, ":")
+		if !ok {
+			return cty.NilVal, fmt.Errorf("%q is not KEY:VALUE", f)
+		}
+		v, err := bakePrimitive(ty.ElementType(), val)
+		if err != nil {
+			return cty.NilVal, err
+		}
+		m[k] = v
+	}
+	if len(m) == 0 {
+		return cty.MapValEmpty(ty.ElementType()), nil
+	}
+	return cty.MapVal(m), nil
 }

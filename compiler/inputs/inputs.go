@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"path"
@@ -394,96 +395,108 @@ func (h *Hasher) ignoreRules(dir string, top []fs.DirEntry, dockerfile string) (
 // sticky too: COPY keeps them) and content, or a link's target. Sockets are
 // left out; fsutil cannot send them. Entries go in the order fsutil walks.
 func (h *Hasher) tree(dir, dockerfile string, reads []string, files map[string]string, gitModes bool) (string, string, error) {
-	d, rd := sha256.New(), sha256.New() // as sent, and as a release sends it
+	t := &treeDigest{h: h, dir: dir, d: sha256.New(), rd: sha256.New(), files: files, gitModes: gitModes}
 	if reads != nil && len(reads) == 0 {
 		// The build reads nothing of it.
-		return "sha256:" + hex.EncodeToString(d.Sum(nil)), "sha256:" + hex.EncodeToString(rd.Sum(nil)), nil
+		return t.sums()
 	}
 	top, err := fs.ReadDir(h.fsys, dir)
 	if err != nil {
 		return "", "", err
 	}
-	var excludes []string
 	name, data, _, err := h.ignoreFile(dir, top, dockerfile)
 	if err != nil {
 		return "", "", err
 	}
 	if name != "" {
-		if excludes, err = h.patterns(string(data)); err != nil {
+		if t.excludes, err = h.patterns(string(data)); err != nil {
 			return "", "", fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	src, err := fsutil.NewFilterFS(&walker{fsys: h.fsys, root: dir, top: top}, &fsutil.FilterOpt{ExcludePatterns: excludes, FollowPaths: reads})
+	t.src, err = fsutil.NewFilterFS(&walker{fsys: h.fsys, root: dir, top: top}, &fsutil.FilterOpt{ExcludePatterns: t.excludes, FollowPaths: reads})
 	if err != nil {
 		return "", "", fmt.Errorf("%s: %w", name, err)
 	}
-	var scratch []byte // record's buffer, reused across entries
-	err = src.Walk(h.ctx, "/", func(rel string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		fi, err := e.Info()
-		if err != nil {
-			return err
-		}
-		st := fi.Sys().(*types.Stat)
-		if len(rel) > MaxPath {
-			return fmt.Errorf("%s…: the path is %d bytes long; BuildKit keeps a context under its state directory (/var/lib/buildkit/…/fs/), where a path over about %d bytes fails with \"file name too long\"", rel[:60], len(rel), MaxPath)
-		}
-		mode := fs.FileMode(st.Mode)
-		perm, gperm := unixPerm(mode), unixPerm(filemode.Git(mode))
-		listed := perm
-		if gitModes {
-			listed = gperm
-		}
-		ep := path.Join(dir, rel)
-		switch {
-		case mode.IsDir():
-			record(d, &scratch, "d", rel, perm)
-			record(rd, &scratch, "d", rel, gperm)
-			if files != nil {
-				files[rel+"/"] = "dir " + listed
-			}
-		case mode&fs.ModeSymlink != 0:
-			record(d, &scratch, "l", rel, st.Linkname)
-			record(rd, &scratch, "l", rel, st.Linkname)
-			if files != nil {
-				files[rel] = "link:" + st.Linkname
-			}
-		case mode.IsRegular():
-			var sum string
-			if excludes != nil && !sendsContent(src, rel) {
-				// fsutil lists the file but refuses to open it (its walk
-				// and its open match the rules differently): BuildKit
-				// receives it empty.
-				sum = Bytes(nil)
-			} else if sum, _, err = h.regular(ep); err != nil {
-				return err
-			}
-			record(d, &scratch, "f", rel, perm, sum)
-			record(rd, &scratch, "f", rel, gperm, sum)
-			if files != nil {
-				files[rel] = sum + " " + listed
-			}
-		case mode&fs.ModeNamedPipe != 0:
-			record(d, &scratch, "p", rel, perm)
-			record(rd, &scratch, "p", rel, gperm)
-			if files != nil {
-				files[rel] = "fifo " + listed
-			}
-		case mode&fs.ModeDevice != 0:
-			record(d, &scratch, "c", rel, perm, mode.Type().String())
-			record(rd, &scratch, "c", rel, gperm, mode.Type().String())
-			if files != nil {
-				files[rel] = "device " + listed
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := t.src.Walk(h.ctx, "/", t.entry); err != nil {
 		return "", "", err
 	}
-	return "sha256:" + hex.EncodeToString(d.Sum(nil)), "sha256:" + hex.EncodeToString(rd.Sum(nil)), nil
+	return t.sums()
+}
+
+// treeDigest is one context tree being digested as fsutil sends it.
+type treeDigest struct {
+	h        *Hasher
+	dir      string
+	src      fsutil.FS
+	excludes []string
+	d, rd    hash.Hash // as sent, and as a release sends it
+	scratch  []byte    // record's buffer, reused across entries
+	files    map[string]string
+	gitModes bool
+}
+
+func (t *treeDigest) sums() (string, string, error) {
+	return "sha256:" + hex.EncodeToString(t.d.Sum(nil)), "sha256:" + hex.EncodeToString(t.rd.Sum(nil)), nil
+}
+
+// entry records one entry of the walk: its type, permission bits (as the
+// file system has them, and as git keeps them), and content or target.
+func (t *treeDigest) entry(rel string, e fs.DirEntry, err error) error {
+	if err != nil {
+		return err
+	}
+	fi, err := e.Info()
+	if err != nil {
+		return err
+	}
+	st := fi.Sys().(*types.Stat)
+	if len(rel) > MaxPath {
+		return fmt.Errorf("%s…: the path is %d bytes long; BuildKit keeps a context under its state directory (/var/lib/buildkit/…/fs/), where a path over about %d bytes fails with \"file name too long\"", rel[:60], len(rel), MaxPath)
+	}
+	mode := fs.FileMode(st.Mode)
+	perm, gperm := unixPerm(mode), unixPerm(filemode.Git(mode))
+	listed := perm
+	if t.gitModes {
+		listed = gperm
+	}
+	both := func(kind string, more ...string) {
+		var buf [3]string
+		record(t.d, &t.scratch, kind, append(append(buf[:0], rel, perm), more...)...)
+		record(t.rd, &t.scratch, kind, append(append(buf[:0], rel, gperm), more...)...)
+	}
+	list := func(key, value string) {
+		if t.files != nil {
+			t.files[key] = value
+		}
+	}
+	switch {
+	case mode.IsDir():
+		both("d")
+		list(rel+"/", "dir "+listed)
+	case mode&fs.ModeSymlink != 0:
+		record(t.d, &t.scratch, "l", rel, st.Linkname)
+		record(t.rd, &t.scratch, "l", rel, st.Linkname)
+		list(rel, "link:"+st.Linkname)
+	case mode.IsRegular():
+		var sum string
+		if t.excludes != nil && !sendsContent(t.src, rel) {
+			// fsutil lists the file but refuses to open it (its walk and
+			// its open match the rules differently): BuildKit receives it
+			// empty.
+			sum = Bytes(nil)
+		} else if sum, _, err = t.h.regular(path.Join(t.dir, rel)); err != nil {
+			return err
+		}
+		both("f", sum)
+		list(rel, sum+" "+listed)
+	case mode&fs.ModeNamedPipe != 0:
+		both("p")
+		list(rel, "fifo "+listed)
+	case mode&fs.ModeDevice != 0:
+		both("c", mode.Type().String())
+		list(rel, "device "+listed)
+	}
+	return nil
 }
 
 // unixPerm is a mode's permission bits as the file system has them, in

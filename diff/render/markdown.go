@@ -224,41 +224,8 @@ func (m *markdown) blocks(c cut) (head string, body []string, left []string) {
 		body = append(body, v.String())
 	}
 	if len(m.shared) > 0 {
-		block("\n#### Changes several targets share\n")
-		cutNames := 0
-		for _, g := range m.shared {
-			text := fmt.Sprintf("\n**%d targets**: %s %s %s\n", len(g.targets), g.symbol, g.kind, g.text)
-			names := g.targets
-			if c.names >= 0 && len(names) > c.names {
-				cutNames++
-				names = names[:c.names]
-			}
-			// Long lists in blocks of their own, so that a split comment
-			// can carry them over several parts.
-			for from := 0; from < len(names); from += namesPerBlock {
-				chunk := names[from:min(from+namesPerBlock, len(names))]
-				quoted := make([]string, len(chunk))
-				for i, n := range chunk {
-					quoted[i] = escape.MarkdownCode(n)
-				}
-				summary := fmt.Sprintf("the %d targets", len(g.targets))
-				if len(names) > namesPerBlock {
-					summary = fmt.Sprintf("targets %d to %d of %d", from+1, from+len(chunk), len(g.targets))
-				}
-				more := ""
-				if from+len(chunk) == len(names) && len(names) < len(g.targets) {
-					more = fmt.Sprintf(" and %d more", len(g.targets)-len(names))
-				}
-				body = append(body, text+fmt.Sprintf("\n<details><summary>%s</summary>\n\n%s%s\n\n</details>\n", summary, strings.Join(quoted, ", "), more))
-				text = ""
-			}
-			if text != "" {
-				body = append(body, text)
-			}
-		}
-		if cutNames > 0 {
-			left = append(left, fmt.Sprintf("the names of some targets sharing %d of the changes", cutNames))
-		}
+		b, l := m.sharedBlocks(c)
+		body, left = append(body, b...), append(left, l...)
 	}
 	if len(m.targets) > 0 {
 		block("\n#### Changes of one target\n")
@@ -295,6 +262,47 @@ func (m *markdown) blocks(c cut) (head string, body []string, left []string) {
 		block("\n<details><summary>Full diff</summary>\n\n%sdiff\n%s%s\n\n</details>\n", fence, sb.String(), fence)
 	}
 	return head, body, left
+}
+
+// sharedBlocks are the changes several targets share, each with the
+// names of its targets in blocks of namesPerBlock (so that a split comment
+// can carry a long list over several parts), and what the cut left out.
+func (m *markdown) sharedBlocks(c cut) (body []string, left []string) {
+	block := func(format string, args ...any) { body = append(body, fmt.Sprintf(format, args...)) }
+	block("\n#### Changes several targets share\n")
+	cutNames := 0
+	for _, g := range m.shared {
+		text := fmt.Sprintf("\n**%d targets**: %s %s %s\n", len(g.targets), g.symbol, g.kind, g.text)
+		names := g.targets
+		if c.names >= 0 && len(names) > c.names {
+			cutNames++
+			names = names[:c.names]
+		}
+		for from := 0; from < len(names); from += namesPerBlock {
+			chunk := names[from:min(from+namesPerBlock, len(names))]
+			quoted := make([]string, len(chunk))
+			for i, n := range chunk {
+				quoted[i] = escape.MarkdownCode(n)
+			}
+			summary := fmt.Sprintf("the %d targets", len(g.targets))
+			if len(names) > namesPerBlock {
+				summary = fmt.Sprintf("targets %d to %d of %d", from+1, from+len(chunk), len(g.targets))
+			}
+			more := ""
+			if from+len(chunk) == len(names) && len(names) < len(g.targets) {
+				more = fmt.Sprintf(" and %d more", len(g.targets)-len(names))
+			}
+			body = append(body, text+fmt.Sprintf("\n<details><summary>%s</summary>\n\n%s%s\n\n</details>\n", summary, strings.Join(quoted, ", "), more))
+			text = ""
+		}
+		if text != "" {
+			body = append(body, text)
+		}
+	}
+	if cutNames > 0 {
+		left = append(left, fmt.Sprintf("the names of some targets sharing %d of the changes", cutNames))
+	}
+	return body, left
 }
 
 // MarkdownParts is the comment split into parts of at most maxBytes each,
