@@ -151,3 +151,42 @@ variable "REGISTRY" {
 	}
 	return os.WriteFile(filepath.Join(dir, "docker-bake.hcl"), []byte(bake.String()), 0o644)
 }
+
+// WritePlain creates dir/bakeplan.hcl and dir/docker-bake.hcl with n plain
+// targets: each its own context directory, all built from one Dockerfile
+// for the native platform, tagged and pushed, with no variables, matrix
+// or named contexts: the shape of a monorepo of similar services.
+func WritePlain(dir string, n int) error {
+	df := "FROM alpine:3.20\nARG SERVICE\nCOPY . /srv/\nRUN echo $SERVICE > /srv/name\n"
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
+		return err
+	}
+	var bp, bake strings.Builder
+	bp.WriteString("registry \"team\" {\n  host = \"registry.example.com\"\n}\n")
+	var refs, strs []string
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("svc%05d", i)
+		ctx := filepath.Join(dir, "svc", name)
+		if err := os.MkdirAll(ctx, 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(ctx, "main.go"), []byte("package main\n\nfunc main() { println(\""+name+"\") }\n"), 0o644); err != nil {
+			return err
+		}
+		for _, w := range []*strings.Builder{&bp, &bake} {
+			fmt.Fprintf(w, "target %q {\n  context    = \"svc/%s\"\n  dockerfile = \"../../Dockerfile\"\n  args       = { SERVICE = %q }\n  tags       = [\"registry.example.com/team/%s:1\"]\n", name, name, name, name)
+			if w == &bp {
+				w.WriteString("  push       = true\n}\n")
+			} else {
+				w.WriteString("  output     = [\"type=registry\"]\n}\n")
+			}
+		}
+		refs, strs = append(refs, "target."+name), append(strs, `"`+name+`"`)
+	}
+	fmt.Fprintf(&bp, "group \"default\" {\n  targets = [%s]\n}\n", strings.Join(refs, ", "))
+	fmt.Fprintf(&bake, "group \"default\" {\n  targets = [%s]\n}\n", strings.Join(strs, ", "))
+	if err := os.WriteFile(filepath.Join(dir, "bakeplan.hcl"), []byte(bp.String()), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "docker-bake.hcl"), []byte(bake.String()), 0o644)
+}

@@ -13,12 +13,22 @@ import (
 func main() {
 	dir := flag.String("dir", "", "directory to write into")
 	n := flag.Int("n", 1000, "number of targets")
+	shape := flag.String("shape", "platforms", "platforms: targets x 4 platforms over a few Dockerfiles and a graph; plain: targets sharing one Dockerfile")
 	flag.Parse()
 	if *dir == "" {
 		fmt.Fprintln(os.Stderr, "benchgen: -dir is required")
 		os.Exit(2)
 	}
-	if err := benchspec.Write(*dir, *n); err != nil {
+	write := benchspec.Write
+	switch *shape {
+	case "platforms":
+	case "plain":
+		write = benchspec.WritePlain
+	default:
+		fmt.Fprintln(os.Stderr, "benchgen: -shape is platforms or plain")
+		os.Exit(2)
+	}
+	if err := write(*dir, *n); err != nil {
 		fmt.Fprintln(os.Stderr, "benchgen:", err)
 		os.Exit(1)
 	}
