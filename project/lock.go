@@ -1,17 +1,19 @@
 package project
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
-	"github.com/hashicorp/hcl/v2"
-
+	"github.com/bakeplan/bakeplan/internal/atomicfile"
 	"github.com/bakeplan/bakeplan/lockfile"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/runtime/pins"
 	"github.com/bakeplan/bakeplan/runtime/registry"
+	"github.com/hashicorp/hcl/v2"
 )
 
 // UpdateLock asks the registries for what c's builds pull and returns the
@@ -95,4 +97,60 @@ func originRange(c *Compiled, r *plan.Range) *hcl.Range {
 		}
 	}
 	return sourceRange(c.Files, r.File, r)
+}
+
+// LockRequest asks to write the lock file beside the spec: every image
+// every target pulls pinned, the pins moved only with Upgrade (all, or the
+// references in Refs).
+type LockRequest struct {
+	Source  Source
+	Inputs  Inputs
+	Upgrade bool
+	Refs    []string
+	// Warn hears the compile's warnings.
+	Warn func(files map[string]*hcl.File, diags hcl.Diagnostics)
+}
+
+// Locked is what Lock did.
+type Locked struct {
+	File    string // the lock file's path
+	Changes []pins.Change
+	// Wrote says whether the file changed; NothingPulled that no build
+	// pulls an image by tag, so there is nothing to lock and nothing was
+	// written.
+	Wrote, NothingPulled bool
+}
+
+// Lock compiles every target of the spec, resolves what it pulls, and
+// writes the lock file when it changes; nothing is written on any error.
+func Lock(ctx context.Context, req LockRequest) (*Locked, error) {
+	in := req.Inputs
+	in.All, in.Locking = true, true
+	c, err := Compile(ctx, req.Source, in)
+	if err != nil {
+		return nil, err
+	}
+	if c.Diags.HasErrors() {
+		return nil, &Diagnostics{Files: c.Files, Diags: c.Diags}
+	}
+	if req.Warn != nil && len(c.Diags) > 0 {
+		req.Warn(c.Files, c.Diags)
+	}
+	lock, changes, err := UpdateLock(ctx, c, pins.UpdateOptions{Upgrade: req.Upgrade, Refs: req.Refs})
+	if err != nil {
+		return nil, err
+	}
+	out := &Locked{File: filepath.Join(filepath.Dir(filepath.FromSlash(req.Source.Path)), lockfile.Name), Changes: changes}
+	if len(changes) == 0 && c.Lock == nil {
+		out.NothingPulled = true
+		return out, nil
+	}
+	data := lock.Bytes()
+	old, _ := os.ReadFile(out.File)
+	if out.Wrote = !bytes.Equal(old, data); out.Wrote {
+		if err := atomicfile.Write(out.File, data, 0o644); err != nil {
+			return nil, fmt.Errorf("writing the lock file: %w", err)
+		}
+	}
+	return out, nil
 }

@@ -1,17 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 
-	"github.com/bakeplan/bakeplan/internal/atomicfile"
 	"github.com/bakeplan/bakeplan/internal/escape"
-	"github.com/bakeplan/bakeplan/lockfile"
 	"github.com/bakeplan/bakeplan/project"
-	"github.com/bakeplan/bakeplan/runtime/pins"
 	"github.com/bakeplan/bakeplan/views"
+	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 )
 
@@ -45,33 +40,18 @@ and plan shows a tag that moved away from its pin.`,
 			if err != nil {
 				return err
 			}
-			in := g.inputs(nil)
-			in.All, in.Locking = true, true
-			c, err := project.Compile(cmd.Context(), src, in)
+			res, err := project.Lock(cmd.Context(), project.LockRequest{
+				Source: src, Inputs: g.inputs(nil), Upgrade: upgrade, Refs: args,
+				Warn: func(files map[string]*hcl.File, diags hcl.Diagnostics) { _ = g.reportFiles(files, diags) },
+			})
 			if err != nil {
 				return err
 			}
-			if err := g.reportFiles(c.Files, c.Diags); err != nil {
-				return err
-			}
-			lock, changes, err := project.UpdateLock(cmd.Context(), c, pins.UpdateOptions{Upgrade: upgrade, Refs: args})
-			if err != nil {
-				return err
-			}
-			file := filepath.Join(filepath.Dir(g.file), lockfile.Name)
-			if len(changes) == 0 && c.Lock == nil {
-				fmt.Fprintf(g.streams.out, "No build pulls an image by tag; %s was not written.\n", escape.Terminal(file))
+			if res.NothingPulled {
+				fmt.Fprintf(g.streams.out, "No build pulls an image by tag; %s was not written.\n", escape.Terminal(res.File))
 				return nil
 			}
-			data := lock.Bytes()
-			old, _ := os.ReadFile(file)
-			wrote := !bytes.Equal(old, data)
-			if wrote {
-				if err := atomicfile.Write(file, data, 0o644); err != nil {
-					return fmt.Errorf("writing the lock file: %w", err)
-				}
-			}
-			views.Lock(g.streams.out, changes, file, wrote)
+			views.Lock(g.streams.out, res.Changes, res.File, res.Wrote)
 			return nil
 		},
 	}
