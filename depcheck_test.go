@@ -17,6 +17,7 @@ func TestDependencyDirection(t *testing.T) {
 		"lockfile":            {"internal/imageref"},
 		"plan":                {},
 		"plan/render":         {"plan", "internal/escape"},
+		"plan/placement":      {"plan"},
 		"compiler/inputs":     {"internal/filemode"},
 		"compiler":            {"internal/bakecsv", "spec", "targetattr", "lockfile", "plan", "compiler/inputs", "compiler/dockerfile", "internal/par", "internal/realpath", "internal/lines"},
 		"compiler/dockerfile": {"internal/imageref"},

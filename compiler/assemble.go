@@ -12,6 +12,7 @@ import (
 	"github.com/bakeplan/bakeplan/compiler/inputs"
 	"github.com/bakeplan/bakeplan/internal/par"
 	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/plan/placement"
 	"github.com/bakeplan/bakeplan/spec"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -169,7 +170,7 @@ func (c *compilation) hostSteps(selectedList []*resolved) ([]*plan.Step, map[str
 		}
 		steps = append(steps, &plan.Step{
 			ID: "builder." + b.name, Action: plan.ActionCheck, DeclaredAt: c.rangeOf(b.declRange),
-			Builder: &plan.Builder{Name: b.name, Endpoint: b.endpoint, Local: b.local, Platforms: b.platforms, TLS: b.tls},
+			Builder: &plan.Builder{Name: b.name, Endpoint: b.endpoint, Nodes: b.nodes, MaxSolves: b.maxSolves, Local: b.local, Platforms: b.platforms, TLS: b.tls},
 		})
 	}
 	regByHost := map[string]*registryDecl{}
@@ -326,6 +327,11 @@ func (c *compilation) finish(steps []*plan.Step, diags hcl.Diagnostics) (*plan.P
 		p.Variables = []*plan.Variable{}
 	}
 	p.Index()
+	// Offline, every node of a pool is taken to be up; an online plan
+	// places the builds again around the nodes that are not.
+	if err := placement.Place(p, nil); err != nil {
+		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Internal error", Detail: err.Error()})
+	}
 	return p, diags
 }
 

@@ -56,8 +56,12 @@ type hostDecl struct {
 }
 
 type builderDecl struct {
-	name      string
-	endpoint  string
+	name     string
+	endpoint string // "" for a pool
+	// nodes are a pool's endpoints, in the spec's order; maxSolves bounds
+	// each node's concurrent solves (0: no bound).
+	nodes     []string
+	maxSolves int
 	local     bool
 	platforms []string // native, normalised, sorted
 	declRange *hcl.Range
@@ -198,10 +202,33 @@ func (c *compilation) evalBuilder(b *spec.Builder, ctx *hcl.EvalContext) (*build
 			bd.endpoint, bd.local = ep, local
 		}
 	}
+	if b.Nodes != nil {
+		diags = append(diags, c.evalNodes(b, bd, ctx)...)
+	}
+	if b.MaxSolves != nil {
+		diags = append(diags, decodeExpr(b.MaxSolves, ctx, "max_solves", &bd.maxSolves)...)
+		if bd.maxSolves < 0 {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid max_solves",
+				Detail:   fmt.Sprintf("max_solves is how many builds a node runs at once: 1 or more (or leave it out for no bound), not %d.", bd.maxSolves),
+				Subject:  b.MaxSolves.Range().Ptr(),
+			})
+		}
+	}
 	if b.TLS != nil {
-		t, d := c.evalTLS(b, bd.endpoint)
-		diags = append(diags, d...)
-		bd.tls = t
+		eps := bd.nodes
+		if len(eps) == 0 {
+			eps = []string{bd.endpoint}
+		}
+		for _, ep := range eps {
+			t, d := c.evalTLS(b, ep)
+			diags = append(diags, d...)
+			bd.tls = t
+			if d.HasErrors() {
+				break
+			}
+		}
 	}
 	if b.Platforms != nil {
 		ps, d := c.evalPlatforms(b.Platforms, ctx)
@@ -211,13 +238,58 @@ func (c *compilation) evalBuilder(b *spec.Builder, ctx *hcl.EvalContext) (*build
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Remote builder without platforms",
-			Detail:   fmt.Sprintf("builder.%s is reached over %s, so bakeplan cannot assume what it runs on. Declare the platforms it serves natively, like platforms = [\"linux/arm64\"].", b.Name, bd.endpoint),
+			Detail:   fmt.Sprintf("builder.%s is reached over %s, so bakeplan cannot assume what it runs on. Declare the platforms it serves natively, like platforms = [\"linux/arm64\"].", b.Name, bd.reach()),
 			Subject:  b.DeclRange.Ptr(),
 		})
 	} else {
 		bd.platforms = []string{c.native}
 	}
 	return bd, diags
+}
+
+// evalNodes reads a pool's nodes: BuildKit daemons serving the same
+// platforms, each named once, instead of one endpoint. The pool is local
+// only when every node is.
+func (c *compilation) evalNodes(b *spec.Builder, bd *builderDecl, ctx *hcl.EvalContext) hcl.Diagnostics {
+	bad := func(summary, detail string) hcl.Diagnostics {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: b.Nodes.Range().Ptr()}}
+	}
+	if b.Endpoint != nil {
+		return bad("Both endpoint and nodes", fmt.Sprintf("builder.%s sets endpoint and nodes; endpoint is one node, nodes a pool of them: set one.", b.Name))
+	}
+	var nodes []string
+	if d := decodeExpr(b.Nodes, ctx, "nodes", &nodes); d.HasErrors() {
+		return d
+	}
+	if len(nodes) == 0 {
+		return bad("Empty pool", fmt.Sprintf("builder.%s lists no nodes; list at least one endpoint, or leave nodes out for the default builder.", b.Name))
+	}
+	seen := map[string]bool{}
+	local := true
+	for _, ep := range nodes {
+		if ep == "auto" || ep == "docker" {
+			return bad("Invalid pool node", fmt.Sprintf("%q cannot be a pool's node: a pool is BuildKit daemons named by address (unix://, tcp://, ssh://, docker-container://, kube-pod://).", ep))
+		}
+		l, err := classifyEndpoint(ep)
+		if err != nil {
+			return bad("Invalid pool node", err.Error())
+		}
+		if seen[ep] {
+			return bad("Duplicate pool node", fmt.Sprintf("builder.%s lists %s twice.", b.Name, ep))
+		}
+		seen[ep] = true
+		local = local && l
+	}
+	bd.endpoint, bd.nodes, bd.local = "", nodes, local
+	return nil
+}
+
+// reach says how a builder is reached, for messages.
+func (bd *builderDecl) reach() string {
+	if len(bd.nodes) > 0 {
+		return "its nodes " + strings.Join(bd.nodes, ", ")
+	}
+	return bd.endpoint
 }
 
 // evalRegistries reads the registry blocks: each host valid and declared

@@ -1615,3 +1615,50 @@ target "app" {
 		})
 	}
 }
+
+// TestPools: a builder's pool of nodes is checked at its line, and each
+// build step of the pool is placed on one node, with why.
+func TestPools(t *testing.T) {
+	files := map[string]string{"Dockerfile": "FROM scratch\n"}
+	for _, tc := range []struct{ builder, want string }{
+		{`endpoint = "tcp://a:1"` + "\n  nodes = [\"tcp://b:1\"]", "Both endpoint and nodes"},
+		{`nodes = []`, "Empty pool"},
+		{`nodes = ["tcp://a:1", "tcp://a:1"]`, "Duplicate pool node"},
+		{`nodes = ["auto"]`, "Invalid pool node"},
+		{`nodes = ["ftp://a"]`, "unknown endpoint scheme"},
+		{`nodes = ["tcp://a:1"]` + "\n  platforms = [\"linux/amd64\"]\n  max_solves = -1", "Invalid max_solves"},
+		{`nodes = ["tcp://a:1"]`, "Remote builder without platforms"},
+	} {
+		src := fmt.Sprintf("builder \"b\" {\n  %s\n}\ntarget \"app\" {\n}\n", tc.builder)
+		_, diags := project{src: src, files: files}.compile(t)
+		if !diags.HasErrors() || !strings.Contains(diags.Error(), tc.want) {
+			t.Errorf("%s: %v; want %q", tc.builder, diags, tc.want)
+		}
+	}
+	src := `builder "b" {
+  nodes      = ["tcp://a:1", "tcp://b:1"]
+  platforms  = ["linux/amd64"]
+  max_solves = 2
+}
+target "app" {
+  name   = "app-${i}"
+  matrix = { i = ["1", "2", "3", "4"] }
+}
+`
+	p := mustCompile(t, project{src: src, files: files})
+	if b := p.Step("builder.b").Builder; len(b.Nodes) != 2 || b.MaxSolves != 2 || b.Endpoint != "" {
+		t.Errorf("builder: %+v", b)
+	}
+	load := map[string]int{}
+	for _, st := range p.Steps {
+		if st.Build != nil {
+			if st.Build.Node == "" || st.Build.Placement == "" {
+				t.Errorf("%s is not placed", st.ID)
+			}
+			load[st.Build.Node]++
+		}
+	}
+	if load["tcp://a:1"] != 2 || load["tcp://b:1"] != 2 {
+		t.Errorf("four builds over two nodes: %v", load)
+	}
+}

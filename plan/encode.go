@@ -347,7 +347,12 @@ func (e *encoder) step(s *Step) error {
 		e.key("builder")
 		e.open('{')
 		e.strField("name", b.Name)
-		e.strField("endpoint", b.Endpoint)
+		e.optStr("endpoint", b.Endpoint)
+		e.optStrs("nodes", b.Nodes)
+		if b.MaxSolves != 0 {
+			e.key("max_solves")
+			e.int(b.MaxSolves)
+		}
 		e.key("local")
 		e.bool(b.Local)
 		e.key("platforms")
@@ -391,6 +396,8 @@ func (e *encoder) build(b *Build) error {
 	e.open('{')
 	e.strField("target", b.Target)
 	e.strField("builder", b.Builder)
+	e.optStr("node", b.Node)
+	e.optStr("placement", b.Placement)
 	e.key("platforms")
 	if b.Platforms == nil {
 		e.b = append(e.b, "null"...)

@@ -17,6 +17,8 @@ import (
 // classified in targetattr.All (Field, NotInput).
 var derivedFields = map[string]string{
 	"Target":                "a target's name is not what it builds",
+	"Node":                  "which node of a pool builds it does not change the result",
+	"Placement":             "why the build runs on its node",
 	"Inputs":                "",
 	"SensitiveFingerprints": "",
 	"Images":                "",

@@ -21,6 +21,9 @@ type Observed struct {
 	// the build's order; Status is whether the build must run.
 	Images []ImageSeen
 	Status *BuildStatus
+	// Node and Placement are where a pool's build runs once the nodes that
+	// are down are known, and why ("" when as compiled).
+	Node, Placement string
 }
 
 // ImageSeen is what the registries said of one image a build pulls.
@@ -112,6 +115,9 @@ func (seen *Observed) mergeInto(s *Step) bool {
 	if seen.Action != "" {
 		s.Action = seen.Action
 	}
+	if s.Build != nil && seen.Node != "" {
+		s.Build.Node, s.Build.Placement = seen.Node, seen.Placement
+	}
 	resolved := false
 	if b := s.Build; b != nil {
 		if seen.Status != nil {
@@ -130,4 +136,18 @@ func (seen *Observed) mergeInto(s *Step) bool {
 		}
 	}
 	return resolved
+}
+
+// Placed records that a probe placed a pool's build on another node than
+// compiled, and why.
+func (o *Observations) Placed(stepID, node, why string) {
+	if o.Steps == nil {
+		o.Steps = map[string]*Observed{}
+	}
+	seen := o.Steps[stepID]
+	if seen == nil {
+		seen = &Observed{}
+		o.Steps[stepID] = seen
+	}
+	seen.Node, seen.Placement = node, why
 }

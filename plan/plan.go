@@ -3,6 +3,8 @@ package plan
 import (
 	"encoding/json"
 	"fmt"
+	"net"
+	"path"
 	"sort"
 	"strings"
 )
@@ -206,7 +208,13 @@ type Builder struct {
 	Name string `json:"name"`
 	// Endpoint as declared: auto, docker, unix://, tcp://, ssh://,
 	// docker-container://, kube-pod://. "auto" is BUILDKIT_HOST, else Docker.
-	Endpoint string `json:"endpoint"`
+	// Empty for a pool.
+	Endpoint string `json:"endpoint,omitempty"`
+	// Nodes are a pool's endpoints, which serve the same platforms; each
+	// build step is placed on one (Build.Node). MaxSolves bounds each
+	// node's concurrent solves (0: no bound).
+	Nodes     []string `json:"nodes,omitempty"`
+	MaxSolves int      `json:"max_solves,omitempty"`
 	// Local builders run on this host and can use its emulators.
 	Local bool `json:"local"`
 	// Platforms the node serves natively.
@@ -253,8 +261,12 @@ type PlatformRun struct {
 
 // Build is a build.TARGET step: one Dockerfile solve on one builder node.
 type Build struct {
-	Target    string        `json:"target"`
-	Builder   string        `json:"builder"`
+	Target  string `json:"target"`
+	Builder string `json:"builder"`
+	// Node is, for a builder with a pool of nodes, the node the build runs
+	// on, and Placement why that one.
+	Node      string        `json:"node,omitempty"`
+	Placement string        `json:"placement,omitempty"`
 	Platforms []PlatformRun `json:"platforms"`
 
 	// Paths are slash-separated and relative to the spec's directory.
@@ -605,3 +617,30 @@ func (r PlatformRun) How() string {
 
 // Emulated says whether the platform runs under an emulator.
 func (r PlatformRun) Emulated() bool { return !r.Native && !r.CrossCompiled }
+
+// NodeName is a short name for a pool node's endpoint, for people: the host
+// of tcp:// and ssh:// (without user and port), the container or pod name,
+// the socket's file name; anything else as it is.
+func NodeName(endpoint string) string {
+	scheme, rest, ok := strings.Cut(endpoint, "://")
+	if !ok {
+		return endpoint
+	}
+	switch scheme {
+	case "tcp", "ssh":
+		if _, host, ok := strings.Cut(rest, "@"); ok {
+			rest = host
+		}
+		rest, _, _ = strings.Cut(rest, "/")
+		if h, _, err := net.SplitHostPort(rest); err == nil {
+			rest = h
+		}
+		return rest
+	case "unix":
+		return path.Base(rest)
+	case "docker-container", "kube-pod":
+		name, _, _ := strings.Cut(rest, "?")
+		return name
+	}
+	return endpoint
+}

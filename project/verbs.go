@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/plan/placement"
 	"github.com/bakeplan/bakeplan/runtime/apply"
 	"github.com/bakeplan/bakeplan/runtime/endpoint"
 	"github.com/bakeplan/bakeplan/runtime/host"
@@ -135,6 +136,12 @@ func Observe(ctx context.Context, c *Compiled, specName, specDir string, o Onlin
 	if diags.HasErrors() {
 		return nil, diags, nil
 	}
+	// A pool's builds go to the nodes that answered.
+	if down := host.DownNodes(work.Plan); len(down) > 0 {
+		if err := placement.Place(work.Plan, down); err != nil {
+			return nil, diags, err
+		}
+	}
 	if err := CheckPins(ctx, &work); err != nil {
 		return nil, diags, err
 	}
@@ -146,7 +153,18 @@ func Observe(ctx context.Context, c *Compiled, specName, specDir string, o Onlin
 	if err := CheckPublished(ctx, &work, specDir); err != nil {
 		return nil, diags, err
 	}
-	return plan.ObservationsOf(work.Plan), diags, nil
+	obs := plan.ObservationsOf(work.Plan)
+	for _, st := range work.Plan.Steps {
+		if b := st.Build; b != nil && b.Node != "" {
+			if was := c.Plan.Step(st.ID); was != nil && was.Build.Node != b.Node {
+				if obs == nil {
+					obs = &plan.Observations{}
+				}
+				obs.Placed(st.ID, b.Node, b.Placement)
+			}
+		}
+	}
+	return obs, diags, nil
 }
 
 // HostOptions are the host probe's and fixer's options for p: the

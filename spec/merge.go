@@ -98,6 +98,8 @@ func mergeVariable(b, o *Variable) *Variable {
 func mergeBuilder(b, o *Builder) *Builder {
 	m := *b
 	m.Endpoint = or(o.Endpoint, m.Endpoint)
+	m.Nodes = or(o.Nodes, m.Nodes)
+	m.MaxSolves = or(o.MaxSolves, m.MaxSolves)
 	m.Platforms = or(o.Platforms, m.Platforms)
 	m.TLS = or(o.TLS, m.TLS)
 	return &m

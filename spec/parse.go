@@ -189,7 +189,10 @@ func (s *Spec) decodeRelease(b *hcl.Block) hcl.Diagnostics {
 // decodeBuilder reads a builder block and its tls block.
 func decodeBuilder(b *hcl.Block) (*Builder, hcl.Diagnostics) {
 	c, diags := b.Body.Content(builderSchema)
-	bl := &Builder{Name: b.Labels[0], Endpoint: attrExpr(c, "endpoint"), Platforms: attrExpr(c, "platforms"), DeclRange: b.DefRange}
+	bl := &Builder{
+		Name: b.Labels[0], Endpoint: attrExpr(c, "endpoint"), Nodes: attrExpr(c, "nodes"), MaxSolves: attrExpr(c, "max_solves"),
+		Platforms: attrExpr(c, "platforms"), DeclRange: b.DefRange,
+	}
 	tb, dups := onlyOne(c.Blocks, "tls")
 	if tb != nil {
 		tc, d := tb.Body.Content(tlsSchema)

@@ -107,7 +107,7 @@ var dockerSchema = &hcl.BodySchema{
 }
 
 var builderSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "endpoint"}, {Name: "platforms"}},
+	Attributes: []hcl.AttributeSchema{{Name: "endpoint"}, {Name: "nodes"}, {Name: "max_solves"}, {Name: "platforms"}},
 	Blocks:     []hcl.BlockHeaderSchema{{Type: "tls"}},
 }
 

@@ -82,8 +82,13 @@ type Docker struct {
 
 // Builder is a `builder "NAME"` block: one BuildKit node.
 type Builder struct {
-	Name      string
-	Endpoint  hcl.Expression // nil when absent
+	Name     string
+	Endpoint hcl.Expression // nil when absent
+	// Nodes are the endpoints of a pool of nodes that serve the same
+	// platforms, instead of one Endpoint; MaxSolves bounds each node's
+	// concurrent solves. Each nil when absent.
+	Nodes     hcl.Expression
+	MaxSolves hcl.Expression
 	Platforms hcl.Expression // nil when absent
 	TLS       *BuilderTLS    // nil when absent
 	DeclRange hcl.Range

@@ -26,10 +26,12 @@ func DryRun(w io.Writer, p *plan.Plan, reqs []*solve.Request, env endpoint.Env) 
 		printf(w, "\n%s %s\n", st.Action, st.ID)
 		switch {
 		case st.Builder != nil:
-			ep := endpoint.ForBuilder(st.Builder, env)
-			printf(w, "  connect  %s, and check that BuildKit answers before any solve\n", ep)
-			if t := ep.TLS; t != nil {
-				printf(w, "  tls      ca_cert=%s cert=%s key=%s server_name=%s\n", t.CACert, t.Cert, t.Key, t.ServerName)
+			for _, n := range endpoint.Nodes(st.Builder) {
+				ep := endpoint.ForNode(st.Builder, n, env)
+				printf(w, "  connect  %s, and check that BuildKit answers before any solve\n", ep)
+				if t := ep.TLS; t != nil {
+					printf(w, "  tls      ca_cert=%s cert=%s key=%s server_name=%s\n", t.CACert, t.Cert, t.Key, t.ServerName)
+				}
 			}
 		case st.Build != nil:
 			dryBuild(w, byStep[st.ID])

@@ -300,6 +300,9 @@ func (dp *diffProject) applied(spec string) map[string]bool {
 // (documented in docs/plan-format.md).
 func TestUpToDateAgreesWithRebuild(t *testing.T) {
 	env := testenv.Get(t)
+	// "platform added" runs a RUN under arm64 emulation: no other test may
+	// change binfmt_misc meanwhile.
+	testenv.Emulates(t)
 	run := fmt.Sprint(time.Now().UnixNano())
 	dp := &diffProject{t: t, env: env, dir: t.TempDir(), repo: fmt.Sprintf("%s/e2e-agree-%s", env.Registry, run)}
 	dp.pushHelpers()

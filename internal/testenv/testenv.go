@@ -23,8 +23,13 @@ type Env struct {
 	TLSRegistry string // BAKEPLAN_TEST_TLS_REGISTRY, host:port
 	TLSCA       string // BAKEPLAN_TEST_TLS_CA, the CA certificate
 	TLSBuildkit string // BAKEPLAN_TEST_TLS_BUILDKIT
-	TLSUser     string // BAKEPLAN_TEST_TLS_USER
-	TLSPassword string // BAKEPLAN_TEST_TLS_PASSWORD
+	// FleetNode is a second amd64 buildkitd and ArmNode one whose worker
+	// declares linux/arm64 as its native platform (running arm64 binaries
+	// through this host's binfmt_misc, standing in for an arm64 machine),
+	// for builder pools: BAKEPLAN_TEST_FLEET_NODE, BAKEPLAN_TEST_ARM_NODE.
+	FleetNode, ArmNode string
+	TLSUser            string // BAKEPLAN_TEST_TLS_USER
+	TLSPassword        string // BAKEPLAN_TEST_TLS_PASSWORD
 }
 
 // Get returns the environment, or skips (fails under CI) without it.
@@ -41,11 +46,14 @@ func Get(t testing.TB) Env {
 		TLSRegistry: os.Getenv("BAKEPLAN_TEST_TLS_REGISTRY"),
 		TLSCA:       os.Getenv("BAKEPLAN_TEST_TLS_CA"),
 		TLSBuildkit: os.Getenv("BAKEPLAN_TEST_TLS_BUILDKIT"),
+		FleetNode:   os.Getenv("BAKEPLAN_TEST_FLEET_NODE"),
+		ArmNode:     os.Getenv("BAKEPLAN_TEST_ARM_NODE"),
 		TLSUser:     os.Getenv("BAKEPLAN_TEST_TLS_USER"),
 		TLSPassword: os.Getenv("BAKEPLAN_TEST_TLS_PASSWORD"),
 	}
 	if e.Buildkit == "" || e.Registry == "" || e.DockerHost == "" || e.Base == "" || e.Bin == "" || e.Containerd == "" ||
-		e.TLSRegistry == "" || e.TLSCA == "" || e.TLSBuildkit == "" || e.TLSUser == "" || e.TLSPassword == "" {
+		e.TLSRegistry == "" || e.TLSCA == "" || e.TLSBuildkit == "" || e.TLSUser == "" || e.TLSPassword == "" ||
+		e.FleetNode == "" || e.ArmNode == "" {
 		Missing(t, "the test environment")
 	}
 	return e

@@ -48,6 +48,17 @@ func Text(w io.Writer, p *plan.Plan) error {
 					line += "  # destructive"
 				}
 				ew.printf("%s\n", line)
+			case st.Builder != nil && len(st.Builder.Nodes) > 0 && st.Observed != nil:
+				// A pool, a node a line: a node that is down is drift
+				// apply cannot fix; its builds go to the others.
+				for _, n := range st.Builder.Nodes {
+					state := st.Observed["node "+n]
+					symbol := "="
+					if strings.HasPrefix(state, "down:") {
+						symbol = "!"
+					}
+					ew.printf("  %-3s %s node %s: %s\n", symbol, st.ID, n, state)
+				}
 			case st.Observed != nil:
 				ew.printf("  %-3s %s: %s\n", "=", st.ID, observedText(st.Observed))
 			}
@@ -146,14 +157,18 @@ func HostSummary(p *plan.Plan) string {
 			destructive++
 		}
 	}
+	down := ""
+	if n := downNodes(p); n > 0 {
+		down = fmt.Sprintf(" %d pool node(s) down: their builds are placed on the others.", n)
+	}
 	if add+change+replace == 0 {
-		return "Host: no changes; it matches the spec."
+		return "Host: no changes; it matches the spec." + down
 	}
 	s := fmt.Sprintf("Host: %d to add, %d to change, %d to replace.", add, change, replace)
 	if destructive > 0 {
 		s += fmt.Sprintf(" %d destructive (apply needs --allow-destructive).", destructive)
 	}
-	return s
+	return s + down
 }
 
 // ImageLine says what an image a build pulls is pinned to, and whether
@@ -320,6 +335,17 @@ func describe(s *plan.Step) []string {
 		if b.Local {
 			where = "local"
 		}
+		if len(b.Nodes) > 0 {
+			limit := ""
+			if b.MaxSolves > 0 {
+				limit = fmt.Sprintf(", at most %d builds at once each", b.MaxSolves)
+			}
+			nodes := fmt.Sprintf("%d BuildKit nodes", len(b.Nodes))
+			if len(b.Nodes) == 1 {
+				nodes = "1 BuildKit node"
+			}
+			return []string{fmt.Sprintf("%s pool of %s, native %s%s: %s", where, nodes, strings.Join(b.Platforms, ", "), limit, strings.Join(b.Nodes, ", "))}
+		}
 		return []string{fmt.Sprintf("%s BuildKit at %s, native %s", where, ep, strings.Join(b.Platforms, ", "))}
 	case s.Registry != nil:
 		line := "registry at " + s.Registry.Host
@@ -353,10 +379,17 @@ func describeBuild(b *plan.Build) []string {
 func whatLines(b *plan.Build) []string {
 	var out []string
 	var runs []string
+	on := ""
+	if b.Node != "" {
+		on = " on " + plan.NodeName(b.Node)
+	}
 	for _, r := range b.Platforms {
-		runs = append(runs, r.Platform+" ("+r.How()+")")
+		runs = append(runs, r.Platform+" ("+r.How()+on+")")
 	}
 	out = append(out, fmt.Sprintf("on builder.%s: %s", b.Builder, strings.Join(runs, ", ")))
+	if b.Node != "" {
+		out = append(out, fmt.Sprintf("node %s (%s): %s", plan.NodeName(b.Node), b.Node, b.Placement))
+	}
 	src := "context " + b.Context
 	if b.DockerfileInline != "" {
 		src += ", inline Dockerfile"
@@ -628,4 +661,20 @@ func cacheLine(b *plan.Build) string {
 		return ""
 	}
 	return "cache: " + strings.Join(parts, "; ")
+}
+
+// downNodes counts the pool nodes a probe found down.
+func downNodes(p *plan.Plan) int {
+	n := 0
+	for _, st := range p.Steps {
+		if st.Builder == nil {
+			continue
+		}
+		for _, node := range st.Builder.Nodes {
+			if strings.HasPrefix(st.Observed["node "+node], "down:") {
+				n++
+			}
+		}
+	}
+	return n
 }

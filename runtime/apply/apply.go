@@ -106,10 +106,10 @@ type Summary struct {
 // with each step's resolved endpoint.
 func Requests(p *plan.Plan, opts Options) ([]*solve.Request, error) {
 	insecure := insecureRegistries(p)
-	endpoints := map[string]endpoint.Resolved{}
+	builders := map[string]*plan.Builder{}
 	for _, st := range p.Steps {
 		if st.Builder != nil {
-			endpoints[st.Builder.Name] = endpoint.ForBuilder(st.Builder, opts.Env)
+			builders[st.Builder.Name] = st.Builder
 		}
 	}
 	var out []*solve.Request
@@ -117,10 +117,14 @@ func Requests(p *plan.Plan, opts Options) ([]*solve.Request, error) {
 		if st.Build == nil {
 			continue
 		}
-		ep, ok := endpoints[st.Build.Builder]
+		b, ok := builders[st.Build.Builder]
 		if !ok {
 			return nil, fmt.Errorf("%s: the plan has no builder %q", st.ID, st.Build.Builder)
 		}
+		if len(b.Nodes) > 0 && !slices.Contains(b.Nodes, st.Build.Node) {
+			return nil, fmt.Errorf("%s: builder.%s has no node %q; the plan is not placed", st.ID, b.Name, st.Build.Node)
+		}
+		ep := endpoint.ForNode(b, st.Build.Node, opts.Env)
 		r, err := solve.NewRequest(st, solve.Options{
 			SpecDir: opts.SpecDir, Endpoint: ep.String(), DockerEndpoint: ep.Docker, InsecureRegistries: insecure,
 			Release: p.Release, Record: uptodate.RecordOf(p, st, opts.Files).Annotations(opts.DetailedRecord),

@@ -69,10 +69,13 @@ type run struct {
 	// layoutFor marks the builds another build takes as a context: they
 	// export an OCI layout.
 	layoutFor map[string]bool
-	clients   map[string]*client.Client
-	docker    *dockerclient.Client
-	work      string // a temporary directory for layouts
-	sem       chan struct{}
+	// clients are by node (nodeKey); slots bound each pool node's solves
+	// (max_solves), sem the run's (--parallelism).
+	clients map[string]*client.Client
+	slots   map[string]chan struct{}
+	docker  *dockerclient.Client
+	work    string // a temporary directory for layouts
+	sem     chan struct{}
 
 	// Set while the builds run.
 	status chan<- *client.SolveStatus
@@ -96,7 +99,7 @@ func newRun(p *plan.Plan, opts Options) (*run, error) {
 		return nil, err
 	}
 	r := &run{p: p, opts: opts, reqs: reqs, skip: skipping(p, opts.Rebuild), layoutFor: map[string]bool{},
-		clients: map[string]*client.Client{}, done: map[string]chan struct{}{},
+		clients: map[string]*client.Client{}, slots: map[string]chan struct{}{}, done: map[string]chan struct{}{},
 		results: map[string]*BuildResult{}, layouts: map[string]solve.Layout{}}
 	// Builds the plan found up to date send nothing: their secrets need
 	// not be set, nor their builders answer.
@@ -128,21 +131,42 @@ func newRun(p *plan.Plan, opts Options) (*run, error) {
 	if opts.Parallelism > 0 {
 		r.sem = make(chan struct{}, opts.Parallelism)
 	}
+	for _, st := range p.Steps {
+		if b := st.Builder; b != nil && b.MaxSolves > 0 {
+			for _, n := range b.Nodes {
+				r.slots[nodeKey(b.Name, n)] = make(chan struct{}, b.MaxSolves)
+			}
+		}
+	}
 	return r, nil
+}
+
+// nodeKey names one node of a builder: a pool's node, or ("") the
+// builder's one endpoint.
+func nodeKey(builder, node string) string {
+	if node == "" {
+		return builder
+	}
+	return builder + " " + node
 }
 
 // connect dials every builder a running build uses, and Docker when a
 // build loads into it: all must answer before anything is solved.
 func (r *run) connect(ctx context.Context) error {
 	for _, st := range r.p.Steps {
-		if st.Builder == nil || !usesBuilder(r.running, st.Builder.Name) {
+		if st.Builder == nil {
 			continue
 		}
-		c, err := endpoint.Connect(ctx, endpoint.ForBuilder(st.Builder, r.opts.Env))
-		if err != nil {
-			return fmt.Errorf("builder.%s: %w", st.Builder.Name, err)
+		for _, n := range endpoint.Nodes(st.Builder) {
+			if !usesNode(r.running, st.Builder.Name, n) {
+				continue
+			}
+			c, err := endpoint.Connect(ctx, endpoint.ForNode(st.Builder, n, r.opts.Env))
+			if err != nil {
+				return fmt.Errorf("builder.%s: %w", st.Builder.Name, err)
+			}
+			r.clients[nodeKey(st.Builder.Name, n)] = c
 		}
-		r.clients[st.Builder.Name] = c
 	}
 	for _, q := range r.reqs {
 		for _, e := range q.Exports {
@@ -224,10 +248,13 @@ func (r *run) build(ctx context.Context, q *solve.Request) *BuildResult {
 		res.Skipped, res.Error = true, why
 		return res
 	}
-	if r.sem != nil {
+	for _, slot := range []chan struct{}{r.sem, r.slots[nodeKey(q.Builder, q.Node)]} {
+		if slot == nil || r.skip[st.ID] {
+			continue
+		}
 		select {
-		case r.sem <- struct{}{}:
-			defer func() { <-r.sem }()
+		case slot <- struct{}{}:
+			defer func() { <-slot }()
 		case <-ctx.Done():
 		}
 	}
@@ -286,7 +313,7 @@ func (r *run) waitForNeeds(ctx context.Context, st *plan.Step) string {
 // solve sends one build to its builder and records the outcome in res; a
 // failure stops the run unless KeepGoing.
 func (r *run) solve(ctx context.Context, q *solve.Request, res *BuildResult) {
-	ro := solve.RunOptions{Client: r.clients[q.Builder], Status: r.status, Docker: r.docker, Inputs: map[string]solve.Layout{}}
+	ro := solve.RunOptions{Client: r.clients[nodeKey(q.Builder, q.Node)], Status: r.status, Docker: r.docker, Inputs: map[string]solve.Layout{}}
 	r.mu.Lock()
 	for k, v := range r.layouts {
 		ro.Inputs[k] = v
@@ -357,9 +384,10 @@ func (r *run) summary() (*Summary, []string) {
 	return sum, failures
 }
 
-func usesBuilder(reqs []*solve.Request, name string) bool {
+// usesNode says whether a request runs on the builder's node.
+func usesNode(reqs []*solve.Request, builder, node string) bool {
 	for _, q := range reqs {
-		if q.Builder == name {
+		if q.Builder == builder && q.Node == node {
 			return true
 		}
 	}

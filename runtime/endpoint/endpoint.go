@@ -73,9 +73,33 @@ func dockerAddress(env Env) string {
 }
 
 // ForBuilder resolves a plan's builder node: its endpoint and, for tcp://,
-// its TLS files.
+// its TLS files. For a pool, it is the first node (ForNode names one).
 func ForBuilder(b *plan.Builder, env Env) Resolved {
-	r := Resolve(b.Endpoint, env)
+	if len(b.Nodes) > 0 {
+		return ForNode(b, b.Nodes[0], env)
+	}
+	return forEndpoint(b, b.Endpoint, env)
+}
+
+// ForNode resolves one node of a builder: node is one of a pool's nodes,
+// or "" for the builder's own endpoint.
+func ForNode(b *plan.Builder, node string, env Env) Resolved {
+	if node == "" {
+		return ForBuilder(b, env)
+	}
+	return forEndpoint(b, node, env)
+}
+
+// Nodes are a builder's nodes: a pool's, or its one endpoint ("").
+func Nodes(b *plan.Builder) []string {
+	if len(b.Nodes) > 0 {
+		return b.Nodes
+	}
+	return []string{""}
+}
+
+func forEndpoint(b *plan.Builder, ep string, env Env) Resolved {
+	r := Resolve(ep, env)
 	if b.TLS != nil {
 		r.TLS = &TLS{CACert: b.TLS.CACert, Cert: b.TLS.Cert, Key: b.TLS.Key, ServerName: b.TLS.ServerName}
 	}

@@ -221,62 +221,171 @@ func probeDocker(st *plan.Step, s DockerState, add func(*plan.Step, string, stri
 
 func probeBuilder(ctx context.Context, p *plan.Plan, st *plan.Step, opts Options, add func(*plan.Step, string, string)) {
 	b := st.Builder
+	if len(b.Nodes) > 0 {
+		probePool(ctx, p, st, opts, add)
+		return
+	}
 	r := endpoint.ForBuilder(b, opts.Env)
+	n, err := probeNode(ctx, r)
+	if err != nil {
+		add(st, err.summary(b.Name), err.Error())
+		return
+	}
+	st.Observed = map[string]string{
+		"endpoint": r.String(), "buildkit": n.version,
+		"native": strings.Join(n.native, ", "), "emulated": emptyOr(strings.Join(n.emulated, ", "), "none"),
+	}
+	st.Action = plan.ActionNoop
+	for _, need := range needs(p, b) {
+		if !n.seen[need.platform] {
+			add(st, fmt.Sprintf("Builder %s does not serve %s", b.Name, need.platform),
+				fmt.Sprintf("%s needs %s on builder.%s (%s), whose workers serve %s. Declare a builder that serves it, or add its emulator on that builder's host.",
+					need.step, need.platform, b.Name, r, strings.Join(n.served, ", ")))
+		}
+	}
+}
+
+// probePool probes every node of a pool at once. A node that does not
+// answer, or does not serve what the pool's builds need, is down: the
+// plan shows it, and the builds are placed on the others. A pool with no
+// node up is a problem naming each node's failure.
+func probePool(ctx context.Context, p *plan.Plan, st *plan.Step, opts Options, add func(*plan.Step, string, string)) {
+	b := st.Builder
+	state := make([]string, len(b.Nodes))
+	up := make([]bool, len(b.Nodes))
+	var wg sync.WaitGroup
+	for i, node := range b.Nodes {
+		wg.Go(func() {
+			r := endpoint.ForNode(b, node, opts.Env)
+			n, err := probeNode(ctx, r)
+			if err != nil {
+				state[i] = NodeDown + err.Error()
+				return
+			}
+			for _, need := range needs(p, b) {
+				if !n.seen[need.platform] {
+					state[i] = NodeDown + fmt.Sprintf("serves %s, not %s", strings.Join(n.served, ", "), need.platform)
+					return
+				}
+			}
+			up[i] = true
+			state[i] = fmt.Sprintf("up: BuildKit %s, native %s", n.version, strings.Join(n.native, ", "))
+		})
+	}
+	wg.Wait()
+	st.Observed = map[string]string{}
+	var failures []string
+	for i, node := range b.Nodes {
+		st.Observed["node "+node] = state[i]
+		if !up[i] {
+			failures = append(failures, node+": "+strings.TrimPrefix(state[i], NodeDown))
+		}
+	}
+	if len(failures) == len(b.Nodes) {
+		add(st, fmt.Sprintf("Builder %s has no node up", b.Name), "Every node of the pool failed:\n  "+strings.Join(failures, "\n  "))
+		return
+	}
+	st.Action = plan.ActionNoop
+}
+
+// NodeDown starts what a probe records of a pool node that is down.
+const NodeDown = "down: "
+
+// DownNodes are the pool nodes a probe found down, each with why, as
+// placement takes them.
+func DownNodes(p *plan.Plan) map[string]string {
+	down := map[string]string{}
+	for _, st := range p.Steps {
+		if st.Builder == nil {
+			continue
+		}
+		for k, v := range st.Observed {
+			if node, ok := strings.CutPrefix(k, "node "); ok && strings.HasPrefix(v, NodeDown) {
+				down[node] = strings.TrimPrefix(v, NodeDown)
+			}
+		}
+	}
+	return down
+}
+
+// node is what one BuildKit node said of itself.
+type node struct {
+	version                  string
+	served, native, emulated []string
+	seen                     map[string]bool
+}
+
+// nodeError is a node that could not be probed, and at which stage.
+type nodeError struct {
+	listing bool // it answered, but did not list its workers
+	err     error
+}
+
+func (e *nodeError) Error() string { return e.err.Error() }
+
+func (e *nodeError) summary(builder string) string {
+	if e.listing {
+		return fmt.Sprintf("Builder %s does not list its workers", builder)
+	}
+	return fmt.Sprintf("Builder %s is not reachable", builder)
+}
+
+// probeNode dials a node and reads its workers' platforms. BuildKit lists
+// a worker's own platform first; its variants and what it runs through
+// compatibility (386 on amd64, arm/v7 on arm64) count as native, the rest
+// is emulated through binfmt_misc.
+func probeNode(ctx context.Context, r endpoint.Resolved) (*node, *nodeError) {
 	c, info, err := endpoint.Dial(ctx, r)
 	if err != nil {
-		add(st, fmt.Sprintf("Builder %s is not reachable", b.Name), err.Error())
-		return
+		return nil, &nodeError{err: err}
 	}
 	defer c.Close()
 	workers, err := c.ListWorkers(ctx)
 	if err != nil {
-		add(st, fmt.Sprintf("Builder %s does not list its workers", b.Name), err.Error())
-		return
+		return nil, &nodeError{listing: true, err: err}
 	}
-	var served []string
-	seen := map[string]bool{}
+	n := &node{version: info.BuildkitVersion.Version, seen: map[string]bool{}}
 	for _, w := range workers {
 		for _, wp := range w.Platforms {
 			f := platforms.Format(platforms.Normalize(wp))
-			if !seen[f] {
-				seen[f] = true
-				served = append(served, f)
+			if !n.seen[f] {
+				n.seen[f] = true
+				n.served = append(n.served, f)
 			}
 		}
 	}
-	sort.Strings(served)
-	// BuildKit lists a worker's own platform first; its variants and what it
-	// runs through compatibility (386 on amd64, arm/v7 on arm64) count as
-	// native, the rest is emulated through binfmt_misc.
-	var native, emulated []string
+	sort.Strings(n.served)
 	if len(workers) > 0 && len(workers[0].Platforms) > 0 {
 		first := workers[0].Platforms[0]
 		m := platforms.Only(first)
-		for _, f := range served {
+		for _, f := range n.served {
 			if p := platforms.MustParse(f); p.Architecture == first.Architecture || m.Match(p) {
-				native = append(native, f)
+				n.native = append(n.native, f)
 			} else {
-				emulated = append(emulated, f)
+				n.emulated = append(n.emulated, f)
 			}
 		}
 	}
-	st.Observed = map[string]string{
-		"endpoint": r.String(), "buildkit": info.BuildkitVersion.Version,
-		"native": strings.Join(native, ", "), "emulated": emptyOr(strings.Join(emulated, ", "), "none"),
-	}
-	st.Action = plan.ActionNoop
+	return n, nil
+}
+
+// need is a platform a build step needs its builder's workers to serve:
+// not cross-compiled, and not emulated by a local builder's host.
+type need struct{ step, platform string }
+
+func needs(p *plan.Plan, b *plan.Builder) []need {
+	var out []need
 	for _, other := range p.Steps {
 		if other.Build == nil || other.Build.Builder != b.Name {
 			continue
 		}
 		for _, run := range other.Build.Platforms {
-			if !seen[run.Platform] && !run.CrossCompiled && !(run.Emulator != "" && b.Local) {
-				add(st, fmt.Sprintf("Builder %s does not serve %s", b.Name, run.Platform),
-					fmt.Sprintf("%s needs %s on builder.%s (%s), whose workers serve %s. Declare a builder that serves it, or add its emulator on that builder's host.",
-						other.ID, run.Platform, b.Name, r, strings.Join(served, ", ")))
+			if !run.CrossCompiled && !(run.Emulator != "" && b.Local) {
+				out = append(out, need{other.ID, run.Platform})
 			}
 		}
 	}
+	return out
 }
 
 // probeRegistry checks that a registry answers the registry API the way

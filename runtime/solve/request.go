@@ -32,9 +32,12 @@ type Request struct {
 	// in the image it pushes.
 	LayoutAttrs map[string]string
 
-	Step     string
-	Target   string
-	Builder  string
+	Step    string
+	Target  string
+	Builder string
+	// Node is the pool node the build is placed on ("" for a builder with
+	// one endpoint).
+	Node     string
 	Endpoint string // resolved, as dialled
 	Frontend string
 	// FrontendAttrs are the Dockerfile frontend's options. Named contexts fed
@@ -168,6 +171,7 @@ func NewRequest(st *plan.Step, opts Options) (*Request, error) {
 		Step:           st.ID,
 		Target:         b.Target,
 		Builder:        b.Builder,
+		Node:           b.Node,
 		Endpoint:       opts.Endpoint,
 		Frontend:       Frontend,
 		FrontendAttrs:  map[string]string{},
