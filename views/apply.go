@@ -36,6 +36,7 @@ func ApplySummary(w io.Writer, sum *apply.Summary) {
 		printf(tw, "%s\t%s\t%s\t%s\t%s\n", b.Target, strings.Join(b.Platforms, ","), digest, result, b.Duration.Round(10*time.Millisecond))
 	}
 	tw.Flush()
+	moves(w, sum)
 	for _, b := range sum.Builds {
 		if b.Call == nil {
 			continue
@@ -67,5 +68,20 @@ func ApplySummary(w io.Writer, sum *apply.Summary) {
 			printf(w, "; %s", pb.Now)
 		}
 		printf(w, "\n")
+	}
+}
+
+// moves says which builds moved off a pool node lost mid-build, where to
+// and why.
+func moves(w io.Writer, sum *apply.Summary) {
+	first := true
+	for _, b := range sum.Builds {
+		for _, m := range b.Moved {
+			if first {
+				printf(w, "\nBuilds moved to another node of their pool:\n")
+				first = false
+			}
+			printf(w, "  %s: %s -> %s (%s)\n", b.Step, m.From, m.To, m.Why)
+		}
 	}
 }

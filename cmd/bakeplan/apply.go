@@ -60,6 +60,9 @@ DOCKER_HOST (or Docker's default socket).`,
 			if opts.Parallelism < 0 {
 				return fmt.Errorf("--parallelism is 0 (no limit) or more, not %d", opts.Parallelism)
 			}
+			if opts.Failover < 0 {
+				return fmt.Errorf("--failover is 0 (never) or more, not %d", opts.Failover)
+			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -89,6 +92,7 @@ DOCKER_HOST (or Docker's default socket).`,
 	f := cmd.Flags()
 	f.BoolVar(&dryRun, "dry-run", false, "print what would be sent to BuildKit and the registries; change nothing")
 	f.IntVar(&opts.Parallelism, "parallelism", 0, "at most this many solves at once (0: no limit)")
+	f.IntVar(&opts.Failover, "failover", 2, "move a build on a pool node that dies or stops answering to another node of the pool, at most this many times (0: never)")
 	f.BoolVar(&opts.KeepGoing, "keep-going", false, "after a failure, build what does not depend on it and tag what fully succeeded")
 	f.StringVar(&opts.Progress, "progress", "auto", "progress output: auto, tty, plain, rawjson or quiet")
 	f.StringVar(&opts.MetadataFile, "metadata-file", "", "write the digests and tags as JSON to this file")

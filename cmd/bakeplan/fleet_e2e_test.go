@@ -5,9 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -177,4 +181,158 @@ func sortedCopy(s []string) []string {
 	out := slices.Clone(s)
 	slices.Sort(out)
 	return out
+}
+
+// privateNode starts a buildkitd of the test's own, which the test may
+// kill, and returns its address and process.
+func privateNode(t *testing.T, env testenv.Env) (string, *os.Process) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "bk-node-") // short: a unix socket path is bounded
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "unix://" + filepath.Join(dir, "bk.sock")
+	cmd := exec.Command(filepath.Join(env.Bin, "buildkitd"), "--addr", addr, "--root", filepath.Join(dir, "root"),
+		"--oci-worker=true", "--containerd-worker=false")
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_, _ = cmd.Process.Wait()
+		_ = os.RemoveAll(dir)
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		c, err := client.New(ctx, addr)
+		if err == nil {
+			_, err = c.Info(ctx)
+			c.Close()
+		}
+		cancel()
+		if err == nil {
+			return addr, cmd.Process
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("buildkitd at %s did not come up: %v", addr, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestPoolFailover: a node killed (kill -9) in the middle of a run loses
+// its builds to the other node of the pool; the run succeeds, says which
+// builds moved, every tag holds the image the summary names, and each tag
+// was written once.
+func TestPoolFailover(t *testing.T) {
+	env := testenv.Get(t)
+	doomed, proc := privateNode(t, env)
+	run := fmt.Sprint(time.Now().UnixNano())
+	repo := fmt.Sprintf("%s/e2e-failover-%s", env.Registry, run)
+	var b strings.Builder
+	fmt.Fprintf(&b, "builder \"amd\" {\n  platforms = [\"linux/amd64\"]\n  nodes     = [%q, %q]\n}\n", doomed, env.Buildkit)
+	fmt.Fprintf(&b, "registry \"local\" {\n  host     = %q\n  insecure = true\n}\n", env.Registry)
+	const n = 6
+	for i := range n {
+		fmt.Fprintf(&b, `target "t%d" {
+  dockerfile_inline = "FROM %s\nARG TESTRUN TARGET\nRUN sleep 3 && echo $TARGET > /t"
+  platforms         = ["linux/amd64"]
+  args              = { TESTRUN = %q, TARGET = "t%d" }
+  tags              = ["%s/t%d:1"]
+  push              = true
+}
+`, i, env.Base, run, i, repo, i)
+	}
+	dir := t.TempDir()
+	spec := writeFile(t, dir, "bakeplan.hcl", b.String())
+	out, errOut, code := bakeplan(t, "plan", "--offline", "--json", "-f", spec)
+	if code != 0 {
+		t.Fatalf("plan: exit %d\n%s", code, errOut)
+	}
+	onDoomed := 0
+	for _, node := range placed(t, out) {
+		if node == doomed {
+			onDoomed++
+		}
+	}
+	if onDoomed == 0 {
+		t.Fatal("the plan puts no build on the node to kill")
+	}
+
+	meta := filepath.Join(dir, "meta.json")
+	type result struct {
+		stderr string
+		code   int
+	}
+	done := make(chan result, 1)
+	go func() {
+		_, errOut, code := bakeplan(t, "apply", "--offline", "--progress", "quiet", "--metadata-file", meta, "-f", spec)
+		done <- result{errOut, code}
+	}()
+	// Kill the node once it is building.
+	deadline := time.Now().Add(60 * time.Second)
+	for len(builtOn(t, []string{doomed}, run)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the doomed node never started a build")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := proc.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	res := <-done
+	if res.code != 0 {
+		t.Fatalf("apply with a node killed: exit %d\n%s", res.code, res.stderr)
+	}
+	if !strings.Contains(res.stderr, "Builds moved to another node of their pool:") || !strings.Contains(res.stderr, doomed+" -> "+env.Buildkit) {
+		t.Errorf("the summary does not say which builds moved:\n%s", res.stderr)
+	}
+	data, err := os.ReadFile(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum struct {
+		Builds []struct {
+			Target, Digest, Node string
+			Moved                []struct{ From, To string }
+		}
+		Published []struct{ Tag, Digest string }
+	}
+	if err := json.Unmarshal(data, &sum); err != nil {
+		t.Fatal(err)
+	}
+	moved, digest := 0, map[string]string{}
+	for _, bl := range sum.Builds {
+		moved += len(bl.Moved)
+		if bl.Node == doomed {
+			t.Errorf("%s is recorded as built on the killed node", bl.Target)
+		}
+		digest[bl.Target] = bl.Digest
+	}
+	if moved == 0 {
+		t.Error("no build moved, though its node was killed")
+	}
+	written := map[string]int{}
+	for _, p := range sum.Published {
+		written[p.Tag]++
+	}
+	for i := range n {
+		tag := fmt.Sprintf("%s/t%d:1", repo, i)
+		target := fmt.Sprintf("t%d", i)
+		if written[tag] != 1 {
+			t.Errorf("%s was written %d times", tag, written[tag])
+		}
+		req, _ := http.NewRequest(http.MethodHead, fmt.Sprintf("http://%s/v2/%s/t%d/manifests/1", env.Registry, strings.TrimPrefix(repo, env.Registry+"/"), i), nil)
+		req.Header.Set("Accept", "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Docker-Content-Digest"); got != digest[target] {
+			t.Errorf("%s holds %s; the summary says %s was built as %s", tag, got, target, digest[target])
+		}
+	}
 }

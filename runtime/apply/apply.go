@@ -52,6 +52,9 @@ type Options struct {
 	// layout (a directory per step, named in BuildResult.Layout), for
 	// verify to compare; it is left in place.
 	LayoutsDir string
+	// Failover is how many times a build on a pool node that dies or
+	// stops answering moves to another node of the pool; 0: never.
+	Failover int
 }
 
 // BuildResult is the outcome of one build step.
@@ -79,9 +82,20 @@ type BuildResult struct {
 	Finished   time.Time     `json:"finished"`
 	Error      string        `json:"error,omitempty"`
 	Skipped    bool          `json:"skipped,omitempty"`
+	// Node is the pool node the build ran on, and Moved each move from a
+	// node that was lost mid-build to another.
+	Node  string `json:"node,omitempty"`
+	Moved []Move `json:"moved,omitempty"`
 	// Call is the frontend's answer, for a target whose call is a
 	// subrequest (check, outline, targets).
 	Call *solve.CallResult `json:"call,omitempty"`
+}
+
+// Move is a build moved off a pool node lost mid-build.
+type Move struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	Why  string `json:"why"`
 }
 
 // Published is a tag written by a publish step.

@@ -77,6 +77,10 @@ type run struct {
 	work    string // a temporary directory for layouts
 	sem     chan struct{}
 
+	// lost are the pool nodes that died or stopped answering during the
+	// run (by nodeKey), with why; no build moves to one.
+	lost map[string]string
+
 	// Set while the builds run.
 	status chan<- *client.SolveStatus
 	cancel context.CancelFunc
@@ -99,7 +103,7 @@ func newRun(p *plan.Plan, opts Options) (*run, error) {
 		return nil, err
 	}
 	r := &run{p: p, opts: opts, reqs: reqs, skip: skipping(p, opts.Rebuild), layoutFor: map[string]bool{},
-		clients: map[string]*client.Client{}, slots: map[string]chan struct{}{}, done: map[string]chan struct{}{},
+		clients: map[string]*client.Client{}, slots: map[string]chan struct{}{}, done: map[string]chan struct{}{}, lost: map[string]string{},
 		results: map[string]*BuildResult{}, layouts: map[string]solve.Layout{}}
 	// Builds the plan found up to date send nothing: their secrets need
 	// not be set, nor their builders answer.
@@ -248,13 +252,10 @@ func (r *run) build(ctx context.Context, q *solve.Request) *BuildResult {
 		res.Skipped, res.Error = true, why
 		return res
 	}
-	for _, slot := range []chan struct{}{r.sem, r.slots[nodeKey(q.Builder, q.Node)]} {
-		if slot == nil || r.skip[st.ID] {
-			continue
-		}
+	if r.sem != nil && !r.skip[st.ID] {
 		select {
-		case slot <- struct{}{}:
-			defer func() { <-slot }()
+		case r.sem <- struct{}{}:
+			defer func() { <-r.sem }()
 		case <-ctx.Done():
 		}
 	}
@@ -266,8 +267,42 @@ func (r *run) build(ctx context.Context, q *solve.Request) *BuildResult {
 		res.UpToDate, res.Digest, res.CopiedFrom = true, st.Build.Status.Digest, st.Build.Status.From
 		return res
 	}
-	r.solve(ctx, withPublishedInputs(r.p, q, r.skip), res)
-	return res
+	q = withPublishedInputs(r.p, q, r.skip)
+	for {
+		err := r.onNode(ctx, q, res)
+		if err == nil {
+			return res
+		}
+		next, why := r.failover(ctx, q, res, err)
+		if next == nil {
+			r.fail(res, err.Error())
+			return res
+		}
+		res.Moved = append(res.Moved, Move{From: q.Node, To: next.Node, Why: why})
+		q = next
+	}
+}
+
+// onNode solves q on its node, within the node's max_solves.
+func (r *run) onNode(ctx context.Context, q *solve.Request, res *BuildResult) error {
+	if slot := r.slots[nodeKey(q.Builder, q.Node)]; slot != nil {
+		select {
+		case slot <- struct{}{}:
+			defer func() { <-slot }()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	res.Node = q.Node
+	return r.solve(ctx, q, res)
+}
+
+// fail records a build's failure, which stops the run unless KeepGoing.
+func (r *run) fail(res *BuildResult, msg string) {
+	res.Error = msg
+	if !r.opts.KeepGoing {
+		r.cancel()
+	}
 }
 
 // newResult is a build's result before it runs: its platforms and the
@@ -310,10 +345,14 @@ func (r *run) waitForNeeds(ctx context.Context, st *plan.Step) string {
 	return ""
 }
 
-// solve sends one build to its builder and records the outcome in res; a
-// failure stops the run unless KeepGoing.
-func (r *run) solve(ctx context.Context, q *solve.Request, res *BuildResult) {
-	ro := solve.RunOptions{Client: r.clients[nodeKey(q.Builder, q.Node)], Status: r.status, Docker: r.docker, Inputs: map[string]solve.Layout{}}
+// solve sends one build to its builder and records the outcome in res; it
+// returns why it failed.
+func (r *run) solve(ctx context.Context, q *solve.Request, res *BuildResult) error {
+	c, err := r.client(ctx, q.Builder, q.Node)
+	if err != nil {
+		return err
+	}
+	ro := solve.RunOptions{Client: c, Status: r.status, Docker: r.docker, Inputs: map[string]solve.Layout{}}
 	r.mu.Lock()
 	for k, v := range r.layouts {
 		ro.Inputs[k] = v
@@ -329,22 +368,14 @@ func (r *run) solve(ctx context.Context, q *solve.Request, res *BuildResult) {
 	res.Started = time.Now()
 	out, err := solve.Run(ctx, q, ro)
 	res.Finished = time.Now()
-	fail := func(msg string) {
-		res.Error = msg
-		if !r.opts.KeepGoing {
-			r.cancel()
-		}
-	}
 	if err != nil {
-		fail(err.Error())
-		return
+		return err
 	}
 	res.Digest, res.Cached, res.Duration, res.Call = out.Digest, out.Cached, out.Duration, out.Call
 	if out.Call != nil && out.Call.Status != 0 {
 		// A check that found something fails its step, as docker buildx
 		// bake --call check exits non-zero.
-		fail(fmt.Sprintf("the frontend's %s answered with status %d", out.Call.Name, out.Call.Status))
-		return
+		return fmt.Errorf("the frontend's %s answered with status %d", out.Call.Name, out.Call.Status)
 	}
 	if out.Layout != nil && r.opts.LayoutsDir != "" {
 		res.Layout = out.Layout.Dir
@@ -354,6 +385,35 @@ func (r *run) solve(ctx context.Context, q *solve.Request, res *BuildResult) {
 		r.layouts[q.Step] = *out.Layout
 		r.mu.Unlock()
 	}
+	return nil
+}
+
+// client is the connection to a node, made on first use for a node a
+// build moved to.
+func (r *run) client(ctx context.Context, builder, node string) (*client.Client, error) {
+	key := nodeKey(builder, node)
+	r.mu.Lock()
+	c := r.clients[key]
+	r.mu.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	st := r.p.Step("builder." + builder)
+	if st == nil || st.Builder == nil {
+		return nil, fmt.Errorf("the plan has no builder %q", builder)
+	}
+	c, err := endpoint.Connect(ctx, endpoint.ForNode(st.Builder, node, r.opts.Env))
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if had := r.clients[key]; had != nil {
+		c.Close()
+		return had, nil
+	}
+	r.clients[key] = c
+	return c, nil
 }
 
 // saveState records what the builds with local outputs wrote, and each
