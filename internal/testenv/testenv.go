@@ -28,8 +28,12 @@ type Env struct {
 	// through this host's binfmt_misc, standing in for an arm64 machine),
 	// for builder pools: BAKEPLAN_TEST_FLEET_NODE, BAKEPLAN_TEST_ARM_NODE.
 	FleetNode, ArmNode string
-	TLSUser            string // BAKEPLAN_TEST_TLS_USER
-	TLSPassword        string // BAKEPLAN_TEST_TLS_PASSWORD
+	// SSH is the second node reached over ssh:// (BAKEPLAN_TEST_SSH), and
+	// SSHBin a directory to put first on PATH for the ssh client that
+	// knows its key (BAKEPLAN_TEST_SSH_BIN).
+	SSH, SSHBin string
+	TLSUser     string // BAKEPLAN_TEST_TLS_USER
+	TLSPassword string // BAKEPLAN_TEST_TLS_PASSWORD
 }
 
 // Get returns the environment, or skips (fails under CI) without it.
@@ -48,12 +52,14 @@ func Get(t testing.TB) Env {
 		TLSBuildkit: os.Getenv("BAKEPLAN_TEST_TLS_BUILDKIT"),
 		FleetNode:   os.Getenv("BAKEPLAN_TEST_FLEET_NODE"),
 		ArmNode:     os.Getenv("BAKEPLAN_TEST_ARM_NODE"),
+		SSH:         os.Getenv("BAKEPLAN_TEST_SSH"),
+		SSHBin:      os.Getenv("BAKEPLAN_TEST_SSH_BIN"),
 		TLSUser:     os.Getenv("BAKEPLAN_TEST_TLS_USER"),
 		TLSPassword: os.Getenv("BAKEPLAN_TEST_TLS_PASSWORD"),
 	}
 	if e.Buildkit == "" || e.Registry == "" || e.DockerHost == "" || e.Base == "" || e.Bin == "" || e.Containerd == "" ||
 		e.TLSRegistry == "" || e.TLSCA == "" || e.TLSBuildkit == "" || e.TLSUser == "" || e.TLSPassword == "" ||
-		e.FleetNode == "" || e.ArmNode == "" {
+		e.FleetNode == "" || e.ArmNode == "" || e.SSH == "" || e.SSHBin == "" {
 		Missing(t, "the test environment")
 	}
 	return e
