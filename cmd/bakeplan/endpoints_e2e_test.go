@@ -75,3 +75,41 @@ target "app" {
 		t.Errorf("the index holds %s", got)
 	}
 }
+
+// TestDockerContainerEndpoint: a builder in a Docker container (the
+// docker-container driver's shape, reached through the Docker API with no
+// docker CLI) is probed by an online plan and builds and pushes a
+// two-platform index.
+func TestDockerContainerEndpoint(t *testing.T) {
+	env := testenv.Get(t)
+	testenv.Emulates(t) // the container's buildkitd runs arm64 steps through binfmt_misc
+	run := fmt.Sprint(time.Now().UnixNano())
+	repo := "e2e-container-" + run
+	spec := writeFile(t, t.TempDir(), "bakeplan.hcl", fmt.Sprintf(`builder "ctr" {
+  endpoint  = %q
+  platforms = ["linux/amd64", "linux/arm64"]
+}
+registry "local" {
+  host     = %q
+  insecure = true
+}
+target "app" {
+  dockerfile_inline = "FROM %s\nARG RUN\nRUN echo $RUN > /run-id"
+  args              = { RUN = %q }
+  platforms         = ["linux/amd64", "linux/arm64"]
+  tags              = ["%s/%s:1"]
+  push              = true
+}
+`, env.DockerContainer, env.Registry, env.Base, run, env.Registry, repo))
+	environ := []string{"DOCKER_HOST=" + env.DockerHost}
+	out, errOut, code := runWith(t, environ, "plan", "-f", spec)
+	if code != 0 || !strings.Contains(out, "builder.ctr") {
+		t.Fatalf("plan through the container: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code := runWith(t, environ, "apply", "--progress", "quiet", "-f", spec); code != 0 {
+		t.Fatalf("apply through the container: exit %d\n%s", code, errOut)
+	}
+	if got := strings.Join(indexPlatforms(t, env.Registry, repo, "1"), ","); got != "linux/amd64,linux/arm64" {
+		t.Errorf("the index holds %s", got)
+	}
+}

@@ -32,8 +32,11 @@ type Env struct {
 	// SSHBin a directory to put first on PATH for the ssh client that
 	// knows its key (BAKEPLAN_TEST_SSH_BIN).
 	SSH, SSHBin string
-	TLSUser     string // BAKEPLAN_TEST_TLS_USER
-	TLSPassword string // BAKEPLAN_TEST_TLS_PASSWORD
+	// DockerContainer is a buildkitd in a container of the test Docker
+	// Engine, as docker-container://NAME (BAKEPLAN_TEST_DOCKER_CONTAINER).
+	DockerContainer string
+	TLSUser         string // BAKEPLAN_TEST_TLS_USER
+	TLSPassword     string // BAKEPLAN_TEST_TLS_PASSWORD
 }
 
 // Get returns the environment, or skips (fails under CI) without it.
@@ -54,12 +57,15 @@ func Get(t testing.TB) Env {
 		ArmNode:     os.Getenv("BAKEPLAN_TEST_ARM_NODE"),
 		SSH:         os.Getenv("BAKEPLAN_TEST_SSH"),
 		SSHBin:      os.Getenv("BAKEPLAN_TEST_SSH_BIN"),
-		TLSUser:     os.Getenv("BAKEPLAN_TEST_TLS_USER"),
-		TLSPassword: os.Getenv("BAKEPLAN_TEST_TLS_PASSWORD"),
+
+		DockerContainer: os.Getenv("BAKEPLAN_TEST_DOCKER_CONTAINER"),
+		TLSUser:         os.Getenv("BAKEPLAN_TEST_TLS_USER"),
+		TLSPassword:     os.Getenv("BAKEPLAN_TEST_TLS_PASSWORD"),
 	}
 	if e.Buildkit == "" || e.Registry == "" || e.DockerHost == "" || e.Base == "" || e.Bin == "" || e.Containerd == "" ||
 		e.TLSRegistry == "" || e.TLSCA == "" || e.TLSBuildkit == "" || e.TLSUser == "" || e.TLSPassword == "" ||
-		e.FleetNode == "" || e.ArmNode == "" || e.SSH == "" || e.SSHBin == "" {
+		e.FleetNode == "" || e.ArmNode == "" || e.SSH == "" || e.SSHBin == "" ||
+		e.DockerContainer == "" {
 		Missing(t, "the test environment")
 	}
 	return e

@@ -16,8 +16,8 @@ import (
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/moby/buildkit/client"
 
-	// Connection helpers register their schemes with BuildKit's client.
-	_ "github.com/moby/buildkit/client/connhelper/dockercontainer"
+	// Connection helpers register their schemes with BuildKit's client;
+	// docker-container:// is dialled here, through the Docker API.
 	_ "github.com/moby/buildkit/client/connhelper/kubepod"
 	_ "github.com/moby/buildkit/client/connhelper/ssh"
 	dockerclient "github.com/moby/moby/client"
@@ -36,6 +36,9 @@ type Resolved struct {
 	Address  string // what is dialled
 	Docker   bool   // through the Docker API
 	TLS      *TLS   // client TLS for tcp://; nil for none
+	// Container is, for docker-container://NAME, the container, reached
+	// through the Docker Engine at DockerHost.
+	Container, DockerHost string
 }
 
 // TLS is the client side of a TLS connection to BuildKit: file paths.
@@ -61,6 +64,14 @@ func Resolve(declared string, env Env) Resolved {
 		return Resolved{Declared: "auto", Address: dockerAddress(env), Docker: true}
 	case "docker":
 		return Resolved{Declared: declared, Address: dockerAddress(env), Docker: true}
+	}
+	if name, ok := strings.CutPrefix(declared, "docker-container://"); ok {
+		name, _, _ = strings.Cut(name, "?")
+		host := env.DockerHost
+		if host == "" {
+			host = dockerclient.DefaultDockerHost
+		}
+		return Resolved{Declared: declared, Address: declared, Container: name, DockerHost: host}
 	}
 	return Resolved{Declared: declared, Address: declared}
 }
@@ -119,9 +130,12 @@ func Dial(ctx context.Context, r Resolved) (*client.Client, *client.Info, error)
 		c   *client.Client
 		err error
 	)
-	if r.Docker {
+	switch {
+	case r.Docker:
 		c, err = connectDocker(ctx, strings.TrimPrefix(r.Address, "docker+"))
-	} else {
+	case r.Container != "":
+		c, err = connectContainer(ctx, r.DockerHost, r.Container)
+	default:
 		c, err = client.New(ctx, r.Address, tlsOptions(r.TLS)...)
 	}
 	if err != nil {
