@@ -1,6 +1,6 @@
 // Pins runc for the test environment's Docker Engine: the distribution's
 // is too old for it (runc 1.1 lacks the time namespace the engine asks
-// for). Built with cgo (its nsenter is C), without seccomp.
+// for). Built with cgo (its nsenter is C) and libseccomp.
 module github.com/bakeplan/bakeplan/tools/runc
 
 go 1.26.8
