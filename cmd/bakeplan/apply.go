@@ -93,6 +93,7 @@ DOCKER_HOST (or Docker's default socket).`,
 	f.BoolVar(&dryRun, "dry-run", false, "print what would be sent to BuildKit and the registries; change nothing")
 	f.IntVar(&opts.Parallelism, "parallelism", 0, "at most this many solves at once (0: no limit)")
 	f.IntVar(&opts.Failover, "failover", 2, "move a build on a pool node that dies or stops answering to another node of the pool, at most this many times (0: never)")
+	f.DurationVar(&opts.StallTimeout, "stall-timeout", 0, "give up a solve whose builder sends no progress for this long (such as 10m), as a node that stopped answering: on a pool it moves to another node (0: never; a step silent for longer trips it too)")
 	f.BoolVar(&opts.KeepGoing, "keep-going", false, "after a failure, build what does not depend on it and tag what fully succeeded")
 	f.StringVar(&opts.Progress, "progress", "auto", "progress output: auto, tty, plain, rawjson or quiet")
 	f.StringVar(&opts.MetadataFile, "metadata-file", "", "write the digests and tags as JSON to this file")

@@ -336,3 +336,47 @@ func TestPoolFailover(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolStallFailover: a node that stops answering without dropping the
+// connection (SIGSTOP) is found by --stall-timeout, and its builds move to
+// the other node of the pool; the run succeeds.
+func TestPoolStallFailover(t *testing.T) {
+	env := testenv.Get(t)
+	frozen, proc := privateNode(t, env)
+	run := fmt.Sprint(time.Now().UnixNano())
+	var b strings.Builder
+	fmt.Fprintf(&b, "builder \"amd\" {\n  platforms = [\"linux/amd64\"]\n  nodes     = [%q, %q]\n}\n", frozen, env.Buildkit)
+	for i := range 4 {
+		fmt.Fprintf(&b, `target "t%d" {
+  dockerfile_inline = "FROM %s\nARG TESTRUN TARGET\nRUN sleep 1 && echo $TARGET > /t"
+  platforms         = ["linux/amd64"]
+  args              = { TESTRUN = %q, TARGET = "t%d" }
+  output            = [{ type = "cacheonly" }]
+}
+`, i, env.Base, run, i)
+	}
+	spec := writeFile(t, t.TempDir(), "bakeplan.hcl", b.String())
+	done := make(chan string, 1)
+	go func() {
+		_, errOut, code := bakeplan(t, "apply", "--offline", "--progress", "quiet", "--stall-timeout", "4s", "-f", spec)
+		done <- fmt.Sprintf("exit %d\n%s", code, errOut)
+	}()
+	deadline := time.Now().Add(60 * time.Second)
+	for len(builtOn(t, []string{frozen}, run)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the node never started a build")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := proc.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case res := <-done:
+		if !strings.HasPrefix(res, "exit 0") || !strings.Contains(res, frozen+" -> "+env.Buildkit) || !strings.Contains(res, "no progress") {
+			t.Errorf("apply with a node stopped: %s", res)
+		}
+	case <-time.After(90 * time.Second):
+		t.Fatal("apply did not give up the stopped node")
+	}
+}

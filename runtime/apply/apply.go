@@ -55,6 +55,9 @@ type Options struct {
 	// Failover is how many times a build on a pool node that dies or
 	// stops answering moves to another node of the pool; 0: never.
 	Failover int
+	// StallTimeout gives up a solve whose builder sends no progress for
+	// that long, as a node that stopped answering (0: never).
+	StallTimeout time.Duration
 }
 
 // BuildResult is the outcome of one build step.

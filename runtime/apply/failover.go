@@ -54,6 +54,8 @@ func (r *run) failover(ctx context.Context, q *solve.Request, res *BuildResult, 
 // than the build failing on it, and how to say so.
 func nodeLost(err error) (string, bool) {
 	switch {
+	case errors.Is(err, solve.ErrStalled):
+		return "it sent no progress for the stall timeout", true
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return "the connection to the node ended", true
 	case grpcerrors.Code(err) == codes.Unavailable:

@@ -352,7 +352,7 @@ func (r *run) solve(ctx context.Context, q *solve.Request, res *BuildResult) err
 	if err != nil {
 		return err
 	}
-	ro := solve.RunOptions{Client: c, Status: r.status, Docker: r.docker, Inputs: map[string]solve.Layout{}}
+	ro := solve.RunOptions{Client: c, Status: r.status, Docker: r.docker, Inputs: map[string]solve.Layout{}, StallTimeout: r.opts.StallTimeout}
 	r.mu.Lock()
 	for k, v := range r.layouts {
 		ro.Inputs[k] = v

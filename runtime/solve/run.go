@@ -73,7 +73,15 @@ type RunOptions struct {
 	LayoutDir string
 	// Docker loads images for exports with Load.
 	Docker *dockerclient.Client
+	// StallTimeout, when set, gives up a solve whose builder sends no
+	// progress for that long: the node is taken to have stopped answering
+	// (ErrStalled). A step that runs longer than it in silence trips it too.
+	StallTimeout time.Duration
 }
+
+// ErrStalled is a solve given up because its builder sent no progress for
+// RunOptions.StallTimeout.
+var ErrStalled = errors.New("the builder sent no progress")
 
 // Run solves the request. Files it writes (OCI tarballs) appear under their
 // final names only when the solve succeeded.
@@ -115,7 +123,9 @@ func Run(ctx context.Context, req *Request, ro RunOptions) (*Result, error) {
 	}
 
 	ch := make(chan *client.SolveStatus)
-	cached, done := forward(ctx, ch, ro.Status)
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	cached, done := forward(ctx, ch, ro.Status, watchdog(ctx, stop, ro.StallTimeout))
 	var (
 		resp *client.SolveResponse
 		call *CallResult
@@ -126,6 +136,9 @@ func Run(ctx context.Context, req *Request, ro RunOptions) (*Result, error) {
 		resp, err = ro.Client.Solve(ctx, nil, opt, ch)
 	}
 	<-done
+	if cause := context.Cause(ctx); errors.Is(cause, ErrStalled) {
+		err = cause
+	}
 	if err = ex.finish(err); err != nil {
 		return nil, fmt.Errorf("%s: %w", req.Step, err)
 	}
@@ -321,11 +334,12 @@ func sessionOf(req *Request) ([]session.Attachable, error) {
 // forward passes a solve's progress to the shared display and notes
 // whether any Dockerfile step was built rather than cached; cached is
 // final once done is closed.
-func forward(ctx context.Context, ch <-chan *client.SolveStatus, display chan<- *client.SolveStatus) (cached *bool, done <-chan struct{}) {
+func forward(ctx context.Context, ch <-chan *client.SolveStatus, display chan<- *client.SolveStatus, alive func()) (cached *bool, done <-chan struct{}) {
 	c, d := true, make(chan struct{})
 	go func() {
 		defer close(d)
 		for st := range ch {
+			alive()
 			for _, v := range st.Vertexes {
 				if v.Completed != nil && !v.Cached && isDockerfileStep(v.Name) {
 					c = false
@@ -340,6 +354,17 @@ func forward(ctx context.Context, ch <-chan *client.SolveStatus, display chan<- 
 		}
 	}()
 	return &c, d
+}
+
+// watchdog cancels ctx with ErrStalled when alive is not called for
+// timeout; a timeout of 0 never does. It stops with ctx.
+func watchdog(ctx context.Context, stop context.CancelCauseFunc, timeout time.Duration) (alive func()) {
+	if timeout <= 0 {
+		return func() {}
+	}
+	t := time.AfterFunc(timeout, func() { stop(fmt.Errorf("%w for %s", ErrStalled, timeout)) })
+	context.AfterFunc(ctx, func() { t.Stop() })
+	return func() { t.Reset(timeout) }
 }
 
 // runCall asks the frontend a subrequest through the gateway, as buildx's
