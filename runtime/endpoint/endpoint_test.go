@@ -153,3 +153,47 @@ func writePEM(t *testing.T, path, typ string, der []byte) {
 		t.Fatal(fmt.Errorf("writing %s: %w", path, err))
 	}
 }
+
+// TestKubePodRunsKubectl: a kube-pod:// endpoint is dialled through
+// kubectl exec in the pod, with the URL's namespace and context; a fake
+// kubectl records what it was asked and fails, and the failure names the
+// endpoint.
+func TestKubePodRunsKubectl(t *testing.T) {
+	dir := t.TempDir()
+	args := filepath.Join(dir, "args")
+	script := fmt.Sprintf("#!/bin/sh\necho \"$@\" > %s\necho 'no cluster here' >&2\nexit 1\n", args)
+	if err := os.WriteFile(filepath.Join(dir, "kubectl"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	r := endpoint.Resolve("kube-pod://buildkitd-0?namespace=ci&context=prod", endpoint.Env{})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, _, err := endpoint.Dial(ctx, r)
+	if err == nil || !strings.Contains(err.Error(), "kube-pod://buildkitd-0") {
+		t.Fatalf("dial through a failing kubectl: %v", err)
+	}
+	got, _ := os.ReadFile(args)
+	want := "--context=prod --namespace=ci exec --container= -i buildkitd-0 -- buildctl dial-stdio"
+	if strings.TrimSpace(string(got)) != want {
+		t.Errorf("kubectl was run with %q, want %q", strings.TrimSpace(string(got)), want)
+	}
+}
+
+// TestDockerContainerResolves: docker-container://NAME is the container
+// NAME on the Docker Engine at DOCKER_HOST (Docker's socket by default).
+func TestDockerContainerResolves(t *testing.T) {
+	for _, tc := range []struct {
+		env        endpoint.Env
+		wantHost   string
+		wantTarget string
+	}{
+		{endpoint.Env{}, "unix:///var/run/docker.sock", "buildx_buildkit_ci0"},
+		{endpoint.Env{DockerHost: "tcp://docker:2375"}, "tcp://docker:2375", "buildx_buildkit_ci0"},
+	} {
+		r := endpoint.Resolve("docker-container://buildx_buildkit_ci0", tc.env)
+		if r.Container != tc.wantTarget || r.DockerHost != tc.wantHost || r.Docker {
+			t.Errorf("%+v: %+v", tc.env, r)
+		}
+	}
+}
