@@ -23,8 +23,9 @@ import (
 
 // fleetSpec is a spec of n targets over two pools: builder "amd" of the
 // given nodes, and builder "arm" of the test environment's arm64 node.
-// Each build runs a RUN on each platform, marked with the run and its
-// target so that each node's build history says which it built.
+// Each build runs a RUN that sleeps 2 seconds on each platform, marked
+// with the run and its target so that each node's build history says
+// which it built.
 func fleetSpec(env testenv.Env, amd []string, run string, n int) string {
 	quoted := `"` + strings.Join(amd, `", "`) + `"`
 	var b strings.Builder
@@ -33,7 +34,7 @@ func fleetSpec(env testenv.Env, amd []string, run string, n int) string {
 	fmt.Fprintf(&b, "registry \"local\" {\n  host     = %q\n  insecure = true\n}\n", env.Registry)
 	for i := range n {
 		fmt.Fprintf(&b, `target "t%d" {
-  dockerfile_inline = "FROM %s\nARG TESTRUN TARGET\nRUN echo $TARGET > /t"
+  dockerfile_inline = "FROM %s\nARG TESTRUN TARGET\nRUN sleep 2 && echo $TARGET > /t"
   platforms         = ["linux/amd64", "linux/arm64"]
   args              = { TESTRUN = %q, TARGET = "t%d" }
   output            = [{ type = "cacheonly" }]
@@ -96,8 +97,8 @@ func placed(t *testing.T, out string) map[string]string {
 	return nodes
 }
 
-// TestPoolPlacesAndBuilds: eight targets over a pool of two amd64 nodes
-// and an arm64 node. The plan places builds on all three, and each node's
+// TestPoolPlacesAndBuilds: 24 targets over a pool of two amd64 nodes and
+// an arm64 node. The plan places builds on all three, and each node's
 // build history (what BuildKit itself says it solved) holds exactly the
 // builds the plan put there, on two applies in a row.
 func TestPoolPlacesAndBuilds(t *testing.T) {
@@ -105,7 +106,8 @@ func TestPoolPlacesAndBuilds(t *testing.T) {
 	testenv.Emulates(t) // the arm64 node runs its binaries through binfmt_misc
 	run := fmt.Sprint(time.Now().UnixNano())
 	amd := []string{env.Buildkit, env.FleetNode}
-	spec := writeFile(t, t.TempDir(), "bakeplan.hcl", fleetSpec(env, amd, run, 8))
+	const n = 24
+	spec := writeFile(t, t.TempDir(), "bakeplan.hcl", fleetSpec(env, amd, run, n))
 	out, errOut, code := bakeplan(t, "plan", "--offline", "--json", "-f", spec)
 	if code != 0 {
 		t.Fatalf("plan: exit %d\n%s", code, errOut)
@@ -115,7 +117,7 @@ func TestPoolPlacesAndBuilds(t *testing.T) {
 	for _, n := range planned {
 		used[n]++
 	}
-	if used[env.Buildkit] == 0 || used[env.FleetNode] == 0 || used[env.ArmNode] != 8 {
+	if used[env.Buildkit] == 0 || used[env.FleetNode] == 0 || used[env.ArmNode] != n {
 		t.Fatalf("the plan does not use every node: %v", used)
 	}
 	for range 2 {
@@ -124,7 +126,7 @@ func TestPoolPlacesAndBuilds(t *testing.T) {
 		}
 	}
 	got := builtOn(t, append(amd, env.ArmNode), run)
-	for i := range 8 {
+	for i := range n {
 		target := fmt.Sprintf("t%d", i)
 		want := []string{planned["build."+target+"@amd"], planned["build."+target+"@amd"], env.ArmNode, env.ArmNode}
 		if fmt.Sprint(sortedCopy(got[target])) != fmt.Sprint(sortedCopy(want)) {
