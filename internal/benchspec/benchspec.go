@@ -158,6 +158,9 @@ variable "REGISTRY" {
 // or named contexts: the shape of a monorepo of similar services.
 func WritePlain(dir string, n int) error {
 	df := "FROM alpine:3.20\nARG SERVICE\nCOPY . /srv/\nRUN echo $SERVICE > /srv/name\n"
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
 		return err
 	}
