@@ -154,12 +154,20 @@ func TestPoolNodeDown(t *testing.T) {
 			t.Errorf("%s is placed on the node that is down", id)
 		}
 	}
-	text, _, _ := bakeplan(t, "plan", "-f", spec)
+	text, errOut, code := bakeplan(t, "plan", "-f", spec)
 	if !strings.Contains(text, "node "+gone) || !strings.Contains(text, "down:") || !strings.Contains(text, "is down") {
 		t.Errorf("the plan does not show the node down and why builds moved:\n%s", text)
 	}
 	if _, errOut, code := bakeplan(t, "apply", "--progress", "quiet", "-f", spec); code != 0 {
 		t.Fatalf("apply with a node down: exit %d\n%s", code, errOut)
+	}
+	// Nodes that answer but do not serve the pool's platform are down
+	// too, and say why: no node here serves linux/s390x.
+	wrongDir := t.TempDir()
+	wrong := writeFile(t, wrongDir, "bakeplan.hcl", fmt.Sprintf("builder \"z\" {\n  platforms = [\"linux/s390x\"]\n  nodes     = [%q, %q]\n}\ntarget \"t\" {\n  dockerfile_inline = \"FROM scratch\\nRUN true\"\n  platforms = [\"linux/s390x\"]\n}\n", env.FleetNode, env.Buildkit))
+	_, errOut, code = bakeplan(t, "plan", "-f", wrong)
+	if code != 1 || !strings.Contains(errOut, "Builder z has no node up") || !strings.Contains(errOut, "not linux/s390x") {
+		t.Errorf("a pool whose nodes serve other platforms: exit %d\n%s", code, errOut)
 	}
 	if got := builtOn(t, []string{env.Buildkit}, run); len(got) != 4 {
 		t.Errorf("built %v; want the four targets on %s", got, env.Buildkit)
