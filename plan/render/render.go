@@ -36,34 +36,7 @@ func Text(w io.Writer, p *plan.Plan) error {
 		}
 	}
 	if p.Probed() {
-		ew.printf("\nHost, as probed:\n")
-		for _, st := range p.Steps {
-			switch {
-			case st.Change != nil:
-				line := fmt.Sprintf("  %-3s %s: %s", st.Change.Symbol, st.ID, st.Change.Summary)
-				if st.Change.Note != "" {
-					line += "  (" + st.Change.Note + ")"
-				}
-				if st.Change.Destructive {
-					line += "  # destructive"
-				}
-				ew.printf("%s\n", line)
-			case st.Builder != nil && len(st.Builder.Nodes) > 0 && st.Observed != nil:
-				// A pool, a node a line: a node that is down is drift
-				// apply cannot fix; its builds go to the others.
-				for _, n := range st.Builder.Nodes {
-					state := st.Observed["node "+n]
-					symbol := "="
-					if strings.HasPrefix(state, "down:") {
-						symbol = "!"
-					}
-					ew.printf("  %-3s %s node %s: %s\n", symbol, st.ID, n, state)
-				}
-			case st.Observed != nil:
-				ew.printf("  %-3s %s: %s\n", "=", st.ID, observedText(st.Observed))
-			}
-		}
-		ew.printf("%s\n", HostSummary(p))
+		hostSection(ew, p)
 	}
 	if drifted := p.Drifted(); len(drifted) > 0 {
 		ew.printf("\nLocked images that moved in their registries:\n")
@@ -677,4 +650,37 @@ func downNodes(p *plan.Plan) int {
 		}
 	}
 	return n
+}
+
+// hostSection is what a probe found of the host, builders and registries,
+// a step (or a pool's node) a line, with what apply would change.
+func hostSection(ew *errWriter, p *plan.Plan) {
+	ew.printf("\nHost, as probed:\n")
+	for _, st := range p.Steps {
+		switch {
+		case st.Change != nil:
+			line := fmt.Sprintf("  %-3s %s: %s", st.Change.Symbol, st.ID, st.Change.Summary)
+			if st.Change.Note != "" {
+				line += "  (" + st.Change.Note + ")"
+			}
+			if st.Change.Destructive {
+				line += "  # destructive"
+			}
+			ew.printf("%s\n", line)
+		case st.Builder != nil && len(st.Builder.Nodes) > 0 && st.Observed != nil:
+			// A pool, a node a line: a node that is down is drift
+			// apply cannot fix; its builds go to the others.
+			for _, n := range st.Builder.Nodes {
+				state := st.Observed["node "+n]
+				symbol := "="
+				if strings.HasPrefix(state, "down:") {
+					symbol = "!"
+				}
+				ew.printf("  %-3s %s node %s: %s\n", symbol, st.ID, n, state)
+			}
+		case st.Observed != nil:
+			ew.printf("  %-3s %s: %s\n", "=", st.ID, observedText(st.Observed))
+		}
+	}
+	ew.printf("%s\n", HostSummary(p))
 }
