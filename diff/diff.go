@@ -259,6 +259,10 @@ func flattenInto(out map[string]value, prefix string, obj map[string]any, s *pla
 		switch {
 		case p == "sensitive_fingerprints" || p == "inputs" || p == "input_digest" || p == "status":
 			continue // compared through the values they stand for, and as reasons
+		case p == "node" || p == "placement":
+			// Where a pool's build runs is not what it builds: a saved
+			// plan is applied where its builds are placed when it runs.
+			continue
 		case p == "platforms" && s.Build != nil:
 			var l []string
 			for _, r := range s.Build.Platforms {

@@ -347,3 +347,22 @@ func TestHostileValuesCannotSpoofReview(t *testing.T) {
 		}
 	}
 }
+
+// TestPlacementIsNoChange: two plans that differ only in where a pool's
+// build runs have no difference, and neither is stale against the other.
+func TestPlacementIsNoChange(t *testing.T) {
+	mk := func(node, why string) *plan.Plan {
+		p := &plan.Plan{Spec: plan.Spec{Digest: "sha256:a"}, Steps: []*plan.Step{
+			{ID: "build.app", Action: plan.ActionBuild, Build: &plan.Build{Target: "app", Builder: "b", Node: node, Placement: why}},
+		}}
+		p.Index()
+		return p
+	}
+	a, b := mk("tcp://a:1", "sticky: the node this target hashes to"), mk("tcp://b:1", "least loaded: its sticky node a is down (refused)")
+	if d := diff.Compute(a, b, diff.Options{}); d.Changed() {
+		t.Errorf("a placement alone is a change: %+v", d.Steps)
+	}
+	if stale := diff.Stale(a, b); len(stale) > 0 {
+		t.Errorf("a saved plan is stale for its placement: %v", stale)
+	}
+}
