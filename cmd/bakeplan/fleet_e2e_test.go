@@ -172,6 +172,19 @@ func TestPoolNodeDown(t *testing.T) {
 	if got := builtOn(t, []string{env.Buildkit}, run); len(got) != 4 {
 		t.Errorf("built %v; want the four targets on %s", got, env.Buildkit)
 	}
+	// Offline nothing is probed: the plan places builds on the node that
+	// is down, and apply, finding it does not answer, moves them.
+	offline := writeFile(t, t.TempDir(), "bakeplan.hcl", fleetSpec(env, []string{gone, env.Buildkit}, run+"-offline", 4))
+	out, _, _ = bakeplan(t, "plan", "--offline", "--json", "-f", offline)
+	onGone := 0
+	for _, n := range placed(t, out) {
+		if n == gone {
+			onGone++
+		}
+	}
+	if _, errOut, code := bakeplan(t, "apply", "--offline", "--progress", "quiet", "-f", offline); code != 0 || (onGone > 0 && !strings.Contains(errOut, gone+" -> "+env.Buildkit+" (it did not answer when the run began)")) {
+		t.Errorf("an offline apply with a node down (%d builds placed on it): exit %d\n%s", onGone, code, errOut)
+	}
 
 	other := "unix://" + filepath.Join(t.TempDir(), "gone-too.sock")
 	run2 := run + "-down"

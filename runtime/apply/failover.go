@@ -50,10 +50,18 @@ func (r *run) failover(ctx context.Context, q *solve.Request, res *BuildResult, 
 	return nil, ""
 }
 
+// lostNode is a build's node, found lost before the build was sent.
+type lostNode struct{ why string }
+
+func (e *lostNode) Error() string { return "the node was lost: " + e.why }
+
 // nodeLost says whether err is a node dying or no longer answering rather
 // than the build failing on it, and how to say so.
 func nodeLost(err error) (string, bool) {
+	var lost *lostNode
 	switch {
+	case errors.As(err, &lost):
+		return "it did not answer when the run began", true
 	case errors.Is(err, solve.ErrStalled):
 		return "it sent no progress for the stall timeout", true
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):

@@ -161,15 +161,26 @@ func (r *run) connect(ctx context.Context) error {
 		if st.Builder == nil {
 			continue
 		}
+		var down []string
 		for _, n := range endpoint.Nodes(st.Builder) {
 			if !usesNode(r.running, st.Builder.Name, n) {
 				continue
 			}
 			c, err := endpoint.Connect(ctx, endpoint.ForNode(st.Builder, n, r.opts.Env))
-			if err != nil {
+			switch {
+			case err == nil:
+				r.clients[nodeKey(st.Builder.Name, n)] = c
+			case n != "" && r.opts.Failover > 0:
+				// A pool node that does not answer is lost before the
+				// run: its builds move as if it died mid-build.
+				r.lost[nodeKey(st.Builder.Name, n)] = err.Error()
+				down = append(down, n+": "+err.Error())
+			default:
 				return fmt.Errorf("builder.%s: %w", st.Builder.Name, err)
 			}
-			r.clients[nodeKey(st.Builder.Name, n)] = c
+		}
+		if len(down) > 0 && len(down) == len(st.Builder.Nodes) {
+			return fmt.Errorf("builder.%s has no node up:\n  %s", st.Builder.Name, strings.Join(down, "\n  "))
 		}
 	}
 	for _, q := range r.reqs {
@@ -348,6 +359,12 @@ func (r *run) waitForNeeds(ctx context.Context, st *plan.Step) string {
 // solve sends one build to its builder and records the outcome in res; it
 // returns why it failed.
 func (r *run) solve(ctx context.Context, q *solve.Request, res *BuildResult) error {
+	r.mu.Lock()
+	why, gone := r.lost[nodeKey(q.Builder, q.Node)]
+	r.mu.Unlock()
+	if gone {
+		return &lostNode{why: why}
+	}
 	c, err := r.client(ctx, q.Builder, q.Node)
 	if err != nil {
 		return err
