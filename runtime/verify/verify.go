@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/plan/placement"
 	"github.com/bakeplan/bakeplan/runtime/apply"
 	"github.com/bakeplan/bakeplan/runtime/imagediff"
 	"github.com/bakeplan/bakeplan/runtime/registry"
@@ -135,7 +136,7 @@ func rebuildPlan(p *plan.Plan, builder string) (*plan.Plan, []*plan.Step, error)
 		b.NoCache, b.Push, b.Outputs, b.CacheFrom, b.CacheTo = true, false, nil, nil, nil
 		b.Status = nil // verify rebuilds what a plan found up to date, too
 		if builder != "" {
-			b.Builder = builder
+			b.Builder, b.Node, b.Placement = builder, "", "" // placed on the named builder below
 		}
 		c := *st
 		c.Build = &b
@@ -149,6 +150,12 @@ func rebuildPlan(p *plan.Plan, builder string) (*plan.Plan, []*plan.Step, error)
 		vp.Steps = append(vp.Steps, &c)
 		if st.Build.Release {
 			checked = append(checked, st)
+		}
+	}
+	if builder != "" {
+		vp.Index()
+		if err := placement.Place(&vp, nil); err != nil {
+			return nil, nil, err
 		}
 	}
 	if len(checked) == 0 {

@@ -48,3 +48,24 @@ func TestRebuildPlan(t *testing.T) {
 		t.Errorf("no release build: %v", err)
 	}
 }
+
+// TestRebuildOnAPool: --builder naming a pool places the rebuilds on its
+// nodes, not on the nodes of the pool the release ran on.
+func TestRebuildOnAPool(t *testing.T) {
+	p := &plan.Plan{Steps: []*plan.Step{
+		{ID: "builder.a", Builder: &plan.Builder{Name: "a", Nodes: []string{"tcp://a1:1", "tcp://a2:1"}}},
+		{ID: "builder.b", Builder: &plan.Builder{Name: "b", Nodes: []string{"tcp://b1:1", "tcp://b2:1"}}},
+		{ID: "build.app", Build: &plan.Build{Target: "app", Builder: "a", Node: "tcp://a1:1", Placement: "sticky", Release: true, Push: true, Tags: []string{"r.example.com/app:1"}}},
+	}}
+	p.Index()
+	vp, _, err := rebuildPlan(p, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := vp.Step("build.app").Build; b.Builder != "b" || (b.Node != "tcp://b1:1" && b.Node != "tcp://b2:1") || b.Placement == "" {
+		t.Errorf("rebuilt on %s node %q (%s)", b.Builder, b.Node, b.Placement)
+	}
+	if p.Step("build.app").Build.Node != "tcp://a1:1" {
+		t.Error("the plan given was changed")
+	}
+}
