@@ -622,6 +622,11 @@ func Stale(saved, now *plan.Plan) []string {
 		if s.Observed == nil && s.Change == nil {
 			continue
 		}
+		if s.Builder != nil && len(s.Builder.Nodes) > 0 {
+			// A pool's nodes coming and going is what placement and
+			// failover are for, not a reason to refuse the plan.
+			continue
+		}
 		n := now.Step(s.ID)
 		if n == nil {
 			continue

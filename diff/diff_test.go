@@ -365,4 +365,16 @@ func TestPlacementIsNoChange(t *testing.T) {
 	if stale := diff.Stale(a, b); len(stale) > 0 {
 		t.Errorf("a saved plan is stale for its placement: %v", stale)
 	}
+	// Nor is it stale when a node of the pool was down and is up again.
+	pool := func(state string) *plan.Plan {
+		p := mk("tcp://b:1", "sticky")
+		p.Steps = append(p.Steps, &plan.Step{ID: "builder.b", Action: plan.ActionNoop,
+			Builder:  &plan.Builder{Name: "b", Nodes: []string{"tcp://a:1", "tcp://b:1"}},
+			Observed: map[string]string{"node tcp://a:1": state, "node tcp://b:1": "up: BuildKit v0.34.2"}})
+		p.Index()
+		return p
+	}
+	if stale := diff.Stale(pool("down: refused"), pool("up: BuildKit v0.34.2")); len(stale) > 0 {
+		t.Errorf("a saved plan is stale because a node came back: %v", stale)
+	}
 }
