@@ -6,10 +6,9 @@ import (
 	"os"
 	"strings"
 
-	"github.com/bakeplan/bakeplan/compiler"
 	"github.com/bakeplan/bakeplan/internal/escape"
 	"github.com/bakeplan/bakeplan/plan"
-	"github.com/bakeplan/bakeplan/runtime/host"
+	"github.com/bakeplan/bakeplan/project"
 	"github.com/bakeplan/bakeplan/views"
 	"github.com/spf13/cobra"
 )
@@ -66,32 +65,21 @@ func newHostCmd(g *globals) *cobra.Command {
 		Example: "  bakeplan host uninstall riscv64 --auto-approve",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b := host.DefaultBinfmt()
-			var entries []string
-			for _, arch := range args {
-				e, ok := compiler.EmulatorEntry(arch)
-				if !ok {
-					return fmt.Errorf("%q is not an architecture bakeplan knows", arch)
-				}
-				entries = append(entries, e)
-			}
-			if os.Geteuid() != 0 {
-				return fmt.Errorf("removing %s needs root", strings.Join(entries, ", "))
+			req := project.UninstallRequest{
+				Archs:   args,
+				Removed: func(e string) { fmt.Fprintf(g.streams.out, "- %s removed\n", escape.Terminal(e)) },
 			}
 			if !autoApprove {
-				fmt.Fprintf(g.streams.err, "bakeplan will remove %s from %s.\nEnter \"yes\" to go ahead: ", escape.Terminal(strings.Join(entries, ", ")), escape.Terminal(b.Dir))
-				answer, _ := bufio.NewReader(g.streams.in).ReadString('\n')
-				if strings.TrimSpace(answer) != "yes" {
-					return fmt.Errorf("not approved; nothing was changed")
+				req.Approve = func(entries []string, dir string) error {
+					fmt.Fprintf(g.streams.err, "bakeplan will remove %s from %s.\nEnter \"yes\" to go ahead: ", escape.Terminal(strings.Join(entries, ", ")), escape.Terminal(dir))
+					answer, _ := bufio.NewReader(g.streams.in).ReadString('\n')
+					if strings.TrimSpace(answer) != "yes" {
+						return fmt.Errorf("not approved; nothing was changed")
+					}
+					return nil
 				}
 			}
-			for _, e := range entries {
-				if err := b.Unregister(e); err != nil {
-					return err
-				}
-				fmt.Fprintf(g.streams.out, "- %s removed\n", escape.Terminal(e))
-			}
-			return nil
+			return project.UninstallEmulators(req)
 		},
 	}
 	uninstall.Flags().BoolVar(&autoApprove, "auto-approve", false, "do not ask")
