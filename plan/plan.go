@@ -3,6 +3,7 @@ package plan
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"path"
 	"sort"
@@ -643,4 +644,35 @@ func NodeName(endpoint string) string {
 		return name
 	}
 	return endpoint
+}
+
+// What a probe records of a pool's nodes, on the builder step's Observed:
+// under NodeKey(node), "up: …" or NodeDown and why.
+const NodeDown = "down: "
+
+// NodeKey is the Observed key of a pool node's state.
+func NodeKey(node string) string { return "node " + node }
+
+// DownNodes are the pool nodes a probe found down on this builder step,
+// each with why.
+func (s *Step) DownNodes() map[string]string {
+	down := map[string]string{}
+	if s.Builder == nil {
+		return down
+	}
+	for _, n := range s.Builder.Nodes {
+		if why, ok := strings.CutPrefix(s.Observed[NodeKey(n)], NodeDown); ok {
+			down[n] = why
+		}
+	}
+	return down
+}
+
+// DownNodes are the pool nodes a probe found down, over every builder.
+func (p *Plan) DownNodes() map[string]string {
+	down := map[string]string{}
+	for _, st := range p.Steps {
+		maps.Copy(down, st.DownNodes())
+	}
+	return down
 }

@@ -137,7 +137,7 @@ func Observe(ctx context.Context, c *Compiled, specName, specDir string, o Onlin
 		return nil, diags, nil
 	}
 	// A pool's builds go to the nodes that answered.
-	if down := host.DownNodes(work.Plan); len(down) > 0 {
+	if down := work.Plan.DownNodes(); len(down) > 0 {
 		if err := placement.Place(work.Plan, down); err != nil {
 			return nil, diags, err
 		}

@@ -131,7 +131,7 @@ func HostSummary(p *plan.Plan) string {
 		}
 	}
 	down := ""
-	if n := downNodes(p); n > 0 {
+	if n := len(p.DownNodes()); n > 0 {
 		down = fmt.Sprintf(" %d pool node(s) down: their builds are placed on the others.", n)
 	}
 	if add+change+replace == 0 {
@@ -636,22 +636,6 @@ func cacheLine(b *plan.Build) string {
 	return "cache: " + strings.Join(parts, "; ")
 }
 
-// downNodes counts the pool nodes a probe found down.
-func downNodes(p *plan.Plan) int {
-	n := 0
-	for _, st := range p.Steps {
-		if st.Builder == nil {
-			continue
-		}
-		for _, node := range st.Builder.Nodes {
-			if strings.HasPrefix(st.Observed["node "+node], "down:") {
-				n++
-			}
-		}
-	}
-	return n
-}
-
 // hostSection is what a probe found of the host, builders and registries,
 // a step (or a pool's node) a line, with what apply would change.
 func hostSection(ew *errWriter, p *plan.Plan) {
@@ -670,12 +654,13 @@ func hostSection(ew *errWriter, p *plan.Plan) {
 		case st.Builder != nil && len(st.Builder.Nodes) > 0 && st.Observed != nil:
 			// A pool, a node a line: a node that is down is drift
 			// apply cannot fix; its builds go to the others.
+			down := st.DownNodes()
 			for _, n := range st.Builder.Nodes {
-				state := st.Observed["node "+n]
 				symbol := "="
-				if strings.HasPrefix(state, "down:") {
+				if _, isDown := down[n]; isDown {
 					symbol = "!"
 				}
+				state := st.Observed[plan.NodeKey(n)]
 				ew.printf("  %-3s %s node %s: %s\n", symbol, st.ID, n, state)
 			}
 		case st.Observed != nil:

@@ -259,12 +259,12 @@ func probePool(ctx context.Context, p *plan.Plan, st *plan.Step, opts Options, a
 			r := endpoint.ForNode(b, node, opts.Env)
 			n, err := probeNode(ctx, r)
 			if err != nil {
-				state[i] = NodeDown + err.Error()
+				state[i] = plan.NodeDown + err.Error()
 				return
 			}
 			for _, need := range needs(p, b) {
 				if !n.seen[need.platform] {
-					state[i] = NodeDown + fmt.Sprintf("serves %s, not %s", strings.Join(n.served, ", "), need.platform)
+					state[i] = plan.NodeDown + fmt.Sprintf("serves %s, not %s", strings.Join(n.served, ", "), need.platform)
 					return
 				}
 			}
@@ -276,9 +276,9 @@ func probePool(ctx context.Context, p *plan.Plan, st *plan.Step, opts Options, a
 	st.Observed = map[string]string{}
 	var failures []string
 	for i, node := range b.Nodes {
-		st.Observed["node "+node] = state[i]
+		st.Observed[plan.NodeKey(node)] = state[i]
 		if !up[i] {
-			failures = append(failures, node+": "+strings.TrimPrefix(state[i], NodeDown))
+			failures = append(failures, node+": "+strings.TrimPrefix(state[i], plan.NodeDown))
 		}
 	}
 	if len(failures) == len(b.Nodes) {
@@ -286,26 +286,6 @@ func probePool(ctx context.Context, p *plan.Plan, st *plan.Step, opts Options, a
 		return
 	}
 	st.Action = plan.ActionNoop
-}
-
-// NodeDown starts what a probe records of a pool node that is down.
-const NodeDown = "down: "
-
-// DownNodes are the pool nodes a probe found down, each with why, as
-// placement takes them.
-func DownNodes(p *plan.Plan) map[string]string {
-	down := map[string]string{}
-	for _, st := range p.Steps {
-		if st.Builder == nil {
-			continue
-		}
-		for k, v := range st.Observed {
-			if node, ok := strings.CutPrefix(k, "node "); ok && strings.HasPrefix(v, NodeDown) {
-				down[node] = strings.TrimPrefix(v, NodeDown)
-			}
-		}
-	}
-	return down
 }
 
 // node is what one BuildKit node said of itself.
