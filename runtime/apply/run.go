@@ -12,6 +12,7 @@ import (
 
 	"github.com/bakeplan/bakeplan/internal/atomicfile"
 	"github.com/bakeplan/bakeplan/plan"
+	"github.com/bakeplan/bakeplan/plan/placement"
 	"github.com/bakeplan/bakeplan/runtime/endpoint"
 	"github.com/bakeplan/bakeplan/runtime/solve"
 	"github.com/bakeplan/bakeplan/runtime/uptodate"
@@ -161,7 +162,7 @@ func (r *run) connect(ctx context.Context) error {
 		if st.Builder == nil {
 			continue
 		}
-		var down []string
+		down := map[string]string{}
 		for _, n := range endpoint.Nodes(st.Builder) {
 			if !usesNode(r.running, st.Builder.Name, n) {
 				continue
@@ -174,13 +175,13 @@ func (r *run) connect(ctx context.Context) error {
 				// A pool node that does not answer is lost before the
 				// run: its builds move as if it died mid-build.
 				r.lost[nodeKey(st.Builder.Name, n)] = err.Error()
-				down = append(down, n+": "+err.Error())
+				down[n] = err.Error()
 			default:
 				return fmt.Errorf("builder.%s: %w", st.Builder.Name, err)
 			}
 		}
 		if len(down) > 0 && len(down) == len(st.Builder.Nodes) {
-			return fmt.Errorf("builder.%s has no node up:\n  %s", st.Builder.Name, strings.Join(down, "\n  "))
+			return &placement.NoNodeError{Builder: st.Builder.Name, Down: down, Nodes: st.Builder.Nodes}
 		}
 	}
 	for _, q := range r.reqs {

@@ -83,22 +83,17 @@ func dockerAddress(env Env) string {
 	return "docker+" + dockerclient.DefaultDockerHost
 }
 
-// ForBuilder resolves a plan's builder node: its endpoint and, for tcp://,
-// its TLS files. For a pool, it is the first node (ForNode names one).
-func ForBuilder(b *plan.Builder, env Env) Resolved {
-	if len(b.Nodes) > 0 {
-		return ForNode(b, b.Nodes[0], env)
-	}
-	return forEndpoint(b, b.Endpoint, env)
-}
-
-// ForNode resolves one node of a builder: node is one of a pool's nodes,
-// or "" for the builder's own endpoint.
+// ForNode resolves one node of a builder, with its TLS files for tcp://:
+// node is one of a pool's nodes, or "" for the builder's one endpoint.
 func ForNode(b *plan.Builder, node string, env Env) Resolved {
 	if node == "" {
-		return ForBuilder(b, env)
+		node = b.Endpoint
 	}
-	return forEndpoint(b, node, env)
+	r := Resolve(node, env)
+	if b.TLS != nil {
+		r.TLS = &TLS{CACert: b.TLS.CACert, Cert: b.TLS.Cert, Key: b.TLS.Key, ServerName: b.TLS.ServerName}
+	}
+	return r
 }
 
 // Nodes are a builder's nodes: a pool's, or its one endpoint ("").
@@ -107,14 +102,6 @@ func Nodes(b *plan.Builder) []string {
 		return b.Nodes
 	}
 	return []string{""}
-}
-
-func forEndpoint(b *plan.Builder, ep string, env Env) Resolved {
-	r := Resolve(ep, env)
-	if b.TLS != nil {
-		r.TLS = &TLS{CACert: b.TLS.CACert, Cert: b.TLS.Cert, Key: b.TLS.Key, ServerName: b.TLS.ServerName}
-	}
-	return r
 }
 
 // Connect dials the endpoint and checks that BuildKit answers, so that an

@@ -225,7 +225,7 @@ func probeBuilder(ctx context.Context, p *plan.Plan, st *plan.Step, opts Options
 		probePool(ctx, p, st, opts, add)
 		return
 	}
-	r := endpoint.ForBuilder(b, opts.Env)
+	r := endpoint.ForNode(b, "", opts.Env)
 	n, err := probeNode(ctx, r)
 	if err != nil {
 		add(st, err.summary(b.Name), err.Error())
