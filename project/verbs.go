@@ -63,6 +63,17 @@ type PlanRequest struct {
 	SaveTo string
 }
 
+// online is the request's probe settings, reading where the default
+// builder is from the inputs' environment unless told; req.Online must be
+// set.
+func (req PlanRequest) online() Online {
+	o := *req.Online
+	if o.Environ == nil {
+		o.Environ = req.Inputs.Environ
+	}
+	return o
+}
+
 // Planned is a plan as compiled and what an online plan observed, kept
 // apart: Compiled.Plan is never changed once compiled.
 type Planned struct {
@@ -109,11 +120,7 @@ func Plan(ctx context.Context, req PlanRequest) (*Planned, error) {
 	if req.Online == nil {
 		return p, nil
 	}
-	online := *req.Online
-	if online.Environ == nil {
-		online.Environ = req.Inputs.Environ
-	}
-	obs, diags, err := Observe(ctx, c, req.Source.Name, p.SpecDir, online)
+	obs, diags, err := Observe(ctx, c, req.Source.Name, p.SpecDir, req.online())
 	p.Diags = append(p.Diags, diags...)
 	if err != nil {
 		return nil, err
@@ -336,11 +343,7 @@ func planToApply(ctx context.Context, req ApplyRequest) (*Planned, *plan.Plan, e
 	// Made offline, applied online: probe the saved plan itself.
 	work := *planned.Compiled
 	work.Plan = checked
-	online := *req.Plan.Online
-	if online.Environ == nil {
-		online.Environ = req.Plan.Inputs.Environ
-	}
-	obs, diags, err := Observe(ctx, &work, src.Name, planned.SpecDir, online)
+	obs, diags, err := Observe(ctx, &work, src.Name, planned.SpecDir, req.Plan.online())
 	planned.Diags = append(planned.Diags, diags...)
 	if err != nil {
 		return nil, nil, err
@@ -358,11 +361,7 @@ func fixHost(ctx context.Context, req ApplyRequest, out *Applied) error {
 	if len(changes) == 0 {
 		return nil
 	}
-	online := *req.Plan.Online
-	if online.Environ == nil {
-		online.Environ = req.Plan.Inputs.Environ
-	}
-	opts := HostOptions(out.Plan, online)
+	opts := HostOptions(out.Plan, req.Plan.online())
 	if req.DryRun {
 		actions, err := host.Preview(out.Plan, opts)
 		out.HostActions = actions
