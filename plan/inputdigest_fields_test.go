@@ -3,10 +3,10 @@ package plan
 import (
 	"os"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/bakeplan/bakeplan/internal/testfill"
 	"github.com/bakeplan/bakeplan/targetattr"
 )
 
@@ -102,7 +102,7 @@ func TestEveryBuildFieldIsDigestedOrExempt(t *testing.T) {
 			// A fingerprint stands in for a sensitive arg's value.
 			v.Set(reflect.ValueOf(map[string]string{"args.A": "fp"}))
 		} else {
-			fillNonZero(v, 0)
+			testfill.NonZero(v)
 		}
 		checkDifference(t, "plan.Build."+f.Name, w, InputDigest(base, rel) != InputDigest(&changed, rel))
 		if w == "" {
@@ -138,7 +138,7 @@ func checkNested(t *testing.T, i int, f reflect.StructField, sub reflect.StructF
 		return reflect.Indirect(v.Index(0))
 	}
 	one(base)
-	fillNonZero(one(changed).FieldByIndex(sub.Index), 0)
+	testfill.NonZero(one(changed).FieldByIndex(sub.Index))
 	checkDifference(t, "plan.Build."+name, w, InputDigest(base, rel) != InputDigest(changed, rel))
 }
 
@@ -169,44 +169,6 @@ func elemFields(t reflect.Type) []reflect.StructField {
 		out = append(out, et.Field(i))
 	}
 	return out
-}
-
-// fillNonZero sets v to a value that is not its zero, with every field,
-// element and entry set too (encode_test's fill may pick empty strings).
-func fillNonZero(v reflect.Value, depth int) {
-	if depth > 4 {
-		return
-	}
-	switch v.Kind() {
-	case reflect.String:
-		v.SetString("x" + strconv.Itoa(depth))
-	case reflect.Bool:
-		v.SetBool(true)
-	case reflect.Int, reflect.Int64, reflect.Int32:
-		v.SetInt(7)
-	case reflect.Pointer:
-		p := reflect.New(v.Type().Elem())
-		fillNonZero(p.Elem(), depth+1)
-		v.Set(p)
-	case reflect.Struct:
-		for i := range v.NumField() {
-			fillNonZero(v.Field(i), depth+1)
-		}
-	case reflect.Slice:
-		el := reflect.New(v.Type().Elem()).Elem()
-		fillNonZero(el, depth+1)
-		v.Set(reflect.Append(reflect.MakeSlice(v.Type(), 0, 1), el))
-	case reflect.Map:
-		m := reflect.MakeMap(v.Type())
-		k := reflect.New(v.Type().Key()).Elem()
-		e := reflect.New(v.Type().Elem()).Elem()
-		fillNonZero(k, depth+1)
-		fillNonZero(e, depth+1)
-		m.SetMapIndex(k, e)
-		v.Set(m)
-	default:
-		panic("fillNonZero: no value for " + v.Type().String())
-	}
 }
 
 // TestPlanFormatDocumentsEveryBuildField: docs/plan-format.md's Build table

@@ -3,9 +3,9 @@ package render_test
 import (
 	"bytes"
 	"reflect"
-	"strconv"
 	"testing"
 
+	"github.com/bakeplan/bakeplan/internal/testfill"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/plan/render"
 	"github.com/bakeplan/bakeplan/targetattr"
@@ -42,7 +42,7 @@ func TestEveryAttributeIsShown(t *testing.T) {
 			t.Errorf("%s becomes plan.Build.%s, which does not exist", a.Name, a.Field)
 			continue
 		}
-		set(v, 0)
+		testfill.NonZero(v)
 		why, hidden := notShown[a.Field]
 		switch shown := text(b) != before; {
 		case !shown && !hidden:
@@ -50,40 +50,5 @@ func TestEveryAttributeIsShown(t *testing.T) {
 		case shown && hidden:
 			t.Errorf("the text plan shows %s, which notShown says it leaves out (%s)", a.Name, why)
 		}
-	}
-}
-
-// set makes v a value other than its zero (and other than the base
-// build's), with every field, element and entry set.
-func set(v reflect.Value, depth int) {
-	if depth > 4 {
-		return
-	}
-	switch v.Kind() {
-	case reflect.String:
-		v.SetString("v" + strconv.Itoa(depth))
-	case reflect.Bool:
-		v.SetBool(true)
-	case reflect.Int, reflect.Int64:
-		v.SetInt(7)
-	case reflect.Pointer:
-		p := reflect.New(v.Type().Elem())
-		set(p.Elem(), depth+1)
-		v.Set(p)
-	case reflect.Struct:
-		for i := range v.NumField() {
-			set(v.Field(i), depth+1)
-		}
-	case reflect.Slice:
-		el := reflect.New(v.Type().Elem()).Elem()
-		set(el, depth+1)
-		v.Set(reflect.Append(reflect.MakeSlice(v.Type(), 0, 1), el))
-	case reflect.Map:
-		m := reflect.MakeMap(v.Type())
-		k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
-		set(k, depth+1)
-		set(e, depth+1)
-		m.SetMapIndex(k, e)
-		v.Set(m)
 	}
 }
