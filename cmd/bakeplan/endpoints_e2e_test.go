@@ -39,16 +39,14 @@ func indexPlatforms(t *testing.T, registry, repo, tag string) []string {
 	return out
 }
 
-// TestSSHEndpoint: a builder reached over ssh:// (an sshd on loopback in
-// front of a buildkitd) is probed by an online plan and builds and pushes a
-// two-platform index.
-func TestSSHEndpoint(t *testing.T) {
-	env := testenv.Get(t)
-	testenv.Emulates(t) // the node runs arm64 steps through binfmt_misc
-	t.Setenv("PATH", env.SSHBin+string(os.PathListSeparator)+os.Getenv("PATH"))
+// pushesTwoPlatforms: builder.NAME at endpoint is probed by an online plan
+// and builds and pushes a two-platform index, with environ as the
+// environment of both commands.
+func pushesTwoPlatforms(t *testing.T, env testenv.Env, name, endpoint string, environ []string) {
+	t.Helper()
 	run := fmt.Sprint(time.Now().UnixNano())
-	repo := "e2e-ssh-" + run
-	spec := writeFile(t, t.TempDir(), "bakeplan.hcl", fmt.Sprintf(`builder "remote" {
+	repo := "e2e-" + name + "-" + run
+	spec := writeFile(t, t.TempDir(), "bakeplan.hcl", fmt.Sprintf(`builder %q {
   endpoint  = %q
   platforms = ["linux/amd64", "linux/arm64"]
 }
@@ -63,17 +61,27 @@ target "app" {
   tags              = ["%s/%s:1"]
   push              = true
 }
-`, env.SSH, env.Registry, env.Base, run, env.Registry, repo))
-	out, errOut, code := bakeplan(t, "plan", "-f", spec)
-	if code != 0 || !strings.Contains(out, "builder.remote") || !strings.Contains(out, "buildkit") {
-		t.Fatalf("plan over ssh: exit %d\n%s%s", code, out, errOut)
+`, name, endpoint, env.Registry, env.Base, run, env.Registry, repo))
+	out, errOut, code := runWith(t, environ, "plan", "-f", spec)
+	if code != 0 || !strings.Contains(out, "builder."+name) || !strings.Contains(out, "buildkit") {
+		t.Fatalf("plan through %s: exit %d\n%s%s", endpoint, code, out, errOut)
 	}
-	if _, errOut, code := bakeplan(t, "apply", "--progress", "quiet", "-f", spec); code != 0 {
-		t.Fatalf("apply over ssh: exit %d\n%s", code, errOut)
+	if _, errOut, code := runWith(t, environ, "apply", "--progress", "quiet", "-f", spec); code != 0 {
+		t.Fatalf("apply through %s: exit %d\n%s", endpoint, code, errOut)
 	}
 	if got := strings.Join(indexPlatforms(t, env.Registry, repo, "1"), ","); got != "linux/amd64,linux/arm64" {
 		t.Errorf("the index holds %s", got)
 	}
+}
+
+// TestSSHEndpoint: a builder reached over ssh:// (an sshd on loopback in
+// front of a buildkitd) is probed by an online plan and builds and pushes a
+// two-platform index.
+func TestSSHEndpoint(t *testing.T) {
+	env := testenv.Get(t)
+	testenv.Emulates(t) // the node runs arm64 steps through binfmt_misc
+	t.Setenv("PATH", env.SSHBin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	pushesTwoPlatforms(t, env, "remote", env.SSH, []string{"BAKEPLAN_VAR_UNUSED=1"})
 }
 
 // TestDockerContainerEndpoint: a builder in a Docker container (the
@@ -83,33 +91,5 @@ target "app" {
 func TestDockerContainerEndpoint(t *testing.T) {
 	env := testenv.Get(t)
 	testenv.Emulates(t) // the container's buildkitd runs arm64 steps through binfmt_misc
-	run := fmt.Sprint(time.Now().UnixNano())
-	repo := "e2e-container-" + run
-	spec := writeFile(t, t.TempDir(), "bakeplan.hcl", fmt.Sprintf(`builder "ctr" {
-  endpoint  = %q
-  platforms = ["linux/amd64", "linux/arm64"]
-}
-registry "local" {
-  host     = %q
-  insecure = true
-}
-target "app" {
-  dockerfile_inline = "FROM %s\nARG RUN\nRUN echo $RUN > /run-id"
-  args              = { RUN = %q }
-  platforms         = ["linux/amd64", "linux/arm64"]
-  tags              = ["%s/%s:1"]
-  push              = true
-}
-`, env.DockerContainer, env.Registry, env.Base, run, env.Registry, repo))
-	environ := []string{"DOCKER_HOST=" + env.DockerHost}
-	out, errOut, code := runWith(t, environ, "plan", "-f", spec)
-	if code != 0 || !strings.Contains(out, "builder.ctr") {
-		t.Fatalf("plan through the container: exit %d\n%s%s", code, out, errOut)
-	}
-	if _, errOut, code := runWith(t, environ, "apply", "--progress", "quiet", "-f", spec); code != 0 {
-		t.Fatalf("apply through the container: exit %d\n%s", code, errOut)
-	}
-	if got := strings.Join(indexPlatforms(t, env.Registry, repo, "1"), ","); got != "linux/amd64,linux/arm64" {
-		t.Errorf("the index holds %s", got)
-	}
+	pushesTwoPlatforms(t, env, "ctr", env.DockerContainer, []string{"DOCKER_HOST=" + env.DockerHost})
 }

@@ -245,6 +245,22 @@ func privateNode(t *testing.T, env testenv.Env) (string, *os.Process) {
 	}
 }
 
+// signalWhenBuilding sends sig to the node's process once its build history
+// holds a build of run: the node is lost in the middle of the run.
+func signalWhenBuilding(t *testing.T, node, run string, proc *os.Process, sig syscall.Signal) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for len(builtOn(t, []string{node}, run)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the node at %s never started a build", node)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := proc.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestPoolFailover: a node killed (kill -9) in the middle of a run loses
 // its builds to the other node of the pool; the run succeeds, says which
 // builds moved, every tag holds the image the summary names, and each tag
@@ -295,16 +311,7 @@ func TestPoolFailover(t *testing.T) {
 		done <- result{errOut, code}
 	}()
 	// Kill the node once it is building.
-	deadline := time.Now().Add(60 * time.Second)
-	for len(builtOn(t, []string{doomed}, run)) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the doomed node never started a build")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err := proc.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	signalWhenBuilding(t, doomed, run, proc, syscall.SIGKILL)
 	res := <-done
 	if res.code != 0 {
 		t.Fatalf("apply with a node killed: exit %d\n%s", res.code, res.stderr)
@@ -384,16 +391,7 @@ func TestPoolStallFailover(t *testing.T) {
 		_, errOut, code := bakeplan(t, "apply", "--offline", "--progress", "quiet", "--stall-timeout", "4s", "-f", spec)
 		done <- fmt.Sprintf("exit %d\n%s", code, errOut)
 	}()
-	deadline := time.Now().Add(60 * time.Second)
-	for len(builtOn(t, []string{frozen}, run)) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the node never started a build")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if err := proc.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	signalWhenBuilding(t, frozen, run, proc, syscall.SIGSTOP)
 	select {
 	case res := <-done:
 		if !strings.HasPrefix(res, "exit 0") || !strings.Contains(res, frozen+" -> "+env.Buildkit) || !strings.Contains(res, "no progress") {
