@@ -159,12 +159,7 @@ func (s *Spec) decodeLocals(b *hcl.Block, names *uniqueNames) hcl.Diagnostics {
 // decodeHostOnce reads the host block; a spec has at most one.
 func (s *Spec) decodeHostOnce(b *hcl.Block) hcl.Diagnostics {
 	if s.Host != nil {
-		return hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Duplicate host block",
-			Detail:   fmt.Sprintf("A host block was already declared at %s; a spec has at most one.", s.Host.DeclRange.Ptr()),
-			Subject:  b.DefRange.Ptr(),
-		}}
+		return duplicateBlock(b, s.Host.DeclRange)
 	}
 	h, diags := decodeHost(b)
 	s.Host = h
@@ -174,16 +169,22 @@ func (s *Spec) decodeHostOnce(b *hcl.Block) hcl.Diagnostics {
 // decodeRelease reads the release block; a spec has at most one.
 func (s *Spec) decodeRelease(b *hcl.Block) hcl.Diagnostics {
 	if s.Release != nil {
-		return hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Duplicate release block",
-			Detail:   fmt.Sprintf("A release block was already declared at %s; a spec has at most one.", s.Release.DeclRange),
-			Subject:  b.DefRange.Ptr(),
-		}}
+		return duplicateBlock(b, s.Release.DeclRange)
 	}
 	c, diags := b.Body.Content(releaseSchema)
 	s.Release = &Release{SourceDateEpoch: attrExpr(c, "source_date_epoch"), AllowDirty: attrExpr(c, "allow_dirty"), DeclRange: b.DefRange}
 	return diags
+}
+
+// duplicateBlock is the error for a second block of a kind a spec has at
+// most one of, the first declared at prev.
+func duplicateBlock(b *hcl.Block, prev hcl.Range) hcl.Diagnostics {
+	return hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  fmt.Sprintf("Duplicate %s block", b.Type),
+		Detail:   fmt.Sprintf("A %s block was already declared at %s; a spec has at most one.", b.Type, prev),
+		Subject:  b.DefRange.Ptr(),
+	}}
 }
 
 // decodeBuilder reads a builder block and its tls block.
