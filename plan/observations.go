@@ -42,23 +42,23 @@ func ObservationsOf(p *Plan) *Observations {
 	o := &Observations{Steps: map[string]*Observed{}}
 	for _, st := range p.Steps {
 		var seen Observed
-		any := st.Observed != nil || st.Change != nil
+		observed := st.Observed != nil || st.Change != nil
 		seen.Host, seen.Change = st.Observed, st.Change
-		if any {
+		if observed {
 			seen.Action = st.Action
 		}
 		if b := st.Build; b != nil {
 			seen.Status = b.Status
-			any = any || b.Status != nil
+			observed = observed || b.Status != nil
 			for _, img := range b.Images {
 				s := ImageSeen{Ref: img.Ref, Registry: img.Registry, Resolved: img.Resolved, Unresolved: img.Unresolved, OnBuild: img.OnBuild}
 				if s != (ImageSeen{Ref: img.Ref}) {
-					any = true
+					observed = true
 				}
 				seen.Images = append(seen.Images, s)
 			}
 		}
-		if any {
+		if observed {
 			o.Steps[st.ID] = &seen
 		}
 	}

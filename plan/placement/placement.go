@@ -8,6 +8,7 @@
 package placement
 
 import (
+	"cmp"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -99,21 +100,18 @@ func choose(st *plan.Step, nodes, up []string, down map[string]string, load map[
 
 // rank orders nodes by the target's rendezvous score, highest first.
 func rank(target string, nodes []string) []string {
-	score := func(n string) uint64 {
+	score := make(map[string]uint64, len(nodes))
+	for _, n := range nodes {
 		h := fnv.New64a()
 		h.Write([]byte(target))
 		h.Write([]byte{0})
 		h.Write([]byte(n))
-		return h.Sum64()
+		score[n] = h.Sum64()
 	}
 	out := slices.Clone(nodes)
 	slices.SortStableFunc(out, func(a, b string) int {
-		sa, sb := score(a), score(b)
-		switch {
-		case sa > sb:
-			return -1
-		case sa < sb:
-			return 1
+		if c := cmp.Compare(score[b], score[a]); c != 0 {
+			return c
 		}
 		return strings.Compare(a, b)
 	})
