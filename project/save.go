@@ -25,10 +25,13 @@ func (p *Planned) Encode() (plan.Encoding, error) {
 }
 
 // Save writes the plan as JSON to out, atomically, and returns the
-// encoding. A file inside a build context is refused first (CheckSaveTo).
+// encoding. A file inside a build context is refused first (CheckSaveTo),
+// unless the plan was requested with it as SaveTo, which checked it then.
 func (p *Planned) Save(out string) (plan.Encoding, error) {
-	if err := CheckSaveTo(p.Compiled, out); err != nil {
-		return plan.Encoding{}, err
+	if out != p.savable {
+		if err := CheckSaveTo(p.Compiled, out); err != nil {
+			return plan.Encoding{}, err
+		}
 	}
 	enc, err := p.Encode()
 	if err != nil {

@@ -86,7 +86,8 @@ type Planned struct {
 	// SpecDir is the spec's real directory on disk ("" for a revision).
 	SpecDir string
 
-	merged *plan.Plan
+	merged  *plan.Plan
+	savable string // the SaveTo that CheckSaveTo passed
 }
 
 // Plan is the plan to show, save or apply: the compiled plan with the
@@ -116,6 +117,7 @@ func Plan(ctx context.Context, req PlanRequest) (*Planned, error) {
 		if err := CheckSaveTo(c, req.SaveTo); err != nil {
 			return nil, err
 		}
+		p.savable = req.SaveTo
 	}
 	if req.Online == nil {
 		return p, nil
