@@ -25,6 +25,7 @@ import (
 	"sync"
 
 	"github.com/bakeplan/bakeplan/internal/filemode"
+	"github.com/bakeplan/bakeplan/internal/osfs"
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
 	"github.com/tonistiigi/fsutil"
@@ -45,12 +46,17 @@ type Hasher struct {
 	ignores  map[string]readResult // ignore files outside contexts, by path
 	parsed   map[string][]string   // ignore files' rules, by content
 	slots    chan struct{}         // bounds the goroutines Prefetch starts
+
+	index *Index // digests kept between runs, or nil
+	sigs  sigFS  // fsys, when it can say what Sigs its files have
 }
 
-// fileSum is a file's digest and executable bit.
+// fileSum is a file's digest and executable bit, and its signature as it
+// was read when the file system has them.
 type fileSum struct {
 	sum  string
 	exec bool
+	sig  osfs.Sig
 }
 
 // result is a tree digest that may still be in the making.
@@ -69,7 +75,9 @@ func New(fsys fs.FS) *Hasher { return NewContext(context.Background(), fsys) }
 // NewContext returns a Hasher reading fsys that stops walking a tree, with
 // ctx's error, once ctx is done: a large context takes seconds to digest.
 func NewContext(ctx context.Context, fsys fs.FS) *Hasher {
+	sigs, _ := fsys.(sigFS)
 	return &Hasher{
+		sigs:     sigs,
 		ctx:      ctx,
 		fsys:     fsys,
 		trees:    map[string]*result{},
@@ -81,9 +89,18 @@ func NewContext(ctx context.Context, fsys fs.FS) *Hasher {
 	}
 }
 
+// UseIndex makes the Hasher take context digests from ix when what they
+// were made from is unchanged, and keep the ones it makes there. It does
+// nothing on a file system without signatures (a git revision).
+func (h *Hasher) UseIndex(ix *Index) {
+	if h.sigs != nil {
+		h.index = ix
+	}
+}
+
 // File returns the digest of one file's content.
 func (h *Hasher) File(name string) (string, error) {
-	sum, _, err := h.regular(name)
+	sum, _, err := h.regular(name, nil)
 	return sum, err
 }
 
@@ -93,38 +110,44 @@ type statOpener interface {
 	OpenStat(name string) (io.ReadCloser, fs.FileMode, int64, error)
 }
 
-// openStat opens a file and returns it with its mode and size.
-func (h *Hasher) openStat(name string) (io.ReadCloser, fs.FileMode, int64, error) {
+// openStat opens a file and returns it with its mode and size, and its
+// signature when the file system has them.
+func (h *Hasher) openStat(name string) (io.ReadCloser, fs.FileMode, int64, osfs.Sig, error) {
+	if h.sigs != nil {
+		f, sig, err := h.sigs.OpenSig(name)
+		return f, sig.FileMode(), sig.Size, sig, err
+	}
 	if o, ok := h.fsys.(statOpener); ok {
-		return o.OpenStat(name)
+		f, mode, size, err := o.OpenStat(name)
+		return f, mode, size, osfs.Sig{}, err
 	}
 	f, err := h.fsys.Open(name)
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, 0, 0, osfs.Sig{}, err
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, 0, 0, err
+		return nil, 0, 0, osfs.Sig{}, err
 	}
-	return f, st.Mode(), st.Size(), nil
+	return f, st.Mode(), st.Size(), osfs.Sig{}, nil
 }
 
 // digestFile digests a regular file and says whether it is executable.
-func (h *Hasher) digestFile(name string) (string, bool, error) {
-	f, mode, size, err := h.openStat(name)
+func (h *Hasher) digestFile(name string) (fileSum, error) {
+	f, mode, size, sig, err := h.openStat(name)
 	if err != nil {
-		return "", false, err
+		return fileSum{}, err
 	}
 	defer f.Close()
 	if !mode.IsRegular() {
-		return "", false, &fs.PathError{Op: "read", Path: name, Err: errNotRegular}
+		return fileSum{}, &fs.PathError{Op: "read", Path: name, Err: errNotRegular}
 	}
 	sum, err := digest(f, size)
 	if err != nil {
-		return "", false, fmt.Errorf("reading %s: %w", name, err)
+		return fileSum{}, fmt.Errorf("reading %s: %w", name, err)
 	}
-	return sum, mode&0o111 != 0, nil
+	return fileSum{sum: sum, exec: mode&0o111 != 0, sig: sig}, nil
 }
 
 // digest hashes an open file of the given size. A small file is read in one
@@ -163,7 +186,7 @@ func Bytes(b []byte) string {
 // frontend asks for each through the session with its links followed only
 // inside the directory sent (a link out of it finds nothing), so they are
 // resolved the same way here. It returns "" when there is none.
-func (h *Hasher) ignoreFile(contextDir string, listing []fs.DirEntry, dockerfile string) (string, []byte, fs.FileMode, error) {
+func (h *Hasher) ignoreFile(contextDir string, listing []fs.DirEntry, dockerfile string, rec *recorder) (string, []byte, fileSum, error) {
 	type candidate struct{ root, name string }
 	candidates := []candidate{{contextDir, ".dockerignore"}}
 	if dockerfile != "" {
@@ -174,59 +197,69 @@ func (h *Hasher) ignoreFile(contextDir string, listing []fs.DirEntry, dockerfile
 		if c.root == path.Clean(contextDir) && !listed(listing, c.name) {
 			continue
 		}
-		var b []byte
-		var mode fs.FileMode
-		var err error
+		var r readResult
 		if c.root == path.Clean(contextDir) {
-			b, mode, err = h.readScoped(c.root, c.name)
+			r = h.readScoped(c.root, c.name)
 		} else {
 			// A Dockerfile outside the context is usually shared by many
 			// targets: look for its ignore file once.
-			b, mode, err = h.sharedIgnore(c.root, c.name)
+			r = h.sharedIgnore(c.root, c.name)
 		}
+		rec.add(r.deps)
 		switch {
-		case errors.Is(err, fs.ErrNotExist):
+		case errors.Is(r.err, fs.ErrNotExist):
 			continue
-		case err != nil:
-			return "", nil, 0, fmt.Errorf("reading %s: %w", full, err)
-		case mode.IsRegular():
-			return full, b, mode, nil
+		case r.err != nil:
+			return "", nil, fileSum{}, fmt.Errorf("reading %s: %w", full, r.err)
+		case r.mode.IsRegular():
+			return full, r.data, fileSum{sum: Bytes(r.data), exec: r.mode&0o111 != 0, sig: r.sig}, nil
 		}
 	}
-	return "", nil, 0, nil
+	return "", nil, fileSum{}, nil
 }
 
 // readScoped reads root/name with symbolic links followed as BuildKit
 // follows them in what a session sent: within root, an absolute target
 // taken from root, ".." stopping at root. A file it cannot reach so does
-// not exist.
-func (h *Hasher) readScoped(root, name string) ([]byte, fs.FileMode, error) {
+// not exist. What it saw of each path it looked at is in the result's deps.
+func (h *Hasher) readScoped(root, name string) (r readResult) {
+	rec := &recorder{}
+	defer func() { r.deps = rec.deps }()
 	rel := path.Clean(name)
 	for range 40 {
 		full := path.Join(root, rel)
 		st, err := fs.Lstat(h.fsys, full)
 		if err != nil {
-			return nil, 0, err
+			rec.missing(full, err)
+			r.err = err
+			return r
 		}
+		rec.info(full, false, st)
 		if st.Mode()&fs.ModeSymlink == 0 {
 			if !st.Mode().IsRegular() {
-				return nil, st.Mode(), nil
+				r.mode = st.Mode()
+				return r
 			}
-			return h.readRegular(full)
+			r.data, r.mode, r.sig, r.err = h.readRegular(full)
+			rec.sig(full, false, r.sig)
+			return r
 		}
 		target, err := fs.ReadLink(h.fsys, full)
 		if err != nil {
-			return nil, 0, err
+			r.err = err
+			return r
 		}
 		if !path.IsAbs(target) {
 			target = path.Join("/", path.Dir(rel), target)
 		}
 		rel = strings.TrimPrefix(path.Clean("/"+target), "/")
 		if rel == "" {
-			return nil, fs.ModeDir, nil
+			r.mode = fs.ModeDir
+			return r
 		}
 	}
-	return nil, 0, fmt.Errorf("%s: too many levels of symbolic links", path.Join(root, name))
+	r.err = fmt.Errorf("%s: too many levels of symbolic links", path.Join(root, name))
+	return r
 }
 
 // listed reports whether a sorted directory listing holds name.
@@ -236,40 +269,43 @@ func listed(entries []fs.DirEntry, name string) bool {
 }
 
 // sharedIgnore is readScoped, remembered for the run.
-func (h *Hasher) sharedIgnore(root, name string) ([]byte, fs.FileMode, error) {
+func (h *Hasher) sharedIgnore(root, name string) readResult {
 	key := path.Join(root, name)
 	h.mu.Lock()
 	r, ok := h.ignores[key]
 	h.mu.Unlock()
 	if !ok {
-		r.data, r.mode, r.err = h.readScoped(root, name)
+		r = h.readScoped(root, name)
 		h.mu.Lock()
 		h.ignores[key] = r
 		h.mu.Unlock()
 	}
-	return r.data, r.mode, r.err
+	return r
 }
 
+// readResult is a file read whole (when regular), and what reading it saw.
 type readResult struct {
 	data []byte
 	mode fs.FileMode
+	sig  osfs.Sig
+	deps []dep
 	err  error
 }
 
 // readRegular reads a file whole if it is a regular file, and returns its
-// mode either way.
-func (h *Hasher) readRegular(name string) ([]byte, fs.FileMode, error) {
-	f, mode, size, err := h.openStat(name)
+// mode either way, and its signature as it was read.
+func (h *Hasher) readRegular(name string) ([]byte, fs.FileMode, osfs.Sig, error) {
+	f, mode, size, sig, err := h.openStat(name)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, sig, err
 	}
 	defer f.Close()
 	if !mode.IsRegular() {
-		return nil, mode, nil
+		return nil, mode, sig, nil
 	}
 	b := make([]byte, size)
 	_, err = io.ReadFull(f, b)
-	return b, mode, err
+	return b, mode, sig, err
 }
 
 // Context returns the digest of a build context: the tree dir filtered by
@@ -285,9 +321,9 @@ func (h *Hasher) Context(dir, dockerfile string, reads []string) (string, error)
 
 // digested is the walk of a context, made now unless made or under way.
 func (h *Hasher) digested(dir, dockerfile string, reads []string) *result {
-	r, fresh := h.entry(dir, dockerfile, reads)
+	r, key, fresh := h.entry(dir, dockerfile, reads)
 	if fresh {
-		h.compute(r, dir, dockerfile, reads)
+		h.compute(r, key, dir, dockerfile, reads)
 	}
 	<-r.done
 	return r
@@ -304,18 +340,18 @@ func (h *Hasher) ReleaseContext(dir, dockerfile string, reads []string) (string,
 // Prefetch starts digesting a context in the background, so that the I/O
 // overlaps whatever the caller does before it asks Context for the result.
 func (h *Hasher) Prefetch(dir, dockerfile string) {
-	r, fresh := h.entry(dir, dockerfile, nil)
+	r, key, fresh := h.entry(dir, dockerfile, nil)
 	if !fresh {
 		return
 	}
 	go func() {
 		h.slots <- struct{}{}
 		defer func() { <-h.slots }()
-		h.compute(r, dir, dockerfile, nil)
+		h.compute(r, key, dir, dockerfile, nil)
 	}()
 }
 
-func (h *Hasher) entry(dir, dockerfile string, reads []string) (*result, bool) {
+func (h *Hasher) entry(dir, dockerfile string, reads []string) (*result, string, bool) {
 	key := dir + "\x00" + dockerfile
 	if reads != nil {
 		key += "\x00reads\x00" + strings.Join(reads, "\x00")
@@ -323,23 +359,59 @@ func (h *Hasher) entry(dir, dockerfile string, reads []string) (*result, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if r, ok := h.trees[key]; ok {
-		return r, false
+		return r, key, false
 	}
 	r := &result{done: make(chan struct{})}
 	h.trees[key] = r
-	return r, true
+	return r, key, true
 }
 
-func (h *Hasher) compute(r *result, dir, dockerfile string, reads []string) {
-	r.digest, r.release, r.err = h.tree(dir, dockerfile, reads, nil, false)
-	close(r.done)
+// compute makes a tree's digests, or takes them from the index when what
+// they were made from is unchanged, and keeps new ones there.
+func (h *Hasher) compute(r *result, key, dir, dockerfile string, reads []string) {
+	defer close(r.done)
+	if h.index == nil {
+		r.digest, r.release, r.err = h.tree(dir, dockerfile, reads, nil, false, nil)
+		return
+	}
+	if e := h.index.lookup(key); e != nil && h.unchanged(e.deps) {
+		r.digest, r.release = e.digest, e.release
+		h.index.use(key)
+		return
+	}
+	start := h.index.now()
+	rec := &recorder{}
+	r.digest, r.release, r.err = h.tree(dir, dockerfile, reads, nil, false, rec)
+	if r.err == nil && !rec.spoiled && h.index.storable(start, rec.deps) {
+		h.index.store(key, &indexEntry{digest: r.digest, release: r.release, deps: rec.deps})
+	}
+}
+
+// unchanged says whether every path a walk saw still looks as it did.
+func (h *Hasher) unchanged(deps []dep) bool {
+	for _, d := range deps {
+		if h.ctx.Err() != nil {
+			return false
+		}
+		sig, err := h.sigs.Sig(d.path, d.follow)
+		if d.absent {
+			if !errors.Is(err, fs.ErrNotExist) {
+				return false
+			}
+			continue
+		}
+		if err != nil || sig != d.sig {
+			return false
+		}
+	}
+	return true
 }
 
 // ContextFiles lists what Context digests, path by path: each included
 // file's or symlink's digest. Diffs use it to name the files that changed.
 func (h *Hasher) ContextFiles(dir, dockerfile string, reads []string) (map[string]string, error) {
 	files := map[string]string{}
-	_, _, err := h.tree(dir, dockerfile, reads, files, false)
+	_, _, err := h.tree(dir, dockerfile, reads, files, false, nil)
 	return files, err
 }
 
@@ -347,7 +419,7 @@ func (h *Hasher) ContextFiles(dir, dockerfile string, reads []string) (map[strin
 // build sends them (filemode.Git).
 func (h *Hasher) ReleaseContextFiles(dir, dockerfile string, reads []string) (map[string]string, error) {
 	files := map[string]string{}
-	_, _, err := h.tree(dir, dockerfile, reads, files, true)
+	_, _, err := h.tree(dir, dockerfile, reads, files, true, nil)
 	return files, err
 }
 
@@ -372,13 +444,13 @@ func (h *Hasher) Includes(dir, dockerfile, rel string) (bool, error) {
 // pick for a build of dir with dockerfile, nil when there is none, and the
 // function that hands them back for reuse.
 func (h *Hasher) ignoreRules(dir string, top []fs.DirEntry, dockerfile string) (*patternmatcher.PatternMatcher, func(), error) {
-	name, data, mode, err := h.ignoreFile(dir, top, dockerfile)
+	name, data, sum, err := h.ignoreFile(dir, top, dockerfile, nil)
 	if err != nil || name == "" {
 		return nil, nil, err
 	}
 	// The ignore file is usually part of the context too; remember its
 	// digest so a walk need not read it again.
-	h.remember(name, Bytes(data), mode&0o111 != 0)
+	h.remember(name, sum)
 	key := string(data)
 	pm, err := h.matcher(key)
 	if err != nil {
@@ -394,17 +466,27 @@ func (h *Hasher) ignoreRules(dir string, top []fs.DirEntry, dockerfile string) (
 // it keeps is recorded with its type, permission bits (setuid, setgid and
 // sticky too: COPY keeps them) and content, or a link's target. Sockets are
 // left out; fsutil cannot send them. Entries go in the order fsutil walks.
-func (h *Hasher) tree(dir, dockerfile string, reads []string, files map[string]string, gitModes bool) (string, string, error) {
-	t := &treeDigest{h: h, dir: dir, d: sha256.New(), rd: sha256.New(), files: files, gitModes: gitModes}
+// rec, unless nil, records every path the walk looks at.
+func (h *Hasher) tree(dir, dockerfile string, reads []string, files map[string]string, gitModes bool, rec *recorder) (string, string, error) {
+	t := &treeDigest{h: h, dir: dir, d: sha256.New(), rd: sha256.New(), files: files, gitModes: gitModes, rec: rec}
 	if reads != nil && len(reads) == 0 {
 		// The build reads nothing of it.
 		return t.sums()
+	}
+	if rec != nil {
+		// Before the listing: a change after this shows in the directory's
+		// times.
+		sig, err := h.sigs.Sig(dir, true)
+		if err != nil {
+			return "", "", err
+		}
+		rec.sig(dir, true, sig)
 	}
 	top, err := fs.ReadDir(h.fsys, dir)
 	if err != nil {
 		return "", "", err
 	}
-	name, data, _, err := h.ignoreFile(dir, top, dockerfile)
+	name, data, _, err := h.ignoreFile(dir, top, dockerfile, rec)
 	if err != nil {
 		return "", "", err
 	}
@@ -413,7 +495,8 @@ func (h *Hasher) tree(dir, dockerfile string, reads []string, files map[string]s
 			return "", "", fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	t.src, err = fsutil.NewFilterFS(&walker{fsys: h.fsys, root: dir, top: top}, &fsutil.FilterOpt{ExcludePatterns: t.excludes, FollowPaths: reads})
+	t.walk = &walker{fsys: h.fsys, root: dir, top: top, rec: rec}
+	t.src, err = fsutil.NewFilterFS(t.walk, &fsutil.FilterOpt{ExcludePatterns: t.excludes, FollowPaths: reads})
 	if err != nil {
 		return "", "", fmt.Errorf("%s: %w", name, err)
 	}
@@ -433,6 +516,8 @@ type treeDigest struct {
 	scratch  []byte    // record's buffer, reused across entries
 	files    map[string]string
 	gitModes bool
+	rec      *recorder
+	walk     *walker
 }
 
 func (t *treeDigest) sums() (string, string, error) {
@@ -454,6 +539,9 @@ func (t *treeDigest) entry(rel string, e fs.DirEntry, err error) error {
 		return fmt.Errorf("%s…: the path is %d bytes long; BuildKit keeps a context under its state directory (/var/lib/buildkit/…/fs/), where a path over about %d bytes fails with \"file name too long\"", rel[:60], len(rel), MaxPath)
 	}
 	mode := fs.FileMode(st.Mode)
+	if !mode.IsDir() && t.rec != nil {
+		t.rec.info(path.Join(t.dir, rel), false, t.walk.seen[rel])
+	}
 	perm, gperm := unixPerm(mode), unixPerm(filemode.Git(mode))
 	listed := perm
 	if t.gitModes {
@@ -484,7 +572,7 @@ func (t *treeDigest) entry(rel string, e fs.DirEntry, err error) error {
 			// its open match the rules differently): BuildKit receives it
 			// empty.
 			sum = Bytes(nil)
-		} else if sum, _, err = t.h.regular(path.Join(t.dir, rel)); err != nil {
+		} else if sum, _, err = t.h.regular(path.Join(t.dir, rel), t.rec); err != nil {
 			return err
 		}
 		both("f", sum)
@@ -530,6 +618,8 @@ type walker struct {
 	fsys fs.FS
 	root string
 	top  []fs.DirEntry // root's listing, already read
+	rec  *recorder     // records each directory listed
+	seen map[string]fs.FileInfo
 }
 
 func (w *walker) Walk(ctx context.Context, target string, fn fs.WalkDirFunc) error {
@@ -573,6 +663,9 @@ func (w *walker) walkDir(ctx context.Context, dir, rel string, entries []fs.DirE
 			return err
 		}
 		if e.IsDir() {
+			// Seen before it is listed: a change to the listing after
+			// this shows in the directory's times.
+			w.rec.info(ep, false, fi)
 			sub, err := fs.ReadDir(w.fsys, ep)
 			if err != nil {
 				return err
@@ -591,6 +684,7 @@ func (w *walker) walkFrom(ctx context.Context, target string, fn fs.WalkDirFunc)
 	ep := path.Join(w.root, target)
 	fi, err := fs.Lstat(w.fsys, ep)
 	if err != nil {
+		w.rec.missing(ep, err)
 		return err
 	}
 	info, err := w.entry(ep, target, fi)
@@ -606,6 +700,7 @@ func (w *walker) walkFrom(ctx context.Context, target string, fn fs.WalkDirFunc)
 	if !fi.IsDir() {
 		return nil
 	}
+	w.rec.info(ep, false, fi)
 	entries, err := fs.ReadDir(w.fsys, ep)
 	if err != nil {
 		return err
@@ -614,8 +709,17 @@ func (w *walker) walkFrom(ctx context.Context, target string, fn fs.WalkDirFunc)
 }
 
 // entry is what fsutil's filter reads of the entry at ep (rel to root):
-// its stat, and a link's target.
+// its stat, and a link's target. What the walk saw of an entry that is not
+// a directory is kept, for the digest to record if the filter lets it
+// through: one it leaves out does not matter as long as its name does not
+// change, and a new name shows in its directory's times.
 func (w *walker) entry(ep, rel string, fi fs.FileInfo) (*fsutil.DirEntryInfo, error) {
+	if w.rec != nil && !fi.IsDir() {
+		if w.seen == nil {
+			w.seen = map[string]fs.FileInfo{}
+		}
+		w.seen[rel] = fi
+	}
 	st := &types.Stat{Path: rel, Mode: uint32(fi.Mode()), Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		var err error
@@ -657,25 +761,25 @@ func record(d io.Writer, scratch *[]byte, kind string, fields ...string) {
 
 // regular returns a regular file's digest and whether it is executable:
 // from the cache and the entry's mode when it was digested before, else by
-// opening it once for both.
-func (h *Hasher) regular(name string) (string, bool, error) {
+// opening it once for both. rec records the file as it was read.
+func (h *Hasher) regular(name string, rec *recorder) (string, bool, error) {
 	h.mu.Lock()
 	f, ok := h.files[name]
 	h.mu.Unlock()
-	if ok {
-		return f.sum, f.exec, nil
+	if !ok {
+		var err error
+		if f, err = h.digestFile(name); err != nil {
+			return "", false, err
+		}
+		h.remember(name, f)
 	}
-	sum, exec, err := h.digestFile(name)
-	if err != nil {
-		return "", false, err
-	}
-	h.remember(name, sum, exec)
-	return sum, exec, nil
+	rec.sig(name, true, f.sig)
+	return f.sum, f.exec, nil
 }
 
-func (h *Hasher) remember(name, sum string, exec bool) {
+func (h *Hasher) remember(name string, f fileSum) {
 	h.mu.Lock()
-	h.files[name] = fileSum{sum, exec}
+	h.files[name] = f
 	h.mu.Unlock()
 }
 

@@ -84,3 +84,55 @@ func TestFS(t *testing.T) {
 		t.Errorf("invalid path: %v, want ErrInvalid", err)
 	}
 }
+
+func TestSig(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("f", filepath.Join(dir, "l")); err != nil {
+		t.Fatal(err)
+	}
+	fsys := osfs.New(dir)
+	for _, tt := range []struct {
+		name   string
+		follow bool
+		want   string // what os reports the same as
+	}{
+		{"f", false, "f"},
+		{"l", false, "l"},
+		{"l", true, "f"},
+	} {
+		got, err := fsys.Sig(tt.name, tt.follow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Lstat(filepath.Join(dir, tt.want))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, ok := osfs.SigOf(fi)
+		if !ok || got != want {
+			t.Errorf("Sig(%s, follow %v) = %+v, want %+v", tt.name, tt.follow, got, want)
+		}
+	}
+	r, opened, err := fsys.OpenSig("l")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if f, _ := fsys.Sig("f", false); opened != f || opened.FileMode() != 0o640 || opened.Size != 1 {
+		t.Errorf("OpenSig(l) = %+v (mode %v), want the file's %+v", opened, opened.FileMode(), f)
+	}
+	if _, err := fsys.Sig("missing", false); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Sig of a missing file: %v", err)
+	}
+	// A change that keeps size and mtime still changes the Sig (ctime).
+	before, _ := fsys.Sig("f", false)
+	if err := os.Chmod(filepath.Join(dir, "f"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := fsys.Sig("f", false); after == before {
+		t.Errorf("a chmod left the Sig %+v", after)
+	}
+}
