@@ -20,8 +20,12 @@ import (
 
 type digestCache = inputs.Hasher
 
-func newDigestCache(ctx context.Context, fsys fs.FS) *digestCache {
-	return inputs.NewContext(ctx, fsys)
+func newDigestCache(ctx context.Context, fsys fs.FS, ix *inputs.Index) *digestCache {
+	h := inputs.NewContext(ctx, fsys)
+	if ix != nil {
+		h.UseIndex(ix)
+	}
+	return h
 }
 
 // assemble checks the evaluated targets as a whole and builds the plan.

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bakeplan/bakeplan/compiler/inputs"
 	"github.com/bakeplan/bakeplan/internal/realpath"
 	"github.com/bakeplan/bakeplan/lockfile"
 	"github.com/bakeplan/bakeplan/plan"
@@ -26,6 +27,9 @@ type Options struct {
 	// FS holds the spec's directory and everything the spec points at.
 	// Paths in FS are slash-separated and unrooted (fs.ValidPath).
 	FS fs.FS
+	// Index, when set, keeps context digests between runs: a context
+	// whose files are unchanged is not read again (see inputs.Index).
+	Index *inputs.Index
 	// SpecDir is the spec's directory within FS; relative paths in the spec
 	// are resolved against it, and the plan records paths relative to it.
 	SpecDir string
@@ -176,7 +180,7 @@ func compile(ctx context.Context, s *spec.Spec, opts Options) (*compilation, *pl
 		byName:         map[string]*instance{},
 		matrix:         map[string][]*instance{},
 		groups:         map[string]*spec.Group{},
-		digests:        newDigestCache(ctx, opts.FS),
+		digests:        newDigestCache(ctx, opts.FS, opts.Index),
 
 		resolver:    realpath.NewCache(opts.FS),
 		dockerfiles: map[string]*parsedDockerfile{},

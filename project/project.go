@@ -193,11 +193,17 @@ func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 		return nil, err
 	}
 	opts.VarFiles, opts.Lock, opts.LockFile, opts.Sensitive = varFiles, lock, lockRef.plan(), sens
+	var index *contextIndex
+	if src.Path != "" {
+		index = openIndex(src.Path, in.Environ)
+		opts.Index = index.index()
+	}
 	p, d := compiler.Compile(ctx, sp, opts)
 	diags = append(diags, d...)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("interrupted: %w", err)
 	}
+	index.save()
 	c.Plan = p
 	return done()
 }

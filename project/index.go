@@ -1,0 +1,112 @@
+package project
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/bakeplan/bakeplan/compiler/inputs"
+	"github.com/bakeplan/bakeplan/internal/atomicfile"
+	"github.com/bakeplan/bakeplan/internal/osfs"
+)
+
+// contextIndex is the index of context digests kept for one spec between
+// runs (inputs.Index), and where it lives.
+type contextIndex struct {
+	ix     *inputs.Index
+	file   string
+	scheme string
+}
+
+// openIndex reads the context index kept for the spec at specPath (on
+// disk), or nil when there is none to keep: no cache directory, or
+// BAKEPLAN_CACHE_DIR=off. The index is named by the spec's absolute path,
+// and only this very program reads it: another build of bakeplan may
+// digest differently.
+func openIndex(specPath string, environ []string) *contextIndex {
+	dir := cacheDir(environ)
+	abs, err := filepath.Abs(specPath)
+	if dir == "" || err != nil {
+		return nil
+	}
+	scheme, ok := programIdentity()
+	if !ok {
+		return nil
+	}
+	name := sha256.Sum256([]byte(abs))
+	c := &contextIndex{
+		file:   filepath.Join(dir, "contexts", hex.EncodeToString(name[:16])),
+		scheme: scheme,
+	}
+	data, _ := os.ReadFile(c.file) // no index yet, or an unreadable one: start empty
+	c.ix = inputs.ReadIndex(data, scheme, nil)
+	return c
+}
+
+// save writes the index back when the run changed it. The index only
+// spares work, so failing to write it is not an error of the run.
+func (c *contextIndex) save() {
+	if c == nil || !c.ix.Changed() {
+		return
+	}
+	if err := os.MkdirAll(filepath.Dir(c.file), 0o700); err != nil {
+		return
+	}
+	_ = atomicfile.Write(c.file, c.ix.MarshalBinary(c.scheme), 0o600)
+}
+
+func (c *contextIndex) index() *inputs.Index {
+	if c == nil {
+		return nil
+	}
+	return c.ix
+}
+
+// cacheDir is bakeplan's cache directory: $BAKEPLAN_CACHE_DIR, else
+// bakeplan under $XDG_CACHE_HOME or ~/.cache, as os.UserCacheDir finds it
+// but from the request's environment; "" when caching is off.
+func cacheDir(environ []string) string {
+	if d, ok := lookupEnv(environ, "BAKEPLAN_CACHE_DIR"); ok && d != "" {
+		if d == "off" {
+			return ""
+		}
+		return d
+	}
+	if d, _ := lookupEnv(environ, "XDG_CACHE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "bakeplan")
+	}
+	if h, _ := lookupEnv(environ, "HOME"); filepath.IsAbs(h) {
+		return filepath.Join(h, ".cache", "bakeplan")
+	}
+	return ""
+}
+
+// programIdentity names this build of bakeplan by its executable's path
+// and signature: a rebuilt or reinstalled program starts a new
+// index.
+func programIdentity() (string, bool) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", false
+	}
+	fi, err := os.Stat(exe)
+	if err != nil {
+		return "", false
+	}
+	sig, ok := osfs.SigOf(fi)
+	return fmt.Sprintf("%s %+v", exe, sig), ok
+}
+
+// lookupEnv is KEY's value in environ, as os.LookupEnv reads the
+// process's.
+func lookupEnv(environ []string, key string) (string, bool) {
+	for _, kv := range environ {
+		if v, ok := strings.CutPrefix(kv, key+"="); ok {
+			return v, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,112 @@
+package project
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/bakeplan/bakeplan/compiler/inputs"
+)
+
+// TestContextIndexAcrossRuns: planning twice with a cache directory keeps
+// the contexts' digests in an index file and plans alike; an edited
+// context plans as it does without the index; BAKEPLAN_CACHE_DIR=off
+// writes nothing.
+func TestContextIndexAcrossRuns(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, data string) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("bakeplan.hcl", `
+target "a" {
+  context = "a"
+}
+target "b" {
+  context = "b"
+}
+group "default" {
+  targets = [target.a, target.b]
+}
+`)
+	for _, c := range []string{"a", "b"} {
+		write(c+"/Dockerfile", "FROM scratch\nCOPY . /\n")
+		write(c+"/file", c)
+	}
+	// Only files older than the racy window are kept.
+	time.Sleep(inputs.RacyWindow + 100*time.Millisecond)
+
+	cache := filepath.Join(t.TempDir(), "cache")
+	digestsWith := func(cacheDir string) map[string]string {
+		t.Helper()
+		src, err := OnDisk(filepath.Join(dir, "bakeplan.hcl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := Compile(context.Background(), src, Inputs{Environ: []string{"BAKEPLAN_CACHE_DIR=" + cacheDir}})
+		if err != nil || c.Diags.HasErrors() {
+			t.Fatal(err, c.Diags)
+		}
+		out := map[string]string{}
+		for _, st := range c.Plan.Steps {
+			if st.Build != nil {
+				out[st.ID] = st.Build.InputDigest
+			}
+		}
+		return out
+	}
+	equal := func(a, b map[string]string) bool {
+		if len(a) != len(b) || len(a) == 0 {
+			return false
+		}
+		for k, v := range a {
+			if b[k] != v {
+				return false
+			}
+		}
+		return true
+	}
+
+	walked := digestsWith("off")
+	first := digestsWith(cache)
+	files, _ := filepath.Glob(filepath.Join(cache, "contexts", "*"))
+	if len(files) != 1 {
+		t.Fatalf("index files %v, want one", files)
+	}
+	st1, _ := os.Stat(files[0])
+	again := digestsWith(cache)
+	if !equal(walked, first) || !equal(first, again) {
+		t.Fatalf("digests without the index %v, with it %v, then %v", walked, first, again)
+	}
+	if st2, _ := os.Stat(files[0]); !st2.ModTime().Equal(st1.ModTime()) {
+		t.Errorf("an index that served every context was written again")
+	}
+
+	write("b/file", "B")
+	edited, walkedEdited := digestsWith(cache), digestsWith("off")
+	if !equal(edited, walkedEdited) || equal(edited, first) {
+		t.Errorf("after an edit: with the index %v, without %v (before %v)", edited, walkedEdited, first)
+	}
+
+	if got := cacheDir([]string{"HOME=/h", "BAKEPLAN_CACHE_DIR=off"}); got != "" {
+		t.Errorf("BAKEPLAN_CACHE_DIR=off gives cache directory %q", got)
+	}
+	if got := cacheDir([]string{"HOME=/h"}); got != "/h/.cache/bakeplan" {
+		t.Errorf("cache directory under HOME is %q", got)
+	}
+	if got := cacheDir([]string{"HOME=/h", "XDG_CACHE_HOME=/x"}); got != "/x/bakeplan" {
+		t.Errorf("cache directory under XDG_CACHE_HOME is %q", got)
+	}
+	if got := cacheDir([]string{"HOME=relative"}); got != "" {
+		t.Errorf("a relative HOME gives cache directory %q", got)
+	}
+}
