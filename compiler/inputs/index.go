@@ -120,7 +120,7 @@ func (ix *Index) storable(start time.Time, deps []dep) bool {
 
 // indexMagic starts an encoded index; the version changes with the format
 // or with what a digest covers.
-const indexMagic = "bakeplan context index 1\n"
+const indexMagic = "bakeplan context index 2\n"
 
 // MarshalBinary encodes the index for a file, after scheme (what made the
 // digests: a different program must not read them) and with a checksum, so
@@ -146,8 +146,10 @@ func (ix *Index) MarshalBinary(scheme string) []byte {
 		b = appendString(b, e.release)
 		b = binary.AppendVarint(b, e.used)
 		b = binary.AppendUvarint(b, uint64(len(e.deps)))
+		prev := ""
 		for _, d := range e.deps {
-			b = appendDep(b, d)
+			b = appendDep(b, d, prev)
+			prev = d.path
 		}
 	}
 	sum := sha256.Sum256(b)
@@ -186,8 +188,11 @@ func decodeIndex(data []byte, scheme string) (map[string]*indexEntry, error) {
 		e := &indexEntry{digest: r.string(), release: r.string(), used: r.varint()}
 		deps := r.uvarint()
 		e.deps = make([]dep, 0, min(deps, 1<<10))
+		prev := ""
 		for j := uint64(0); j < deps && r.err == nil; j++ {
-			e.deps = append(e.deps, r.dep())
+			d := r.dep(prev)
+			e.deps = append(e.deps, d)
+			prev = d.path
 		}
 		entries[key] = e
 	}
@@ -201,7 +206,10 @@ func appendString(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
-func appendDep(b []byte, d dep) []byte {
+// appendDep writes one dep, its path as the length of the prefix it
+// shares with the one before (a walk's paths mostly share their
+// directories) and the rest.
+func appendDep(b []byte, d dep, prev string) []byte {
 	var flags byte
 	if d.follow {
 		flags |= 1
@@ -209,7 +217,12 @@ func appendDep(b []byte, d dep) []byte {
 	if d.absent {
 		flags |= 2
 	}
-	b = appendString(append(b, flags), d.path)
+	shared := 0
+	for shared < len(prev) && shared < len(d.path) && prev[shared] == d.path[shared] {
+		shared++
+	}
+	b = binary.AppendUvarint(append(b, flags), uint64(shared))
+	b = appendString(b, d.path[shared:])
 	if d.absent {
 		return b
 	}
@@ -260,14 +273,19 @@ func (r *reader) string() string {
 	return s
 }
 
-func (r *reader) dep() dep {
+func (r *reader) dep(prev string) dep {
 	if len(r.b) == 0 {
 		r.err = errBadIndex
 		return dep{}
 	}
 	flags := r.b[0]
 	r.b = r.b[1:]
-	d := dep{follow: flags&1 != 0, absent: flags&2 != 0, path: r.string()}
+	shared := r.uvarint()
+	if shared > uint64(len(prev)) {
+		r.err, r.b = errBadIndex, nil
+		return dep{}
+	}
+	d := dep{follow: flags&1 != 0, absent: flags&2 != 0, path: prev[:shared] + r.string()}
 	if d.absent {
 		return d
 	}

@@ -382,7 +382,7 @@ func TestIndexEncoding(t *testing.T) {
 func FuzzReadIndex(f *testing.F) {
 	ix := inputs.NewIndex(later)
 	f.Add(ix.MarshalBinary("s"))
-	f.Add([]byte("bakeplan context index 1\n\x01s\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"))
+	f.Add([]byte("bakeplan context index 2\n\x01s\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got := inputs.ReadIndex(data, "s", later)
 		if got.Len() > 0 {

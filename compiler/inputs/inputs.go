@@ -539,7 +539,11 @@ func (t *treeDigest) entry(rel string, e fs.DirEntry, err error) error {
 		return fmt.Errorf("%s…: the path is %d bytes long; BuildKit keeps a context under its state directory (/var/lib/buildkit/…/fs/), where a path over about %d bytes fails with \"file name too long\"", rel[:60], len(rel), MaxPath)
 	}
 	mode := fs.FileMode(st.Mode)
-	if !mode.IsDir() && t.rec != nil {
+	// fsutil can list a file yet refuse to open it (its walk and its open
+	// match the rules differently): BuildKit receives it empty.
+	content := mode.IsRegular() && (t.excludes == nil || sendsContent(t.src, rel))
+	if !mode.IsDir() && !content && t.rec != nil {
+		// A file read is recorded as it was read (regular).
 		t.rec.info(path.Join(t.dir, rel), false, t.walk.seen[rel])
 	}
 	perm, gperm := unixPerm(mode), unixPerm(filemode.Git(mode))
@@ -566,14 +570,11 @@ func (t *treeDigest) entry(rel string, e fs.DirEntry, err error) error {
 		record(t.rd, &t.scratch, "l", rel, st.Linkname)
 		list(rel, "link:"+st.Linkname)
 	case mode.IsRegular():
-		var sum string
-		if t.excludes != nil && !sendsContent(t.src, rel) {
-			// fsutil lists the file but refuses to open it (its walk and
-			// its open match the rules differently): BuildKit receives it
-			// empty.
-			sum = Bytes(nil)
-		} else if sum, _, err = t.h.regular(path.Join(t.dir, rel), t.rec); err != nil {
-			return err
+		sum := Bytes(nil)
+		if content {
+			if sum, _, err = t.h.regular(path.Join(t.dir, rel), t.rec); err != nil {
+				return err
+			}
 		}
 		both("f", sum)
 		list(rel, sum+" "+listed)
@@ -773,7 +774,9 @@ func (h *Hasher) regular(name string, rec *recorder) (string, bool, error) {
 		}
 		h.remember(name, f)
 	}
-	rec.sig(name, true, f.sig)
+	// Recorded as what lstat would say: a walk reads only what it found
+	// to be a regular file, and a link put in its place must show.
+	rec.sig(name, false, f.sig)
 	return f.sum, f.exec, nil
 }
 
