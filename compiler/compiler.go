@@ -138,6 +138,7 @@ type compilation struct {
 
 	digests       *digestCache
 	resolver      *realpath.Cache
+	stats         sync.Map // path → stat result, see stat
 	dockerfilesMu sync.Mutex
 	dockerfiles   map[string]*parsedDockerfile
 	platformMu    sync.Mutex

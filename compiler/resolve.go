@@ -227,7 +227,7 @@ func (c *compilation) resolveFiles(r *resolved, allowExternal bool) hcl.Diagnost
 	if !d.HasErrors() {
 		r.build.Context = rel
 		r.contextDir = ctxDir
-		if st, err := fs.Stat(c.opts.FS, ctxDir); !abstract && (err != nil || !st.IsDir()) {
+		if st, err := c.stat(ctxDir); !abstract && (err != nil || !st.IsDir()) {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Context directory not found",
@@ -259,7 +259,7 @@ func (c *compilation) resolveFiles(r *resolved, allowExternal bool) hcl.Diagnost
 		if !d.HasErrors() {
 			r.build.Dockerfile = dfRel
 			r.dockerfile = dfPath
-			if st, err := fs.Stat(c.opts.FS, dfPath); !abstract && (err != nil || !st.Mode().IsRegular()) {
+			if st, err := c.stat(dfPath); !abstract && (err != nil || !st.Mode().IsRegular()) {
 				what := ""
 				if _, set := in.exprs["dockerfile"]; !set {
 					what = " (the default)"
@@ -275,6 +275,21 @@ func (c *compilation) resolveFiles(r *resolved, allowExternal bool) hcl.Diagnost
 	}
 
 	return diags
+}
+
+// stat is fs.Stat of a context or Dockerfile, once a compilation: many
+// targets share a Dockerfile.
+func (c *compilation) stat(name string) (fs.FileInfo, error) {
+	type result struct {
+		fi  fs.FileInfo
+		err error
+	}
+	if r, ok := c.stats.Load(name); ok {
+		return r.(result).fi, r.(result).err
+	}
+	fi, err := fs.Stat(c.opts.FS, name)
+	c.stats.Store(name, result{fi, err})
+	return fi, err
 }
 
 // resolvePlain reads the attributes taken as written, each checked: the

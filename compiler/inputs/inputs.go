@@ -49,6 +49,10 @@ type Hasher struct {
 
 	index *Index // digests kept between runs, or nil
 	sigs  sigFS  // fsys, when it can say what Sigs its files have
+	// seen is what this run found the signature of each path outside a
+	// context to be: contexts share those (a Dockerfile's ignore file),
+	// and checking them once a run is enough.
+	seen map[dep]dep
 }
 
 // fileSum is a file's digest and executable bit, and its signature as it
@@ -85,6 +89,7 @@ func NewContext(ctx context.Context, fsys fs.FS) *Hasher {
 		matchers: map[string][]*patternmatcher.PatternMatcher{},
 		ignores:  map[string]readResult{},
 		parsed:   map[string][]string{},
+		seen:     map[dep]dep{},
 		slots:    make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
 	}
 }
@@ -374,7 +379,7 @@ func (h *Hasher) compute(r *result, key, dir, dockerfile string, reads []string)
 		r.digest, r.release, r.err = h.tree(dir, dockerfile, reads, nil, false, nil)
 		return
 	}
-	if e := h.index.lookup(key); e != nil && h.unchanged(e.deps) {
+	if e := h.index.lookup(key); e != nil && h.unchanged(dir, e.deps) {
 		r.digest, r.release = e.digest, e.release
 		h.index.use(key)
 		return
@@ -387,24 +392,52 @@ func (h *Hasher) compute(r *result, key, dir, dockerfile string, reads []string)
 	}
 }
 
-// unchanged says whether every path a walk saw still looks as it did.
-func (h *Hasher) unchanged(deps []dep) bool {
+// unchanged says whether every path the walk of dir saw still looks as it
+// did.
+func (h *Hasher) unchanged(dir string, deps []dep) bool {
 	for _, d := range deps {
 		if h.ctx.Err() != nil {
 			return false
 		}
-		sig, err := h.sigs.Sig(d.path, d.follow)
-		if d.absent {
-			if !errors.Is(err, fs.ErrNotExist) {
-				return false
-			}
-			continue
+		var now dep
+		if d.path == dir || strings.HasPrefix(d.path, dir) && d.path[len(dir)] == '/' {
+			now = h.sigOf(d.path, d.follow)
+		} else {
+			now = h.sharedSig(d.path, d.follow)
 		}
-		if err != nil || sig != d.sig {
+		if now.absent != d.absent || now.sig != d.sig {
 			return false
 		}
 	}
 	return true
+}
+
+// sigOf is what path looks like now: its signature, or absent (any other
+// failure is a zero signature, which matches nothing kept).
+func (h *Hasher) sigOf(path string, follow bool) dep {
+	d := dep{path: path, follow: follow}
+	var err error
+	d.sig, err = h.sigs.Sig(path, follow)
+	if errors.Is(err, fs.ErrNotExist) {
+		d.absent = true
+	}
+	return d
+}
+
+// sharedSig is sigOf, once a run.
+func (h *Hasher) sharedSig(path string, follow bool) dep {
+	key := dep{path: path, follow: follow}
+	h.mu.Lock()
+	d, ok := h.seen[key]
+	h.mu.Unlock()
+	if ok {
+		return d
+	}
+	d = h.sigOf(path, follow)
+	h.mu.Lock()
+	h.seen[key] = d
+	h.mu.Unlock()
+	return d
 }
 
 // ContextFiles lists what Context digests, path by path: each included
