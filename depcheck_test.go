@@ -18,7 +18,7 @@ func TestDependencyDirection(t *testing.T) {
 		"plan":                {},
 		"plan/render":         {"plan", "internal/escape"},
 		"plan/placement":      {"plan"},
-		"compiler/inputs":     {"internal/filemode"},
+		"compiler/inputs":     {"internal/filemode", "internal/osfs"},
 		"compiler":            {"internal/bakecsv", "spec", "targetattr", "lockfile", "plan", "compiler/inputs", "compiler/dockerfile", "internal/par", "internal/realpath", "internal/lines"},
 		"compiler/dockerfile": {"internal/imageref"},
 		"runtime":             {"plan"},
