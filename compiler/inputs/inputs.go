@@ -45,7 +45,12 @@ type Hasher struct {
 	matchers map[string][]*patternmatcher.PatternMatcher
 	ignores  map[string]readResult // ignore files outside contexts, by path
 	parsed   map[string][]string   // ignore files' rules, by content
-	slots    chan struct{}         // bounds the goroutines Prefetch starts
+	// queue holds the contexts Prefetch was asked for and no worker has
+	// taken yet; workers counts the goroutines taking them, at most
+	// maxWorkers. A goroutine per context would cost each its stack.
+	queue      []prefetch
+	workers    int
+	maxWorkers int
 
 	index *Index // digests kept between runs, or nil
 	sigs  sigFS  // fsys, when it can say what Sigs its files have
@@ -81,16 +86,16 @@ func New(fsys fs.FS) *Hasher { return NewContext(context.Background(), fsys) }
 func NewContext(ctx context.Context, fsys fs.FS) *Hasher {
 	sigs, _ := fsys.(sigFS)
 	return &Hasher{
-		sigs:     sigs,
-		ctx:      ctx,
-		fsys:     fsys,
-		trees:    map[string]*result{},
-		files:    map[string]fileSum{},
-		matchers: map[string][]*patternmatcher.PatternMatcher{},
-		ignores:  map[string]readResult{},
-		parsed:   map[string][]string{},
-		seen:     map[dep]dep{},
-		slots:    make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
+		sigs:       sigs,
+		ctx:        ctx,
+		fsys:       fsys,
+		trees:      map[string]*result{},
+		files:      map[string]fileSum{},
+		matchers:   map[string][]*patternmatcher.PatternMatcher{},
+		ignores:    map[string]readResult{},
+		parsed:     map[string][]string{},
+		seen:       map[dep]dep{},
+		maxWorkers: 2 * runtime.GOMAXPROCS(0),
 	}
 }
 
@@ -349,11 +354,37 @@ func (h *Hasher) Prefetch(dir, dockerfile string) {
 	if !fresh {
 		return
 	}
-	go func() {
-		h.slots <- struct{}{}
-		defer func() { <-h.slots }()
-		h.compute(r, key, dir, dockerfile, nil)
-	}()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.queue = append(h.queue, prefetch{r, key, dir, dockerfile})
+	if h.workers < h.maxWorkers {
+		h.workers++
+		go h.work()
+	}
+}
+
+// prefetch is a context waiting for a worker.
+type prefetch struct {
+	r                    *result
+	key, dir, dockerfile string
+}
+
+// work digests queued contexts, in the order they were asked for, until
+// none is left.
+func (h *Hasher) work() {
+	for {
+		h.mu.Lock()
+		if len(h.queue) == 0 {
+			h.workers--
+			h.mu.Unlock()
+			return
+		}
+		p := h.queue[0]
+		h.queue[0] = prefetch{}
+		h.queue = h.queue[1:]
+		h.mu.Unlock()
+		h.compute(p.r, p.key, p.dir, p.dockerfile, nil)
+	}
 }
 
 func (h *Hasher) entry(dir, dockerfile string, reads []string) (*result, string, bool) {
