@@ -294,3 +294,96 @@ func TestLocalOutputsUpToDate(t *testing.T) {
 	apply(1)
 	plan(0, "Builds: 1 up to date")
 }
+
+// TestUpToDateWithTheContextIndex: with the context index on, an edit that
+// keeps a file's size and mtime (only its ctime moves) still rebuilds, and
+// BuildKit, building it again, produces another image; a touch that
+// changes nothing the build reads leaves the build up to date. The index
+// is proven against a plain walk in compiler/inputs; this asks the engine.
+func TestUpToDateWithTheContextIndex(t *testing.T) {
+	env := testenv.Get(t)
+	run := fmt.Sprint(time.Now().UnixNano())
+	ref := fmt.Sprintf("%s/e2e-index-%s/app:1", env.Registry, run)
+	dir := t.TempDir()
+	environ := []string{"BAKEPLAN_CACHE_DIR=" + t.TempDir()}
+	writeFile(t, dir, "app/Dockerfile", "FROM scratch\nARG TESTRUN\nCOPY f.txt /f.txt\n")
+	file := writeFile(t, dir, "app/f.txt", "one\n")
+	s := writeFile(t, dir, "bakeplan.hcl", testBlocks(env)+fmt.Sprintf(`target "app" {
+  context = "app"
+  args    = { TESTRUN = %q }
+  tags    = [%q]
+  push    = true
+}
+`, run, ref))
+	// The index keeps only what was written more than two seconds before.
+	time.Sleep(2100 * time.Millisecond)
+
+	plan := func(want string) {
+		t.Helper()
+		out, errOut, code := runWith(t, environ, "plan", "-f", s)
+		if code != 0 || !strings.Contains(out, want) {
+			t.Fatalf("plan: exit %d, want %q in:\n%s%s", code, want, out, errOut)
+		}
+	}
+	apply := func(want int) string {
+		t.Helper()
+		before := solves(t, env.Buildkit, run)
+		out, errOut, code := runWith(t, environ, "apply", "--auto-approve", "--progress", "quiet", "-f", s)
+		if code != 0 {
+			t.Fatalf("apply: exit %d\n%s%s", code, out, errOut)
+		}
+		if got := solvesSince(t, env.Buildkit, run, before, want); got != want {
+			t.Fatalf("apply sent %d solves, want %d\n%s", got, want, errOut)
+		}
+		return manifestDigest(t, env.Registry, ref)
+	}
+
+	first := apply(1)
+	plan("Builds: 1 up to date")
+	if files, _ := filepath.Glob(filepath.Join(strings.TrimPrefix(environ[0], "BAKEPLAN_CACHE_DIR="), "contexts", "*")); len(files) != 1 {
+		t.Fatalf("no index was kept: %v", files)
+	}
+
+	// Same size, same mtime, other content.
+	st, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte("two\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(file, st.ModTime(), st.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	plan("context app/ changed (1 file: f.txt)")
+	if second := apply(1); second == first {
+		t.Fatalf("BuildKit rebuilt the edited context into the same image %s", first)
+	}
+
+	// A touch: the files BuildKit would receive are the same.
+	time.Sleep(2100 * time.Millisecond)
+	now := time.Now()
+	if err := os.Chtimes(file, now, now); err != nil {
+		t.Fatal(err)
+	}
+	plan("Builds: 1 up to date")
+	apply(0)
+}
+
+// manifestDigest is the digest the plain test registry serves for ref.
+func manifestDigest(t *testing.T, registry, ref string) string {
+	t.Helper()
+	repo, tag, _ := strings.Cut(strings.TrimPrefix(ref, registry+"/"), ":")
+	req, _ := http.NewRequest(http.MethodHead, fmt.Sprintf("http://%s/v2/%s/manifests/%s", registry, repo, tag), nil)
+	req.Header.Set("Accept", "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	d := resp.Header.Get("Docker-Content-Digest")
+	if resp.StatusCode != http.StatusOK || d == "" {
+		t.Fatalf("HEAD %s: %s, digest %q", ref, resp.Status, d)
+	}
+	return d
+}
