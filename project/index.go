@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,9 +42,30 @@ func openIndex(specPath string, environ []string) *contextIndex {
 		file:   filepath.Join(dir, "contexts", hex.EncodeToString(name[:16])),
 		scheme: scheme,
 	}
-	data, _ := os.ReadFile(c.file) // no index yet, or an unreadable one: start empty
-	c.ix = inputs.ReadIndex(data, scheme, nil)
+	c.ix = inputs.ReadIndex(readIndexFile(c.file), scheme, nil)
 	return c
+}
+
+// maxIndexSize bounds what is read of an index: about 25 million files'
+// worth. A larger file is not one bakeplan wrote, and is not read.
+const maxIndexSize = 1 << 30
+
+// readIndexFile is the index file's bytes; nil when there is none, it is
+// unreadable or too large (an empty index).
+func readIndexFile(name string) []byte {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() || st.Size() > maxIndexSize {
+		return nil
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxIndexSize+1))
+	if err != nil || len(data) > maxIndexSize {
+		return nil
+	}
+	return data
 }
 
 // save writes the index back when the run changed it. The index only

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -91,6 +92,27 @@ group "default" {
 		t.Errorf("an index that served every context was written again")
 	}
 
+	// Runs at once, each writing the index: the one left is whole.
+	shared := filepath.Join(t.TempDir(), "shared")
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			// Not digestsWith: t.Fatal belongs to the test's goroutine.
+			src, err := OnDisk(filepath.Join(dir, "bakeplan.hcl"))
+			if err == nil {
+				_, err = Compile(context.Background(), src, Inputs{Environ: []string{"BAKEPLAN_CACHE_DIR=" + shared}})
+			}
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	ix := openIndex(filepath.Join(dir, "bakeplan.hcl"), []string{"BAKEPLAN_CACHE_DIR=" + shared})
+	if ix.ix.Len() != 2 {
+		t.Errorf("after runs at once the index holds %d contexts, want 2", ix.ix.Len())
+	}
+
 	write("b/file", "B")
 	edited, walkedEdited := digestsWith(cache), digestsWith("off")
 	if !equal(edited, walkedEdited) || equal(edited, first) {
@@ -108,5 +130,35 @@ group "default" {
 	}
 	if got := cacheDir([]string{"HOME=relative"}); got != "" {
 		t.Errorf("a relative HOME gives cache directory %q", got)
+	}
+}
+
+// TestContextIndexInABadPlace: a cache directory that cannot hold an index
+// (a file where a directory should be, a directory where the index should
+// be) costs the index, never the plan.
+func TestContextIndexInABadPlace(t *testing.T) {
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "bakeplan.hcl")
+	if err := os.WriteFile(spec, []byte("target \"a\" {\n  dockerfile_inline = \"FROM scratch\"\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	blocked := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(blocked, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	asDir := t.TempDir()
+	ix := openIndex(spec, []string{"BAKEPLAN_CACHE_DIR=" + asDir})
+	if err := os.MkdirAll(ix.file, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, cache := range map[string]string{"a file as the cache directory": blocked, "a directory as the index": asDir} {
+		src, err := OnDisk(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := Compile(context.Background(), src, Inputs{Environ: []string{"BAKEPLAN_CACHE_DIR=" + cache}})
+		if err != nil || c.Diags.HasErrors() || c.Plan == nil {
+			t.Errorf("%s: %v %v", name, err, c.Diags)
+		}
 	}
 }
