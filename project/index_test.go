@@ -13,8 +13,8 @@ import (
 
 // TestContextIndexAcrossRuns: planning twice with a cache directory keeps
 // the contexts' digests in an index file and plans alike; an edited
-// context plans as it does without the index; BAKEPLAN_CACHE_DIR=off
-// writes nothing.
+// context plans as it does without the index; runs at once leave a whole
+// index; the cache directory is found as documented.
 func TestContextIndexAcrossRuns(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
