@@ -239,6 +239,7 @@ func compile(ctx context.Context, s *spec.Spec, opts Options) (*compilation, *pl
 	if targetDiags.HasErrors() || ctx.Err() != nil {
 		return c, nil, diags
 	}
+	c.releaseSyntax()
 	p, d := c.assemble()
 	diags = append(diags, d...)
 	if diags.HasErrors() {

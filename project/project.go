@@ -147,6 +147,11 @@ func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Decoded, the spec holds the expressions it needs; the files' trees
+	// can go before the plan is built.
+	for _, f := range parser.Files() {
+		spec.ReleaseSyntax(f)
+	}
 	varFiles, unquoted, d, err := parseVarFiles(parser, in.VarFiles)
 	if err != nil {
 		return nil, err

@@ -78,7 +78,7 @@ func parseChunks(ctx context.Context, p *hclparse.Parser, src []byte, filename s
 		body.EndRange = b.EndRange
 		body.SrcRange = hcl.RangeBetween(files[0].Body.(*hclsyntax.Body).SrcRange, b.SrcRange)
 	}
-	file := &hcl.File{Body: body, Bytes: src, Nav: navigation{body}}
+	file := &hcl.File{Body: body, Bytes: src, Nav: outlineOf(body)}
 	p.AddFile(filename, file)
 	return file, all
 }
@@ -109,38 +109,65 @@ func chunkBounds(src []byte, size int) []int {
 
 func isLetter(b byte) bool { return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' }
 
-// navigation names the top-level block around an offset, as HCL's own
+// outline names the top-level block around an offset, as HCL's own
 // parser does, so that diagnostics read the same whichever way a file was
-// parsed.
-type navigation struct{ root *hclsyntax.Body }
+// parsed, and whether or not its syntax tree is still held (ReleaseSyntax).
+type outline []outlined
 
-func (n navigation) block(offset int) *hclsyntax.Block {
-	for _, b := range n.root.Blocks {
-		if b.Range().ContainsOffset(offset) {
-			return b
+// outlined is one top-level block: its range, its header's range and the
+// header as diagnostics name it (target "app").
+type outlined struct {
+	rng, def hcl.Range
+	header   string
+}
+
+func outlineOf(body *hclsyntax.Body) outline {
+	o := make(outline, 0, len(body.Blocks))
+	for _, b := range body.Blocks {
+		var buf bytes.Buffer
+		buf.WriteString(b.Type)
+		for _, l := range b.Labels {
+			fmt.Fprintf(&buf, " %q", l)
+		}
+		o = append(o, outlined{rng: b.Range(), def: b.DefRange(), header: buf.String()})
+	}
+	return o
+}
+
+func (o outline) block(offset int) *outlined {
+	for i := range o {
+		if o[i].rng.ContainsOffset(offset) {
+			return &o[i]
 		}
 	}
 	return nil
 }
 
 // ContextString implements the interface hcl's diagnostic writer looks for.
-func (n navigation) ContextString(offset int) string {
-	b := n.block(offset)
-	if b == nil {
-		return ""
+func (o outline) ContextString(offset int) string {
+	if b := o.block(offset); b != nil {
+		return b.header
 	}
-	var buf bytes.Buffer
-	buf.WriteString(b.Type)
-	for _, l := range b.Labels {
-		fmt.Fprintf(&buf, " %q", l)
-	}
-	return buf.String()
+	return ""
 }
 
 // ContextDefRange returns the header range of the block around offset.
-func (n navigation) ContextDefRange(offset int) hcl.Range {
-	if b := n.block(offset); b != nil {
-		return b.DefRange()
+func (o outline) ContextDefRange(offset int) hcl.Range {
+	if b := o.block(offset); b != nil {
+		return b.def
 	}
 	return hcl.Range{}
+}
+
+// ReleaseSyntax lets a parsed native-syntax file's syntax tree go once its
+// spec is decoded, keeping what diagnostics read of the file: its bytes and
+// the outline of its blocks. The decoded spec still holds the expressions
+// it needs; a JSON file is left as it is.
+func ReleaseSyntax(f *hcl.File) {
+	body, ok := f.Body.(*hclsyntax.Body)
+	if !ok {
+		return
+	}
+	f.Nav = outlineOf(body)
+	f.Body = &hclsyntax.Body{Attributes: hclsyntax.Attributes{}, SrcRange: body.SrcRange, EndRange: body.EndRange}
 }

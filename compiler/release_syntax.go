@@ -1,0 +1,58 @@
+package compiler
+
+import (
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// keptExprs are the attributes whose expressions checking still reads
+// after evaluation: a bad platform or tag is pointed at by its element.
+var keptExprs = map[string]bool{"platforms": true, "tags": true}
+
+// releaseSyntax lets the target blocks' syntax trees go once every target
+// is evaluated: checking and building the plan need only where each
+// attribute was written, and the trees are the larger part of a large
+// spec's memory while the plan is built. Named contexts keep their
+// expressions (they are evaluated when checked), as do keptExprs.
+func (c *compilation) releaseSyntax() {
+	thin := func(in *instance) {
+		for name, e := range in.exprs {
+			if _, done := e.(placed); !done && !keptExprs[name] {
+				in.exprs[name] = placed{e.Range()}
+			}
+		}
+	}
+	for _, in := range c.byName {
+		thin(in)
+	}
+	for _, ins := range c.matrix {
+		for _, in := range ins {
+			thin(in)
+		}
+	}
+	for _, t := range c.spec.Targets {
+		t.Attrs, t.Earlier, t.Matrix, t.NameExpr = nil, nil, nil, nil
+	}
+	c.traversals = map[hcl.Expression][]hcl.Traversal{}
+}
+
+// placed stands for an expression already evaluated: where it was
+// written, and nothing more.
+type placed struct{ rng hcl.Range }
+
+func (p placed) Range() hcl.Range { return p.rng }
+
+// StartRange is the empty range where the expression began.
+func (p placed) StartRange() hcl.Range {
+	return hcl.Range{Filename: p.rng.Filename, Start: p.rng.Start, End: p.rng.Start}
+}
+
+func (p placed) Variables() []hcl.Traversal { return nil }
+
+func (p placed) Value(*hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
+	return cty.DynamicVal, hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "Internal error: an expression read after its target was evaluated",
+		Subject:  p.rng.Ptr(),
+	}}
+}
