@@ -34,6 +34,7 @@ func (c *compilation) assemble() (*plan.Plan, hcl.Diagnostics) {
 	if c.ctx.Err() != nil {
 		return nil, nil
 	}
+	c.releaseValues(all)
 	selected, diags := c.checkAll(all, byIn, ds)
 	if diags.HasErrors() {
 		return nil, diags

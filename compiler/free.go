@@ -36,6 +36,20 @@ func (c *compilation) releaseSyntax() {
 	c.traversals = map[hcl.Expression][]hcl.Traversal{}
 }
 
+// releaseValues lets every target's evaluated values go once each is
+// resolved into its build: what is left of assembling the plan reads the
+// builds, and the values (and the evaluation contexts that hold every
+// variable and target) were a large part of the heap while it is built.
+func (c *compilation) releaseValues(all []*resolved) {
+	for _, r := range all {
+		if r == nil {
+			continue
+		}
+		r.obj = nil
+		r.in.obj, r.in.ctx, r.in.value = nil, nil, cty.NilVal
+	}
+}
+
 // placed stands for an expression already evaluated: where it was
 // written, and nothing more.
 type placed struct{ rng hcl.Range }
