@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/bakeplan/bakeplan/compiler/inputs"
 	"github.com/bakeplan/bakeplan/internal/atomicfile"
@@ -120,15 +119,4 @@ func programIdentity() (string, bool) {
 	}
 	sig, ok := osfs.SigOf(fi)
 	return fmt.Sprintf("%s %+v", exe, sig), ok
-}
-
-// lookupEnv is KEY's value in environ, as os.LookupEnv reads the
-// process's.
-func lookupEnv(environ []string, key string) (string, bool) {
-	for _, kv := range environ {
-		if v, ok := strings.CutPrefix(kv, key+"="); ok {
-			return v, true
-		}
-	}
-	return "", false
 }

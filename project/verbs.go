@@ -204,16 +204,21 @@ func HostOptions(p *plan.Plan, o Online) host.Options {
 }
 
 // builderEnv is where the default builder is, from the environment.
-func builderEnv(environ []string) endpoint.Env {
-	get := func(key string) string {
-		for _, kv := range environ {
-			if v, ok := strings.CutPrefix(kv, key+"="); ok {
-				return v
-			}
+// lookupEnv is KEY's value in environ, as os.LookupEnv reads the
+// process's.
+func lookupEnv(environ []string, key string) (string, bool) {
+	for _, kv := range environ {
+		if v, ok := strings.CutPrefix(kv, key+"="); ok {
+			return v, true
 		}
-		return ""
 	}
-	return endpoint.Env{BuildkitHost: get("BUILDKIT_HOST"), DockerHost: get("DOCKER_HOST")}
+	return "", false
+}
+
+func builderEnv(environ []string) endpoint.Env {
+	buildkit, _ := lookupEnv(environ, "BUILDKIT_HOST")
+	docker, _ := lookupEnv(environ, "DOCKER_HOST")
+	return endpoint.Env{BuildkitHost: buildkit, DockerHost: docker}
 }
 
 // specDir is the spec's real directory, which the plan's paths are
