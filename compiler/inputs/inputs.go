@@ -196,7 +196,7 @@ func Bytes(b []byte) string {
 // frontend asks for each through the session with its links followed only
 // inside the directory sent (a link out of it finds nothing), so they are
 // resolved the same way here. It returns "" when there is none.
-func (h *Hasher) ignoreFile(contextDir string, listing []fs.DirEntry, dockerfile string, rec *recorder) (string, []byte, fileSum, error) {
+func (h *Hasher) ignoreFile(contextDir string, listing []fs.DirEntry, dockerfile string, rec *recorder) (string, readResult, error) {
 	type candidate struct{ root, name string }
 	candidates := []candidate{{contextDir, ".dockerignore"}}
 	if dockerfile != "" {
@@ -220,12 +220,12 @@ func (h *Hasher) ignoreFile(contextDir string, listing []fs.DirEntry, dockerfile
 		case errors.Is(r.err, fs.ErrNotExist):
 			continue
 		case r.err != nil:
-			return "", nil, fileSum{}, fmt.Errorf("reading %s: %w", full, r.err)
+			return "", readResult{}, fmt.Errorf("reading %s: %w", full, r.err)
 		case r.mode.IsRegular():
-			return full, r.data, fileSum{sum: Bytes(r.data), exec: r.mode&0o111 != 0, sig: r.sig}, nil
+			return full, r, nil
 		}
 	}
-	return "", nil, fileSum{}, nil
+	return "", readResult{}, nil
 }
 
 // readScoped reads root/name with symbolic links followed as BuildKit
@@ -508,14 +508,14 @@ func (h *Hasher) Includes(dir, dockerfile, rel string) (bool, error) {
 // pick for a build of dir with dockerfile, nil when there is none, and the
 // function that hands them back for reuse.
 func (h *Hasher) ignoreRules(dir string, top []fs.DirEntry, dockerfile string) (*patternmatcher.PatternMatcher, func(), error) {
-	name, data, sum, err := h.ignoreFile(dir, top, dockerfile, nil)
+	name, r, err := h.ignoreFile(dir, top, dockerfile, nil)
 	if err != nil || name == "" {
 		return nil, nil, err
 	}
 	// The ignore file is usually part of the context too; remember its
 	// digest so a walk need not read it again.
-	h.remember(name, sum)
-	key := string(data)
+	h.remember(name, fileSum{sum: Bytes(r.data), exec: r.mode&0o111 != 0, sig: r.sig})
+	key := string(r.data)
 	pm, err := h.matcher(key)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
@@ -550,12 +550,12 @@ func (h *Hasher) tree(dir, dockerfile string, reads []string, files map[string]s
 	if err != nil {
 		return "", "", err
 	}
-	name, data, _, err := h.ignoreFile(dir, top, dockerfile, rec)
+	name, ignore, err := h.ignoreFile(dir, top, dockerfile, rec)
 	if err != nil {
 		return "", "", err
 	}
 	if name != "" {
-		if t.excludes, err = h.patterns(string(data)); err != nil {
+		if t.excludes, err = h.patterns(string(ignore.data)); err != nil {
 			return "", "", fmt.Errorf("%s: %w", name, err)
 		}
 	}
