@@ -168,6 +168,8 @@ func ReleaseSyntax(f *hcl.File) {
 	if !ok {
 		return
 	}
-	f.Nav = outlineOf(body)
+	if _, ok := f.Nav.(outline); !ok {
+		f.Nav = outlineOf(body) // HCL's own parser's navigation holds the tree
+	}
 	f.Body = &hclsyntax.Body{Attributes: hclsyntax.Attributes{}, SrcRange: body.SrcRange, EndRange: body.EndRange}
 }
