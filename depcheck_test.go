@@ -15,7 +15,7 @@ func TestDependencyDirection(t *testing.T) {
 		"targetattr":          {},
 		"spec":                {"internal/par", "targetattr"},
 		"lockfile":            {"internal/imageref"},
-		"plan":                {},
+		"plan":                {"targetattr"},
 		"plan/render":         {"plan", "internal/escape"},
 		"plan/placement":      {"plan"},
 		"compiler/inputs":     {"internal/filemode", "internal/osfs"},

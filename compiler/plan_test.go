@@ -1490,7 +1490,8 @@ func TestSetBakeKeys(t *testing.T) {
 }
 
 // setSamples are, for every attribute --set takes, a value it accepts, in
-// the spelling --set reads. A new attribute that --set takes needs one.
+// the spelling --set reads. An attribute resolved by its field's kind
+// (with no check of its own) needs none: kindSamples has one.
 var setSamples = map[string]string{
 	"context": "sub", "dockerfile": "Other.Dockerfile", "target": "final",
 	"platforms": "linux/amd64,linux/arm64", "args": "X=1", "labels": "x=1",
@@ -1500,6 +1501,21 @@ var setSamples = map[string]string{
 	"no_cache": "true", "network": "none", "shm_size": "128m", "ulimits": "nofile=1024:2048",
 	"no_cache_filter": "final", "entitlements": "network.host", "call": "check",
 	"attest": "type=sbom",
+}
+
+// kindSamples are values --set takes for a field of each plain kind.
+var kindSamples = map[plan.Kind]string{
+	plan.String: "x1", plan.Bool: "true", plan.Int: "7", plan.List: "a,b",
+	plan.Map: "k=v", plan.Maps: "k=v",
+}
+
+func fieldKind(field string) plan.Kind {
+	for _, f := range plan.AttrFields() {
+		if f.Field == field {
+			return f.Kind
+		}
+	}
+	return plan.Structured
 }
 
 // TestSetReachesTheBuild proves by difference that each attribute --set
@@ -1523,6 +1539,9 @@ func TestSetReachesTheBuild(t *testing.T) {
 			continue
 		}
 		sample, ok := setSamples[a.Name]
+		if !ok {
+			sample, ok = kindSamples[fieldKind(a.Field)]
+		}
 		if !ok {
 			t.Errorf("--set takes %s, but setSamples has no value for it", a.Name)
 			continue

@@ -21,6 +21,8 @@ type encoder struct {
 	depth  int
 	// first is true right after an opening brace or bracket.
 	first bool
+	// fields write a build step's fields.
+	fields []fieldWriter
 }
 
 // pieceSize is the size of the pieces the encoder writes into.
@@ -165,10 +167,18 @@ func (e *encoder) optStrMap(k string, m map[string]string) {
 }
 
 func (e *encoder) optStrMaps(k string, ms []map[string]string) {
-	if len(ms) == 0 {
+	if len(ms) > 0 {
+		e.key(k)
+		e.strMaps(ms)
+	}
+}
+
+// strMaps writes a list of string maps: null when nil.
+func (e *encoder) strMaps(ms []map[string]string) {
+	if ms == nil {
+		e.b = append(e.b, "null"...)
 		return
 	}
-	e.key(k)
 	e.open('[')
 	for _, m := range ms {
 		e.elem()
@@ -392,168 +402,6 @@ func (e *encoder) step(s *Step) error {
 // build writes a build step's object. It is long because it is the
 // field list: one line per field of Build, in the struct's order, as
 // encoding/json writes them (TestEncoderMatchesEncodingJSON checks).
-func (e *encoder) build(b *Build) error {
-	e.open('{')
-	e.strField("target", b.Target)
-	e.strField("builder", b.Builder)
-	e.optStr("node", b.Node)
-	e.optStr("placement", b.Placement)
-	e.key("platforms")
-	if b.Platforms == nil {
-		e.b = append(e.b, "null"...)
-	} else {
-		e.open('[')
-		for _, r := range b.Platforms {
-			e.elem()
-			e.open('{')
-			e.strField("platform", r.Platform)
-			e.key("native")
-			e.bool(r.Native)
-			e.optStr("emulator", r.Emulator)
-			e.optBool("cross_compiled", r.CrossCompiled)
-			e.optStrs("stages", r.Stages)
-			if r.RunSteps != 0 {
-				e.key("run_steps")
-				e.int(r.RunSteps)
-			}
-			e.close('}')
-		}
-		e.close(']')
-	}
-	e.strField("context", b.Context)
-	e.optStr("dockerfile", b.Dockerfile)
-	e.optStr("dockerfile_inline", b.DockerfileInline)
-	e.optStr("stage", b.Stage)
-	e.optStrMap("args", b.Args)
-	e.optStrMap("labels", b.Labels)
-	e.optStrMap("annotations", b.Annotations)
-	e.optStrs("tags", b.Tags)
-	if len(b.Contexts) > 0 {
-		e.key("contexts")
-		_ = list(e, b.Contexts, func(c *NamedContext) error {
-			e.open('{')
-			e.strField("name", c.Name)
-			e.optStr("target", c.Target)
-			e.optStr("path", c.Path)
-			e.optStr("image", c.Image)
-			e.optStr("url", c.URL)
-			e.close('}')
-			return nil
-		})
-	}
-	if len(b.Outputs) > 0 {
-		e.key("outputs")
-		_ = list(e, b.Outputs, func(o *Output) error {
-			e.open('{')
-			e.strField("type", o.Type)
-			e.optStr("dest", o.Dest)
-			e.optStrMap("attrs", o.Attrs)
-			e.close('}')
-			return nil
-		})
-	}
-	e.optStrMaps("cache_from", b.CacheFrom)
-	e.optStrMaps("cache_to", b.CacheTo)
-	if len(b.Secrets) > 0 {
-		e.key("secrets")
-		_ = list(e, b.Secrets, func(s *Secret) error {
-			e.open('{')
-			e.strField("id", s.ID)
-			e.optStr("env", s.Env)
-			e.optStr("file", s.File)
-			e.close('}')
-			return nil
-		})
-	}
-	if len(b.SSH) > 0 {
-		e.key("ssh")
-		_ = list(e, b.SSH, func(s *SSH) error {
-			e.open('{')
-			e.strField("id", s.ID)
-			e.optStrs("paths", s.Paths)
-			e.close('}')
-			return nil
-		})
-	}
-	e.optBool("no_cache", b.NoCache)
-	e.optStrs("no_cache_filter", b.NoCacheFilter)
-	if b.ShmSize != 0 {
-		e.key("shm_size")
-		e.b = strconv.AppendInt(e.b, b.ShmSize, 10)
-	}
-	e.optStrs("ulimits", b.Ulimits)
-	e.optStrMap("extra_hosts", b.ExtraHosts)
-	e.optStrs("entitlements", b.Entitlements)
-	e.optStr("network", b.Network)
-	e.optStr("call", b.Call)
-	e.optBool("push", b.Push)
-	e.optBool("release", b.Release)
-	e.optStrMaps("attest", b.Attest)
-	e.key("inputs")
-	_ = list(e, b.Inputs, func(in *Input) error {
-		e.open('{')
-		e.strField("kind", in.Kind)
-		e.optStr("path", in.Path)
-		e.strField("digest", in.Digest)
-		if in.Reads != nil {
-			e.key("reads") // [] too: it reads nothing
-			e.strs(in.Reads)
-		}
-		e.optStr("reads_all", in.ReadsAll)
-		e.close('}')
-		return nil
-	})
-	e.optStrMap("sensitive_fingerprints", b.SensitiveFingerprints)
-	if len(b.Images) > 0 {
-		e.key("images")
-		_ = list(e, b.Images, func(i *Image) error {
-			e.open('{')
-			e.strField("ref", i.Ref)
-			e.key("platforms")
-			e.strs(i.Platforms)
-			e.optBool("syntax", i.Syntax)
-			e.optStr("digest", i.Digest)
-			e.optBool("locked", i.Locked)
-			e.optStr("registry", i.Registry)
-			if i.Resolved != nil {
-				e.key("resolved")
-				e.open('{')
-				e.strField("digest", i.Resolved.Digest)
-				e.optStrMap("platforms", i.Resolved.Platforms)
-				e.close('}')
-			}
-			e.optStr("unresolved", i.Unresolved)
-			e.optBool("onbuild", i.OnBuild)
-			e.close('}')
-			return nil
-		})
-	}
-	e.optStr("frontend", b.Frontend)
-	if len(b.Remote) > 0 {
-		e.key("remote")
-		_ = list(e, b.Remote, func(r *Remote) error {
-			e.open('{')
-			e.strField("source", r.Source)
-			e.strField("at", r.At)
-			e.optBool("pinned", r.Pinned)
-			e.close('}')
-			return nil
-		})
-	}
-	e.optStr("input_digest", b.InputDigest)
-	if b.Status != nil {
-		e.key("status")
-		e.open('{')
-		e.strField("state", string(b.Status.State))
-		e.optStr("digest", b.Status.Digest)
-		e.optStr("from", b.Status.From)
-		e.optStrs("reasons", b.Status.Reasons)
-		e.close('}')
-	}
-	e.close('}')
-	return nil
-}
-
 func (e *encoder) tls(t *BuilderTLS) {
 	if t == nil {
 		return

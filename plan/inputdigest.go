@@ -128,8 +128,37 @@ func InputDigest(b *Build, rel *Release) string {
 	for _, a := range b.Attest {
 		d.strMap("attestation", a)
 	}
+	// Every other attribute's field the digest covers, under the
+	// attribute's name, only when set: adding an attribute leaves the
+	// digest of every build that does not use it as it was.
+	for _, f := range digestedAsSet {
+		if f.IsSet(b) {
+			f.digest(&d, b)
+		}
+	}
 	return sum(d.b)
 }
+
+// digestedByHand are the attributes' fields InputDigest writes itself,
+// above: in an order and encoding fixed before the rest were derived, so
+// that digests made before stay valid.
+var digestedByHand = map[string]bool{
+	"DockerfileInline": true, "Stage": true, "Args": true, "Labels": true, "Annotations": true,
+	"Platforms": true, "Contexts": true, "Outputs": true, "Network": true, "Call": true,
+	"NoCache": true, "NoCacheFilter": true, "ShmSize": true, "Ulimits": true, "ExtraHosts": true,
+	"Entitlements": true, "Release": true, "Attest": true,
+}
+
+// digestedAsSet are the other attributes' fields the digest covers.
+var digestedAsSet = func() []AttrField {
+	var out []AttrField
+	for _, f := range attrFields {
+		if f.NotInput == "" && !digestedByHand[f.Field] {
+			out = append(out, f)
+		}
+	}
+	return out
+}()
 
 // digester encodes fields for the hash, each as its name and its value,
 // strings length-prefixed, so that no two different inputs share an

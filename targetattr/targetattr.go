@@ -1,12 +1,15 @@
 // Package targetattr is the one list of a target's attributes: for each,
 // its name and type in the spec, how --set and bake spell it, the field of
-// the plan's build step it becomes, and whether the build's input digest
-// covers it (and why not, when it does not).
+// the plan's build step it becomes, whether the build's input digest
+// covers it (and why not, when it does not), and the frontend option that
+// carries it to BuildKit.
 //
 // The spec's schema, the --set keys and their hint, and the names bake
-// import translates are derived from this list; the input digest, the plan
-// encoder, the plan's rendering and docs/ are checked against it by tests
-// that fail when a field is added in one place and not another.
+// import translates are derived from this list; so are, for an attribute
+// whose field is of a plain kind, its value on the build step, its JSON,
+// its part of the input digest, its line in the text plan and its part of
+// the BuildKit request (plan.AttrFields). Tests that set each field and
+// compare hold every place, and docs/, to the list.
 // docs/architecture.md walks through adding an attribute.
 package targetattr
 
@@ -53,6 +56,11 @@ type Attr struct {
 	// Bake is its name in a docker-bake file ("" when bake has none).
 	Bake string
 
+	// Frontend is the Dockerfile frontend's option that carries the field
+	// to BuildKit as it is (a list comma-separated); "" when the request
+	// is made from it by code of its own, or BuildKit never sees it.
+	Frontend string
+
 	// Field is the field of plan.Build it becomes ("" when it becomes none:
 	// it steers the compiler, as inherits or allow_external_paths do).
 	Field string
@@ -83,7 +91,7 @@ var All = []Attr{
 	{Name: "dockerfile_inline", Type: "string", Doc: "the Dockerfile's text, instead of a file",
 		Bake: "dockerfile-inline", Field: "DockerfileInline"},
 	{Name: "target", Type: "string", Doc: "the Dockerfile stage to build",
-		Set: String, Bake: "target", Field: "Stage"},
+		Set: String, Bake: "target", Field: "Stage", Frontend: "target"},
 	{Name: "platforms", Type: "list(string)", Doc: "the platforms to build (default: the native platform)",
 		Set: CommaList, SetNames: []string{"platform"}, Bake: "platforms", Field: "Platforms"},
 	{Name: "args", Type: "map(string)", Doc: "build arguments",
@@ -118,9 +126,9 @@ var All = []Attr{
 		Set: String, Bake: "network", Field: "Network"},
 	{Name: "allow_external_paths", Type: "bool", Doc: "allow context, dockerfile and contexts paths outside the spec's directory"},
 	{Name: "shm_size", Type: "string", Doc: "size of /dev/shm for RUN, such as 128m",
-		Set: String, SetNames: []string{"shm-size"}, Bake: "shm-size", Field: "ShmSize"},
+		Set: String, SetNames: []string{"shm-size"}, Bake: "shm-size", Field: "ShmSize", Frontend: "shm-size"},
 	{Name: "ulimits", Type: "list(string)", Doc: "ulimits for RUN, as name=soft[:hard], such as nofile=1024:1024",
-		Set: List, SetNames: []string{"ulimit"}, Bake: "ulimits", Field: "Ulimits"},
+		Set: List, SetNames: []string{"ulimit"}, Bake: "ulimits", Field: "Ulimits", Frontend: "ulimit"},
 	{Name: "extra_hosts", Type: "map(string)", Doc: "extra /etc/hosts entries for RUN: host name to IP address",
 		Bake: "extra-hosts", Field: "ExtraHosts"},
 	{Name: "no_cache_filter", Type: "list(string)", Doc: "Dockerfile stages built without the cache",

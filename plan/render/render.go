@@ -513,7 +513,24 @@ func runFlags(b *plan.Build) string {
 	if len(b.Entitlements) > 0 {
 		flags = append(flags, "entitlements "+strings.Join(b.Entitlements, ", "))
 	}
+	// Any other attribute, by its name in the spec.
+	for _, f := range plan.AttrFields() {
+		if !shownByHand[f.Field] && f.IsSet(b) {
+			flags = append(flags, f.Name+" "+f.Text(b, ", "))
+		}
+	}
 	return strings.Join(flags, ", ")
+}
+
+// shownByHand are the attributes' fields the text plan shows in words of
+// its own; runFlags shows any other by the attribute's name.
+var shownByHand = map[string]bool{
+	"Builder": true, "Context": true, "Dockerfile": true, "DockerfileInline": true, "Stage": true,
+	"Platforms": true, "Args": true, "Labels": true, "Annotations": true, "Contexts": true,
+	"Tags": true, "Push": true, "Outputs": true, "CacheFrom": true, "CacheTo": true,
+	"Secrets": true, "SSH": true, "Release": true, "Attest": true, "Call": true, "NoCache": true,
+	"Network": true, "NoCacheFilter": true, "ShmSize": true, "Ulimits": true, "ExtraHosts": true,
+	"Entitlements": true,
 }
 
 // inputLines are the inputs' digests, and which paths of the context the

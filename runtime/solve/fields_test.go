@@ -5,19 +5,20 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/bakeplan/bakeplan/internal/testfill"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/runtime/solve"
 	"github.com/bakeplan/bakeplan/targetattr"
 )
 
-// requestSamples set, for every attribute that becomes a field of a build,
-// a value BuildKit would take. A new attribute needs one, or a line in
-// notSent saying why BuildKit never sees it.
+// requestSamples set, for every attribute that becomes a field of a build
+// and is sent by code of its own, a value BuildKit would take. An
+// attribute whose row names its Frontend option needs none: any value is
+// sent as it is.
 var requestSamples = map[string]func(*plan.Build){
 	"context":           func(b *plan.Build) { b.Context = "sub" },
 	"dockerfile":        func(b *plan.Build) { b.Dockerfile = "build/app.Dockerfile" },
 	"dockerfile_inline": func(b *plan.Build) { b.DockerfileInline = "FROM scratch\n" },
-	"target":            func(b *plan.Build) { b.Stage = "runtime" },
 	"platforms": func(b *plan.Build) {
 		b.Platforms = append(b.Platforms, plan.PlatformRun{Platform: "linux/arm64", Emulator: "arm64"})
 	},
@@ -35,8 +36,6 @@ var requestSamples = map[string]func(*plan.Build){
 	"ssh":             func(b *plan.Build) { b.SSH = []*plan.SSH{{ID: "default"}} },
 	"no_cache":        func(b *plan.Build) { b.NoCache = true },
 	"network":         func(b *plan.Build) { b.Network = "none" },
-	"shm_size":        func(b *plan.Build) { b.ShmSize = 128 << 20 },
-	"ulimits":         func(b *plan.Build) { b.Ulimits = []string{"nofile=1024:2048"} },
 	"extra_hosts":     func(b *plan.Build) { b.ExtraHosts = map[string]string{"db.local": "10.0.0.5"} },
 	"entitlements":    func(b *plan.Build) { b.Entitlements = []string{"network.host"} },
 	"release":         func(b *plan.Build) { b.Release = true },
@@ -73,19 +72,30 @@ func TestEveryAttributeReachesBuildKit(t *testing.T) {
 		if a.Field == "" {
 			continue
 		}
-		sample, ok := requestSamples[a.Name]
-		if !ok {
-			t.Errorf("%s becomes plan.Build.%s, but requestSamples has no value for it", a.Name, a.Field)
+		b := base()
+		if sample, ok := requestSamples[a.Name]; ok {
+			sample(b)
+		} else if a.Frontend != "" {
+			testfill.NonZero(reflect.ValueOf(b).Elem().FieldByName(a.Field))
+		} else {
+			t.Errorf("%s becomes plan.Build.%s, but requestSamples has no value for it and its row names no Frontend option", a.Name, a.Field)
 			continue
 		}
-		b := base()
-		sample(b)
 		if reflect.DeepEqual(b, base()) {
 			t.Errorf("requestSamples[%s] changes nothing", a.Name)
 			continue
 		}
 		if request(b) == before {
 			t.Errorf("%s (plan.Build.%s) does not change the request sent to BuildKit", a.Name, a.Field)
+		}
+		if a.Frontend != "" {
+			r, err := solve.NewRequest(step(b), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.FrontendAttrs[a.Frontend] == "" {
+				t.Errorf("%s is set, but the frontend option %s is empty", a.Name, a.Frontend)
+			}
 		}
 	}
 }

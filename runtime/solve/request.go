@@ -224,7 +224,9 @@ func (m *requestMaker) platforms() []string {
 }
 
 // frontendAttrs are the Dockerfile frontend's options: platforms, the
-// file and stage, a subrequest, args, labels, the cache and how RUN runs.
+// file, a subrequest, args, labels, the cache and how RUN runs, and every
+// attribute whose row names the option that carries it (the stage, the
+// size of /dev/shm, ulimits).
 func (m *requestMaker) frontendAttrs() {
 	b, r, a := m.b, m.r, m.r.FrontendAttrs
 	plats := m.platforms()
@@ -236,8 +238,10 @@ func (m *requestMaker) frontendAttrs() {
 		r.LocalDirs["dockerfile"] = m.abs(path.Dir(b.Dockerfile))
 		a["filename"] = path.Base(b.Dockerfile)
 	}
-	if b.Stage != "" {
-		a["target"] = b.Stage
+	for _, f := range plan.AttrFields() {
+		if f.Frontend != "" && f.IsSet(b) {
+			a[f.Frontend] = f.Text(b, ",")
+		}
 	}
 	if b.Call != "" {
 		// The frontend answers a subrequest instead of building; check
@@ -261,12 +265,6 @@ func (m *requestMaker) frontendAttrs() {
 		a["no-cache"] = ""
 	case len(b.NoCacheFilter) > 0:
 		a["no-cache"] = strings.Join(b.NoCacheFilter, ",")
-	}
-	if b.ShmSize > 0 {
-		a["shm-size"] = strconv.FormatInt(b.ShmSize, 10)
-	}
-	if len(b.Ulimits) > 0 {
-		a["ulimit"] = strings.Join(b.Ulimits, ",")
 	}
 	if len(b.ExtraHosts) > 0 {
 		var hosts []string

@@ -1,0 +1,94 @@
+package compiler
+
+import (
+	"github.com/bakeplan/bakeplan/plan"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// resolvedByHand are the attributes' fields resolve sets with code of its
+// own: they are checked, converted or combined. Any other attribute's
+// field is set by resolveByKind from its value as the field's kind says,
+// so that an attribute that needs no check is a row in targetattr and a
+// field on plan.Build, and nothing here.
+var resolvedByHand = map[string]bool{
+	"Builder": true, "Context": true, "Dockerfile": true, "DockerfileInline": true, "Stage": true,
+	"Platforms": true, "Args": true, "Labels": true, "Annotations": true, "Contexts": true,
+	"Tags": true, "Push": true, "Outputs": true, "CacheFrom": true, "CacheTo": true,
+	"Secrets": true, "SSH": true, "Release": true, "Attest": true, "Call": true, "NoCache": true,
+	"Network": true, "NoCacheFilter": true, "ShmSize": true, "Ulimits": true, "ExtraHosts": true,
+	"Entitlements": true,
+}
+
+// byKindTypes is the spec type an attribute set by its field's kind must
+// have: what the spec's schema converts its value to.
+var byKindTypes = map[plan.Kind]string{
+	plan.String: "string",
+	plan.Bool:   "bool",
+	plan.Int:    "number",
+	plan.List:   "list(string)",
+	plan.Map:    "map(string)",
+	plan.Maps:   "list(map(string))",
+}
+
+// resolveByKind sets the field of each attribute in fields (byKind: every
+// attribute not resolved by hand).
+// A list is normalised as bake does (empty items and repeats dropped);
+// the value may not be sensitive (resolve has refused that already).
+func resolveByKind(r *resolved, fields []plan.AttrField) {
+	for _, f := range fields {
+		v := r.obj.GetAttr(f.Name)
+		if v.IsNull() || !v.IsWhollyKnown() {
+			continue
+		}
+		v, _ = v.UnmarkDeep()
+		switch f.Kind {
+		case plan.String:
+			f.Set(&r.build, v.AsString())
+		case plan.Bool:
+			f.Set(&r.build, v.True())
+		case plan.Int:
+			n, _ := v.AsBigFloat().Int64()
+			f.Set(&r.build, n)
+		case plan.List:
+			if l := bakeList(v); len(l) > 0 {
+				f.Set(&r.build, l)
+			}
+		case plan.Map:
+			if m := stringMap(v); len(m) > 0 {
+				f.Set(&r.build, m)
+			}
+		case plan.Maps:
+			var ms []map[string]string
+			for it := v.ElementIterator(); it.Next(); {
+				if _, e := it.Element(); !e.IsNull() {
+					ms = append(ms, stringMap(e))
+				}
+			}
+			if len(ms) > 0 {
+				f.Set(&r.build, ms)
+			}
+		}
+	}
+}
+
+// byKind are the attributes' fields resolveByKind sets.
+var byKind = func() []plan.AttrField {
+	var out []plan.AttrField
+	for _, f := range plan.AttrFields() {
+		if !resolvedByHand[f.Field] {
+			out = append(out, f)
+		}
+	}
+	return out
+}()
+
+// stringMap is a map(string) value's non-null entries.
+func stringMap(v cty.Value) map[string]string {
+	out := map[string]string{}
+	for k, e := range v.AsValueMap() {
+		if !e.IsNull() {
+			out[k] = e.AsString()
+		}
+	}
+	return out
+}

@@ -1,0 +1,72 @@
+package compiler
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/bakeplan/bakeplan/plan"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// TestByKindAttributesAreTypedForTheirField: an attribute resolved by its
+// field's kind has the spec type that kind converts from, and may not be
+// sensitive (the generic path has no fingerprints); a structured field
+// must be resolved by hand.
+func TestByKindAttributesAreTypedForTheirField(t *testing.T) {
+	for _, f := range byKind {
+		want, ok := byKindTypes[f.Kind]
+		switch {
+		case !ok:
+			t.Errorf("plan.Build.%s (%s) is structured: resolve it by hand and list it in resolvedByHand", f.Field, f.Name)
+		case f.Type != want:
+			t.Errorf("%s is a %s in the spec, but plan.Build.%s takes a %s", f.Name, f.Type, f.Field, want)
+		}
+		if f.MayBeSensitive {
+			t.Errorf("%s may be sensitive: resolve it by hand, with fingerprints", f.Name)
+		}
+	}
+	for field := range resolvedByHand {
+		found := false
+		for _, f := range plan.AttrFields() {
+			found = found || f.Field == field
+		}
+		if !found {
+			t.Errorf("resolvedByHand names plan.Build.%s, which no attribute becomes", field)
+		}
+	}
+}
+
+// TestResolveByKind proves by difference, for every kind, that a value
+// reaches its field as the kind says, and that null leaves it unset.
+func TestResolveByKind(t *testing.T) {
+	values := map[plan.Kind]cty.Value{
+		plan.String: cty.StringVal("x"),
+		plan.Bool:   cty.True,
+		plan.Int:    cty.NumberIntVal(7),
+		plan.List:   cty.ListVal([]cty.Value{cty.StringVal("a"), cty.StringVal(""), cty.StringVal("b"), cty.StringVal("a")}),
+		plan.Map:    cty.MapVal(map[string]cty.Value{"k": cty.StringVal("v")}),
+		plan.Maps:   cty.ListVal([]cty.Value{cty.MapVal(map[string]cty.Value{"k": cty.StringVal("v")})}),
+	}
+	want := map[plan.Kind]any{
+		plan.String: "x", plan.Bool: true, plan.Int: int64(7), plan.List: []string{"a", "b"},
+		plan.Map: map[string]string{"k": "v"}, plan.Maps: []map[string]string{{"k": "v"}},
+	}
+	for _, f := range plan.AttrFields() {
+		v, ok := values[f.Kind]
+		if !ok || f.Structural() {
+			continue
+		}
+		// Any attribute's field of that kind, resolved as if by kind.
+		r := &resolved{obj: attrValues{f.Name: v}}
+		resolveByKind(r, []plan.AttrField{f})
+		empty := &resolved{obj: attrValues{}}
+		resolveByKind(empty, []plan.AttrField{f})
+		got := reflect.ValueOf(r.build).FieldByName(f.Field)
+		if !reflect.DeepEqual(got.Convert(reflect.TypeOf(want[f.Kind])).Interface(), want[f.Kind]) {
+			t.Errorf("%s = %#v reached plan.Build.%s as %#v", f.Name, v, f.Field, got.Interface())
+		}
+		if f.IsSet(&empty.build) {
+			t.Errorf("%s unset, but plan.Build.%s is set", f.Name, f.Field)
+		}
+	}
+}

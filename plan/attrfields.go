@@ -1,0 +1,148 @@
+package plan
+
+import (
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/bakeplan/bakeplan/targetattr"
+)
+
+// Kind is the Go kind of a build field that code handles without knowing
+// the field: the plain kinds an attribute's value converts to.
+type Kind int
+
+const (
+	// Structured: a kind of its own, handled by code written for it.
+	Structured Kind = iota
+	String
+	Bool
+	Int
+	List // []string
+	Map  // map[string]string
+	Maps // []map[string]string
+)
+
+// AttrField is the field of Build a target attribute becomes (the row of
+// targetattr.All whose Field names it).
+type AttrField struct {
+	targetattr.Attr
+	Kind  Kind
+	index int
+}
+
+// attrFields are found once: targetattr.All and Build are fixed at build
+// time, and the digest asks for them once per build.
+var attrFields = findAttrFields()
+
+func findAttrFields() []AttrField {
+	bt := reflect.TypeFor[Build]()
+	var out []AttrField
+	for _, a := range targetattr.All {
+		if a.Field == "" {
+			continue
+		}
+		f, ok := bt.FieldByName(a.Field)
+		if !ok {
+			panic(fmt.Sprintf("targetattr: %s becomes plan.Build.%s, which does not exist", a.Name, a.Field))
+		}
+		out = append(out, AttrField{Attr: a, Kind: kindOf(f.Type), index: f.Index[0]})
+	}
+	return out
+}
+
+func kindOf(t reflect.Type) Kind {
+	switch {
+	case t.Kind() == reflect.String:
+		return String
+	case t.Kind() == reflect.Bool:
+		return Bool
+	case t.Kind() == reflect.Int64 || t.Kind() == reflect.Int:
+		return Int
+	case t == reflect.TypeFor[[]string]():
+		return List
+	case t == reflect.TypeFor[map[string]string]():
+		return Map
+	case t == reflect.TypeFor[[]map[string]string]():
+		return Maps
+	}
+	return Structured
+}
+
+// AttrFields are the fields of Build that target attributes become, in
+// targetattr's order. The caller must not change the slice.
+func AttrFields() []AttrField { return attrFields }
+
+func (f AttrField) value(b *Build) reflect.Value { return reflect.ValueOf(b).Elem().Field(f.index) }
+
+// IsSet says whether b's field holds a value: not empty, zero or false.
+func (f AttrField) IsSet(b *Build) bool { return !isEmpty(f.value(b)) }
+
+// Set stores v, a value of the field's kind (string, bool, int64,
+// []string, map[string]string or []map[string]string), in b's field.
+func (f AttrField) Set(b *Build, v any) {
+	fv := f.value(b)
+	fv.Set(reflect.ValueOf(v).Convert(fv.Type()))
+}
+
+// Text is b's value of a plain field on one line: a list's items and a
+// map's NAME=VALUE pairs (in name order) joined by sep, a number in
+// decimal, a bool as true or false; "" for a structured field.
+func (f AttrField) Text(b *Build, sep string) string {
+	v := f.value(b)
+	switch f.Kind {
+	case String:
+		return v.String()
+	case Bool:
+		return strconv.FormatBool(v.Bool())
+	case Int:
+		return strconv.FormatInt(v.Int(), 10)
+	case List:
+		return strings.Join(v.Interface().([]string), sep)
+	case Map:
+		return pairs(v.Interface().(map[string]string), sep)
+	case Maps:
+		var out []string
+		for _, m := range v.Interface().([]map[string]string) {
+			out = append(out, "{"+pairs(m, sep)+"}")
+		}
+		return strings.Join(out, sep)
+	}
+	return ""
+}
+
+func pairs(m map[string]string, sep string) string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, k+"="+m[k])
+	}
+	return strings.Join(out, sep)
+}
+
+// digest writes b's value of a plain field under the attribute's name.
+func (f AttrField) digest(d *digester, b *Build) {
+	v := f.value(b)
+	switch f.Kind {
+	case String:
+		d.str(f.Name, v.String())
+	case Bool:
+		d.bool(f.Name, v.Bool())
+	case Int:
+		d.int(f.Name, int(v.Int()))
+	case List:
+		d.strs(f.Name, v.Interface().([]string))
+	case Map:
+		d.strMap(f.Name, v.Interface().(map[string]string))
+	case Maps:
+		ms := v.Interface().([]map[string]string)
+		d.int(f.Name, len(ms))
+		for _, m := range ms {
+			d.strMap("", m)
+		}
+	default:
+		panic(fmt.Sprintf("plan.Build.%s (%s) is structured: digest it in InputDigest", f.Field, f.Name))
+	}
+}
