@@ -294,6 +294,8 @@ type Build struct {
 	Ulimits []string `json:"ulimits,omitempty"`
 	// ExtraHosts are extra /etc/hosts entries, host name to IP address.
 	ExtraHosts map[string]string `json:"extra_hosts,omitempty"`
+	// Hostname is the host name RUN sees ("" for BuildKit's default).
+	Hostname string `json:"hostname,omitempty"`
 	// Entitlements are the privileges RUN may use (network.host,
 	// security.insecure).
 	Entitlements []string `json:"entitlements,omitempty"`

@@ -129,6 +129,8 @@ var All = []Attr{
 		Set: String, SetNames: []string{"shm-size"}, Bake: "shm-size", Field: "ShmSize", Frontend: "shm-size"},
 	{Name: "ulimits", Type: "list(string)", Doc: "ulimits for RUN, as name=soft[:hard], such as nofile=1024:1024",
 		Set: List, SetNames: []string{"ulimit"}, Bake: "ulimits", Field: "Ulimits", Frontend: "ulimit"},
+	{Name: "hostname", Type: "string", Doc: "the host name RUN sees (default: BuildKit's)",
+		Set: String, Field: "Hostname", Frontend: "hostname"},
 	{Name: "extra_hosts", Type: "map(string)", Doc: "extra /etc/hosts entries for RUN: host name to IP address",
 		Bake: "extra-hosts", Field: "ExtraHosts"},
 	{Name: "no_cache_filter", Type: "list(string)", Doc: "Dockerfile stages built without the cache",
