@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"github.com/bakeplan/bakeplan/plan"
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -31,10 +32,23 @@ var byKindTypes = map[plan.Kind]string{
 }
 
 // resolveByKind sets the field of each attribute in fields (byKind: every
-// attribute not resolved by hand).
-// A list is normalised as bake does (empty items and repeats dropped);
-// the value may not be sensitive (resolve has refused that already).
-func resolveByKind(r *resolved, fields []plan.AttrField) {
+// attribute not resolved by hand), after the row's Check if it has one;
+// at is where an attribute is set, for a diagnostic. A list is normalised
+// as bake does (empty items and repeats dropped); the value may not be
+// sensitive (resolve has refused that already).
+func resolveByKind(r *resolved, fields []plan.AttrField, at func(string) hcl.Range) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	check := func(f plan.AttrField, s string) bool {
+		if f.Check == nil {
+			return true
+		}
+		if err := f.Check(s); err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + f.Name,
+				Detail: f.Name + ": " + err.Error() + ".", Subject: at(f.Name).Ptr()})
+			return false
+		}
+		return true
+	}
 	for _, f := range fields {
 		v := r.obj.GetAttr(f.Name)
 		if v.IsNull() || !v.IsWhollyKnown() {
@@ -43,14 +57,21 @@ func resolveByKind(r *resolved, fields []plan.AttrField) {
 		v, _ = v.UnmarkDeep()
 		switch f.Kind {
 		case plan.String:
-			f.Set(&r.build, v.AsString())
+			if s := v.AsString(); check(f, s) {
+				f.Set(&r.build, s)
+			}
 		case plan.Bool:
 			f.Set(&r.build, v.True())
 		case plan.Int:
 			n, _ := v.AsBigFloat().Int64()
 			f.Set(&r.build, n)
 		case plan.List:
-			if l := bakeList(v); len(l) > 0 {
+			l := bakeList(v)
+			ok := true
+			for _, s := range l {
+				ok = check(f, s) && ok
+			}
+			if ok && len(l) > 0 {
 				f.Set(&r.build, l)
 			}
 		case plan.Map:
@@ -69,6 +90,7 @@ func resolveByKind(r *resolved, fields []plan.AttrField) {
 			}
 		}
 	}
+	return diags
 }
 
 // byKind are the attributes' fields resolveByKind sets.

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/bakeplan/bakeplan/plan"
+	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -24,6 +25,9 @@ func TestByKindAttributesAreTypedForTheirField(t *testing.T) {
 		if f.MayBeSensitive {
 			t.Errorf("%s may be sensitive: resolve it by hand, with fingerprints", f.Name)
 		}
+		if f.Check != nil && f.Kind != plan.String && f.Kind != plan.List {
+			t.Errorf("%s has a Check, which only a string or a list of strings is given", f.Name)
+		}
 	}
 	for field := range resolvedByHand {
 		found := false
@@ -39,6 +43,7 @@ func TestByKindAttributesAreTypedForTheirField(t *testing.T) {
 // TestResolveByKind proves by difference, for every kind, that a value
 // reaches its field as the kind says, and that null leaves it unset.
 func TestResolveByKind(t *testing.T) {
+	nowhere := func(string) hcl.Range { return hcl.Range{} }
 	values := map[plan.Kind]cty.Value{
 		plan.String: cty.StringVal("x"),
 		plan.Bool:   cty.True,
@@ -58,9 +63,9 @@ func TestResolveByKind(t *testing.T) {
 		}
 		// Any attribute's field of that kind, resolved as if by kind.
 		r := &resolved{obj: attrValues{f.Name: v}}
-		resolveByKind(r, []plan.AttrField{f})
+		resolveByKind(r, []plan.AttrField{f}, nowhere)
 		empty := &resolved{obj: attrValues{}}
-		resolveByKind(empty, []plan.AttrField{f})
+		resolveByKind(empty, []plan.AttrField{f}, nowhere)
 		got := reflect.ValueOf(r.build).FieldByName(f.Field)
 		if !reflect.DeepEqual(got.Convert(reflect.TypeOf(want[f.Kind])).Interface(), want[f.Kind]) {
 			t.Errorf("%s = %#v reached plan.Build.%s as %#v", f.Name, v, f.Field, got.Interface())

@@ -1261,6 +1261,11 @@ func TestRunOptions(t *testing.T) {
 		{`ulimits = ["nofile"]`, "is not a ulimit"},
 		{`extra_hosts = { db = "nowhere" }`, "not an IP address"},
 		{`entitlements = ["root"]`, "an entitlement is"},
+		{`hostname = "a_b"`, "is not a host name"},
+		{`hostname = "-a"`, "is not a host name"},
+		{`hostname = "a..b"`, "is not a host name"},
+		{`hostname = "a\nb"`, "is not a host name"},
+		{`hostname = "` + strings.Repeat("a", 65) + `"`, "at most 64 characters"},
 	} {
 		_, diags := project{src: "target \"app\" {\n  " + tc.attr + "\n}\n"}.compile(t)
 		if !diags.HasErrors() || !strings.Contains(diags.Error(), tc.want) || diags[0].Subject == nil || diags[0].Subject.Start.Line != 2 {

@@ -111,7 +111,7 @@ func (c *compilation) resolve(in *instance, abstract bool) (*resolved, hcl.Diagn
 	diags = append(diags, c.resolveRelease(r)...)
 	diags = append(diags, c.resolveRunOptions(r)...)
 	diags = append(diags, c.resolvePlain(r)...)
-	resolveByKind(r, byKind)
+	diags = append(diags, resolveByKind(r, byKind, func(name string) hcl.Range { return c.declRange(in, name) })...)
 	diags = append(diags, c.resolveExports(r)...)
 	if !abstract && !diags.HasErrors() {
 		diags = append(diags, c.checkDockerfile(r)...)

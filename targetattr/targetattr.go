@@ -13,6 +13,11 @@
 // docs/architecture.md walks through adding an attribute.
 package targetattr
 
+import (
+	"fmt"
+	"strings"
+)
+
 // SetForm is how --set PATTERN.KEY=VALUE writes an attribute.
 type SetForm int
 
@@ -68,6 +73,11 @@ type Attr struct {
 	// digest does not cover that field; "" means it does. A test sets each
 	// field and compares digests, so this cannot drift from the digest.
 	NotInput string
+
+	// Check, for an attribute the compiler converts by its field's kind,
+	// checks a string value (each item of a list); its error says what is
+	// wrong, and the plan stops at the attribute's line.
+	Check func(string) error
 
 	// MayBeSensitive: a sensitive value may be given (args, labels and
 	// annotations show it as (sensitive), through a fingerprint). In any
@@ -130,7 +140,7 @@ var All = []Attr{
 	{Name: "ulimits", Type: "list(string)", Doc: "ulimits for RUN, as name=soft[:hard], such as nofile=1024:1024",
 		Set: List, SetNames: []string{"ulimit"}, Bake: "ulimits", Field: "Ulimits", Frontend: "ulimit"},
 	{Name: "hostname", Type: "string", Doc: "the host name RUN sees (default: BuildKit's)",
-		Set: String, Field: "Hostname", Frontend: "hostname"},
+		Set: String, Field: "Hostname", Frontend: "hostname", Check: checkHostname},
 	{Name: "extra_hosts", Type: "map(string)", Doc: "extra /etc/hosts entries for RUN: host name to IP address",
 		Bake: "extra-hosts", Field: "ExtraHosts"},
 	{Name: "no_cache_filter", Type: "list(string)", Doc: "Dockerfile stages built without the cache",
@@ -193,4 +203,23 @@ func SetHint() []string {
 		}
 	}
 	return out
+}
+
+// checkHostname accepts what the kernel and RFC 1123 both take as a host
+// name: dot-separated labels of letters, digits and inner hyphens, at most
+// 64 bytes in all (the kernel's limit).
+func checkHostname(s string) error {
+	if len(s) > 64 {
+		return fmt.Errorf("a host name is at most 64 characters, not %d", len(s))
+	}
+	for _, label := range strings.Split(s, ".") {
+		ok := label != "" && label[0] != '-' && label[len(label)-1] != '-'
+		for _, r := range label {
+			ok = ok && (r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+		}
+		if !ok {
+			return fmt.Errorf("%q is not a host name: its labels are letters, digits and inner hyphens, separated by dots", s)
+		}
+	}
+	return nil
 }

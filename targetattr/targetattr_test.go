@@ -3,6 +3,7 @@ package targetattr
 import (
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -68,5 +69,18 @@ func TestListIsConsistent(t *testing.T) {
 	}
 	if len(SetKeys()) != len(seen) {
 		t.Errorf("SetKeys has %d spellings, want %d", len(SetKeys()), len(seen))
+	}
+}
+
+func TestCheckHostname(t *testing.T) {
+	for s, ok := range map[string]bool{
+		"builder": true, "build-1.example.com": true, "A1": true, "x": true,
+		strings.Repeat("a", 63) + ".b": false, strings.Repeat("a", 64): true,
+		"": false, "-a": false, "a-": false, "a..b": false, ".a": false, "a.": false,
+		"a_b": false, "a b": false, "ü": false, "a\nb": false, "a\x1b[31m": false,
+	} {
+		if err := checkHostname(s); (err == nil) != ok {
+			t.Errorf("checkHostname(%q) = %v, want ok %v", s, err, ok)
+		}
 	}
 }
