@@ -149,6 +149,11 @@ var digestedByHand = map[string]bool{
 	"Entitlements": true, "Release": true, "Attest": true,
 }
 
+// DerivedInputs are the attributes' fields the input digest covers
+// without code of its own (under the attribute's name, when set). The
+// caller must not change the slice.
+func DerivedInputs() []AttrField { return digestedAsSet }
+
 // digestedAsSet are the other attributes' fields the digest covers.
 var digestedAsSet = func() []AttrField {
 	var out []AttrField

@@ -74,6 +74,11 @@ func Reasons(old, now Record) []string {
 			out = append(out, fmt.Sprintf("%s %s → %s (every RUN gets it)", k, orDefault(old.Run[k]), orDefault(now.Run[k])))
 		}
 	}
+	for _, k := range keys.Union(old.Attrs, now.Attrs) {
+		if old.Attrs[k] != now.Attrs[k] {
+			out = append(out, fmt.Sprintf("%s %s → %s", k, orDefault(old.Attrs[k]), orDefault(now.Attrs[k])))
+		}
+	}
 	if len(out) == 0 {
 		// Labels, annotations, outputs or no_cache, which the record
 		// does not list one by one.

@@ -55,6 +55,10 @@ type Record struct {
 	// extra hosts, entitlements), so a reason can name the one that
 	// changed. An older record has none; the input digest decides.
 	Run map[string]string `json:"run,omitempty"`
+	// Attrs are the attributes the input digest covers as derived from
+	// their row (plan.DerivedInputs), by name, as text: an attribute
+	// added to bakeplan is named in a reason with no code here.
+	Attrs map[string]string `json:"attrs,omitempty"`
 }
 
 const recordVersion = 2
@@ -124,6 +128,14 @@ func NewRecord(b *plan.Build, files map[string]string, deps map[string]string) R
 		r.Images[key] = d
 	}
 	r.Run = runOptions(b)
+	for _, f := range plan.DerivedInputs() {
+		if f.IsSet(b) {
+			if r.Attrs == nil {
+				r.Attrs = map[string]string{}
+			}
+			r.Attrs[f.Name] = f.Text(b, ",")
+		}
+	}
 	if len(b.CacheTo) > 0 {
 		data, _ := json.Marshal(b.CacheTo) // maps marshal sorted
 		r.CacheTo = plan.ShortDigest(inputsDigest(data))

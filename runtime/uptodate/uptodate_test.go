@@ -1,11 +1,14 @@
 package uptodate
 
 import (
-	digest "github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"reflect"
 	"strings"
 	"testing"
 
+	digest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/bakeplan/bakeplan/internal/testfill"
 	"github.com/bakeplan/bakeplan/plan"
 )
 
@@ -196,5 +199,25 @@ func TestBriefRecord(t *testing.T) {
 	}
 	if _, ok := savedRecord("sha256:../../etc/passwd"); ok {
 		t.Errorf("a digest naming a path outside the store was read")
+	}
+}
+
+// TestDerivedAttributeReasons proves by difference that every attribute
+// the input digest covers as derived from its row is named when it
+// changes, with no code of its own here.
+func TestDerivedAttributeReasons(t *testing.T) {
+	base := &plan.Build{InputDigest: "sha256:o", Platforms: []plan.PlatformRun{{Platform: "linux/amd64"}}}
+	old := NewRecord(base, nil, nil)
+	if len(plan.DerivedInputs()) == 0 {
+		t.Fatal("no attribute is derived, so this test proves nothing")
+	}
+	for _, f := range plan.DerivedInputs() {
+		b := *base
+		b.InputDigest = "sha256:n"
+		testfill.NonZero(reflect.ValueOf(&b).Elem().FieldByName(f.Field))
+		got := strings.Join(Reasons(old, NewRecord(&b, nil, nil)), "\n")
+		if want := f.Name + " (default) → " + f.Text(&b, ","); !strings.Contains(got, want) {
+			t.Errorf("%s changed, but the reasons do not say %q:\n%s", f.Name, want, got)
+		}
 	}
 }
