@@ -76,7 +76,7 @@ func (c *compilation) variables(expr hcl.Expression) []hcl.Traversal {
 	if t, ok := c.traversals[expr]; ok {
 		return t
 	}
-	t := expr.Variables()
+	t := exprVariables(expr)
 	c.traversals[expr] = t
 	return t
 }
