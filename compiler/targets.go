@@ -386,7 +386,7 @@ func (c *compilation) evalInstance(in *instance, stack []*instance) hcl.Diagnost
 		return diags
 	}
 	in.ctx = c.instanceCtx(in)
-	in.exprs = map[string]hcl.Expression{}
+	in.exprs = make(map[string]hcl.Expression, len(in.decl.Attrs))
 	attrs := c.inheritedAttrs(in)
 	// What the parents set, for the target's own values to merge into.
 	inherited := maps.Clone(attrs)
@@ -462,7 +462,7 @@ func (c *compilation) instanceCtx(in *instance) *hcl.EvalContext {
 // inheritedAttrs are the values in's parents set, merged in order as
 // inherits merges them; their expressions are recorded in in.exprs.
 func (c *compilation) inheritedAttrs(in *instance) attrValues {
-	attrs := attrValues{}
+	attrs := make(attrValues, len(in.decl.Attrs))
 	for _, def := range spec.TargetAttributes {
 		for _, p := range in.parents {
 			if v, ok := p.obj[def.Name]; ok {
