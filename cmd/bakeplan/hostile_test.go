@@ -45,6 +45,9 @@ func TestHostileValuesAreEscaped(t *testing.T) {
   annotations = [ "kP=P" ]
 }`},
 		{name: "target name", spec: `target "aP" {}`},
+		{name: "derived attribute", spec: `target "app" {
+  hostname = "hP"
+}`},
 		{name: "tag", spec: `target "app" {
   tags = ["example.com/aP:1"]
 }`},
