@@ -23,12 +23,12 @@ var resolvedByHand = map[string]bool{
 // byKindTypes is the spec type an attribute set by its field's kind must
 // have: what the spec's schema converts its value to.
 var byKindTypes = map[plan.Kind]string{
-	plan.String: "string",
-	plan.Bool:   "bool",
-	plan.Int:    "number",
-	plan.List:   "list(string)",
-	plan.Map:    "map(string)",
-	plan.Maps:   "list(map(string))",
+	plan.KindString: "string",
+	plan.KindBool:   "bool",
+	plan.KindInt:    "number",
+	plan.KindList:   "list(string)",
+	plan.KindMap:    "map(string)",
+	plan.KindMaps:   "list(map(string))",
 }
 
 // resolveByKind sets the field of each attribute in fields (byKind: every
@@ -56,16 +56,16 @@ func resolveByKind(r *resolved, fields []plan.AttrField, at func(string) hcl.Ran
 		}
 		v, _ = v.UnmarkDeep()
 		switch f.Kind {
-		case plan.String:
+		case plan.KindString:
 			if s := v.AsString(); check(f, s) {
 				f.Set(&r.build, s)
 			}
-		case plan.Bool:
+		case plan.KindBool:
 			f.Set(&r.build, v.True())
-		case plan.Int:
+		case plan.KindInt:
 			n, _ := v.AsBigFloat().Int64()
 			f.Set(&r.build, n)
-		case plan.List:
+		case plan.KindList:
 			l := bakeList(v)
 			ok := true
 			for _, s := range l {
@@ -74,11 +74,11 @@ func resolveByKind(r *resolved, fields []plan.AttrField, at func(string) hcl.Ran
 			if ok && len(l) > 0 {
 				f.Set(&r.build, l)
 			}
-		case plan.Map:
+		case plan.KindMap:
 			if m := stringMap(v); len(m) > 0 {
 				f.Set(&r.build, m)
 			}
-		case plan.Maps:
+		case plan.KindMaps:
 			var ms []map[string]string
 			for it := v.ElementIterator(); it.Next(); {
 				if _, e := it.Element(); !e.IsNull() {

@@ -25,7 +25,7 @@ func TestByKindAttributesAreTypedForTheirField(t *testing.T) {
 		if f.MayBeSensitive {
 			t.Errorf("%s may be sensitive: resolve it by hand, with fingerprints", f.Name)
 		}
-		if f.Check != nil && f.Kind != plan.String && f.Kind != plan.List {
+		if f.Check != nil && f.Kind != plan.KindString && f.Kind != plan.KindList {
 			t.Errorf("%s has a Check, which only a string or a list of strings is given", f.Name)
 		}
 	}
@@ -45,16 +45,16 @@ func TestByKindAttributesAreTypedForTheirField(t *testing.T) {
 func TestResolveByKind(t *testing.T) {
 	nowhere := func(string) hcl.Range { return hcl.Range{} }
 	values := map[plan.Kind]cty.Value{
-		plan.String: cty.StringVal("x"),
-		plan.Bool:   cty.True,
-		plan.Int:    cty.NumberIntVal(7),
-		plan.List:   cty.ListVal([]cty.Value{cty.StringVal("a"), cty.StringVal(""), cty.StringVal("b"), cty.StringVal("a")}),
-		plan.Map:    cty.MapVal(map[string]cty.Value{"k": cty.StringVal("v")}),
-		plan.Maps:   cty.ListVal([]cty.Value{cty.MapVal(map[string]cty.Value{"k": cty.StringVal("v")})}),
+		plan.KindString: cty.StringVal("x"),
+		plan.KindBool:   cty.True,
+		plan.KindInt:    cty.NumberIntVal(7),
+		plan.KindList:   cty.ListVal([]cty.Value{cty.StringVal("a"), cty.StringVal(""), cty.StringVal("b"), cty.StringVal("a")}),
+		plan.KindMap:    cty.MapVal(map[string]cty.Value{"k": cty.StringVal("v")}),
+		plan.KindMaps:   cty.ListVal([]cty.Value{cty.MapVal(map[string]cty.Value{"k": cty.StringVal("v")})}),
 	}
 	want := map[plan.Kind]any{
-		plan.String: "x", plan.Bool: true, plan.Int: int64(7), plan.List: []string{"a", "b"},
-		plan.Map: map[string]string{"k": "v"}, plan.Maps: []map[string]string{{"k": "v"}},
+		plan.KindString: "x", plan.KindBool: true, plan.KindInt: int64(7), plan.KindList: []string{"a", "b"},
+		plan.KindMap: map[string]string{"k": "v"}, plan.KindMaps: []map[string]string{{"k": "v"}},
 	}
 	for _, f := range plan.AttrFields() {
 		v, ok := values[f.Kind]

@@ -1510,8 +1510,8 @@ var setSamples = map[string]string{
 
 // kindSamples are values --set takes for a field of each plain kind.
 var kindSamples = map[plan.Kind]string{
-	plan.String: "x1", plan.Bool: "true", plan.Int: "7", plan.List: "a,b",
-	plan.Map: "k=v", plan.Maps: "k=v",
+	plan.KindString: "x1", plan.KindBool: "true", plan.KindInt: "7", plan.KindList: "a,b",
+	plan.KindMap: "k=v", plan.KindMaps: "k=v",
 }
 
 func fieldKind(field string) plan.Kind {
@@ -1520,7 +1520,7 @@ func fieldKind(field string) plan.Kind {
 			return f.Kind
 		}
 	}
-	return plan.Structured
+	return plan.KindStructured
 }
 
 // TestSetReachesTheBuild proves by difference that each attribute --set

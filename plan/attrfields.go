@@ -16,14 +16,14 @@ import (
 type Kind int
 
 const (
-	// Structured: a kind of its own, handled by code written for it.
-	Structured Kind = iota
-	String
-	Bool
-	Int
-	List // []string
-	Map  // map[string]string
-	Maps // []map[string]string
+	// KindStructured: a kind of its own, handled by code written for it.
+	KindStructured Kind = iota
+	KindString
+	KindBool
+	KindInt
+	KindList // []string
+	KindMap  // map[string]string
+	KindMaps // []map[string]string
 )
 
 // AttrField is the field of Build a target attribute becomes (the row of
@@ -57,19 +57,19 @@ func findAttrFields() []AttrField {
 func kindOf(t reflect.Type) Kind {
 	switch {
 	case t.Kind() == reflect.String:
-		return String
+		return KindString
 	case t.Kind() == reflect.Bool:
-		return Bool
+		return KindBool
 	case t.Kind() == reflect.Int64 || t.Kind() == reflect.Int:
-		return Int
+		return KindInt
 	case t == reflect.TypeFor[[]string]():
-		return List
+		return KindList
 	case t == reflect.TypeFor[map[string]string]():
-		return Map
+		return KindMap
 	case t == reflect.TypeFor[[]map[string]string]():
-		return Maps
+		return KindMaps
 	}
-	return Structured
+	return KindStructured
 }
 
 // AttrFields are the fields of Build that target attributes become, in
@@ -80,6 +80,15 @@ func (f AttrField) value(b *Build) reflect.Value { return reflect.ValueOf(b).Ele
 
 // IsSet says whether b's field holds a value: not empty, zero or false.
 func (f AttrField) IsSet(b *Build) bool { return !isEmpty(f.value(b)) }
+
+// isEmpty is encoding/json's omitempty test for the plain kinds.
+func isEmpty(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Slice, reflect.Map:
+		return v.Len() == 0
+	}
+	return v.IsZero()
+}
 
 // Set stores v, a value of the field's kind (string, bool, int64,
 // []string, map[string]string or []map[string]string), in b's field.
@@ -94,17 +103,17 @@ func (f AttrField) Set(b *Build, v any) {
 func (f AttrField) Text(b *Build, sep string) string {
 	v := f.value(b)
 	switch f.Kind {
-	case String:
+	case KindString:
 		return v.String()
-	case Bool:
+	case KindBool:
 		return strconv.FormatBool(v.Bool())
-	case Int:
+	case KindInt:
 		return strconv.FormatInt(v.Int(), 10)
-	case List:
+	case KindList:
 		return strings.Join(v.Interface().([]string), sep)
-	case Map:
+	case KindMap:
 		return pairs(v.Interface().(map[string]string), sep)
-	case Maps:
+	case KindMaps:
 		var out []string
 		for _, m := range v.Interface().([]map[string]string) {
 			out = append(out, "{"+pairs(m, sep)+"}")
@@ -120,29 +129,4 @@ func pairs(m map[string]string, sep string) string {
 		out = append(out, k+"="+m[k])
 	}
 	return strings.Join(out, sep)
-}
-
-// digest writes b's value of a plain field under the attribute's name.
-func (f AttrField) digest(d *digester, b *Build) {
-	v := f.value(b)
-	switch f.Kind {
-	case String:
-		d.str(f.Name, v.String())
-	case Bool:
-		d.bool(f.Name, v.Bool())
-	case Int:
-		d.int(f.Name, int(v.Int()))
-	case List:
-		d.strs(f.Name, v.Interface().([]string))
-	case Map:
-		d.strMap(f.Name, v.Interface().(map[string]string))
-	case Maps:
-		ms := v.Interface().([]map[string]string)
-		d.int(f.Name, len(ms))
-		for _, m := range ms {
-			d.strMap("", m)
-		}
-	default:
-		panic(fmt.Sprintf("plan.Build.%s (%s) is structured: digest it in InputDigest", f.Field, f.Name))
-	}
 }

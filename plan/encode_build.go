@@ -63,17 +63,17 @@ func buildWriters() []fieldWriter {
 // plainWriter writes a value of a plain kind, or is nil.
 func plainWriter(t reflect.Type) func(e *encoder, v reflect.Value) {
 	switch kindOf(t) {
-	case String:
+	case KindString:
 		return func(e *encoder, v reflect.Value) { e.str(v.String()) }
-	case Bool:
+	case KindBool:
 		return func(e *encoder, v reflect.Value) { e.bool(v.Bool()) }
-	case Int:
+	case KindInt:
 		return func(e *encoder, v reflect.Value) { e.b = strconv.AppendInt(e.b, v.Int(), 10) }
-	case List:
+	case KindList:
 		return func(e *encoder, v reflect.Value) { e.strs(*v.Addr().Interface().(*[]string)) }
-	case Map:
+	case KindMap:
 		return func(e *encoder, v reflect.Value) { e.strMap(*v.Addr().Interface().(*map[string]string)) }
-	case Maps:
+	case KindMaps:
 		return func(e *encoder, v reflect.Value) { e.strMaps(*v.Addr().Interface().(*[]map[string]string)) }
 	}
 	return nil
@@ -99,15 +99,6 @@ func (e *encoder) build(b *Build) error {
 	}
 	e.close('}')
 	return nil
-}
-
-// isEmpty is encoding/json's omitempty test for the plain kinds.
-func isEmpty(v reflect.Value) bool {
-	switch v.Kind() {
-	case reflect.Slice, reflect.Map:
-		return v.Len() == 0
-	}
-	return v.IsZero()
 }
 
 func (e *encoder) platformRuns(b *Build) {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"maps"
 	"slices"
 )
@@ -280,4 +281,29 @@ func (p *Plan) DigestInputs() {
 		}
 	}
 	FoldDependencies(p.Steps)
+}
+
+// digest writes b's value of a plain field under the attribute's name.
+func (f AttrField) digest(d *digester, b *Build) {
+	v := f.value(b)
+	switch f.Kind {
+	case KindString:
+		d.str(f.Name, v.String())
+	case KindBool:
+		d.bool(f.Name, v.Bool())
+	case KindInt:
+		d.int(f.Name, int(v.Int()))
+	case KindList:
+		d.strs(f.Name, v.Interface().([]string))
+	case KindMap:
+		d.strMap(f.Name, v.Interface().(map[string]string))
+	case KindMaps:
+		ms := v.Interface().([]map[string]string)
+		d.int(f.Name, len(ms))
+		for _, m := range ms {
+			d.strMap("", m)
+		}
+	default:
+		panic(fmt.Sprintf("plan.Build.%s (%s) is structured: digest it in InputDigest", f.Field, f.Name))
+	}
 }

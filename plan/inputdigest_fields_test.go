@@ -205,7 +205,7 @@ func TestPlanFormatDocumentsEveryBuildField(t *testing.T) {
 	byRule := map[string]bool{}
 	for _, f := range AttrFields() {
 		json, _, _ := strings.Cut(fieldTag(f.Field), ",")
-		byRule[f.Field] = json == f.Name && f.Kind != Structured && !digestedByHand[f.Field]
+		byRule[f.Field] = json == f.Name && f.Kind != KindStructured && !digestedByHand[f.Field]
 	}
 	bt := reflect.TypeFor[Build]()
 	for i := range bt.NumField() {
