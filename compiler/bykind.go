@@ -22,7 +22,7 @@ var resolvedByHand = map[string]bool{
 
 // byKindTypes is the spec type an attribute set by its field's kind must
 // have: what the spec's schema converts its value to.
-var byKindTypes = map[plan.Kind]string{
+var byKindTypes = map[plan.FieldKind]string{
 	plan.KindString: "string",
 	plan.KindBool:   "bool",
 	plan.KindInt:    "number",

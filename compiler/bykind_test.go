@@ -44,7 +44,7 @@ func TestByKindAttributesAreTypedForTheirField(t *testing.T) {
 // reaches its field as the kind says, and that null leaves it unset.
 func TestResolveByKind(t *testing.T) {
 	nowhere := func(string) hcl.Range { return hcl.Range{} }
-	values := map[plan.Kind]cty.Value{
+	values := map[plan.FieldKind]cty.Value{
 		plan.KindString: cty.StringVal("x"),
 		plan.KindBool:   cty.True,
 		plan.KindInt:    cty.NumberIntVal(7),
@@ -52,7 +52,7 @@ func TestResolveByKind(t *testing.T) {
 		plan.KindMap:    cty.MapVal(map[string]cty.Value{"k": cty.StringVal("v")}),
 		plan.KindMaps:   cty.ListVal([]cty.Value{cty.MapVal(map[string]cty.Value{"k": cty.StringVal("v")})}),
 	}
-	want := map[plan.Kind]any{
+	want := map[plan.FieldKind]any{
 		plan.KindString: "x", plan.KindBool: true, plan.KindInt: int64(7), plan.KindList: []string{"a", "b"},
 		plan.KindMap: map[string]string{"k": "v"}, plan.KindMaps: []map[string]string{{"k": "v"}},
 	}

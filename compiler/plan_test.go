@@ -1509,12 +1509,12 @@ var setSamples = map[string]string{
 }
 
 // kindSamples are values --set takes for a field of each plain kind.
-var kindSamples = map[plan.Kind]string{
+var kindSamples = map[plan.FieldKind]string{
 	plan.KindString: "x1", plan.KindBool: "true", plan.KindInt: "7", plan.KindList: "a,b",
 	plan.KindMap: "k=v", plan.KindMaps: "k=v",
 }
 
-func fieldKind(field string) plan.Kind {
+func fieldKind(field string) plan.FieldKind {
 	for _, f := range plan.AttrFields() {
 		if f.Field == field {
 			return f.Kind

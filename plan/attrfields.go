@@ -11,13 +11,13 @@ import (
 	"github.com/bakeplan/bakeplan/targetattr"
 )
 
-// Kind is the Go kind of a build field that code handles without knowing
+// FieldKind is the Go kind of a build field that code handles without knowing
 // the field: the plain kinds an attribute's value converts to.
-type Kind int
+type FieldKind int
 
 const (
 	// KindStructured: a kind of its own, handled by code written for it.
-	KindStructured Kind = iota
+	KindStructured FieldKind = iota
 	KindString
 	KindBool
 	KindInt
@@ -30,7 +30,7 @@ const (
 // targetattr.All whose Field names it).
 type AttrField struct {
 	targetattr.Attr
-	Kind  Kind
+	Kind  FieldKind
 	index int
 }
 
@@ -54,7 +54,7 @@ func findAttrFields() []AttrField {
 	return out
 }
 
-func kindOf(t reflect.Type) Kind {
+func kindOf(t reflect.Type) FieldKind {
 	switch {
 	case t.Kind() == reflect.String:
 		return KindString
