@@ -3,7 +3,6 @@ package compiler
 import (
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/hashicorp/hcl/v2"
-	"github.com/zclconf/go-cty/cty"
 )
 
 // resolvedByHand are the attributes' fields resolve sets with code of its
@@ -75,14 +74,14 @@ func resolveByKind(r *resolved, fields []plan.AttrField, at func(string) hcl.Ran
 				f.Set(&r.build, l)
 			}
 		case plan.KindMap:
-			if m := stringMap(v); len(m) > 0 {
+			if m := stringAttrs(v); len(m) > 0 {
 				f.Set(&r.build, m)
 			}
 		case plan.KindMaps:
 			var ms []map[string]string
 			for it := v.ElementIterator(); it.Next(); {
 				if _, e := it.Element(); !e.IsNull() {
-					ms = append(ms, stringMap(e))
+					ms = append(ms, stringAttrs(e))
 				}
 			}
 			if len(ms) > 0 {
@@ -103,14 +102,3 @@ var byKind = func() []plan.AttrField {
 	}
 	return out
 }()
-
-// stringMap is a map(string) value's non-null entries.
-func stringMap(v cty.Value) map[string]string {
-	out := map[string]string{}
-	for k, e := range v.AsValueMap() {
-		if !e.IsNull() {
-			out[k] = e.AsString()
-		}
-	}
-	return out
-}
