@@ -34,7 +34,9 @@ var byKindTypes = map[plan.FieldKind]string{
 // attribute not resolved by hand), after the row's Check if it has one;
 // at is where an attribute is set, for a diagnostic. A list is normalised
 // as bake does (empty items and repeats dropped); the value may not be
-// sensitive (resolve has refused that already).
+// sensitive (resolve has refused that already). A field a hand-written
+// stage has set already is an internal error: its attribute is missing
+// from resolvedByHand.
 func resolveByKind(r *resolved, fields []plan.AttrField, at func(string) hcl.Range) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	check := func(f plan.AttrField, s string) bool {
@@ -51,6 +53,15 @@ func resolveByKind(r *resolved, fields []plan.AttrField, at func(string) hcl.Ran
 	for _, f := range fields {
 		v := r.obj.GetAttr(f.Name)
 		if v.IsNull() || !v.IsWhollyKnown() {
+			continue
+		}
+		if f.IsSet(&r.build) {
+			// A stage of resolve's own set it: left here, this would
+			// overwrite what that stage made of the value.
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError,
+				Summary: "Internal error: " + f.Name + " resolved twice",
+				Detail:  "plan.Build." + f.Field + " is set by hand and by its kind: list it in resolvedByHand.",
+				Subject: at(f.Name).Ptr()})
 			continue
 		}
 		v, _ = v.UnmarkDeep()

@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/bakeplan/bakeplan/plan"
@@ -72,6 +73,28 @@ func TestResolveByKind(t *testing.T) {
 		}
 		if f.IsSet(&empty.build) {
 			t.Errorf("%s unset, but plan.Build.%s is set", f.Name, f.Field)
+		}
+	}
+}
+
+// TestResolveByKindRefusesAFieldSetByHand: an attribute a stage of
+// resolve's own has set, but missing from resolvedByHand, is an internal
+// error at the attribute (which every compile test fails on), and what
+// that stage made of it stays.
+func TestResolveByKindRefusesAFieldSetByHand(t *testing.T) {
+	for _, f := range plan.AttrFields() {
+		if f.Kind != plan.KindString {
+			continue
+		}
+		r := &resolved{obj: attrValues{f.Name: cty.StringVal("by kind")}}
+		f.Set(&r.build, "by hand")
+		at := hcl.Range{Filename: "bakeplan.hcl", Start: hcl.Pos{Line: 3, Column: 3}}
+		diags := resolveByKind(r, []plan.AttrField{f}, func(string) hcl.Range { return at })
+		if len(diags) != 1 || !strings.HasPrefix(diags[0].Summary, "Internal error") || diags[0].Subject.Start != at.Start {
+			t.Errorf("%s set by hand and by kind: got %v", f.Name, diags)
+		}
+		if got := f.Text(&r.build, ""); got != "by hand" {
+			t.Errorf("%s: the stage's value was overwritten with %q", f.Name, got)
 		}
 	}
 }
