@@ -335,13 +335,18 @@ func describe(s *plan.Step) []string {
 }
 
 // describeBuild is the lines the text plan shows under a build step.
-func describeBuild(b *plan.Build) []string {
+func describeBuild(b *plan.Build) []string { return describeWith(b, byName) }
+
+// describeWith is describeBuild with byName as what shows the attributes
+// not shown by hand; a test gives it none, to see what the hand-written
+// lines show on their own.
+func describeWith(b *plan.Build, byName func(*plan.Build) []string) []string {
 	out := whatLines(b)
 	out = append(out, pullLines(b)...)
 	out = append(out, statusLines(b)...)
 	out = append(out, exportLines(b)...)
-	if line := runFlags(b); line != "" {
-		out = append(out, line)
+	if flags := append(runFlags(b), byName(b)...); len(flags) > 0 {
+		out = append(out, strings.Join(flags, ", "))
 	}
 	return append(out, inputLines(b)...)
 }
@@ -485,9 +490,9 @@ func exportLines(b *plan.Build) []string {
 	return out
 }
 
-// runFlags are the options of how the build runs, on one line ("" when
-// none is set).
-func runFlags(b *plan.Build) string {
+// runFlags are the options of how the build runs that are shown in words
+// of their own.
+func runFlags(b *plan.Build) []string {
 	var flags []string
 	if b.Call != "" {
 		flags = append(flags, "call "+b.Call+": the frontend's answer, no image built or exported")
@@ -513,13 +518,19 @@ func runFlags(b *plan.Build) string {
 	if len(b.Entitlements) > 0 {
 		flags = append(flags, "entitlements "+strings.Join(b.Entitlements, ", "))
 	}
-	// Any other attribute, by its name in the spec.
+	return flags
+}
+
+// byName shows each attribute not shown by hand by its name in the spec,
+// as an option of how the build runs.
+func byName(b *plan.Build) []string {
+	var flags []string
 	for _, f := range plan.AttrFields() {
 		if !shownByHand[f.Field] && f.IsSet(b) {
 			flags = append(flags, f.Name+" "+f.Text(b, ", "))
 		}
 	}
-	return strings.Join(flags, ", ")
+	return flags
 }
 
 // shownByHand are the attributes' fields the text plan shows in words of
