@@ -290,113 +290,153 @@ func (e *encoder) variable(v *Variable) error {
 	return nil
 }
 
-// step writes one step. Like build, it is the field list of Step and of
-// its host objects, in order, and so long on purpose.
+// step writes one step: the fields of Step in order, each object by a
+// method of its own.
 func (e *encoder) step(s *Step) error {
 	e.open('{')
 	e.strField("id", s.ID)
 	e.strField("action", string(s.Action))
-	if len(s.Needs) > 0 {
-		e.key("needs")
-		e.open('[')
-		for _, n := range s.Needs {
-			e.elem()
-			e.open('{')
-			e.strField("step", n.Step)
-			e.strField("kind", string(n.Kind))
-			e.optStr("name", n.Name)
-			e.close('}')
-		}
-		e.close(']')
-	}
-	if r := s.DeclaredAt; r != nil {
-		e.key("declared_at")
-		e.open('{')
-		e.strField("file", r.File)
-		e.key("line")
-		e.int(r.Line)
-		e.key("column")
-		e.int(r.Column)
-		e.key("end_line")
-		e.int(r.EndLine)
-		e.key("end_column")
-		e.int(r.EndColumn)
-		e.close('}')
-	}
+	e.needs(s.Needs)
+	e.declaredAt(s.DeclaredAt)
 	e.optStrMap("observed", s.Observed)
-	if c := s.Change; c != nil {
-		e.key("change")
-		e.open('{')
-		e.strField("symbol", c.Symbol)
-		e.strField("summary", c.Summary)
-		e.optStr("before", c.Before)
-		e.optStr("after", c.After)
-		e.optBool("destructive", c.Destructive)
-		e.optStr("note", c.Note)
-		e.close('}')
-	}
-	if d := s.Docker; d != nil {
-		e.key("docker")
-		e.open('{')
-		e.strField("image_store", d.ImageStore)
-		e.optStr("daemon_config", d.DaemonConfig)
-		e.optStrs("restart_command", d.RestartCommand)
-		e.close('}')
-	}
-	if m := s.Emulator; m != nil {
-		e.key("emulator")
-		e.open('{')
-		e.strField("arch", m.Arch)
-		e.strField("interpreter", m.Interpreter)
-		e.strField("flags", m.Flags)
-		e.key("platforms")
-		e.strs(m.Platforms)
-		e.close('}')
-	}
-	if b := s.Builder; b != nil {
-		e.key("builder")
-		e.open('{')
-		e.strField("name", b.Name)
-		e.optStr("endpoint", b.Endpoint)
-		e.optStrs("nodes", b.Nodes)
-		if b.MaxSolves != 0 {
-			e.key("max_solves")
-			e.int(b.MaxSolves)
-		}
-		e.key("local")
-		e.bool(b.Local)
-		e.key("platforms")
-		e.strs(b.Platforms)
-		e.tls(b.TLS)
-		e.close('}')
-	}
-	if r := s.Registry; r != nil {
-		e.key("registry")
-		e.open('{')
-		e.strField("name", r.Name)
-		e.strField("host", r.Host)
-		e.optBool("insecure", r.Insecure)
-		e.tls(r.TLS)
-		e.close('}')
-	}
+	e.change(s.Change)
+	e.docker(s.Docker)
+	e.emulator(s.Emulator)
+	e.builder(s.Builder)
+	e.registry(s.Registry)
 	if b := s.Build; b != nil {
 		e.key("build")
 		if err := e.build(b); err != nil {
 			return err
 		}
 	}
-	if p := s.Publish; p != nil {
-		e.key("publish")
-		e.open('{')
-		e.strField("target", p.Target)
-		e.key("tags")
-		e.strs(p.Tags)
-		e.key("platforms")
-		e.strs(p.Platforms)
-		e.close('}')
-	}
+	e.publish(s.Publish)
 	e.close('}')
 	return nil
+}
+
+func (e *encoder) needs(needs []Edge) {
+	if len(needs) == 0 {
+		return
+	}
+	e.key("needs")
+	e.open('[')
+	for _, n := range needs {
+		e.elem()
+		e.open('{')
+		e.strField("step", n.Step)
+		e.strField("kind", string(n.Kind))
+		e.optStr("name", n.Name)
+		e.close('}')
+	}
+	e.close(']')
+}
+
+func (e *encoder) declaredAt(r *Range) {
+	if r == nil {
+		return
+	}
+	e.key("declared_at")
+	e.open('{')
+	e.strField("file", r.File)
+	e.key("line")
+	e.int(r.Line)
+	e.key("column")
+	e.int(r.Column)
+	e.key("end_line")
+	e.int(r.EndLine)
+	e.key("end_column")
+	e.int(r.EndColumn)
+	e.close('}')
+}
+
+func (e *encoder) change(c *Change) {
+	if c == nil {
+		return
+	}
+	e.key("change")
+	e.open('{')
+	e.strField("symbol", c.Symbol)
+	e.strField("summary", c.Summary)
+	e.optStr("before", c.Before)
+	e.optStr("after", c.After)
+	e.optBool("destructive", c.Destructive)
+	e.optStr("note", c.Note)
+	e.close('}')
+}
+
+func (e *encoder) docker(d *DockerRequirement) {
+	if d == nil {
+		return
+	}
+	e.key("docker")
+	e.open('{')
+	e.strField("image_store", d.ImageStore)
+	e.optStr("daemon_config", d.DaemonConfig)
+	e.optStrs("restart_command", d.RestartCommand)
+	e.close('}')
+}
+
+func (e *encoder) emulator(m *Emulator) {
+	if m == nil {
+		return
+	}
+	e.key("emulator")
+	e.open('{')
+	e.strField("arch", m.Arch)
+	e.strField("interpreter", m.Interpreter)
+	e.strField("flags", m.Flags)
+	e.key("platforms")
+	e.strs(m.Platforms)
+	e.close('}')
+}
+
+func (e *encoder) builder(b *Builder) {
+	if b == nil {
+		return
+	}
+	e.key("builder")
+	e.open('{')
+	e.strField("name", b.Name)
+	e.optStr("endpoint", b.Endpoint)
+	e.optStrs("nodes", b.Nodes)
+	if b.MaxSolves != 0 {
+		e.key("max_solves")
+		e.int(b.MaxSolves)
+	}
+	e.key("local")
+	e.bool(b.Local)
+	e.key("platforms")
+	e.strs(b.Platforms)
+	e.tls(b.TLS)
+	e.close('}')
+}
+
+func (e *encoder) registry(r *Registry) {
+	if r == nil {
+		return
+	}
+	e.key("registry")
+	e.open('{')
+	e.strField("name", r.Name)
+	e.strField("host", r.Host)
+	e.optBool("insecure", r.Insecure)
+	e.tls(r.TLS)
+	e.close('}')
+}
+
+func (e *encoder) publish(p *Publish) {
+	if p == nil {
+		return
+	}
+	e.key("publish")
+	e.open('{')
+	e.strField("target", p.Target)
+	e.key("tags")
+	e.strs(p.Tags)
+	e.key("platforms")
+	e.strs(p.Platforms)
+	e.close('}')
 }
 
 // build writes a build step's object. It is long because it is the

@@ -26,8 +26,8 @@ const inputDigestVersion = 5
 // It is SHA-256 over a canonical encoding:
 // every field by name, every string length-prefixed, maps in key order,
 // lists in the plan's order. A thousand builds digest in a millisecond or
-// two, where encoding each as JSON first took ten. It is long because it is
-// the list of what is covered, field by field, in one place to review
+// two, where encoding each as JSON first took ten. It is the list of what
+// is covered, field by field, in one place to review
 // (TestEveryBuildFieldIsDigestedOrExempt checks it against Build).
 func InputDigest(b *Build, rel *Release) string {
 	d := digester{b: make([]byte, 0, 1024)}
@@ -45,39 +45,8 @@ func InputDigest(b *Build, rel *Release) string {
 	d.strMap("args", withFingerprints(b.Args, "args.", b.SensitiveFingerprints))
 	d.strMap("labels", withFingerprints(b.Labels, "labels.", b.SensitiveFingerprints))
 	d.strMap("annotations", withFingerprints(b.Annotations, "annotations.", b.SensitiveFingerprints))
-	d.int("platforms", len(b.Platforms))
-	for _, r := range b.Platforms {
-		how := "native"
-		switch {
-		case r.CrossCompiled:
-			how = "cross-compiled"
-		case r.Emulated():
-			how = "emulated"
-		}
-		d.str("platform", r.Platform)
-		d.str("how", how)
-		d.strs("stages", r.Stages)
-	}
-	d.int("images", len(b.Images))
-	for _, i := range b.Images {
-		d.str("ref", i.Ref)
-		d.strs("platforms", i.Platforms)
-		d.bool("syntax", i.Syntax)
-		d.str("digest", i.Digest)
-		if i.Digest == "" && i.Resolved != nil {
-			// What each platform pulls, so that a moved tag changes the
-			// digest and a change to a platform no build pulls does not.
-			if len(i.Resolved.Platforms) == 0 {
-				d.str("resolved", i.Resolved.Digest)
-			} else {
-				d.int("resolved", len(i.Platforms))
-				for _, p := range i.Platforms {
-					d.raw(p)
-					d.raw(i.Resolved.Platforms[p])
-				}
-			}
-		}
-	}
+	d.platforms(b.Platforms)
+	d.images(b.Images)
 	if b.Frontend != "" { // written only when set: other digests stay as they were
 		d.str("custom_frontend", b.Frontend)
 	}
@@ -94,23 +63,7 @@ func InputDigest(b *Build, rel *Release) string {
 		d.str("image", c.Image)
 		d.str("url", c.URL)
 	}
-	// Exporter attributes, by output type in a fixed order.
-	outs := slices.Clone(b.Outputs)
-	slices.SortStableFunc(outs, func(x, y *Output) int {
-		if x.Type < y.Type {
-			return -1
-		}
-		if x.Type > y.Type {
-			return 1
-		}
-		return 0
-	})
-	for _, o := range outs {
-		if len(o.Attrs) > 0 {
-			d.str("output", o.Type)
-			d.strMap("attrs", o.Attrs)
-		}
-	}
+	d.outputs(b.Outputs)
 	d.str("network", b.Network)
 	if b.Call != "" { // written only when set: older digests stay as they were
 		d.str("call", b.Call)
@@ -138,6 +91,68 @@ func InputDigest(b *Build, rel *Release) string {
 		}
 	}
 	return sum(d.b)
+}
+
+// platforms writes how each platform is built.
+func (d *digester) platforms(runs []PlatformRun) {
+	d.int("platforms", len(runs))
+	for _, r := range runs {
+		how := "native"
+		switch {
+		case r.CrossCompiled:
+			how = "cross-compiled"
+		case r.Emulated():
+			how = "emulated"
+		}
+		d.str("platform", r.Platform)
+		d.str("how", how)
+		d.strs("stages", r.Stages)
+	}
+}
+
+// images writes the images a build pulls and what they are pinned or
+// resolved to.
+func (d *digester) images(images []*Image) {
+	d.int("images", len(images))
+	for _, i := range images {
+		d.str("ref", i.Ref)
+		d.strs("platforms", i.Platforms)
+		d.bool("syntax", i.Syntax)
+		d.str("digest", i.Digest)
+		if i.Digest == "" && i.Resolved != nil {
+			// What each platform pulls, so that a moved tag changes the
+			// digest and a change to a platform no build pulls does not.
+			if len(i.Resolved.Platforms) == 0 {
+				d.str("resolved", i.Resolved.Digest)
+			} else {
+				d.int("resolved", len(i.Platforms))
+				for _, p := range i.Platforms {
+					d.raw(p)
+					d.raw(i.Resolved.Platforms[p])
+				}
+			}
+		}
+	}
+}
+
+// outputs writes the exporter attributes, by output type in a fixed order.
+func (d *digester) outputs(outputs []*Output) {
+	outs := slices.Clone(outputs)
+	slices.SortStableFunc(outs, func(x, y *Output) int {
+		if x.Type < y.Type {
+			return -1
+		}
+		if x.Type > y.Type {
+			return 1
+		}
+		return 0
+	})
+	for _, o := range outs {
+		if len(o.Attrs) > 0 {
+			d.str("output", o.Type)
+			d.strMap("attrs", o.Attrs)
+		}
+	}
 }
 
 // digestedByHand are the attributes' fields InputDigest writes itself,
