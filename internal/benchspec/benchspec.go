@@ -66,45 +66,14 @@ func Write(dir string, n int) error {
 	kinds := []string{"go", "node", "static"}
 	var bp, bake strings.Builder
 	quoted := `"` + strings.Join(Platforms, `", "`) + `"`
-	fmt.Fprintf(&bp, `variable "VERSION" {
-  default = "v1.0.0"
-}
-variable "REGISTRY" {
-  default = "registry.example.com/team"
-}
-locals {
-  platforms = [%s]
-}
-host {
-  emulators = ["arm64", "riscv64", "ppc64le"]
-}
-registry "team" {
-  host = "registry.example.com"
-}
-`, quoted)
-	fmt.Fprintf(&bake, `variable "VERSION" {
-  default = "v1.0.0"
-}
-variable "REGISTRY" {
-  default = "registry.example.com/team"
-}
-`)
+	fmt.Fprintf(&bp, specHeader, quoted)
+	bake.WriteString(bakeHeader)
 	var names []string
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("svc%04d", i)
 		names = append(names, name)
-		ctx := filepath.Join(dir, "svc", name)
-		if err := os.MkdirAll(ctx, 0o755); err != nil {
+		if err := writeContext(filepath.Join(dir, "svc", name), name); err != nil {
 			return err
-		}
-		files := map[string]string{
-			"main.go":       fmt.Sprintf("package main\n\nfunc main() { println(%q) }\n", name),
-			".dockerignore": "*.log\n",
-		}
-		for f, body := range files {
-			if err := os.WriteFile(filepath.Join(ctx, f), []byte(body), 0o644); err != nil {
-				return err
-			}
 		}
 		ctxLine, bakeCtx := "", ""
 		kind := kinds[i%len(kinds)]
@@ -150,6 +119,52 @@ variable "REGISTRY" {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "docker-bake.hcl"), []byte(bake.String()), 0o644)
+}
+
+// specHeader and bakeHeader open the two files Write makes; specHeader
+// takes the platforms, quoted and joined.
+const (
+	specHeader = `variable "VERSION" {
+  default = "v1.0.0"
+}
+variable "REGISTRY" {
+  default = "registry.example.com/team"
+}
+locals {
+  platforms = [%s]
+}
+host {
+  emulators = ["arm64", "riscv64", "ppc64le"]
+}
+registry "team" {
+  host = "registry.example.com"
+}
+`
+	bakeHeader = `variable "VERSION" {
+  default = "v1.0.0"
+}
+variable "REGISTRY" {
+  default = "registry.example.com/team"
+}
+`
+)
+
+// writeContext makes a service's context directory: a main.go and a
+// .dockerignore.
+func writeContext(ctx, name string) error {
+	if err := os.MkdirAll(ctx, 0o755); err != nil {
+		return err
+	}
+	files := map[string]string{
+		"main.go":       fmt.Sprintf("package main\n\nfunc main() { println(%q) }\n", name),
+		".dockerignore": "*.log\n",
+	}
+	for f, body := range files {
+		if err := os.WriteFile(filepath.Join(ctx, f), []byte(body), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // WritePlain creates dir/bakeplan.hcl and dir/docker-bake.hcl with n plain
