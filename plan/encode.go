@@ -439,9 +439,7 @@ func (e *encoder) publish(p *Publish) {
 	e.close('}')
 }
 
-// build writes a build step's object. It is long because it is the
-// field list: one line per field of Build, in the struct's order, as
-// encoding/json writes them (TestEncoderMatchesEncodingJSON checks).
+// tls writes a builder's or a registry's TLS settings, when it has any.
 func (e *encoder) tls(t *BuilderTLS) {
 	if t == nil {
 		return

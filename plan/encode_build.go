@@ -79,6 +79,7 @@ func plainWriter(t reflect.Type) func(e *encoder, v reflect.Value) {
 	return nil
 }
 
+// build writes a build step's object, each field by its writer.
 func (e *encoder) build(b *Build) error {
 	if e.fields == nil {
 		e.fields = buildWriters()
