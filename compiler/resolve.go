@@ -709,10 +709,6 @@ func (c *compilation) checkTags(tags []string, expr hcl.Expression) ([]string, h
 		if t == "" {
 			continue // bake drops empty tags: cond ? "app:latest" : ""
 		}
-		rng := hcl.Range{}
-		if expr != nil {
-			rng = elementRange(expr, i)
-		}
 		named, err := reference.ParseNormalizedNamed(t)
 		if err == nil {
 			if _, digested := named.(reference.Digested); digested {
@@ -720,6 +716,12 @@ func (c *compilation) checkTags(tags []string, expr hcl.Expression) ([]string, h
 			}
 		}
 		if err != nil {
+			// Where the tag is written is looked up only now: for a large
+			// spec's thousands of valid tags it was a tenth of checking them.
+			rng := hcl.Range{}
+			if expr != nil {
+				rng = elementRange(expr, i)
+			}
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Invalid tag",
