@@ -42,23 +42,22 @@ func (c *compilation) checkInputRefs(expr hcl.Expression, roots ...string) hcl.D
 			continue
 		}
 		var kind string
-		var names []string
 		switch root {
 		case "var":
 			kind = "input variable"
-			for _, v := range c.spec.Variables {
-				names = append(names, v.Name)
-			}
 		case "local":
 			kind = "local value"
-			for _, l := range c.spec.Locals {
-				names = append(names, l.Name)
-			}
 		default:
 			continue
 		}
 		name, rng := attrName(trav)
-		if name == "" || slices.Contains(names, name) {
+		if name == "" {
+			continue
+		}
+		// Every reference of every target passes here: the names are
+		// listed only for one that is not declared.
+		names := c.declaredNames(root, name)
+		if names == nil {
 			continue
 		}
 		d := unknownRef(kind, root, name, names, rng)
@@ -68,6 +67,32 @@ func (c *compilation) checkInputRefs(expr hcl.Expression, roots ...string) hcl.D
 		diags = append(diags, d)
 	}
 	return diags
+}
+
+// declaredNames are the names declared under root (var or local), or nil
+// when name is one of them.
+func (c *compilation) declaredNames(root, name string) []string {
+	names := []string{}
+	if root == "var" {
+		for _, v := range c.spec.Variables {
+			if v.Name == name {
+				return nil
+			}
+		}
+		for _, v := range c.spec.Variables {
+			names = append(names, v.Name)
+		}
+		return names
+	}
+	for _, l := range c.spec.Locals {
+		if l.Name == name {
+			return nil
+		}
+	}
+	for _, l := range c.spec.Locals {
+		names = append(names, l.Name)
+	}
+	return names
 }
 
 // variables returns the references in expr, walking each expression once:
