@@ -166,6 +166,13 @@ func TestChecks(t *testing.T) {
 			detail:  "Did you mean var.VERSION?",
 		},
 		{
+			name:    "a variable where none is declared",
+			p:       project{src: "target \"a\" {\n  tags = [\"r/a:${var.VERSION}\"]\n}\n"},
+			summary: "Reference to undeclared input variable",
+			line:    2,
+			detail:  "Declare it with variable \"VERSION\" { ... }.",
+		},
+		{
 			name:    "unknown local",
 			p:       project{src: "locals {\n  x = local.y\n}\n"},
 			summary: "Reference to undeclared local value",

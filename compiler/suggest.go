@@ -56,8 +56,8 @@ func (c *compilation) checkInputRefs(expr hcl.Expression, roots ...string) hcl.D
 		}
 		// Every reference of every target passes here: the names are
 		// listed only for one that is not declared.
-		names := c.declaredNames(root, name)
-		if names == nil {
+		ok, names := c.declared(root, name)
+		if ok {
 			continue
 		}
 		d := unknownRef(kind, root, name, names, rng)
@@ -69,30 +69,30 @@ func (c *compilation) checkInputRefs(expr hcl.Expression, roots ...string) hcl.D
 	return diags
 }
 
-// declaredNames are the names declared under root (var or local), or nil
-// when name is one of them.
-func (c *compilation) declaredNames(root, name string) []string {
-	names := []string{}
-	if root == "var" {
-		for _, v := range c.spec.Variables {
-			if v.Name == name {
-				return nil
+// declared says whether name is declared under root (var or local) and,
+// when it is not, lists the names that are.
+func (c *compilation) declared(root, name string) (bool, []string) {
+	all := func(yield func(string) bool) {
+		if root == "var" {
+			for _, v := range c.spec.Variables {
+				if !yield(v.Name) {
+					return
+				}
+			}
+			return
+		}
+		for _, l := range c.spec.Locals {
+			if !yield(l.Name) {
+				return
 			}
 		}
-		for _, v := range c.spec.Variables {
-			names = append(names, v.Name)
-		}
-		return names
 	}
-	for _, l := range c.spec.Locals {
-		if l.Name == name {
-			return nil
+	for n := range all {
+		if n == name {
+			return true, nil
 		}
 	}
-	for _, l := range c.spec.Locals {
-		names = append(names, l.Name)
-	}
-	return names
+	return false, slices.Collect(all)
 }
 
 // variables returns the references in expr, walking each expression once:
