@@ -19,7 +19,7 @@ func TestDependencyDirection(t *testing.T) {
 		"plan/render":         {"plan", "internal/escape"},
 		"plan/placement":      {"plan"},
 		"compiler/inputs":     {"internal/filemode", "internal/osfs"},
-		"compiler":            {"internal/bakecsv", "spec", "targetattr", "lockfile", "plan", "compiler/inputs", "compiler/dockerfile", "internal/par", "internal/realpath", "internal/lines"},
+		"compiler":            {"internal/bakecsv", "internal/environ", "spec", "targetattr", "lockfile", "plan", "compiler/inputs", "compiler/dockerfile", "internal/par", "internal/realpath", "internal/lines"},
 		"compiler/dockerfile": {"internal/imageref"},
 		"runtime":             {"plan"},
 		"runtime/endpoint":    {"plan", "internal/home"},
@@ -35,9 +35,9 @@ func TestDependencyDirection(t *testing.T) {
 		"bakeimport":          {"spec", "targetattr", "internal/bakecsv"},
 		"diff":                {"plan", "internal/keys"},
 		"diff/render":         {"diff", "internal/escape"},
-		"project":             {"bakeimport", "spec", "lockfile", "compiler", "compiler/inputs", "plan", "diff", "runtime/apply", "runtime/endpoint", "runtime/host", "runtime/pins", "runtime/registry", "runtime/solve", "runtime/uptodate", "runtime/verify", "internal/atomicfile", "internal/osfs", "internal/lines", "internal/gitfs", "internal/realpath"},
+		"project":             {"bakeimport", "internal/environ", "spec", "lockfile", "compiler", "compiler/inputs", "plan", "diff", "runtime/apply", "runtime/endpoint", "runtime/host", "runtime/pins", "runtime/registry", "runtime/solve", "runtime/uptodate", "runtime/verify", "internal/atomicfile", "internal/osfs", "internal/lines", "internal/gitfs", "internal/realpath"},
 		"views":               {"plan", "lockfile", "runtime/pins", "runtime/verify", "runtime/imagediff", "runtime/apply", "runtime/host", "runtime/solve", "runtime/endpoint", "internal/escape", "internal/lines"},
-		"cmd/bakeplan":        {"bakeimport", "spec", "lockfile", "compiler", "plan", "runtime", "diff", "internal/gitfs", "internal/atomicfile", "internal/osfs", "internal/realpath", "internal/escape", "views", "project"},
+		"cmd/bakeplan":        {"bakeimport", "internal/environ", "spec", "lockfile", "compiler", "plan", "runtime", "diff", "internal/gitfs", "internal/atomicfile", "internal/osfs", "internal/realpath", "internal/escape", "views", "project"},
 	}
 	for pkg, ok := range allowed {
 		p, err := build.Import(mod+pkg, ".", 0)

@@ -6,11 +6,11 @@ import (
 	"io/fs"
 	"maps"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/bakeplan/bakeplan/compiler/inputs"
+	"github.com/bakeplan/bakeplan/internal/environ"
 	"github.com/bakeplan/bakeplan/internal/realpath"
 	"github.com/bakeplan/bakeplan/lockfile"
 	"github.com/bakeplan/bakeplan/plan"
@@ -204,7 +204,7 @@ func compile(ctx context.Context, s *spec.Spec, opts Options) (*compilation, *pl
 		}
 		return now()
 	})
-	home, _ := lookupEnv(opts.Environ, "HOME")
+	home, _ := environ.Lookup(opts.Environ, "HOME")
 	maps.Copy(c.funcs, bakeOwnFunctions(home))
 	// bake's BAKE_LOCAL_PLATFORM, which import writes as local_platform():
 	// the platform of the machine that plans (--native-platform).
@@ -248,20 +248,9 @@ func compile(ctx context.Context, s *spec.Spec, opts Options) (*compilation, *pl
 	return c, p, diags
 }
 
-// lookupEnv is KEY's value in environ, as os.LookupEnv reads the
-// process's.
-func lookupEnv(environ []string, key string) (string, bool) {
-	for _, kv := range environ {
-		if v, ok := strings.CutPrefix(kv, key+"="); ok {
-			return v, true
-		}
-	}
-	return "", false
-}
-
 // clockFromEnv honours SOURCE_DATE_EPOCH, the reproducible-builds convention.
-func clockFromEnv(environ []string) func() time.Time {
-	if v, ok := lookupEnv(environ, "SOURCE_DATE_EPOCH"); ok {
+func clockFromEnv(env []string) func() time.Time {
+	if v, ok := environ.Lookup(env, "SOURCE_DATE_EPOCH"); ok {
 		if sec, err := strconv.ParseInt(v, 10, 64); err == nil {
 			t := time.Unix(sec, 0).UTC()
 			return func() time.Time { return t }

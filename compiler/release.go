@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bakeplan/bakeplan/internal/environ"
 	"github.com/bakeplan/bakeplan/lockfile"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/hashicorp/hcl/v2"
@@ -53,7 +54,7 @@ func (c *compilation) evalRelease() hcl.Diagnostics {
 		allowDirty = v.True()
 	}
 	rel := &releaseDecl{declRange: rb.DeclRange}
-	if v, ok := lookupEnv(c.opts.Environ, "SOURCE_DATE_EPOCH"); ok {
+	if v, ok := environ.Lookup(c.opts.Environ, "SOURCE_DATE_EPOCH"); ok {
 		sec, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || sec < 0 {
 			return bad(rb.DeclRange, "Invalid SOURCE_DATE_EPOCH", "SOURCE_DATE_EPOCH in the environment is %q; it must be a whole number of seconds since 1970.", v)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bakeplan/bakeplan/compiler/inputs"
 	"github.com/bakeplan/bakeplan/internal/atomicfile"
+	"github.com/bakeplan/bakeplan/internal/environ"
 	"github.com/bakeplan/bakeplan/internal/osfs"
 )
 
@@ -89,17 +90,17 @@ func (c *contextIndex) index() *inputs.Index {
 // cacheDir is bakeplan's cache directory: $BAKEPLAN_CACHE_DIR, else
 // bakeplan under $XDG_CACHE_HOME or ~/.cache, as os.UserCacheDir finds it
 // but from the request's environment; "" when caching is off.
-func cacheDir(environ []string) string {
-	if d, ok := lookupEnv(environ, "BAKEPLAN_CACHE_DIR"); ok && d != "" {
+func cacheDir(env []string) string {
+	if d, ok := environ.Lookup(env, "BAKEPLAN_CACHE_DIR"); ok && d != "" {
 		if d == "off" {
 			return ""
 		}
 		return d
 	}
-	if d, _ := lookupEnv(environ, "XDG_CACHE_HOME"); filepath.IsAbs(d) {
+	if d, _ := environ.Lookup(env, "XDG_CACHE_HOME"); filepath.IsAbs(d) {
 		return filepath.Join(d, "bakeplan")
 	}
-	if h, _ := lookupEnv(environ, "HOME"); filepath.IsAbs(h) {
+	if h, _ := environ.Lookup(env, "HOME"); filepath.IsAbs(h) {
 		return filepath.Join(h, ".cache", "bakeplan")
 	}
 	return ""

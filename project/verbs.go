@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bakeplan/bakeplan/internal/environ"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/plan/placement"
 	"github.com/bakeplan/bakeplan/runtime/apply"
@@ -204,20 +205,9 @@ func HostOptions(p *plan.Plan, o Online) host.Options {
 }
 
 // builderEnv is where the default builder is, from the environment.
-// lookupEnv is KEY's value in environ, as os.LookupEnv reads the
-// process's.
-func lookupEnv(environ []string, key string) (string, bool) {
-	for _, kv := range environ {
-		if v, ok := strings.CutPrefix(kv, key+"="); ok {
-			return v, true
-		}
-	}
-	return "", false
-}
-
-func builderEnv(environ []string) endpoint.Env {
-	buildkit, _ := lookupEnv(environ, "BUILDKIT_HOST")
-	docker, _ := lookupEnv(environ, "DOCKER_HOST")
+func builderEnv(env []string) endpoint.Env {
+	buildkit, _ := environ.Lookup(env, "BUILDKIT_HOST")
+	docker, _ := environ.Lookup(env, "DOCKER_HOST")
 	return endpoint.Env{BuildkitHost: buildkit, DockerHost: docker}
 }
 

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bakeplan/bakeplan/internal/environ"
 	"github.com/bakeplan/bakeplan/internal/escape"
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/project"
@@ -117,12 +118,8 @@ DOCKER_HOST (or Docker's default socket).`,
 var progressModes = []string{"auto", "tty", "plain", "rawjson", "quiet"}
 
 func (g *globals) getenv(key string) string {
-	for _, kv := range g.environ {
-		if v, ok := strings.CutPrefix(kv, key+"="); ok {
-			return v
-		}
-	}
-	return ""
+	v, _ := environ.Lookup(g.environ, key)
+	return v
 }
 
 // showApplied shows what a run did (or, for a dry run, would do); err is
