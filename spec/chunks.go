@@ -114,22 +114,20 @@ func isLetter(b byte) bool { return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
 // parsed, and whether or not its syntax tree is still held (ReleaseSyntax).
 type outline []outlined
 
-// outlined is one top-level block: its range, its header's range and the
-// header as diagnostics name it (target "app").
+// outlined is one top-level block: its range, its header's range, and its
+// type and labels, which a diagnostic names it by (target "app"). The
+// header is written only for a diagnostic: a large spec has thousands of
+// blocks and usually none.
 type outlined struct {
 	rng, def hcl.Range
-	header   string
+	typ      string
+	labels   []string
 }
 
 func outlineOf(body *hclsyntax.Body) outline {
 	o := make(outline, 0, len(body.Blocks))
 	for _, b := range body.Blocks {
-		var buf bytes.Buffer
-		buf.WriteString(b.Type)
-		for _, l := range b.Labels {
-			fmt.Fprintf(&buf, " %q", l)
-		}
-		o = append(o, outlined{rng: b.Range(), def: b.DefRange(), header: buf.String()})
+		o = append(o, outlined{rng: b.Range(), def: b.DefRange(), typ: b.Type, labels: b.Labels})
 	}
 	return o
 }
@@ -145,10 +143,16 @@ func (o outline) block(offset int) *outlined {
 
 // ContextString implements the interface hcl's diagnostic writer looks for.
 func (o outline) ContextString(offset int) string {
-	if b := o.block(offset); b != nil {
-		return b.header
+	b := o.block(offset)
+	if b == nil {
+		return ""
 	}
-	return ""
+	var buf bytes.Buffer
+	buf.WriteString(b.typ)
+	for _, l := range b.labels {
+		fmt.Fprintf(&buf, " %q", l)
+	}
+	return buf.String()
 }
 
 // ContextDefRange returns the header range of the block around offset.
