@@ -229,6 +229,37 @@ func list[T any](e *encoder, v []*T, f func(*T) error) error {
 	return nil
 }
 
+// optObject writes key and v as an object whose fields are written by
+// fields; nothing when v is nil.
+func optObject[T any](e *encoder, key string, v *T, fields func(*T)) {
+	if v == nil {
+		return
+	}
+	e.key(key)
+	e.open('{')
+	fields(v)
+	e.close('}')
+}
+
+// objects writes key and items as a list of objects whose fields are
+// written by fields (null for a nil list or item, as encoding/json does).
+func objects[T any](e *encoder, key string, items []*T, fields func(*T)) {
+	e.key(key)
+	_ = list(e, items, func(x *T) error { // fields cannot fail
+		e.open('{')
+		fields(x)
+		e.close('}')
+		return nil
+	})
+}
+
+// optObjects is objects, or nothing when items is empty.
+func optObjects[T any](e *encoder, key string, items []*T, fields func(*T)) {
+	if len(items) > 0 {
+		objects(e, key, items, fields)
+	}
+}
+
 func (e *encoder) plan(p *Plan) error {
 	e.open('{')
 	e.strField("format_version", p.FormatVersion)
@@ -242,21 +273,15 @@ func (e *encoder) plan(p *Plan) error {
 	e.close('}')
 	e.strField("native_platform", p.NativePlatform)
 	e.optStrs("select", p.Select)
-	if p.Lock != nil {
-		e.key("lock")
-		e.open('{')
-		e.strField("file", p.Lock.File)
-		e.strField("digest", p.Lock.Digest)
-		e.close('}')
-	}
-	if p.Release != nil {
-		e.key("release")
-		e.open('{')
+	optObject(e, "lock", p.Lock, func(l *LockFile) {
+		e.strField("file", l.File)
+		e.strField("digest", l.Digest)
+	})
+	optObject(e, "release", p.Release, func(r *Release) {
 		e.key("source_date_epoch")
-		e.b = strconv.AppendInt(e.b, p.Release.SourceDateEpoch, 10)
-		e.strField("source", p.Release.Source)
-		e.close('}')
-	}
+		e.b = strconv.AppendInt(e.b, r.SourceDateEpoch, 10)
+		e.strField("source", r.Source)
+	})
 	e.key("variables")
 	if err := list(e, p.Variables, e.variable); err != nil {
 		return err
@@ -333,122 +358,90 @@ func (e *encoder) needs(needs []Edge) {
 }
 
 func (e *encoder) declaredAt(r *Range) {
-	if r == nil {
-		return
-	}
-	e.key("declared_at")
-	e.open('{')
-	e.strField("file", r.File)
-	e.key("line")
-	e.int(r.Line)
-	e.key("column")
-	e.int(r.Column)
-	e.key("end_line")
-	e.int(r.EndLine)
-	e.key("end_column")
-	e.int(r.EndColumn)
-	e.close('}')
+	optObject(e, "declared_at", r, func(r *Range) {
+		e.strField("file", r.File)
+		e.key("line")
+		e.int(r.Line)
+		e.key("column")
+		e.int(r.Column)
+		e.key("end_line")
+		e.int(r.EndLine)
+		e.key("end_column")
+		e.int(r.EndColumn)
+	})
 }
 
 func (e *encoder) change(c *Change) {
-	if c == nil {
-		return
-	}
-	e.key("change")
-	e.open('{')
-	e.strField("symbol", c.Symbol)
-	e.strField("summary", c.Summary)
-	e.optStr("before", c.Before)
-	e.optStr("after", c.After)
-	e.optBool("destructive", c.Destructive)
-	e.optStr("note", c.Note)
-	e.close('}')
+	optObject(e, "change", c, func(c *Change) {
+		e.strField("symbol", c.Symbol)
+		e.strField("summary", c.Summary)
+		e.optStr("before", c.Before)
+		e.optStr("after", c.After)
+		e.optBool("destructive", c.Destructive)
+		e.optStr("note", c.Note)
+	})
 }
 
 func (e *encoder) docker(d *DockerRequirement) {
-	if d == nil {
-		return
-	}
-	e.key("docker")
-	e.open('{')
-	e.strField("image_store", d.ImageStore)
-	e.optStr("daemon_config", d.DaemonConfig)
-	e.optStrs("restart_command", d.RestartCommand)
-	e.close('}')
+	optObject(e, "docker", d, func(d *DockerRequirement) {
+		e.strField("image_store", d.ImageStore)
+		e.optStr("daemon_config", d.DaemonConfig)
+		e.optStrs("restart_command", d.RestartCommand)
+	})
 }
 
 func (e *encoder) emulator(m *Emulator) {
-	if m == nil {
-		return
-	}
-	e.key("emulator")
-	e.open('{')
-	e.strField("arch", m.Arch)
-	e.strField("interpreter", m.Interpreter)
-	e.strField("flags", m.Flags)
-	e.key("platforms")
-	e.strs(m.Platforms)
-	e.close('}')
+	optObject(e, "emulator", m, func(m *Emulator) {
+		e.strField("arch", m.Arch)
+		e.strField("interpreter", m.Interpreter)
+		e.strField("flags", m.Flags)
+		e.key("platforms")
+		e.strs(m.Platforms)
+	})
 }
 
 func (e *encoder) builder(b *Builder) {
-	if b == nil {
-		return
-	}
-	e.key("builder")
-	e.open('{')
-	e.strField("name", b.Name)
-	e.optStr("endpoint", b.Endpoint)
-	e.optStrs("nodes", b.Nodes)
-	if b.MaxSolves != 0 {
-		e.key("max_solves")
-		e.int(b.MaxSolves)
-	}
-	e.key("local")
-	e.bool(b.Local)
-	e.key("platforms")
-	e.strs(b.Platforms)
-	e.tls(b.TLS)
-	e.close('}')
+	optObject(e, "builder", b, func(b *Builder) {
+		e.strField("name", b.Name)
+		e.optStr("endpoint", b.Endpoint)
+		e.optStrs("nodes", b.Nodes)
+		if b.MaxSolves != 0 {
+			e.key("max_solves")
+			e.int(b.MaxSolves)
+		}
+		e.key("local")
+		e.bool(b.Local)
+		e.key("platforms")
+		e.strs(b.Platforms)
+		e.tls(b.TLS)
+	})
 }
 
 func (e *encoder) registry(r *Registry) {
-	if r == nil {
-		return
-	}
-	e.key("registry")
-	e.open('{')
-	e.strField("name", r.Name)
-	e.strField("host", r.Host)
-	e.optBool("insecure", r.Insecure)
-	e.tls(r.TLS)
-	e.close('}')
+	optObject(e, "registry", r, func(r *Registry) {
+		e.strField("name", r.Name)
+		e.strField("host", r.Host)
+		e.optBool("insecure", r.Insecure)
+		e.tls(r.TLS)
+	})
 }
 
 func (e *encoder) publish(p *Publish) {
-	if p == nil {
-		return
-	}
-	e.key("publish")
-	e.open('{')
-	e.strField("target", p.Target)
-	e.key("tags")
-	e.strs(p.Tags)
-	e.key("platforms")
-	e.strs(p.Platforms)
-	e.close('}')
+	optObject(e, "publish", p, func(p *Publish) {
+		e.strField("target", p.Target)
+		e.key("tags")
+		e.strs(p.Tags)
+		e.key("platforms")
+		e.strs(p.Platforms)
+	})
 }
 
 // tls writes a builder's or a registry's TLS settings, when it has any.
 func (e *encoder) tls(t *BuilderTLS) {
-	if t == nil {
-		return
-	}
-	e.key("tls")
-	e.open('{')
-	e.optStr("ca_cert", t.CACert)
-	e.optStr("cert", t.Cert)
-	e.optStr("key", t.Key)
-	e.optStr("server_name", t.ServerName)
-	e.close('}')
+	optObject(e, "tls", t, func(t *BuilderTLS) {
+		e.optStr("ca_cert", t.CACert)
+		e.optStr("cert", t.Cert)
+		e.optStr("key", t.Key)
+		e.optStr("server_name", t.ServerName)
+	})
 }

@@ -128,70 +128,40 @@ func (e *encoder) platformRuns(b *Build) {
 }
 
 func (e *encoder) namedContexts(b *Build) {
-	if len(b.Contexts) == 0 {
-		return
-	}
-	e.key("contexts")
-	_ = list(e, b.Contexts, func(c *NamedContext) error {
-		e.open('{')
+	optObjects(e, "contexts", b.Contexts, func(c *NamedContext) {
 		e.strField("name", c.Name)
 		e.optStr("target", c.Target)
 		e.optStr("path", c.Path)
 		e.optStr("image", c.Image)
 		e.optStr("url", c.URL)
-		e.close('}')
-		return nil
 	})
 }
 
 func (e *encoder) outputs(b *Build) {
-	if len(b.Outputs) == 0 {
-		return
-	}
-	e.key("outputs")
-	_ = list(e, b.Outputs, func(o *Output) error {
-		e.open('{')
+	optObjects(e, "outputs", b.Outputs, func(o *Output) {
 		e.strField("type", o.Type)
 		e.optStr("dest", o.Dest)
 		e.optStrMap("attrs", o.Attrs)
-		e.close('}')
-		return nil
 	})
 }
 
 func (e *encoder) secrets(b *Build) {
-	if len(b.Secrets) == 0 {
-		return
-	}
-	e.key("secrets")
-	_ = list(e, b.Secrets, func(s *Secret) error {
-		e.open('{')
+	optObjects(e, "secrets", b.Secrets, func(s *Secret) {
 		e.strField("id", s.ID)
 		e.optStr("env", s.Env)
 		e.optStr("file", s.File)
-		e.close('}')
-		return nil
 	})
 }
 
 func (e *encoder) sshSockets(b *Build) {
-	if len(b.SSH) == 0 {
-		return
-	}
-	e.key("ssh")
-	_ = list(e, b.SSH, func(s *SSH) error {
-		e.open('{')
+	optObjects(e, "ssh", b.SSH, func(s *SSH) {
 		e.strField("id", s.ID)
 		e.optStrs("paths", s.Paths)
-		e.close('}')
-		return nil
 	})
 }
 
 func (e *encoder) inputs(b *Build) {
-	e.key("inputs")
-	_ = list(e, b.Inputs, func(in *Input) error {
-		e.open('{')
+	objects(e, "inputs", b.Inputs, func(in *Input) {
 		e.strField("kind", in.Kind)
 		e.optStr("path", in.Path)
 		e.strField("digest", in.Digest)
@@ -200,18 +170,11 @@ func (e *encoder) inputs(b *Build) {
 			e.strs(in.Reads)
 		}
 		e.optStr("reads_all", in.ReadsAll)
-		e.close('}')
-		return nil
 	})
 }
 
 func (e *encoder) images(b *Build) {
-	if len(b.Images) == 0 {
-		return
-	}
-	e.key("images")
-	_ = list(e, b.Images, func(i *Image) error {
-		e.open('{')
+	optObjects(e, "images", b.Images, func(i *Image) {
 		e.strField("ref", i.Ref)
 		e.key("platforms")
 		e.strs(i.Platforms)
@@ -219,44 +182,28 @@ func (e *encoder) images(b *Build) {
 		e.optStr("digest", i.Digest)
 		e.optBool("locked", i.Locked)
 		e.optStr("registry", i.Registry)
-		if i.Resolved != nil {
-			e.key("resolved")
-			e.open('{')
-			e.strField("digest", i.Resolved.Digest)
-			e.optStrMap("platforms", i.Resolved.Platforms)
-			e.close('}')
-		}
+		optObject(e, "resolved", i.Resolved, func(r *Resolved) {
+			e.strField("digest", r.Digest)
+			e.optStrMap("platforms", r.Platforms)
+		})
 		e.optStr("unresolved", i.Unresolved)
 		e.optBool("onbuild", i.OnBuild)
-		e.close('}')
-		return nil
 	})
 }
 
 func (e *encoder) remotes(b *Build) {
-	if len(b.Remote) == 0 {
-		return
-	}
-	e.key("remote")
-	_ = list(e, b.Remote, func(r *Remote) error {
-		e.open('{')
+	optObjects(e, "remote", b.Remote, func(r *Remote) {
 		e.strField("source", r.Source)
 		e.strField("at", r.At)
 		e.optBool("pinned", r.Pinned)
-		e.close('}')
-		return nil
 	})
 }
 
 func (e *encoder) status(b *Build) {
-	if b.Status == nil {
-		return
-	}
-	e.key("status")
-	e.open('{')
-	e.strField("state", string(b.Status.State))
-	e.optStr("digest", b.Status.Digest)
-	e.optStr("from", b.Status.From)
-	e.optStrs("reasons", b.Status.Reasons)
-	e.close('}')
+	optObject(e, "status", b.Status, func(st *BuildStatus) {
+		e.strField("state", string(st.State))
+		e.optStr("digest", st.Digest)
+		e.optStr("from", st.From)
+		e.optStrs("reasons", st.Reasons)
+	})
 }
