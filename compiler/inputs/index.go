@@ -252,13 +252,14 @@ func (r *reader) uvarint() uint64 {
 	return v
 }
 
-// varint reads what binary.AppendVarint wrote: a zig-zag uvarint.
+// varint reads what binary.AppendVarint wrote.
 func (r *reader) varint() int64 {
-	u := r.uvarint()
-	v := int64(u >> 1)
-	if u&1 != 0 {
-		v = ^v
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err, r.b = errBadIndex, nil
+		return 0
 	}
+	r.b = r.b[n:]
 	return v
 }
 
