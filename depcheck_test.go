@@ -13,7 +13,8 @@ func TestDependencyDirection(t *testing.T) {
 	const mod = "github.com/bakeplan/bakeplan/"
 	allowed := map[string][]string{
 		"targetattr":          {},
-		"spec":                {"internal/par", "targetattr"},
+		"spec":                {"internal/par", "targetattr", "spec/syntaxcodec"},
+		"spec/syntaxcodec":    {},
 		"lockfile":            {"internal/imageref"},
 		"plan":                {"targetattr"},
 		"plan/render":         {"plan", "internal/escape"},
