@@ -143,7 +143,7 @@ func specText(fsys fs.FS, text []byte, p, name string) ([]byte, error) {
 // stops it otherwise: a file that cannot be read, an interrupt.
 func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 	parser := hclparse.NewParser()
-	sp, diags, err := parseSpec(ctx, parser, src)
+	sp, diags, err := parseSpec(ctx, parser, src, in.Environ)
 	if err != nil {
 		return nil, err
 	}
@@ -214,18 +214,26 @@ func Compile(ctx context.Context, src Source, in Inputs) (*Compiled, error) {
 }
 
 // parseSpec parses the spec and lays its override files on it, in order.
-func parseSpec(ctx context.Context, parser *hclparse.Parser, src Source) (*spec.Spec, hcl.Diagnostics, error) {
+// A spec on disk keeps its files' parsed pieces in the syntax cache.
+func parseSpec(ctx context.Context, parser *hclparse.Parser, src Source, environ []string) (*spec.Spec, hcl.Diagnostics, error) {
 	data, err := specText(src.FS, src.Text, src.SpecPath, src.Name)
 	if err != nil {
 		return nil, nil, err
 	}
-	sp, diags := spec.ParseContext(ctx, parser, src.Name, data)
+	var cache spec.SyntaxCache
+	if src.Path != "" {
+		if c := openSyntaxCache(src.Path, environ); c != nil {
+			defer c.save()
+			cache = c
+		}
+	}
+	sp, diags := spec.ParseContext(ctx, parser, src.Name, data, cache)
 	for _, o := range src.Overrides {
 		data, err := specText(src.FS, o.Text, o.SpecPath, o.Name)
 		if err != nil {
 			return nil, nil, err
 		}
-		osp, d := spec.ParseContext(ctx, parser, o.Name, data)
+		osp, d := spec.ParseContext(ctx, parser, o.Name, data, cache)
 		diags = append(diags, d...)
 		if sp != nil && osp != nil {
 			sp = spec.Merge(sp, osp)

@@ -11,17 +11,18 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
-// chunkSize is roughly how much source one piece of a large file holds.
-// Small pieces keep the lexer's token slice small: HCL grows it by copying,
-// and for a whole large file that copying costs more than the parsing. A
-// token takes about 25 times the bytes of its source, and a slice that
-// grows past 256 elements grows by less than double, copying more often:
-// pieces of a block or two (512 bytes) allocate 6% less in all than 8 KiB
-// ones when compiling the 1,000 x 4 benchmark spec.
-const chunkSize = 512
+// chunkSize is roughly how much source one piece of a large file holds: 1
+// makes every top-level block a piece of its own. Small pieces keep the
+// lexer's token slice small: HCL grows it by copying, and for a whole large
+// file that copying costs more than the parsing (a token takes about 25
+// times the bytes of its source). A piece per block also keeps pieces
+// apart in the syntax cache: an edited block changes its own piece and no
+// other.
+const chunkSize = 1
 
 // parseNative parses native syntax, splitting a large file into pieces at
-// top-level block boundaries and parsing them concurrently.
+// top-level block boundaries and parsing them concurrently. With a cache,
+// a piece whose text was parsed before is read back instead.
 //
 // A boundary is a line holding only "}" followed by a line that starts with
 // a letter. If such a line sits inside a heredoc, a comment, a string or
@@ -30,11 +31,11 @@ const chunkSize = 512
 // attribute defined in two pieces, sends the whole file through HCL's own
 // parser instead. The result, diagnostics included, is then exactly what
 // HCL gives for the whole file; FuzzChunkedParse checks that.
-func parseNative(ctx context.Context, p *hclparse.Parser, src []byte, filename string) (*hcl.File, hcl.Diagnostics) {
-	return parseChunks(ctx, p, src, filename, chunkSize)
+func parseNative(ctx context.Context, p *hclparse.Parser, src []byte, filename string, cache SyntaxCache) (*hcl.File, hcl.Diagnostics) {
+	return parseChunks(ctx, p, src, filename, chunkSize, cache)
 }
 
-func parseChunks(ctx context.Context, p *hclparse.Parser, src []byte, filename string, size int) (*hcl.File, hcl.Diagnostics) {
+func parseChunks(ctx context.Context, p *hclparse.Parser, src []byte, filename string, size int, cache SyntaxCache) (*hcl.File, hcl.Diagnostics) {
 	cuts := chunkBounds(src, size)
 	if len(cuts) == 0 {
 		return p.ParseHCL(src, filename)
@@ -51,14 +52,16 @@ func parseChunks(ctx context.Context, p *hclparse.Parser, src []byte, filename s
 		starts[i] = hcl.Pos{Line: line, Column: 1, Byte: bounds[i]}
 	}
 
+	pieces := newPieces(cache, src, bounds)
 	par.Do(len(files), func(i int) {
 		if ctx.Err() == nil {
-			files[i], diags[i] = hclsyntax.ParseConfig(src[bounds[i]:bounds[i+1]], filename, starts[i])
+			files[i], diags[i] = pieces.parse(i, filename, starts[i])
 		}
 	})
 	if err := ctx.Err(); err != nil {
 		return nil, interrupted(err)
 	}
+	pieces.keep()
 
 	body := &hclsyntax.Body{Attributes: hclsyntax.Attributes{}}
 	var all hcl.Diagnostics

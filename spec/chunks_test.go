@@ -1,7 +1,10 @@
 package spec
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,12 +17,43 @@ import (
 )
 
 // sameAsHCL parses src whole with HCL and in pieces of size bytes, and fails
-// unless both give the same syntax tree and diagnostics.
+// unless both give the same syntax tree and diagnostics. The pieces are
+// parsed without a cache, then with an empty one, then with the one that
+// run filled, whose pieces are read back rather than parsed, and then with
+// that cache after the text moved down a line.
 func sameAsHCL(t testing.TB, src []byte, size int) {
+	t.Helper()
+	sameAsHCLWith(t, src, size, nil)
+	cache := &memoryCache{kept: map[[sha256.Size]byte][]byte{}}
+	sameAsHCLWith(t, src, size, cache)
+	// Read back, not parsed again: nothing new to store.
+	cache.stores = 0
+	sameAsHCLWith(t, src, size, cache)
+	if cache.stores > 0 {
+		t.Fatalf("%d pieces kept in the cache were parsed again", cache.stores)
+	}
+	moved := append([]byte("# a line above\n"), src...)
+	sameAsHCLWith(t, moved, size, cache)
+}
+
+// memoryCache is a SyntaxCache in a map.
+type memoryCache struct {
+	kept   map[[sha256.Size]byte][]byte
+	stores int
+}
+
+func (m *memoryCache) Load(sum [sha256.Size]byte) []byte { return m.kept[sum] }
+
+func (m *memoryCache) Store(sum [sha256.Size]byte, b []byte) {
+	m.kept[sum] = b
+	m.stores++
+}
+
+func sameAsHCLWith(t testing.TB, src []byte, size int, cache SyntaxCache) {
 	t.Helper()
 	want, wantDiags := hclsyntax.ParseConfig(src, "f.hcl", hcl.InitialPos)
 	p := hclparse.NewParser()
-	got, gotDiags := parseChunks(context.Background(), p, src, "f.hcl", size)
+	got, gotDiags := parseChunks(context.Background(), p, src, "f.hcl", size, cache)
 	if p.Files()["f.hcl"] != got {
 		t.Fatal("the parser does not hold the parsed file")
 	}
@@ -114,4 +148,35 @@ func FuzzChunkedParse(f *testing.F) {
 		}
 		sameAsHCL(t, src, size)
 	})
+}
+
+// TestSyntaxCacheKeepsEveryPiece: a run keeps every clean piece; the next
+// reads them all back; a damaged entry is parsed again, and the result
+// is HCL's either way; an edited block is its only piece parsed again.
+func TestSyntaxCacheKeepsEveryPiece(t *testing.T) {
+	var b strings.Builder
+	for i := range 200 {
+		fmt.Fprintf(&b, "target \"t%d\" {\n  tags = [\"r/t%d:${var.V}\"]\n}\n", i, i)
+	}
+	src := []byte(b.String())
+	cache := &memoryCache{kept: map[[sha256.Size]byte][]byte{}}
+	sameAsHCLWith(t, src, chunkSize, cache)
+	if cache.stores != 200 {
+		t.Fatalf("kept %d pieces of 200", cache.stores)
+	}
+	for sum := range cache.kept {
+		cache.kept[sum] = cache.kept[sum][:len(cache.kept[sum])-1]
+		break
+	}
+	cache.stores = 0
+	sameAsHCLWith(t, src, chunkSize, cache)
+	if cache.stores != 1 {
+		t.Fatalf("after damaging one entry, %d pieces were parsed again", cache.stores)
+	}
+	edited := bytes.Replace(src, []byte(`"r/t7:`), []byte(`"r/t7/edited:`), 1)
+	cache.stores = 0
+	sameAsHCLWith(t, edited, chunkSize, cache)
+	if cache.stores != 1 {
+		t.Fatalf("after editing one block, %d pieces were parsed again", cache.stores)
+	}
 }

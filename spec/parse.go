@@ -24,12 +24,14 @@ import (
 // the compiler can report its own findings in the same run; such a spec must
 // never produce a plan.
 func Parse(p *hclparse.Parser, filename string, src []byte) (*Spec, hcl.Diagnostics) {
-	return ParseContext(context.Background(), p, filename, src)
+	return ParseContext(context.Background(), p, filename, src, nil)
 }
 
 // ParseContext is Parse that stops early, with an error diagnostic, once
 // ctx is done: a spec of many thousand targets takes a second to parse.
-func ParseContext(ctx context.Context, p *hclparse.Parser, filename string, src []byte) (*Spec, hcl.Diagnostics) {
+// With a cache, pieces of the file parsed before are read back from it,
+// and the others are kept in it.
+func ParseContext(ctx context.Context, p *hclparse.Parser, filename string, src []byte, cache SyntaxCache) (*Spec, hcl.Diagnostics) {
 	if d := CheckNesting(src, filename); d.HasErrors() {
 		return nil, d
 	}
@@ -38,7 +40,7 @@ func ParseContext(ctx context.Context, p *hclparse.Parser, filename string, src 
 	if strings.HasSuffix(filename, ".json") {
 		f, diags = p.ParseJSON(src, filename)
 	} else {
-		f, diags = parseNative(ctx, p, src, filename)
+		f, diags = parseNative(ctx, p, src, filename, cache)
 	}
 	if diags.HasErrors() || f == nil {
 		return nil, diags
