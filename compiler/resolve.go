@@ -288,6 +288,10 @@ func (c *compilation) stat(name string) (fs.FileInfo, error) {
 	if r, ok := c.stats.Load(name); ok {
 		return r.(result).fi, r.(result).err
 	}
+	if fi, ok := c.resolver.Info(name); ok {
+		// Resolving the path just saw it, and it is no link.
+		return fi, nil
+	}
 	fi, err := fs.Stat(c.opts.FS, name)
 	c.stats.Store(name, result{fi, err})
 	return fi, err

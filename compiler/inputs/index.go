@@ -106,6 +106,23 @@ func (ix *Index) store(key string, e *indexEntry) {
 	ix.changed = true
 }
 
+// distinct drops repeated deps, keeping the first of each: a walk looks
+// at some paths more than once (a context's ignore file is read, then
+// walked), and checking an entry stats each dep. A path seen with two
+// signatures stays twice: it changed during the walk, and the entry will
+// not match.
+func distinct(deps []dep) []dep {
+	seen := make(map[dep]struct{}, len(deps))
+	out := deps[:0]
+	for _, d := range deps {
+		if _, dup := seen[d]; !dup {
+			seen[d] = struct{}{}
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 // storable says whether a walk that began at start saw only times old
 // enough to trust.
 func (ix *Index) storable(start time.Time, deps []dep) bool {

@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,11 +21,24 @@ import (
 	"github.com/bakeplan/bakeplan/internal/osfs"
 )
 
-// countingFS is the machine's file system, counting directory listings:
-// a context taken from the index is not listed.
+// countingFS is the machine's file system, counting directory listings
+// (a context taken from the index is not listed) and the signatures asked
+// of each path.
 type countingFS struct {
 	*osfs.FS
 	listed atomic.Int64
+	mu     sync.Mutex
+	sigs   map[string]int
+}
+
+func (c *countingFS) Sig(name string, follow bool) (osfs.Sig, error) {
+	c.mu.Lock()
+	if c.sigs == nil {
+		c.sigs = map[string]int{}
+	}
+	c.sigs[name]++
+	c.mu.Unlock()
+	return c.FS.Sig(name, follow)
 }
 
 func (c *countingFS) ReadDir(name string) ([]fs.DirEntry, error) {
@@ -86,12 +100,23 @@ func TestIndexSkipsUnchangedContexts(t *testing.T) {
 		t.Fatalf("after one walk the index holds %d contexts (changed %v), want 1", ix.Len(), ix.Changed())
 	}
 	listed := fsys.listed.Load()
+	fsys.sigs = nil
 	again, _ := digests(t, fsys, ix, dir, "", nil)
 	if again != first {
 		t.Fatalf("digest from the index %s, walked %s", again, first)
 	}
 	if n := fsys.listed.Load(); n != listed {
 		t.Errorf("an unchanged context was listed again (%d listings, then %d)", listed, n)
+	}
+	// Checking an entry costs a stat per path it depends on, once,
+	// though the walk looked at the ignore file three times.
+	if len(fsys.sigs) == 0 {
+		t.Error("the index checked no path")
+	}
+	for p, n := range fsys.sigs {
+		if n != 1 {
+			t.Errorf("%s was checked %d times", p, n)
+		}
 	}
 
 	// An ignored file changing does not send the walk again; an included

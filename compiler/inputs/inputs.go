@@ -419,7 +419,7 @@ func (h *Hasher) compute(r *result, key, dir, dockerfile string, reads []string)
 	rec := &recorder{}
 	r.digest, r.release, r.err = h.tree(dir, dockerfile, reads, nil, false, rec)
 	if r.err == nil && !rec.spoiled && h.index.storable(start, rec.deps) {
-		h.index.store(key, &indexEntry{digest: r.digest, release: r.release, deps: rec.deps})
+		h.index.store(key, &indexEntry{digest: r.digest, release: r.release, deps: distinct(rec.deps)})
 	}
 }
 

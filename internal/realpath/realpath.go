@@ -92,10 +92,23 @@ type Cache struct {
 	fsys fs.FS
 	mu   sync.Mutex
 	m    map[string]string
+	info map[string]fs.FileInfo // what the lstat of a resolved path saw
 }
 
 // NewCache returns a Cache over fsys.
-func NewCache(fsys fs.FS) *Cache { return &Cache{fsys: fsys, m: map[string]string{}} }
+func NewCache(fsys fs.FS) *Cache {
+	return &Cache{fsys: fsys, m: map[string]string{}, info: map[string]fs.FileInfo{}}
+}
+
+// Info is what resolving saw of real, a path Resolve returned that is not
+// a link: its lstat, which for such a path is its stat too. A caller that
+// would stat it next need not.
+func (c *Cache) Info(real string) (fs.FileInfo, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fi, ok := c.info[real]
+	return fi, ok
+}
 
 // Resolve is the package's Resolve, remembered.
 func (c *Cache) Resolve(name string) (string, error) {
@@ -133,6 +146,9 @@ func (c *Cache) Resolve(name string) (string, error) {
 	}
 	c.mu.Lock()
 	c.m[name] = r
+	if err == nil && info.Mode()&fs.ModeSymlink == 0 {
+		c.info[r] = info
+	}
 	c.mu.Unlock()
 	return r, nil
 }

@@ -2,6 +2,7 @@ package realpath
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -67,5 +68,39 @@ func TestResolve(t *testing.T) {
 	}
 	if _, err := Resolve(fsys, "/abs"); err == nil {
 		t.Error("an invalid path resolved")
+	}
+}
+
+// TestCacheInfo: what a Cache saw of a resolved path is its stat, given
+// only for a path that is no link.
+func TestCacheInfo(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "real/dir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("real", filepath.Join(root, "link")); err != nil {
+		t.Fatal(err)
+	}
+	fsys := osfs.New(root)
+	c := NewCache(fsys)
+	for _, name := range []string{"real/dir", "link/dir", "link"} {
+		r, err := c.Resolve(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, ok := c.Info(r)
+		if !ok {
+			t.Fatalf("%s (%s): no info", name, r)
+		}
+		want, err := fs.Stat(fsys, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !os.SameFile(fi, want) || fi.Mode() != want.Mode() || !fi.ModTime().Equal(want.ModTime()) {
+			t.Errorf("%s: info %v, stat %v", name, fi.Mode(), want.Mode())
+		}
+	}
+	if _, ok := c.Info("link"); ok {
+		t.Error("a link has info: its lstat is not its stat")
 	}
 }
