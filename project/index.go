@@ -1,6 +1,7 @@
 package project
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -42,30 +43,34 @@ func openIndex(specPath string, environ []string) *contextIndex {
 		file:   filepath.Join(dir, "contexts", hex.EncodeToString(name[:16])),
 		scheme: scheme,
 	}
-	c.ix = inputs.ReadIndex(readIndexFile(c.file), scheme, nil)
+	c.ix = inputs.ReadIndex(readCacheFile(c.file), scheme, nil)
 	return c
 }
 
-// maxIndexSize bounds what is read of an index: about 25 million files'
-// worth. A larger file is not one bakeplan wrote, and is not read.
+// maxIndexSize bounds what is read of a cache file (an index holds about
+// 25 million files' worth). A larger file is not one bakeplan wrote, and is
+// not read.
 const maxIndexSize = 1 << 30
 
-// readIndexFile is the index file's bytes; nil when there is none, it is
-// unreadable or too large (an empty index).
-func readIndexFile(name string) []byte {
+// readCacheFile is a cache file's bytes (the index, the syntax cache); nil
+// when there is none, it is unreadable or too large (an empty cache).
+func readCacheFile(name string) []byte {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() || st.Size() > maxIndexSize {
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() || st.Size() > maxIndexSize {
 		return nil
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxIndexSize+1))
-	if err != nil || len(data) > maxIndexSize {
+	// Sized as the file is: growing a buffer of a megabyte by doubling
+	// costs more than reading it. (ReadFrom wants MinRead bytes spare.)
+	buf := bytes.NewBuffer(make([]byte, 0, st.Size()+bytes.MinRead))
+	if _, err := buf.ReadFrom(io.LimitReader(f, maxIndexSize+1)); err != nil || buf.Len() > maxIndexSize {
 		return nil
 	}
-	return data
+	return buf.Bytes()
 }
 
 // save writes the index back when the run changed it. The index only

@@ -45,7 +45,7 @@ func openSyntaxCache(specPath string, environ []string) *syntaxCache {
 		scheme: scheme,
 		used:   map[[sha256.Size]byte][]byte{},
 	}
-	c.kept = readSyntaxCache(readIndexFile(c.file), scheme)
+	c.kept = readSyntaxCache(readCacheFile(c.file), scheme)
 	return c
 }
 
