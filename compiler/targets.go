@@ -611,6 +611,9 @@ func (c *compilation) prefetch(in *instance) {
 	if d.HasErrors() {
 		return
 	}
+	if fi, ok := c.resolver.Info(ctxDir); ok {
+		c.digests.Saw(ctxDir, fi) // resolving it just looked
+	}
 	dockerfile := ""
 	if v := in.obj.GetAttr("dockerfile_inline"); v.IsNull() {
 		df, ok := str("dockerfile", "Dockerfile")

@@ -418,3 +418,40 @@ func FuzzReadIndex(f *testing.F) {
 		}
 	})
 }
+
+// TestIndexTakesWhatTheCallerSaw: a context directory the caller has just
+// lstat'ed (Saw) is not stat'ed again to check its entry, and what the
+// caller saw counts: a file added since the entry was kept sends the walk
+// again.
+func TestIndexTakesWhatTheCallerSaw(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, map[string]string{"ctx/a": "1"})
+	dir := rel(t, filepath.Join(root, "ctx"))
+	ix := inputs.NewIndex(later)
+	first, _ := digests(t, osfs.New("/"), ix, dir, "", nil)
+
+	check := func() (string, int) {
+		t.Helper()
+		fsys := &countingFS{FS: osfs.New("/")}
+		fi, err := fs.Lstat(fsys, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := inputs.NewContext(context.Background(), fsys)
+		h.UseIndex(ix)
+		h.Saw(dir, fi)
+		d, err := h.Context(dir, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d, fsys.sigs[dir]
+	}
+	if d, n := check(); d != first || n != 0 {
+		t.Errorf("unchanged: digest %s (want %s), the directory stat'ed %d times after Saw", d, first, n)
+	}
+	settle()
+	writeTree(t, root, map[string]string{"ctx/b": "2"})
+	if d, _ := check(); d == first {
+		t.Error("a file added since the entry was kept did not change the digest")
+	}
+}

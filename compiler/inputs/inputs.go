@@ -58,6 +58,10 @@ type Hasher struct {
 	// context to be: contexts share those (a Dockerfile's ignore file),
 	// and checking them once a run is enough.
 	seen map[dep]dep
+	// saw holds what the caller's own lstat of a path that is no link
+	// saw this run (Saw), which checking an index entry takes as that
+	// path's signature instead of asking again.
+	saw map[string]osfs.Sig
 }
 
 // fileSum is a file's digest and executable bit, and its signature as it
@@ -443,10 +447,34 @@ func (h *Hasher) unchanged(dir string, deps []dep) bool {
 	return true
 }
 
+// Saw tells the Hasher what the caller's lstat of path saw this run, when
+// path is no link (so its stat is the same): a context directory, which
+// the compiler resolves just before asking for its digest. Checking an
+// index entry then need not stat it again.
+func (h *Hasher) Saw(path string, fi fs.FileInfo) {
+	sig, ok := osfs.SigOf(fi)
+	if !ok || fi.Mode()&fs.ModeSymlink != 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.saw == nil {
+		h.saw = map[string]osfs.Sig{}
+	}
+	h.saw[path] = sig
+}
+
 // sigOf is what path looks like now: its signature, or absent (any other
 // failure is a zero signature, which matches nothing kept).
 func (h *Hasher) sigOf(path string, follow bool) dep {
 	d := dep{path: path, follow: follow}
+	h.mu.Lock()
+	sig, saw := h.saw[path]
+	h.mu.Unlock()
+	if saw {
+		d.sig = sig
+		return d
+	}
 	var err error
 	d.sig, err = h.sigs.Sig(path, follow)
 	if errors.Is(err, fs.ErrNotExist) {
