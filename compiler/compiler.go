@@ -102,6 +102,9 @@ type Options struct {
 	// WarnUnbuilt reports the build-level problems of targets the run does
 	// not build as warnings (validate), instead of leaving them out.
 	WarnUnbuilt bool
+	// sequentialEval evaluates targets one by one, for tests to compare
+	// with evaluating independent ones on every core.
+	sequentialEval bool
 }
 
 // compilation is the state of one Compile call.
@@ -146,6 +149,7 @@ type compilation struct {
 	refMu         sync.Mutex
 	refCache      map[string]normalRef
 	traversals    map[hcl.Expression][]hcl.Traversal
+	traversalsMu  sync.Mutex
 	plainCtx      *hcl.EvalContext // for targets without target references or matrix values
 }
 

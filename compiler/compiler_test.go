@@ -1,7 +1,9 @@
 package compiler_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io/fs"
 	"strings"
 	"testing"
@@ -68,7 +70,7 @@ func (p project) compile(t testing.TB) (*plan.Plan, hcl.Diagnostics) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	pl, d := compiler.Compile(ctx, s, compiler.Options{
+	opts := compiler.Options{
 		FS:             fsys,
 		SpecDir:        "work/proj",
 		SpecFile:       "bakeplan.hcl",
@@ -82,7 +84,18 @@ func (p project) compile(t testing.TB) (*plan.Plan, hcl.Diagnostics) {
 		Lint:           true,
 		Strict:         p.strict,
 		WarnUnbuilt:    p.warn,
-	})
+	}
+	pl, d := compiler.Compile(ctx, s, opts)
+	if p.ctx == nil && !strings.Contains(p.src, "timestamp(") {
+		// Independent targets are evaluated on every core; one by one
+		// must give the same plan and the same diagnostics, in order.
+		again, err := spec.Parse(hclparse.NewParser(), "bakeplan.hcl", []byte(p.src))
+		if err.HasErrors() {
+			t.Fatal(err)
+		}
+		seq, seqDiags := compiler.Compile(ctx, again, compiler.Sequential(opts))
+		sameCompile(t, pl, d, seq, seqDiags)
+	}
 	for _, x := range d {
 		// The compiler lets expressions go once evaluated; reading one
 		// again is its bug, whatever the spec.
@@ -91,6 +104,30 @@ func (p project) compile(t testing.TB) (*plan.Plan, hcl.Diagnostics) {
 		}
 	}
 	return pl, append(diags, d...)
+}
+
+// sameCompile fails unless two compiles of one spec gave the same plan
+// and the same diagnostics in the same order.
+func sameCompile(t testing.TB, p1 *plan.Plan, d1 hcl.Diagnostics, p2 *plan.Plan, d2 hcl.Diagnostics) {
+	t.Helper()
+	line := func(d *hcl.Diagnostic) string {
+		return fmt.Sprintf("%v %s: %s @%v %v", d.Severity, d.Summary, d.Detail, d.Subject, d.Context)
+	}
+	for i := range max(len(d1), len(d2)) {
+		if i >= len(d1) || i >= len(d2) || line(d1[i]) != line(d2[i]) {
+			t.Fatalf("diagnostics differ from one-by-one evaluation:\n%s\none by one:\n%s", describe(d1), describe(d2))
+		}
+	}
+	if (p1 == nil) != (p2 == nil) {
+		t.Fatalf("a plan only one way: %v against %v", p1 != nil, p2 != nil)
+	}
+	if p1 != nil {
+		b1, err1 := plan.Marshal(p1)
+		b2, err2 := plan.Marshal(p2)
+		if err1 != nil || err2 != nil || !bytes.Equal(b1, b2) {
+			t.Fatalf("the plan differs from one-by-one evaluation (%v, %v)", err1, err2)
+		}
+	}
 }
 
 func errorsOf(diags hcl.Diagnostics) hcl.Diagnostics {

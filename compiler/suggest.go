@@ -97,12 +97,18 @@ func (c *compilation) declared(root, name string) (bool, []string) {
 
 // variables returns the references in expr, walking each expression once:
 // targets' expressions are read both to order evaluation and to check names.
+// Targets that read no other target are evaluated on every core.
 func (c *compilation) variables(expr hcl.Expression) []hcl.Traversal {
-	if t, ok := c.traversals[expr]; ok {
+	c.traversalsMu.Lock()
+	t, ok := c.traversals[expr]
+	c.traversalsMu.Unlock()
+	if ok {
 		return t
 	}
-	t := exprVariables(expr)
+	t = exprVariables(expr)
+	c.traversalsMu.Lock()
 	c.traversals[expr] = t
+	c.traversalsMu.Unlock()
 	return t
 }
 

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bakeplan/bakeplan/internal/par"
 	"github.com/bakeplan/bakeplan/spec"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -28,10 +29,14 @@ type instance struct {
 
 	state  int // 0 new, 1 evaluating, 2 done
 	failed bool
-	obj    attrValues                // the evaluated attributes that are set
-	exprs  map[string]hcl.Expression // attribute -> the expression that set it
-	ctx    *hcl.EvalContext          // the context its expressions ran in
-	value  cty.Value                 // obj as target.NAME shows it; built on first use
+	// early holds the diagnostics of an instance evaluated ahead of its
+	// turn (evalIndependent); its turn only places it.
+	early    hcl.Diagnostics
+	computed bool
+	obj      attrValues                // the evaluated attributes that are set
+	exprs    map[string]hcl.Expression // attribute -> the expression that set it
+	ctx      *hcl.EvalContext          // the context its expressions ran in
+	value    cty.Value                 // obj as target.NAME shows it; built on first use
 }
 
 // attrValues holds a target's evaluated attributes that are not null. Most
@@ -96,6 +101,7 @@ func (c *compilation) evalTargets() hcl.Diagnostics {
 	}
 	order := c.targets
 	c.targets = nil
+	c.evalIndependent(order)
 	for _, in := range order {
 		if c.ctx.Err() != nil {
 			break
@@ -103,6 +109,33 @@ func (c *compilation) evalTargets() hcl.Diagnostics {
 		diags = append(diags, c.evalInstance(in, nil)...)
 	}
 	return diags
+}
+
+// evalIndependent evaluates, on every core, the instances that read no
+// other target (most of a large spec): nothing they read changes while
+// targets are evaluated. evalInstance then takes each in its turn, so the
+// order of targets and of diagnostics is the order of evaluating them one
+// by one; TestIndependentEvaluationMatchesSequential compares the two.
+func (c *compilation) evalIndependent(order []*instance) {
+	var free []*instance
+	for _, in := range order {
+		if len(in.refs) == 0 {
+			free = append(free, in)
+		}
+	}
+	if len(free) < 2 || c.opts.sequentialEval {
+		return
+	}
+	c.plainContext() // shared, so made before
+	par.Do(len(free), func(i int) {
+		if c.ctx.Err() != nil {
+			return
+		}
+		in := free[i]
+		in.early = c.computeInstance(in)
+		in.computed = true
+		c.prefetch(in)
+	})
 }
 
 // expand evaluates each target's matrix into instances.
@@ -382,9 +415,25 @@ func (c *compilation) evalInstance(in *instance, stack []*instance) hcl.Diagnost
 		}
 	}
 	in.state = 2
+	if in.computed {
+		// Evaluated ahead (evalIndependent): it reads no other target,
+		// so nothing was evaluated above, and it was prefetched.
+		c.targets = append(c.targets, in)
+		return in.early
+	}
 	if in.failed {
 		return diags
 	}
+	diags = append(diags, c.computeInstance(in)...)
+	c.targets = append(c.targets, in)
+	c.prefetch(in)
+	return diags
+}
+
+// computeInstance evaluates in's attributes, once what it reads is
+// evaluated: its parents' values merged with its own.
+func (c *compilation) computeInstance(in *instance) hcl.Diagnostics {
+	var diags hcl.Diagnostics
 	in.ctx = c.instanceCtx(in)
 	in.exprs = make(map[string]hcl.Expression, len(in.decl.Attrs))
 	attrs := c.inheritedAttrs(in)
@@ -411,8 +460,6 @@ func (c *compilation) evalInstance(in *instance, stack []*instance) hcl.Diagnost
 		}
 	}
 	in.obj = attrs
-	c.targets = append(c.targets, in)
-	c.prefetch(in)
 	return diags
 }
 
@@ -437,16 +484,22 @@ func cycleThrough(in *instance, stack []*instance) hcl.Diagnostics {
 	}}
 }
 
+// plainContext is the context of targets that read only variables and
+// locals, made once.
+func (c *compilation) plainContext() *hcl.EvalContext {
+	if c.plainCtx == nil {
+		c.plainCtx = c.evalCtx(map[string]cty.Value{"target": cty.EmptyObjectVal})
+	}
+	return c.plainCtx
+}
+
 // instanceCtx is what in's expressions read: the targets it refers to and
 // its matrix values, besides variables and locals.
 func (c *compilation) instanceCtx(in *instance) *hcl.EvalContext {
 	if len(in.refs) == 0 && len(in.matrixVars) == 0 {
 		// Most targets read only variables and locals: they share one
 		// context (expressions only read it).
-		if c.plainCtx == nil {
-			c.plainCtx = c.evalCtx(map[string]cty.Value{"target": cty.EmptyObjectVal})
-		}
-		return c.plainCtx
+		return c.plainContext()
 	}
 	refVals := map[string]cty.Value{}
 	for _, dep := range in.refs {
