@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"bytes"
 	"fmt"
 	"unicode/utf8"
 
@@ -20,64 +21,64 @@ const MaxNesting = 500
 // than the true depth of what HCL would recurse into.
 func CheckNesting(src []byte, filename string) hcl.Diagnostics {
 	depth := 0
-	line, col, off := 1, 1, 0
-	advance := func(n int) {
-		off += n
-		for _, c := range string(src[:n]) {
-			if c == '\n' {
-				line, col = line+1, 1
-			} else {
-				col++
-			}
-		}
-		src = src[n:]
-	}
-	for len(src) > 0 {
-		c := src[0]
+	for off := 0; off < len(src); {
+		c := src[off]
 		switch {
 		case c == '"':
 			// A quoted string, with backslash escapes.
-			i := 1
+			i := off + 1
 			for i < len(src) && src[i] != '"' && src[i] != '\n' {
 				if src[i] == '\\' {
 					i++
 				}
 				i++
 			}
-			advance(min(i+1, len(src)))
+			off = min(i+1, len(src))
 			continue
-		case c == '#' || (c == '/' && len(src) > 1 && src[1] == '/'):
-			i := 0
-			for i < len(src) && src[i] != '\n' {
-				i++
+		case c == '#' || (c == '/' && off+1 < len(src) && src[off+1] == '/'):
+			if i := bytes.IndexByte(src[off:], '\n'); i >= 0 {
+				off += i
+			} else {
+				off = len(src)
 			}
-			advance(i)
 			continue
-		case c == '/' && len(src) > 1 && src[1] == '*':
-			i := 2
-			for i+1 < len(src) && !(src[i] == '*' && src[i+1] == '/') {
-				i++
+		case c == '/' && off+1 < len(src) && src[off+1] == '*':
+			if i := bytes.Index(src[off+2:], []byte("*/")); i >= 0 {
+				off += 2 + i + 2
+			} else {
+				off = len(src)
 			}
-			advance(min(i+2, len(src)))
 			continue
 		case c == '(' || c == '[' || c == '{':
 			depth++
 			if depth > MaxNesting {
-				pos := hcl.Pos{Line: line, Column: col, Byte: off}
-				return hcl.Diagnostics{{
-					Severity: hcl.DiagError,
-					Summary:  "Nesting too deep",
-					Detail:   fmt.Sprintf("Brackets, braces and parentheses nest more than %d levels deep here; bakeplan reads no deeper.", MaxNesting),
-					Subject:  &hcl.Range{Filename: filename, Start: pos, End: hcl.Pos{Line: line, Column: col + 1, Byte: off + 1}},
-				}}
+				return tooDeep(src, off, filename)
 			}
 		case c == ')' || c == ']' || c == '}':
 			if depth > 0 {
 				depth--
 			}
 		}
-		_, size := utf8.DecodeRune(src)
-		advance(size)
+		if c < utf8.RuneSelf {
+			off++
+		} else {
+			_, size := utf8.DecodeRune(src[off:])
+			off += size
+		}
 	}
 	return nil
+}
+
+// tooDeep is the diagnostic for the bracket at off. Its line and column
+// are counted only now: the scan itself need not track them.
+func tooDeep(src []byte, off int, filename string) hcl.Diagnostics {
+	line := 1 + bytes.Count(src[:off], []byte("\n"))
+	col := 1 + utf8.RuneCount(src[bytes.LastIndexByte(src[:off], '\n')+1:off])
+	pos := hcl.Pos{Line: line, Column: col, Byte: off}
+	return hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "Nesting too deep",
+		Detail:   fmt.Sprintf("Brackets, braces and parentheses nest more than %d levels deep here; bakeplan reads no deeper.", MaxNesting),
+		Subject:  &hcl.Range{Filename: filename, Start: pos, End: hcl.Pos{Line: line, Column: col + 1, Byte: off + 1}},
+	}}
 }
