@@ -148,9 +148,11 @@ type compilation struct {
 	platformCache map[string]parsedPlatform
 	refMu         sync.Mutex
 	refCache      map[string]normalRef
-	traversals    map[hcl.Expression][]hcl.Traversal
-	traversalsMu  sync.Mutex
-	plainCtx      *hcl.EvalContext // for targets without target references or matrix values
+	// attrRefs holds the references in each target block's attributes,
+	// walked once (walkTargets): ordering evaluation reads them, and
+	// checking names reads them again.
+	attrRefs map[*spec.Target]map[string][]hcl.Traversal
+	plainCtx *hcl.EvalContext // for targets without target references or matrix values
 }
 
 // Compile checks s and returns its plan. Diagnostics may hold warnings even
@@ -191,7 +193,6 @@ func compile(ctx context.Context, s *spec.Spec, opts Options) (*compilation, *pl
 		dockerfiles: map[string]*parsedDockerfile{},
 
 		platformCache: map[string]parsedPlatform{},
-		traversals:    map[hcl.Expression][]hcl.Traversal{},
 	}
 	if c.opts.Sensitive == nil {
 		c.opts.Sensitive = &Sensitive{}

@@ -33,7 +33,7 @@ func (c *compilation) releaseSyntax() {
 	for _, t := range c.spec.Targets {
 		t.Attrs, t.Earlier, t.Matrix, t.NameExpr = nil, nil, nil, nil
 	}
-	c.traversals = map[hcl.Expression][]hcl.Traversal{}
+	c.attrRefs = nil
 }
 
 // releaseValues lets every target's evaluated values go once each is

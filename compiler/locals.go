@@ -66,7 +66,7 @@ func (le *localsEval) visit(l *spec.Local) bool {
 	le.stack = append(le.stack, l.Name)
 	defer func() { le.stack = le.stack[:len(le.stack)-1]; le.state[l.Name] = localDone }()
 	refs, ok := le.refsOf(l)
-	if d := le.c.checkInputRefs(l.Expr, "var"); d.HasErrors() {
+	if d := le.c.checkInputRefs(exprVariables(l.Expr), "var"); d.HasErrors() {
 		le.diags = append(le.diags, d...)
 		ok = false
 	}

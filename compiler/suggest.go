@@ -32,11 +32,12 @@ func abs(n int) int {
 	return n
 }
 
-// checkInputRefs reports references to undeclared variables and locals with
+// checkInputRefs reports references (an expression's, as exprVariables
+// finds them) to undeclared variables and locals with
 // a suggestion, before evaluation turns them into a vaguer error.
-func (c *compilation) checkInputRefs(expr hcl.Expression, roots ...string) hcl.Diagnostics {
+func (c *compilation) checkInputRefs(refs []hcl.Traversal, roots ...string) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	for _, trav := range c.variables(expr) {
+	for _, trav := range refs {
 		root := trav.RootName()
 		if !slices.Contains(roots, root) {
 			continue
@@ -93,23 +94,6 @@ func (c *compilation) declared(root, name string) (bool, []string) {
 		}
 	}
 	return false, slices.Collect(all)
-}
-
-// variables returns the references in expr, walking each expression once:
-// targets' expressions are read both to order evaluation and to check names.
-// Targets that read no other target are evaluated on every core.
-func (c *compilation) variables(expr hcl.Expression) []hcl.Traversal {
-	c.traversalsMu.Lock()
-	t, ok := c.traversals[expr]
-	c.traversalsMu.Unlock()
-	if ok {
-		return t
-	}
-	t = exprVariables(expr)
-	c.traversalsMu.Lock()
-	c.traversals[expr] = t
-	c.traversalsMu.Unlock()
-	return t
 }
 
 // explainUnknowns improves HCL's diagnostics for names it does not know:

@@ -93,8 +93,13 @@ func (c *compilation) evalTargets() hcl.Diagnostics {
 	for _, g := range c.spec.Groups {
 		c.groups[g.Name] = g
 	}
-	for _, in := range c.targets {
-		diags = append(diags, c.collectRefs(in)...)
+	c.walkTargets()
+	// Each instance's references are its own to collect: on every core,
+	// diagnostics kept in order.
+	refDiags := make([]hcl.Diagnostics, len(c.targets))
+	par.Do(len(c.targets), func(i int) { refDiags[i] = c.collectRefs(c.targets[i]) })
+	for _, d := range refDiags {
+		diags = append(diags, d...)
 	}
 	if diags.HasErrors() {
 		return diags
@@ -346,6 +351,36 @@ func (c *compilation) targetNames() []string {
 	return names
 }
 
+// walkTargets finds the references in every target block's attributes,
+// on every core.
+func (c *compilation) walkTargets() {
+	decls := c.spec.Targets
+	walked := make([]map[string][]hcl.Traversal, len(decls))
+	par.Do(len(decls), func(i int) {
+		m := make(map[string][]hcl.Traversal, len(decls[i].Attrs))
+		for name, a := range decls[i].Attrs {
+			m[name] = exprVariables(a.Expr)
+		}
+		walked[i] = m
+	})
+	c.attrRefs = make(map[*spec.Target]map[string][]hcl.Traversal, len(decls))
+	for i, t := range decls {
+		c.attrRefs[t] = walked[i]
+	}
+}
+
+// refsOf is the references in expr, in's attribute name: walked already
+// when expr is its target block's own (walkTargets), else walked now (an
+// earlier file's layer).
+func (c *compilation) refsOf(in *instance, name string, expr hcl.Expression) []hcl.Traversal {
+	if a, ok := in.decl.Attrs[name]; ok && a.Expr == expr {
+		if refs, ok := c.attrRefs[in.decl][name]; ok {
+			return refs
+		}
+	}
+	return exprVariables(expr)
+}
+
 // collectRefs finds the targets an instance's attributes read, which must be
 // evaluated first.
 func (c *compilation) collectRefs(in *instance) hcl.Diagnostics {
@@ -357,8 +392,9 @@ func (c *compilation) collectRefs(in *instance) hcl.Diagnostics {
 			in.refs = append(in.refs, dep)
 		}
 	}
+	refs := c.attrRefs[in.decl]
 	for _, a := range spec.SortedAttrs(in.decl.Attrs) {
-		for _, trav := range c.variables(a.Expr) {
+		for _, trav := range refs[a.Name] {
 			if trav.RootName() != "target" {
 				continue
 			}
@@ -533,7 +569,7 @@ func (c *compilation) inheritedAttrs(in *instance) attrValues {
 // evalAttr evaluates one of in's attributes into attrs.
 func (c *compilation) evalAttr(in *instance, def spec.AttrDef, ctx *hcl.EvalContext, attrs attrValues) hcl.Diagnostics {
 	a := in.decl.Attrs[def.Name]
-	if d := c.checkInputRefs(a.Expr, "var", "local"); d.HasErrors() {
+	if d := c.checkInputRefs(c.refsOf(in, def.Name, a.Expr), "var", "local"); d.HasErrors() {
 		in.failed = true
 		return d
 	}
