@@ -111,10 +111,13 @@ func (c *compilation) checkAll(all []*resolved, byIn map[*instance]*resolved, ds
 		return nil, diags
 	}
 	diags = append(diags, c.checkCycles(all)...)
-	for _, r := range all {
-		d := c.assign(r)
+	// Each target's builders are its own to choose: on every core,
+	// diagnostics kept in order.
+	assigned := make([]hcl.Diagnostics, len(all))
+	par.Do(len(all), func(i int) { assigned[i] = c.assign(all[i]) })
+	for i, r := range all {
 		if !r.abstract {
-			diags = append(diags, c.lazy(r.in, d)...)
+			diags = append(diags, c.lazy(r.in, assigned[i])...)
 		}
 	}
 	if diags.HasErrors() {

@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"github.com/bakeplan/bakeplan/internal/par"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -15,21 +16,16 @@ var keptExprs = map[string]bool{"platforms": true, "tags": true}
 // spec's memory while the plan is built. Named contexts keep their
 // expressions (they are evaluated when checked), as do keptExprs.
 func (c *compilation) releaseSyntax() {
-	thin := func(in *instance) {
+	// Each evaluated instance once (c.targets; a matrix instance is also
+	// in c.byName), on every core: an instance's expressions are its own.
+	par.Do(len(c.targets), func(i int) {
+		in := c.targets[i]
 		for name, e := range in.exprs {
 			if _, done := e.(placed); !done && !keptExprs[name] {
 				in.exprs[name] = placed{e.Range()}
 			}
 		}
-	}
-	for _, in := range c.byName {
-		thin(in)
-	}
-	for _, ins := range c.matrix {
-		for _, in := range ins {
-			thin(in)
-		}
-	}
+	})
 	for _, t := range c.spec.Targets {
 		t.Attrs, t.Earlier, t.Matrix, t.NameExpr = nil, nil, nil, nil
 	}

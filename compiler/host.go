@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/spec"
@@ -66,6 +67,7 @@ type builderDecl struct {
 	platforms []string // native, normalised, sorted
 	declRange *hcl.Range
 	native    []platforms.MatchComparer // built on first use from platforms
+	nativeOK  sync.Once                 // targets choose builders on every core
 	tls       *plan.BuilderTLS
 }
 
