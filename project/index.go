@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/bakeplan/bakeplan/compiler/inputs"
 	"github.com/bakeplan/bakeplan/internal/atomicfile"
@@ -44,6 +45,7 @@ func openIndex(specPath string, environ []string) *contextIndex {
 		scheme: scheme,
 	}
 	c.ix = inputs.ReadIndex(readCacheFile(c.file), scheme, nil)
+	touchCacheFile(c.file, time.Now())
 	return c
 }
 
@@ -83,6 +85,7 @@ func (c *contextIndex) save() {
 		return
 	}
 	_ = atomicfile.Write(c.file, c.ix.MarshalBinary(c.scheme), 0o600)
+	pruneCacheDir(filepath.Dir(c.file), time.Now())
 }
 
 func (c *contextIndex) index() *inputs.Index {

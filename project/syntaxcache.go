@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/bakeplan/bakeplan/internal/atomicfile"
 )
@@ -46,6 +47,7 @@ func openSyntaxCache(specPath string, environ []string) *syntaxCache {
 		used:   map[[sha256.Size]byte][]byte{},
 	}
 	c.kept = readSyntaxCache(readCacheFile(c.file), scheme)
+	touchCacheFile(c.file, time.Now())
 	return c
 }
 
@@ -102,6 +104,7 @@ func (c *syntaxCache) save() {
 		return
 	}
 	_ = atomicfile.Write(c.file, marshalSyntaxCache(c.used, c.scheme), 0o600)
+	pruneCacheDir(filepath.Dir(c.file), time.Now())
 }
 
 func marshalSyntaxCache(pieces map[[sha256.Size]byte][]byte, scheme string) []byte {
