@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"time"
@@ -31,21 +30,11 @@ type syntaxCache struct {
 // openSyntaxCache is the syntax cache for the spec at specPath, or nil
 // when there is none to keep (as for openIndex).
 func openSyntaxCache(specPath string, environ []string) *syntaxCache {
-	dir := cacheDir(environ)
-	abs, err := filepath.Abs(specPath)
-	if dir == "" || err != nil {
-		return nil
-	}
-	scheme, ok := programIdentity()
+	file, scheme, ok := cacheFile("syntax", specPath, environ)
 	if !ok {
 		return nil
 	}
-	name := sha256.Sum256([]byte(abs))
-	c := &syntaxCache{
-		file:   filepath.Join(dir, "syntax", hex.EncodeToString(name[:16])),
-		scheme: scheme,
-		used:   map[[sha256.Size]byte][]byte{},
-	}
+	c := &syntaxCache{file: file, scheme: scheme, used: map[[sha256.Size]byte][]byte{}}
 	c.kept = readSyntaxCache(readCacheFile(c.file), scheme)
 	touchCacheFile(c.file, time.Now())
 	return c
