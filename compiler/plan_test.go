@@ -1686,3 +1686,22 @@ target "app" {
 		t.Errorf("four builds over two nodes: %v", load)
 	}
 }
+
+// TestUnknownFunctionSuggestionIsStable: HCL suggests the first close
+// function name in map order, so "a()" read "Did you mean add?" in one run
+// and "and?" in the next (found by comparing parallel and one-by-one
+// evaluation). The suggestion is the closest name, the same every run.
+func TestUnknownFunctionSuggestionIsStable(t *testing.T) {
+	for _, tt := range []struct{ call, want string }{
+		{"a()", `There is no function named "a". Did you mean "or"?`},
+		{"upperr(\"x\")", `There is no function named "upperr". Did you mean "upper"?`},
+		{"zzzzzz()", `There is no function named "zzzzzz".`},
+	} {
+		for range 20 {
+			_, diags := project{src: "target \"t\" {\n  tags = [" + tt.call + "]\n}\n"}.compile(t)
+			if len(diags) != 1 || diags[0].Detail != tt.want {
+				t.Fatalf("%s: %s, want %q", tt.call, describe(diags), tt.want)
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -98,10 +99,22 @@ func (c *compilation) declared(root, name string) (bool, []string) {
 
 // explainUnknowns improves HCL's diagnostics for names it does not know:
 // a bare variable or local name as bake writes it ("Did you mean
-// var.GO_VERSION?") and local.* where locals cannot be read.
+// var.GO_VERSION?"), local.* where locals cannot be read, and a function
+// name, whose suggestion must not depend on map order.
 func (c *compilation) explainUnknowns(diags hcl.Diagnostics) {
 	for _, d := range diags {
 		switch d.Summary {
+		case "Call to unknown function":
+			// HCL suggests the first close name in map order, so one
+			// mistake read differently run to run: suggest the closest.
+			name, ok := quotedAfter(d.Detail, "There is no function named ")
+			if !ok || strings.Contains(d.Detail, " in namespace ") {
+				continue
+			}
+			d.Detail = fmt.Sprintf("There is no function named %q.", name)
+			if s := suggest(name, slices.Sorted(maps.Keys(c.funcs))); s != "" {
+				d.Detail += fmt.Sprintf(" Did you mean %q?", s)
+			}
 		case "Unknown variable":
 			name, ok := quotedAfter(d.Detail, "There is no variable named ")
 			if !ok {
