@@ -2,12 +2,15 @@ package syntaxcodec
 
 import (
 	"fmt"
+
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/bakeplan/bakeplan/internal/hclgen"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -100,7 +103,7 @@ func TestRoundTripGenerated(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 12))
 	kinds := map[string]int{}
 	for i := range 3000 {
-		src := randomPiece(rng)
+		src := hclgen.Piece(rng)
 		at := hcl.Pos{Line: 1 + rng.IntN(500), Column: 1, Byte: rng.IntN(20000)}
 		moved := hcl.Pos{Line: 1 + rng.IntN(500), Column: 1, Byte: rng.IntN(20000)}
 		if !roundTrip(t, []byte(src), at, moved) {
@@ -242,7 +245,7 @@ func FuzzDecode(f *testing.F) {
 func FuzzRoundTrip(f *testing.F) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 20 {
-		f.Add(randomPiece(rng))
+		f.Add(hclgen.Piece(rng))
 	}
 	f.Fuzz(func(t *testing.T, src string) {
 		// HCL's own column counting can take quadratic time on long runs

@@ -1,4 +1,9 @@
-package syntaxcodec
+// Package hclgen writes random HCL (fixed seeds in tests): expressions of
+// every kind of node, operator, literal and traversal step HCL's native
+// parser makes, with names that are references and names that a for or a
+// splat binds, and pieces of a spec made of them. Tests that prove code by
+// difference with HCL's own parser or walk feed on it.
+package hclgen
 
 import (
 	"fmt"
@@ -6,30 +11,30 @@ import (
 	"strings"
 )
 
-// randomPiece writes a piece of a spec: top-level attributes and blocks
+// Piece writes a piece of a spec: top-level attributes and blocks
 // (labelled, unlabelled, nested, empty, on one line) whose attributes
 // hold generated expressions.
-func randomPiece(rng *rand.Rand) string {
+func Piece(rng *rand.Rand) string {
 	var b strings.Builder
 	for i := range 1 + rng.IntN(3) {
 		switch rng.IntN(5) {
 		case 0:
-			fmt.Fprintf(&b, "top%d = %s\n", i, randomExpr(rng, 3))
+			fmt.Fprintf(&b, "top%d = %s\n", i, Expr(rng, 3))
 		case 1:
 			fmt.Fprintf(&b, "empty \"e\" {}\n")
 		case 2:
-			fmt.Fprintf(&b, "one { a = %s }\n", randomExpr(rng, 2))
+			fmt.Fprintf(&b, "one { a = %s }\n", Expr(rng, 2))
 		default:
 			labels := []string{``, ` "app"`, ` "a" "b"`, ` lbl`}[rng.IntN(4)]
 			fmt.Fprintf(&b, "target%s {\n", labels)
 			for i := range 1 + rng.IntN(4) {
-				fmt.Fprintf(&b, "  attr%d = %s\n", i, randomExpr(rng, 3))
+				fmt.Fprintf(&b, "  attr%d = %s\n", i, Expr(rng, 3))
 			}
 			if rng.IntN(4) == 0 {
-				fmt.Fprintf(&b, "  doc = <<-EOT\n    line ${%s}\n    %%{ if true }x%%{ endif }\n  EOT\n", randomExpr(rng, 2))
+				fmt.Fprintf(&b, "  doc = <<-EOT\n    line ${%s}\n    %%{ if true }x%%{ endif }\n  EOT\n", Expr(rng, 2))
 			}
 			if rng.IntN(3) == 0 {
-				fmt.Fprintf(&b, "  # a comment\n  inner \"x\" {\n    deep = %s\n  }\n", randomExpr(rng, 2))
+				fmt.Fprintf(&b, "  # a comment\n  inner \"x\" {\n    deep = %s\n  }\n", Expr(rng, 2))
 			}
 			b.WriteString("}\n")
 		}
@@ -37,13 +42,13 @@ func randomPiece(rng *rand.Rand) string {
 	return b.String()
 }
 
-// randomExpr writes an expression of depth at most d using every kind of
+// Expr writes an expression of depth at most d using every kind of
 // node, operator, literal and traversal step the parser makes.
-func randomExpr(rng *rand.Rand, d int) string {
+func Expr(rng *rand.Rand, d int) string {
 	if d == 0 {
-		return randomLeaf(rng)
+		return leaf(rng)
 	}
-	sub := func() string { return randomExpr(rng, d-1) }
+	sub := func() string { return Expr(rng, d-1) }
 	ops := []string{"||", "&&", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%"}
 	switch rng.IntN(22) {
 	case 0:
@@ -89,14 +94,17 @@ func randomExpr(rng *rand.Rand, d int) string {
 	case 20:
 		return fmt.Sprintf("a[%s].b", sub())
 	}
-	return randomLeaf(rng)
+	return leaf(rng)
 }
 
-func randomLeaf(rng *rand.Rand) string {
-	return []string{
+// leaf is a literal or a reference: to a variable, a local, a target, or
+// a name a for (k, v, x) or nothing binds.
+func leaf(rng *rand.Rand) string {
+	leaves := []string{
 		`"lit"`, `"esc\n\t\"\\ \u00e9 e\u0301 $${x} %%{y}"`, `""`,
 		"0", "7", "1.5", "-0.25", "1e300", "3.14159265358979323846264338327950288", "12345678901234567890123",
 		"true", "false", "null",
-		"var.a", "local.b", "target.app.tags", "x", "each.value", "m.k[2]", `m["s"].t`,
-	}[rng.IntN(20)]
+		"var.a", "local.b", "target.app.tags", "x", "k", "v", "each.value", "m", "m.k[2]", `m["s"].t`,
+	}
+	return leaves[rng.IntN(len(leaves))]
 }
