@@ -1687,15 +1687,16 @@ target "app" {
 	}
 }
 
-// TestUnknownFunctionSuggestionIsStable: HCL suggests the first close
-// function name in map order, so "a()" read "Did you mean add?" in one run
-// and "and?" in the next (found by comparing parallel and one-by-one
-// evaluation). The suggestion is the closest name, the same every run.
-func TestUnknownFunctionSuggestionIsStable(t *testing.T) {
+// TestUnknownNameSuggestionIsStable: HCL suggests the first close
+// function or variable name in map order, so "a()" read "Did you mean
+// add?" in one run and "and?" in the next (found by comparing parallel and
+// one-by-one evaluation). The suggestion is the closest name, every run.
+func TestUnknownNameSuggestionIsStable(t *testing.T) {
 	for _, tt := range []struct{ call, want string }{
 		{"a()", `There is no function named "a". Did you mean "or"?`},
 		{"upperr(\"x\")", `There is no function named "upperr". Did you mean "upper"?`},
 		{"zzzzzz()", `There is no function named "zzzzzz".`},
+		{"cal", `There is no variable named "cal". Did you mean "var"?`},
 	} {
 		for range 20 {
 			_, diags := project{src: "target \"t\" {\n  tags = [" + tt.call + "]\n}\n"}.compile(t)

@@ -99,8 +99,8 @@ func (c *compilation) declared(root, name string) (bool, []string) {
 
 // explainUnknowns improves HCL's diagnostics for names it does not know:
 // a bare variable or local name as bake writes it ("Did you mean
-// var.GO_VERSION?"), local.* where locals cannot be read, and a function
-// name, whose suggestion must not depend on map order.
+// var.GO_VERSION?"), local.* where locals cannot be read, and any other
+// unknown name or function, whose suggestion must not depend on map order.
 func (c *compilation) explainUnknowns(diags hcl.Diagnostics) {
 	for _, d := range diags {
 		switch d.Summary {
@@ -127,6 +127,17 @@ func (c *compilation) explainUnknowns(diags hcl.Diagnostics) {
 				d.Detail = fmt.Sprintf("There is no bare name %q; variables are read as var.NAME. Did you mean var.%s?", name, name)
 			case slices.ContainsFunc(c.spec.Locals, func(l *spec.Local) bool { return l.Name == name }):
 				d.Detail = fmt.Sprintf("There is no bare name %q; local values are read as local.NAME. Did you mean local.%s?", name, name)
+			case d.EvalContext != nil:
+				// As for functions: HCL's suggestion follows map order.
+				var names []string
+				for ctx := d.EvalContext; ctx != nil; ctx = ctx.Parent() {
+					names = slices.AppendSeq(names, maps.Keys(ctx.Variables))
+				}
+				slices.Sort(names)
+				d.Detail = fmt.Sprintf("There is no variable named %q.", name)
+				if s := suggest(name, names); s != "" {
+					d.Detail += fmt.Sprintf(" Did you mean %q?", s)
+				}
 			}
 		}
 	}
