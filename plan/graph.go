@@ -45,34 +45,36 @@ func (s *Step) kinds() int {
 
 // Order returns the steps in a topological order: each step after every step
 // it needs, ties broken by host steps first and then by id, so the order is
-// the same on every run.
+// the same on every run. Step ids are unique (Validate checks them first);
+// a large plan has thousands of steps, so they are handled by index.
 func Order(steps []*Step) ([]*Step, error) {
-	byID := make(map[string]*Step, len(steps))
-	indeg := make(map[string]int, len(steps))
-	users := make(map[string][]string, len(steps))
-	for _, s := range steps {
-		byID[s.ID] = s
+	at := make(map[string]int, len(steps))
+	for i, s := range steps {
+		at[s.ID] = i
 	}
-	for _, s := range steps {
+	indeg := make([]int, len(steps))
+	users := make([][]int, len(steps))
+	for i, s := range steps {
 		for _, e := range s.Needs {
-			if _, ok := byID[e.Step]; !ok {
-				continue
+			if j, ok := at[e.Step]; ok {
+				indeg[i]++
+				users[j] = append(users[j], i)
 			}
-			indeg[s.ID]++
-			users[e.Step] = append(users[e.Step], s.ID)
 		}
 	}
-	ready := &idHeap{}
-	for _, s := range steps {
-		if indeg[s.ID] == 0 {
-			heap.Push(ready, s.ID)
+	ready := &readySteps{steps: steps, rank: make([]int, len(steps))}
+	for i, s := range steps {
+		ready.rank[i] = rank(s.ID)
+		if indeg[i] == 0 {
+			ready.idx = append(ready.idx, i)
 		}
 	}
+	heap.Init(ready)
 	out := make([]*Step, 0, len(steps))
 	for ready.Len() > 0 {
-		id := heap.Pop(ready).(string)
-		out = append(out, byID[id])
-		for _, u := range users[id] {
+		i := heap.Pop(ready).(int)
+		out = append(out, steps[i])
+		for _, u := range users[i] {
 			indeg[u]--
 			if indeg[u] == 0 {
 				heap.Push(ready, u)
@@ -81,8 +83,8 @@ func Order(steps []*Step) ([]*Step, error) {
 	}
 	if len(out) != len(steps) {
 		var stuck []string
-		for _, s := range steps {
-			if indeg[s.ID] > 0 {
+		for i, s := range steps {
+			if indeg[i] > 0 {
 				stuck = append(stuck, s.ID)
 			}
 		}
@@ -106,22 +108,26 @@ func rank(id string) int {
 	}
 }
 
-func less(a, b string) bool {
-	if ra, rb := rank(a), rank(b); ra != rb {
-		return ra < rb
-	}
-	return a < b
+// readySteps holds the steps whose needs are all placed, by index, least
+// (rank, then id) first.
+type readySteps struct {
+	steps []*Step
+	rank  []int
+	idx   []int
 }
 
-type idHeap []string
-
-func (h idHeap) Len() int           { return len(h) }
-func (h idHeap) Less(i, j int) bool { return less(h[i], h[j]) }
-func (h idHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *idHeap) Push(x any)        { *h = append(*h, x.(string)) }
-func (h *idHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
+func (h *readySteps) Len() int { return len(h.idx) }
+func (h *readySteps) Less(a, b int) bool {
+	i, j := h.idx[a], h.idx[b]
+	if h.rank[i] != h.rank[j] {
+		return h.rank[i] < h.rank[j]
+	}
+	return h.steps[i].ID < h.steps[j].ID
+}
+func (h *readySteps) Swap(a, b int) { h.idx[a], h.idx[b] = h.idx[b], h.idx[a] }
+func (h *readySteps) Push(x any)    { h.idx = append(h.idx, x.(int)) }
+func (h *readySteps) Pop() any {
+	x := h.idx[len(h.idx)-1]
+	h.idx = h.idx[:len(h.idx)-1]
 	return x
 }
