@@ -111,13 +111,10 @@ func (c *compilation) checkAll(all []*resolved, byIn map[*instance]*resolved, ds
 		return nil, diags
 	}
 	diags = append(diags, c.checkCycles(all)...)
-	// Each target's builders are its own to choose: on every core,
-	// diagnostics kept in order.
-	assigned := make([]hcl.Diagnostics, len(all))
-	par.Do(len(all), func(i int) { assigned[i] = c.assign(all[i]) })
-	for i, r := range all {
+	for _, r := range all {
+		d := c.assign(r)
 		if !r.abstract {
-			diags = append(diags, c.lazy(r.in, assigned[i])...)
+			diags = append(diags, c.lazy(r.in, d)...)
 		}
 	}
 	if diags.HasErrors() {

@@ -127,12 +127,12 @@ func (c *compilation) defaultLocal() *builderDecl {
 }
 
 func servesNatively(b *builderDecl, p platformsSpec) bool {
-	// Building containerd's matchers is costly; once per builder will do.
-	b.nativeOK.Do(func() {
+	if b.native == nil {
+		// Building containerd's matchers is costly; once per builder will do.
 		for _, s := range b.platforms {
 			b.native = append(b.native, platforms.Only(platforms.MustParse(s)))
 		}
-	})
+	}
 	for _, m := range b.native {
 		if m.Match(p) {
 			return true

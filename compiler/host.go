@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/bakeplan/bakeplan/plan"
 	"github.com/bakeplan/bakeplan/spec"
@@ -67,7 +66,6 @@ type builderDecl struct {
 	platforms []string // native, normalised, sorted
 	declRange *hcl.Range
 	native    []platforms.MatchComparer // built on first use from platforms
-	nativeOK  sync.Once                 // targets choose builders on every core
 	tls       *plan.BuilderTLS
 }
 
