@@ -40,7 +40,7 @@ func openSyntaxCache(specPath string, environ []string) *syntaxCache {
 	return c
 }
 
-// readSyntaxCache reads the pieces in data, written by marshal with the
+// readSyntaxCache reads the pieces in data, written by marshalSyntaxCache with the
 // same scheme; anything else reads as no pieces.
 func readSyntaxCache(data []byte, scheme string) map[[sha256.Size]byte][]byte {
 	head := syntaxMagic + scheme + "\n"
