@@ -15,11 +15,30 @@ import (
 
 // TestSyntaxCacheAcrossRuns proves the syntax cache by difference with no
 // cache: the plan (as JSON) and every diagnostic, ranges included, are
-// the same when the spec and its override file are parsed, read back, then
-// edited and moved down a line; the file keeps exactly the current pieces,
-// and a run that read every piece back does not write it.
+// the same when the spec and its override file are parsed, read back,
+// read with the cache file damaged, then edited and moved down a line; the
+// file keeps exactly the current pieces, and a run that read every piece
+// back does not write it. Once for a spec that plans (with a warning at a
+// tag), once for one whose error stops the plan.
 func TestSyntaxCacheAcrossRuns(t *testing.T) {
 	t.Parallel()
+	for _, tt := range []struct {
+		name, last, diag string
+		plans            bool
+	}{
+		{"warning", "target \"pushed\" {\n  context = \"ctx\"\n  tags = [\"r.example.com/p:${var.V}\"]\n  push = true\n}\n", "Push to an undeclared registry", true},
+		{"error", "target \"odd\" {\n  tags = [\"r/odd:${var.NOPE}\"]\n}\n", "NOPE", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			syntaxCacheAcrossRuns(t, tt.last, tt.diag, tt.plans)
+		})
+	}
+}
+
+// syntaxCacheAcrossRuns is TestSyntaxCacheAcrossRuns for a spec of 30
+// targets and last, its 32nd block, whose diagnostic mentions diag.
+func syntaxCacheAcrossRuns(t *testing.T, last, diag string, plans bool) {
 	dir := t.TempDir()
 	write := func(name, data string) {
 		t.Helper()
@@ -35,9 +54,7 @@ func TestSyntaxCacheAcrossRuns(t *testing.T) {
 	for i := range 30 {
 		fmt.Fprintf(&spec, "target \"t%d\" {\n  context = \"ctx\"\n  tags = [\"r/t%d:${var.V}\"]\n  args = { N = %d * 2, S = upper(\"x\") }\n}\n", i, i, i)
 	}
-	// A warning-free problem the compiler reports with ranges in the
-	// syntax: an undeclared variable in a target nothing builds.
-	spec.WriteString("target \"odd\" {\n  tags = [\"r/odd:${var.NOPE}\"]\n}\n")
+	spec.WriteString(last)
 	write("bakeplan.hcl", spec.String())
 	write("bakeplan.override.hcl", "target \"t3\" {\n  tags = [\"r/over:1\"]\n}\ntarget \"t4\" {\n  args = { N = \"four\" }\n}\n")
 	write("ctx/Dockerfile", "FROM scratch\n")
@@ -79,8 +96,8 @@ func TestSyntaxCacheAcrossRuns(t *testing.T) {
 	}
 
 	want := run("off")
-	if !strings.Contains(want, "NOPE") {
-		t.Fatalf("the spec was meant to have a diagnostic:\n%s", want)
+	if plans != strings.Contains(want, `"format_version"`) || !strings.Contains(want, diag) {
+		t.Fatalf("the spec was meant to have a diagnostic, and a plan: %v:\n%s", plans, want)
 	}
 	if got := run(cache); got != want {
 		t.Fatalf("first run with the cache:\n%s\nwithout:\n%s", got, want)
@@ -96,6 +113,32 @@ func TestSyntaxCacheAcrossRuns(t *testing.T) {
 	}
 	if after, _ := os.Stat(files[0]); !after.ModTime().Equal(before.ModTime()) {
 		t.Error("a run that read every piece back wrote the cache again")
+	}
+
+	// A damaged file is as good as none, and the run after it writes a
+	// whole one again: a byte changed where it still reads back (a tag's
+	// text, which only the file's checksum can tell), or the file cut
+	// short.
+	whole, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(whole, []byte("r/t12:")) {
+		t.Fatal("the cache file does not hold the tag's text")
+	}
+	for _, damaged := range [][]byte{
+		bytes.Replace(whole, []byte("r/t12:"), []byte("r/t13:"), 1),
+		whole[:len(whole)/3],
+	} {
+		if err := os.WriteFile(files[0], damaged, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got := run(cache); got != want {
+			t.Fatalf("run with a damaged cache file:\n%s\nwithout:\n%s", got, want)
+		}
+		if n := pieces(); n != 34 {
+			t.Errorf("after a damaged file the cache holds %d pieces, want 34", n)
+		}
 	}
 
 	edited := strings.Replace(spec.String(), "r/t7:", "r/t7-edited:", 1)
