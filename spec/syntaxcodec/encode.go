@@ -12,6 +12,7 @@ package syntaxcodec
 
 import (
 	"encoding/binary"
+	"maps"
 	"math/big"
 	"slices"
 
@@ -158,7 +159,7 @@ func (e *encoder) body(b *hclsyntax.Body) {
 	defer e.leave()
 	e.count(len(b.Attributes), b.Attributes == nil)
 	// Sorted, so that equal bodies write equal bytes.
-	for _, name := range slices.Sorted(mapKeys(b.Attributes)) {
+	for _, name := range slices.Sorted(maps.Keys(b.Attributes)) {
 		a := b.Attributes[name]
 		if a == nil || a.Name != name {
 			e.fail()
@@ -176,16 +177,6 @@ func (e *encoder) body(b *hclsyntax.Body) {
 	}
 	e.rng(b.SrcRange)
 	e.rng(b.EndRange)
-}
-
-func mapKeys(m hclsyntax.Attributes) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 func (e *encoder) block(b *hclsyntax.Block) {
