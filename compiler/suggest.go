@@ -97,6 +97,17 @@ func (c *compilation) declared(root, name string) (bool, []string) {
 	return false, slices.Collect(all)
 }
 
+// noSuch is HCL's message for an unknown name of a kind, with the closest
+// of names (sorted first, so that a tie is decided the same every run).
+func noSuch(kind, name string, names []string) string {
+	slices.Sort(names)
+	detail := fmt.Sprintf("There is no %s named %q.", kind, name)
+	if s := suggest(name, names); s != "" {
+		detail += fmt.Sprintf(" Did you mean %q?", s)
+	}
+	return detail
+}
+
 // explainUnknowns improves HCL's diagnostics for names it does not know:
 // a bare variable or local name as bake writes it ("Did you mean
 // var.GO_VERSION?"), local.* where locals cannot be read, and any other
@@ -111,10 +122,7 @@ func (c *compilation) explainUnknowns(diags hcl.Diagnostics) {
 			if !ok || strings.Contains(d.Detail, " in namespace ") {
 				continue
 			}
-			d.Detail = fmt.Sprintf("There is no function named %q.", name)
-			if s := suggest(name, slices.Sorted(maps.Keys(c.funcs))); s != "" {
-				d.Detail += fmt.Sprintf(" Did you mean %q?", s)
-			}
+			d.Detail = noSuch("function", name, slices.Collect(maps.Keys(c.funcs)))
 		case "Unknown variable":
 			name, ok := quotedAfter(d.Detail, "There is no variable named ")
 			if !ok {
@@ -133,11 +141,7 @@ func (c *compilation) explainUnknowns(diags hcl.Diagnostics) {
 				for ctx := d.EvalContext; ctx != nil; ctx = ctx.Parent() {
 					names = slices.AppendSeq(names, maps.Keys(ctx.Variables))
 				}
-				slices.Sort(names)
-				d.Detail = fmt.Sprintf("There is no variable named %q.", name)
-				if s := suggest(name, names); s != "" {
-					d.Detail += fmt.Sprintf(" Did you mean %q?", s)
-				}
+				d.Detail = noSuch("variable", name, names)
 			}
 		}
 	}
