@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -315,7 +316,18 @@ func TestBakeDifferential(t *testing.T) {
 			var got map[string]*resolvedTarget
 			planOut, planCode := "", 0
 			if importCode == 0 {
-				got, planOut, planCode = planBuilds(t, specNames(spec, abs), c.environ, nativePlatform(), append(slices.Clone(flags), c.names...))
+				// Planned twice with a syntax cache: the first run parses
+				// and keeps the spec's blocks, the second reads them back;
+				// both must be what bake resolves.
+				cached := append(slices.Clone(c.environ), "BAKEPLAN_CACHE_DIR="+filepath.Join(t.TempDir(), "cache"))
+				names := specNames(spec, abs)
+				targets := append(slices.Clone(flags), c.names...)
+				first, firstOut, firstCode := planBuilds(t, names, cached, nativePlatform(), targets)
+				got, planOut, planCode = planBuilds(t, names, cached, nativePlatform(), targets)
+				if firstCode != planCode || firstOut != planOut || !reflect.DeepEqual(first, got) {
+					differences++
+					t.Errorf("planned again from the syntax cache, the result differs:\n%s\nthen:\n%s\n%s", firstOut, planOut, c.file)
+				}
 			}
 			if bakeErr != nil {
 				bakeErrors++
