@@ -108,6 +108,12 @@ func syntaxCacheAcrossRuns(t *testing.T, last, diag string, plans bool) {
 	}
 	files, _ := filepath.Glob(filepath.Join(cache, "syntax", "*"))
 	before, _ := os.Stat(files[0])
+	// It holds the spec's text as parsed, secrets written in it too: the
+	// user's alone.
+	dirInfo, _ := os.Stat(filepath.Dir(files[0]))
+	if before.Mode().Perm() != 0o600 || dirInfo.Mode().Perm() != 0o700 {
+		t.Errorf("the cache file is %v in a directory %v, want 0600 in 0700", before.Mode().Perm(), dirInfo.Mode().Perm())
+	}
 	if got := run(cache); got != want {
 		t.Fatalf("run from the cache:\n%s\nwithout:\n%s", got, want)
 	}
