@@ -180,3 +180,23 @@ func TestSyntaxCacheKeepsEveryPiece(t *testing.T) {
 		t.Fatalf("after editing one block, %d pieces were parsed again", cache.stores)
 	}
 }
+
+// TestSyntaxCacheUntouchedWhenInterrupted: a parse through a cache that
+// Ctrl-C stops reports it and keeps nothing. (Stopped before any piece is
+// parsed: when a piece finishes is not something a test can time.)
+func TestSyntaxCacheUntouchedWhenInterrupted(t *testing.T) {
+	var b strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&b, "target \"t%d\" {\n  tags = [\"r/t%d\"]\n}\n", i, i)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	cache := &memoryCache{kept: map[[sha256.Size]byte][]byte{}}
+	f, diags := parseChunks(ctx, hclparse.NewParser(), []byte(b.String()), "f.hcl", chunkSize, cache)
+	if f != nil || !diags.HasErrors() || diags[0].Summary != "Interrupted" {
+		t.Fatalf("an interrupted parse gave %v, %v", f, diags)
+	}
+	if cache.stores != 0 {
+		t.Errorf("an interrupted parse kept %d pieces", cache.stores)
+	}
+}
